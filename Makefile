@@ -1,0 +1,106 @@
+# Provisioning API — build, run and test. `make help` lists the targets.
+#
+# Two variants share one source tree:
+#   release (default): optimised, into bin/ and build/release/
+#   asan:              AddressSanitizer + UBSan, into build/asan/bin/
+# The tests run the asan variant; `make bench` and `make run` use release.
+
+VARIANT ?= release
+BUILD   := build/$(VARIANT)
+ifeq ($(VARIANT),release)
+BINDIR  := bin
+VFLAGS  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+else ifeq ($(VARIANT),asan)
+BINDIR  := $(BUILD)/bin
+VFLAGS  := -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+VLDFLAGS := -fsanitize=address,undefined
+else
+$(error VARIANT must be release or asan)
+endif
+
+CC      ?= cc
+PKGS    := fcgi libmariadb jansson libcurl libcrypto
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wno-format-nonliteral
+CFLAGS  := $(WARN) -g -D_GNU_SOURCE -Icore -isystem /usr/include/ClearSilver \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(VFLAGS)
+LDLIBS  := -lneo_cgi -lneo_cs -lneo_utl -lz $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
+LDFLAGS := $(VLDFLAGS)
+
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CORE_LIB := $(BUILD)/libprov.a
+
+PANEL_SRC := $(wildcard cgi-bin/*.c)
+PANEL_OBJ := $(PANEL_SRC:%.c=$(BUILD)/%.o)
+
+CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+CMD_BINS := $(CMDS:%=$(BINDIR)/%)
+FCGI_BINS := $(BINDIR)/cgi-bin/panel.fcgi
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all asan deps run stop test test-unit test-integration bench lint format clean help
+.DEFAULT_GOAL := all
+
+all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS)
+
+asan:
+	$(MAKE) VARIANT=asan all
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BINDIR)/cgi-bin/panel.fcgi: $(PANEL_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+-include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+
+deps:           ## install missing Debian packages and npm modules
+	scripts/deps.sh
+
+run: deps all   ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+	scripts/run.sh start
+
+stop:           ## stop what `make run` started
+	scripts/run.sh stop
+
+test: deps      ## build everything and run every test (unit, integration, browser)
+	$(MAKE) all
+	$(MAKE) VARIANT=asan all
+	tests/run.sh
+
+test-unit: asan ## unit tests only (asan build)
+	tests/run.sh unit
+
+bench: deps all ## benchmarks (see README)
+	tests/bench.sh
+
+lint:           ## cppcheck + clang-format check
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
+	  --suppress=missingIncludeSystem -Icore core cgi-bin cmd
+	clang-format --dry-run --Werror core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c
+
+format:
+	clang-format -i core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c
+
+clean:
+	rm -rf build bin
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'

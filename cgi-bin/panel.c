@@ -1,0 +1,31 @@
+/* panel: the operator panel's FastCGI program. The page table below is the
+ * whole site map: address, method, who may call it, and the page function. */
+#include "pages.h"
+
+#include "config.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const struct page pages[] = {
+	{"GET", "/", GUARD_PUBLIC, page_root},
+	{"GET", "/login", GUARD_PUBLIC, page_login_form},
+	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
+	{"POST", "/logout", GUARD_USER, page_logout},
+	{"GET", "/handlers", GUARD_USER, page_handlers_list},
+};
+
+int main(void)
+{
+	static struct app app;
+	char err[512];
+	const char *path = config_resolve_path(NULL);
+	if (config_load(path, &app.cfg, err, sizeof err) != 0) {
+		/* mod_fcgid would restart a process that exits at once, again and
+		 * again; log the reason where the operator looks and stop. */
+		fprintf(stderr, "prov-panel: %s\n", err);
+		return 1;
+	}
+	return web_serve(&app, pages, sizeof pages / sizeof pages[0]);
+}

@@ -1,0 +1,116 @@
+/* prov-admin: users (and, later, API keys and log purge) from the command line. */
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "users.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char usage[] =
+	"usage: prov-admin [--config FILE] COMMAND ...\n"
+	"\n"
+	"commands:\n"
+	"  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
+	"  user passwd NAME                    set a new password (stdin) and unlock the user\n"
+	"\n"
+	"options:\n"
+	"  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
+	"  --help          this text\n"
+	"\n"
+	"exit codes:\n"
+	"  0   done\n"
+	"  1   refused (bad name, weak password, duplicate user, unknown user)\n"
+	"  64  usage error or no password on stdin\n"
+	"  69  database unreachable\n"
+	"  78  configuration missing or invalid\n";
+
+#define PROG "prov-admin"
+
+static int usage_error(const char *message)
+{
+	fprintf(stderr, PROG ": %s (see --help)\n", message);
+	return CLI_EXIT_USAGE;
+}
+
+static int read_password(char *buf, size_t buflen)
+{
+	if (cli_read_line(stdin, buf, buflen) < 0) {
+		fprintf(stderr, PROG ": expected the password as one line on stdin (1-1024 characters)\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int user_command(const struct config *cfg, int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("user needs a subcommand: add or passwd");
+	const char *sub = argv[0];
+	const char *name = argv[1];
+	enum user_role role = ROLE_VIEWER;
+	int have_role = 0;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
+			if (users_role_parse(argv[++i], &role) != 0)
+				return usage_error("--role must be admin or viewer");
+			have_role = 1;
+		} else {
+			return usage_error("unexpected argument");
+		}
+	}
+	int adding = strcmp(sub, "add") == 0;
+	if (!adding && strcmp(sub, "passwd") != 0)
+		return usage_error("unknown user subcommand");
+	if (adding && !have_role)
+		return usage_error("user add needs --role admin|viewer");
+	if (!adding && have_role)
+		return usage_error("user passwd takes no --role");
+	const char *problem = users_check_name(name);
+	if (problem != NULL) {
+		fprintf(stderr, PROG ": %s\n", problem);
+		return 1;
+	}
+	char password[1026];
+	if (read_password(password, sizeof password) != 0)
+		return CLI_EXIT_USAGE;
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	char err[512];
+	int rc = adding ? users_add(db, name, password, role, err, sizeof err)
+			: users_set_password(db, name, password, err, sizeof err);
+	explicit_bzero(password, sizeof password);
+	db_close(db);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (adding)
+		printf("user %s added (%s)\n", name, users_role_name(role));
+	else
+		printf("password of %s changed\n", name);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+	if (cli_take_config(&argc, argv, &config_path) != 0)
+		return usage_error("--config needs a file");
+	if (argc < 2)
+		return usage_error("missing command");
+	if (strcmp(argv[1], "user") != 0)
+		return usage_error("unknown command");
+	static struct config cfg;
+	int rc = cli_load_config(PROG, config_path, &cfg);
+	if (rc != 0)
+		return rc;
+	return user_command(&cfg, argc - 2, argv + 2);
+}

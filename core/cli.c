@@ -1,0 +1,64 @@
+/* cli: shared argument and start-up handling for the bin/ programs. */
+#include "cli.h"
+
+#include "config.h"
+#include "db.h"
+
+#include <string.h>
+
+int cli_take_config(int *argc, char **argv, const char **path)
+{
+	*path = NULL;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= *argc)
+				return -1;
+			*path = argv[++i];
+			continue;
+		}
+		if (strncmp(argv[i], "--config=", 9) == 0) {
+			*path = argv[i] + 9;
+			if (**path == '\0')
+				return -1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return 0;
+}
+
+int cli_load_config(const char *prog, const char *cli_path, struct config *cfg)
+{
+	char err[1024];
+	if (config_load(config_resolve_path(cli_path), cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		return CLI_EXIT_CONFIG;
+	}
+	return 0;
+}
+
+struct db *cli_open_db(const char *prog, const struct config *cfg)
+{
+	char err[1024];
+	struct db *db = db_open(cfg, err, sizeof err);
+	if (db == NULL)
+		fprintf(stderr, "%s: %s\n", prog, err);
+	return db;
+}
+
+long cli_read_line(FILE *stream, char *buf, size_t buflen)
+{
+	if (fgets(buf, (int)buflen, stream) == NULL)
+		return -1;
+	size_t len = strlen(buf);
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	else if (!feof(stream))
+		return -1; /* longer than the buffer */
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return len == 0 ? -1 : (long)len;
+}

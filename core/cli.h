@@ -1,0 +1,35 @@
+/* cli: what every command-line program shares: --config lookup, opening the
+ * config and the database with one-line errors, and the exit codes (sysexits). */
+#ifndef PROV_CLI_H
+#define PROV_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+struct config;
+struct db;
+
+/* Exit codes shared by all programs (documented in --help and README). */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_USAGE EX_USAGE         /* 64: bad arguments or input */
+#define CLI_EXIT_UNAVAILABLE EX_UNAVAILABLE /* 69: database unreachable */
+#define CLI_EXIT_SOFTWARE EX_SOFTWARE   /* 70: internal error */
+#define CLI_EXIT_CONFIG EX_CONFIG       /* 78: configuration missing or invalid */
+
+/* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.
+ * Returns -1 when --config has no value. */
+int cli_take_config(int *argc, char **argv, const char **path);
+
+/* Load the config (after --config / $PROV_CONFIG / default). On failure
+ * prints "PROG: reason" and returns CLI_EXIT_CONFIG; else 0. */
+int cli_load_config(const char *prog, const char *cli_path, struct config *cfg);
+
+/* Open the database, or print "PROG: reason" and return NULL. */
+struct db *cli_open_db(const char *prog, const struct config *cfg);
+
+/* Read one line (without its newline) from stream into buf. Returns its
+ * length, or -1 when empty input, too long (> buflen-1) or unreadable. */
+long cli_read_line(FILE *stream, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,50 @@
+/* config: the one configuration file every program reads (SPEC section 9).
+ * Lookup order: --config FILE, then $PROV_CONFIG, then the default path. */
+#ifndef PROV_CONFIG_H
+#define PROV_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/provisioning/provisioning.conf"
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_VALUE_MAX 256
+
+struct config {
+	char path[CONFIG_PATH_MAX]; /* the file this was read from */
+
+	/* database */
+	char db_socket[CONFIG_PATH_MAX]; /* empty: use db_host/db_port */
+	char db_host[CONFIG_VALUE_MAX];
+	long db_port;
+	char db_user[CONFIG_VALUE_MAX];
+	char db_password[CONFIG_VALUE_MAX];
+	char db_name[CONFIG_VALUE_MAX];
+	long db_connect_timeout;
+
+	/* files */
+	char scripts_dir[CONFIG_PATH_MAX];
+	char templates_dir[CONFIG_PATH_MAX];
+	char cache_path[CONFIG_PATH_MAX];
+	char spool_dir[CONFIG_PATH_MAX];
+
+	/* panel */
+	long session_ttl;         /* seconds of inactivity before a session ends */
+	long login_max_failures;  /* failed logins before the account locks */
+	long login_lock_seconds;  /* how long it stays locked */
+	long request_max_bytes;   /* largest POST body a page accepts */
+	long page_size_default;
+
+	/* dispatcher and delivery */
+	long payload_max_bytes;   /* largest event data on stdin */
+	long response_max_bytes;  /* response body kept in the log */
+	long log_retention_days;
+};
+
+/* Resolve which file to read: cli_path if set, else $PROV_CONFIG, else default. */
+const char *config_resolve_path(const char *cli_path);
+
+/* Read and validate path into cfg. On failure returns -1 and writes a
+ * one-line message naming the file, line and key into err. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+#endif

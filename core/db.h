@@ -1,0 +1,73 @@
+/* db: the one path to MariaDB. A connection, a per-connection cache of prepared
+ * statements, and two calls: db_exec (no rows back) and db_query (rows as text).
+ * All SQL goes through prepared statements with bound parameters. */
+#ifndef PROV_DB_H
+#define PROV_DB_H
+
+#include <stddef.h>
+#include <string.h>
+
+struct config;
+struct db;
+
+enum db_param_type { DB_PARAM_NULL, DB_PARAM_INT, DB_PARAM_STR };
+
+struct db_param {
+	enum db_param_type type;
+	long long i;
+	const char *s;
+	size_t len;
+};
+
+static inline struct db_param db_param_str(const char *s)
+{
+	return (struct db_param){.type = DB_PARAM_STR, .s = s, .len = s ? strlen(s) : 0};
+}
+
+/* A string, or SQL NULL when it is NULL or empty. */
+static inline struct db_param db_param_str_or_null(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return (struct db_param){.type = DB_PARAM_NULL};
+	return db_param_str(s);
+}
+
+#define DB_INT(v) ((struct db_param){.type = DB_PARAM_INT, .i = (long long)(v)})
+#define DB_STR(v) db_param_str(v)
+#define DB_NULL() ((struct db_param){.type = DB_PARAM_NULL})
+#define DB_STR_OR_NULL(v) db_param_str_or_null(v)
+
+/* Rows of a result set, every cell as a NUL-terminated string; NULL for SQL NULL. */
+struct db_rows {
+	size_t nrows;
+	size_t ncols;
+	char **cells; /* nrows * ncols, row-major; one allocation owner: db_rows_free */
+};
+
+/* Connect using cfg. Returns NULL and writes a one-line reason into err. */
+struct db *db_open(const struct config *cfg, char *err, size_t errlen);
+void db_close(struct db *db);
+
+/* Run a statement that returns no rows. affected / insert_id may be NULL.
+ * Returns 0, or -1 with db_error() set. */
+int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+	    unsigned long long *affected, unsigned long long *insert_id);
+
+/* Run a query and collect all its rows. Returns 0, or -1 with db_error() set. */
+int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
+	     struct db_rows *rows);
+
+const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
+long long db_cell_int(const struct db_rows *rows, size_t row, size_t col, long long fallback);
+void db_rows_free(struct db_rows *rows);
+
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* The last error, for logs only: never shown to a user. */
+const char *db_error(const struct db *db);
+/* 1 when the last error was a duplicate key. */
+int db_error_is_duplicate(const struct db *db);
+
+#endif

@@ -1,0 +1,163 @@
+-- Provisioning API data model (SPEC sections 3-8). MariaDB 10.6+.
+-- Safe to load again: every statement is idempotent.
+
+CREATE TABLE IF NOT EXISTS schema_version (
+  version     INT UNSIGNED NOT NULL PRIMARY KEY,
+  applied_at  DATETIME NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Panel and API accounts.
+CREATE TABLE IF NOT EXISTS users (
+  id             INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name           VARCHAR(64) NOT NULL,
+  password_hash  VARCHAR(255) NOT NULL,
+  role           ENUM('admin','viewer') NOT NULL DEFAULT 'viewer',
+  failed_logins  INT UNSIGNED NOT NULL DEFAULT 0,
+  locked_until   DATETIME NULL,
+  last_login_at  DATETIME NULL,
+  created_at     DATETIME NOT NULL,
+  UNIQUE KEY uq_users_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Browser sessions; the cookie's SHA-256 digest is the key, never the cookie.
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash  CHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+  user_id     INT UNSIGNED NOT NULL,
+  csrf_token  CHAR(64) CHARACTER SET ascii NOT NULL,
+  created_at  DATETIME NOT NULL,
+  expires_at  DATETIME NOT NULL,
+  KEY ix_sessions_expires (expires_at),
+  KEY ix_sessions_user (user_id),
+  CONSTRAINT fk_sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- API keys act with their user's role; only the digest is stored.
+CREATE TABLE IF NOT EXISTS api_keys (
+  id            INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  user_id       INT UNSIGNED NOT NULL,
+  name          VARCHAR(255) NOT NULL,
+  key_prefix    CHAR(8) CHARACTER SET ascii NOT NULL,
+  key_hash      CHAR(64) CHARACTER SET ascii NOT NULL,
+  created_at    DATETIME NOT NULL,
+  last_used_at  DATETIME NULL,
+  revoked_at    DATETIME NULL,
+  UNIQUE KEY uq_api_keys_hash (key_hash),
+  KEY ix_api_keys_user (user_id),
+  CONSTRAINT fk_api_keys_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Handlers as the operator edits them. The dispatcher never reads this table
+-- per event: it runs the published snapshot (cache_generations).
+CREATE TABLE IF NOT EXISTS handlers (
+  id                    INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name                  VARCHAR(255) NOT NULL,
+  events_id             VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  task                  VARCHAR(2048) NOT NULL,
+  task_type             ENUM('http','script') NOT NULL,
+  status                ENUM('enabled','disabled','archived') NOT NULL DEFAULT 'enabled',
+  priority              INT UNSIGNED NOT NULL DEFAULT 1,
+  timeout_ms            INT UNSIGNED NOT NULL DEFAULT 5000,
+  retry_enabled         TINYINT(1) NOT NULL DEFAULT 1,
+  retry_max_attempts    INT UNSIGNED NULL,            -- NULL: the default schedule's length
+  retry_schedule        VARCHAR(255) NULL,            -- NULL: 5s,5m,30m,2h,5h,10h,10h
+  secret                VARCHAR(128) NULL,            -- HMAC-SHA256 signing secret
+  consecutive_failures  INT UNSIGNED NOT NULL DEFAULT 0,
+  last_status           ENUM('success','fail') NULL,
+  last_run_at           DATETIME(6) NULL,
+  last_error            VARCHAR(1024) NULL,
+  created_at            DATETIME NOT NULL,
+  updated_at            DATETIME NOT NULL,
+  KEY ix_handlers_status_priority (status, priority, id),
+  KEY ix_handlers_event_status (events_id, status, priority, id),
+  KEY ix_handlers_type_status (task_type, status, priority, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The Cache Manager's published snapshots. One row per publish; the current
+-- one is cache_state.generation, switched in the same transaction that
+-- inserts it, so a reader sees the old set or the new one, never a mix.
+CREATE TABLE IF NOT EXISTS cache_generations (
+  generation        BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  published_at      DATETIME(6) NOT NULL,
+  published_by      VARCHAR(64) NOT NULL,
+  handlers_version  BIGINT UNSIGNED NOT NULL,
+  handler_count     INT UNSIGNED NOT NULL,
+  snapshot          LONGTEXT NOT NULL            -- JSON array of enabled handlers
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- One row: the current generation and a counter bumped by every handler edit;
+-- edits are pending while it differs from the published generation's.
+CREATE TABLE IF NOT EXISTS cache_state (
+  id                TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+  generation        BIGINT UNSIGNED NULL,
+  handlers_version  BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  CONSTRAINT ck_cache_state_one CHECK (id = 1)
+) ENGINE=InnoDB;
+INSERT IGNORE INTO cache_state (id, generation, handlers_version) VALUES (1, NULL, 0);
+
+-- Execution Logs: one row per handler execution (SPEC 4.3, 7). Keyset paging
+-- by id (newest first); each filter has an index ending in id.
+CREATE TABLE IF NOT EXISTS exec_logs (
+  id                 BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  dt                 DATETIME(6) NOT NULL,
+  status             ENUM('success','fail') NOT NULL,
+  events_id          VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  handler_id         INT UNSIGNED NULL,           -- no FK: logs outlive deleted handlers
+  handler_name       VARCHAR(255) NOT NULL,       -- the name at execution time
+  object_id          BIGINT NULL,
+  event_uid          VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  delivery_id        CHAR(36) CHARACTER SET ascii NOT NULL,
+  attempt            INT UNSIGNED NOT NULL DEFAULT 1,
+  trigger_kind       ENUM('dispatch','retry','manual') NOT NULL DEFAULT 'dispatch',
+  redelivery_of      BIGINT UNSIGNED NULL,
+  http_status        SMALLINT NULL,
+  exit_code          SMALLINT NULL,
+  duration_us        BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  request_body       MEDIUMTEXT NOT NULL,
+  request_headers    TEXT NULL,
+  response_body      MEDIUMTEXT NULL,
+  response_headers   TEXT NULL,
+  response_truncated TINYINT(1) NOT NULL DEFAULT 0,
+  script_stderr      TEXT NULL,
+  error              VARCHAR(1024) NULL,
+  KEY ix_logs_handler (handler_id, id),
+  KEY ix_logs_event (events_id, id),
+  KEY ix_logs_status (status, id),
+  KEY ix_logs_dt (dt),
+  KEY ix_logs_delivery (delivery_id),
+  FULLTEXT KEY ft_logs_text (error, response_body)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Retry queue (SPEC 7): claimed with FOR UPDATE SKIP LOCKED by workers.
+CREATE TABLE IF NOT EXISTS retry_queue (
+  id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  delivery_id      CHAR(36) CHARACTER SET ascii NOT NULL,
+  handler_id       INT UNSIGNED NOT NULL,
+  log_id           BIGINT UNSIGNED NULL,          -- the execution that failed last
+  events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  object_id        BIGINT NULL,
+  event_uid        VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  envelope         MEDIUMTEXT NOT NULL,
+  attempt          INT UNSIGNED NOT NULL,         -- attempts made so far
+  state            ENUM('scheduled','exhausted','done') NOT NULL DEFAULT 'scheduled',
+  next_attempt_at  DATETIME(6) NOT NULL,
+  last_error       VARCHAR(1024) NULL,
+  created_at       DATETIME(6) NOT NULL,
+  updated_at       DATETIME(6) NOT NULL,
+  UNIQUE KEY uq_retry_delivery (delivery_id),
+  KEY ix_retry_due (state, next_attempt_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Task Scheduler services: Cache Manager, retry worker, log purge.
+CREATE TABLE IF NOT EXISTS services (
+  name         VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+  title        VARCHAR(255) NOT NULL,
+  last_run_at  DATETIME(6) NULL,
+  last_result  ENUM('ok','error') NULL,
+  last_detail  VARCHAR(1024) NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+INSERT IGNORE INTO services (name, title) VALUES
+  ('cache_manager', 'Cache Manager'),
+  ('retry_worker', 'Retry Worker'),
+  ('log_purge', 'Execution Log Purge');
+
+INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());

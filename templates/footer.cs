@@ -1,0 +1,4 @@
+</main>
+<script src="/static/js/panel.js"></script>
+</body>
+</html>

@@ -1,0 +1,26 @@
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title><?cs var:Page.Title ?> — Provisioning API</title>
+<link rel="stylesheet" href="/static/css/panel.css">
+<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">
+</head>
+<body>
+<header class="topbar">
+  <div class="brand">Billing <span>Integration</span></div>
+  <?cs if:User.Name ?>
+  <nav class="mainnav" aria-label="Main">
+    <a href="/handlers"<?cs if:Page.Section == "handlers" ?> class="active"<?cs /if ?>>Provisioning API</a>
+  </nav>
+  <div class="userbox">
+    <span class="user" title="Role: <?cs var:User.Role ?>"><?cs var:User.Name ?> <small class="role role-<?cs var:User.Role ?>"><?cs var:User.Role ?></small></span>
+    <form method="post" action="/logout" class="inline">
+      <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
+      <button type="submit" class="link">Log out</button>
+    </form>
+  </div>
+  <?cs /if ?>
+</header>
+<main class="content">
