@@ -1,0 +1,126 @@
+// Helpers shared by the integration and browser tests: an HTTP client with a
+// cookie jar that speaks the panel's forms, SQL against the private MariaDB,
+// the bin/ programs, and Chromium. tests/run.sh sets the environment.
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export const baseUrl = process.env.PROV_TEST_URL;
+export const runDir = process.env.PROV_TEST_RUN;
+export const binDir = process.env.PROV_TEST_BIN;
+export const outputDir = process.env.PROV_TEST_OUTPUT;
+export const configPath = process.env.PROV_CONFIG;
+if (!baseUrl || !runDir || !binDir) {
+  throw new Error('run these tests through tests/run.sh (PROV_TEST_URL is not set)');
+}
+
+// Run SQL as root over the private socket; returns rows as arrays of strings.
+export function sql(query) {
+  const r = spawnSync('mariadb', ['--no-defaults', `--socket=${runDir}/mysqld.sock`, '-uroot',
+    '--batch', '--skip-column-names', '--raw', 'provisioning', '-e', query], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`sql failed: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+}
+
+export function sqlValue(query) {
+  const rows = sql(query);
+  return rows.length ? rows[0][0] : undefined;
+}
+
+// Run a bin/ program; returns { status, stdout, stderr }.
+export function runBin(name, args, { input = '', env = {} } = {}) {
+  const r = spawnSync(path.join(binDir, name), args, {
+    input, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function uniqueName(prefix) {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+// Create a user through prov-admin; returns its password.
+export function createUser(name, role) {
+  const password = `pw-${randomBytes(9).toString('hex')}`;
+  const r = runBin('prov-admin', ['user', 'add', name, '--role', role], { input: `${password}\n` });
+  if (r.status !== 0) throw new Error(`prov-admin user add failed: ${r.stderr}`);
+  return password;
+}
+
+export function csrfFrom(html) {
+  const m = /name="csrf_token" value="([0-9a-f]{64})"/.exec(html);
+  return m ? m[1] : undefined;
+}
+
+// An HTTP client with a cookie jar; redirects are returned, not followed.
+export class Client {
+  constructor() { this.cookies = new Map(); }
+
+  cookieHeader() {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  remember(response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (value === '' || /max-age=0/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  async request(method, urlPath, { form, body, headers = {} } = {}) {
+    const h = { ...headers };
+    if (this.cookies.size) h.cookie = this.cookieHeader();
+    let payload = body;
+    if (form) {
+      h['content-type'] = 'application/x-www-form-urlencoded';
+      payload = new URLSearchParams(form).toString();
+    }
+    const response = await fetch(baseUrl + urlPath, { method, headers: h, body: payload, redirect: 'manual' });
+    this.remember(response);
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text, location: response.headers.get('location') };
+  }
+
+  get(urlPath, opts) { return this.request('GET', urlPath, opts); }
+
+  post(urlPath, form, opts = {}) { return this.request('POST', urlPath, { ...opts, form }); }
+
+  // GET page, then POST form to action with the page's CSRF token added.
+  async submit(pagePath, action, form) {
+    const page = await this.get(pagePath);
+    const token = csrfFrom(page.text);
+    if (!token) throw new Error(`no csrf token on ${pagePath} (status ${page.status})`);
+    return this.post(action, { csrf_token: token, ...form });
+  }
+
+  async login(name, password) {
+    const r = await this.submit('/login', '/login', { username: name, password });
+    if (r.status !== 303) throw new Error(`login of ${name} failed: ${r.status}`);
+    return r;
+  }
+}
+
+// A logged-in client for a fresh user of the given role.
+export async function clientAs(role) {
+  const name = uniqueName(role);
+  const password = createUser(name, role);
+  const client = new Client();
+  await client.login(name, password);
+  client.userName = name;
+  return client;
+}
+
+// Debian's Chromium through playwright-core (no browser download).
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}

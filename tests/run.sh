@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tests/run.sh [unit|all]: every test of the project, against the asan build.
+#   1. C unit tests (cmocka) and template golden files (cstest)
+#   2. a private MariaDB + Apache/mod_fcgid on a free loopback port, then the
+#      integration and browser tests (node's test runner, playwright-core on
+#      Debian's Chromium); both servers stop on exit, failure included
+#   3. the Apache error log must hold no sanitizer report
+# Ends with one line: "tests: N passed, N failed".
+set -uo pipefail
+PROV_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$PROV_ROOT"
+. scripts/servers.sh
+
+MODE=${1:-all}
+BIN=${PROV_TEST_BIN:-$PROV_ROOT/build/asan/bin}
+UNIT=${PROV_TEST_UNIT:-$PROV_ROOT/build/asan/tests}
+OUT=$PROV_ROOT/tests/output
+mkdir -p "$OUT"
+passed=0
+failed=0
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+run_unit() {
+  echo "== unit tests (cmocka, asan+ubsan)"
+  local t log n
+  for t in "$UNIT"/test_*; do
+    [ -x "$t" ] || continue
+    log=$OUT/$(basename "$t").log
+    if "$t" >"$log" 2>&1; then
+      n=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+      count "${n:-0}" 0
+      echo "ok   $(basename "$t") (${n:-0} tests)"
+    else
+      n=$(grep -Eo '^\[  FAILED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+      count 0 "${n:-1}"
+      echo "FAIL $(basename "$t")"; sed 's/^/     /' "$log" | tail -40
+    fi
+  done
+  echo "== template golden files (cstest)"
+  local hdf gold actual
+  for hdf in tests/templates/*.hdf; do
+    [ -f "$hdf" ] || continue
+    gold=${hdf%.hdf}.gold
+    actual=$OUT/$(basename "${hdf%.hdf}").out
+    (cd templates && cstest "../$hdf" "$(basename "${hdf%.hdf}" | sed 's/--.*//').cs") >"$actual" 2>&1
+    if diff -u "$gold" "$actual" >"$actual.diff"; then
+      count 1 0; echo "ok   $(basename "$hdf")"
+    else
+      count 0 1; echo "FAIL $(basename "$hdf")"; head -40 "$actual.diff" | sed 's/^/     /'
+    fi
+  done
+}
+
+RUN=
+cleanup() {
+  [ -n "$RUN" ] || return 0
+  prov_apache_stop "$RUN"
+  prov_mariadb_stop "$RUN"
+  if [ -z "${PROV_KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "kept $RUN"; fi
+}
+
+run_integration() {
+  echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
+  RUN=$(mktemp -d /tmp/prov-test.XXXXXX) || return 1
+  trap cleanup EXIT
+  local port password
+  port=$(prov_free_port) || return 1
+  password=$(openssl rand -hex 16)
+  prov_run_dir_prepare "$RUN" &&
+  prov_stage_site "$RUN" "$BIN" &&
+  prov_mariadb_start "$RUN/mysql" "$RUN" &&
+  prov_db_setup "$RUN" provisioning prov "$password" &&
+  prov_write_config "$RUN" "$RUN/provisioning.conf" provisioning prov "$password" &&
+  prov_apache_start "$RUN" "$port" "$RUN/provisioning.conf" || { count 0 1; return 1; }
+
+  export PROV_TEST_URL=http://127.0.0.1:$port
+  export PROV_TEST_RUN=$RUN
+  export PROV_CONFIG=$RUN/provisioning.conf
+  export PROV_TEST_BIN=$BIN
+  export PROV_TEST_OUTPUT=$OUT
+  local log=$OUT/node-tests.log files
+  files=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
+  node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$log" $files
+  local pass fail
+  pass=$(grep -Eo '^# pass [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+  fail=$(grep -Eo '^# fail [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+  count "${pass:-0}" "${fail:-1}"
+
+  # Sanitizer reports from the panel processes land in Apache's error log.
+  if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error:' "$RUN/apache/error.log"; then
+    echo "FAIL sanitizer report in Apache's error log:"
+    grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$RUN/apache/error.log" | head -60
+    count 0 1
+  else
+    count 1 0; echo "ok   no sanitizer report in Apache's error log"
+  fi
+  cp "$RUN/apache/error.log" "$OUT/apache-error.log" 2>/dev/null
+}
+
+run_unit
+[ "$MODE" = unit ] || run_integration
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
