@@ -196,3 +196,34 @@ prov_apache_stop() {
   prov_wait_for 30 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null
   rm -f "$dir/httpd.pid"
 }
+
+# ---------------------------------------------------------------- a whole instance
+
+# prov_instance_start BINDIR: a throw-away instance for tests and benchmarks on
+# a free port. Sets RUN and exports PROV_TEST_URL, PROV_TEST_RUN, PROV_CONFIG,
+# PROV_TEST_BIN. The caller must call prov_instance_stop (trap EXIT).
+prov_instance_start() {
+  local bindir=$1 port password
+  RUN=$(mktemp -d /tmp/prov-test.XXXXXX) || return 1
+  chmod 755 "$RUN"
+  port=$(prov_free_port) || return 1
+  password=$(openssl rand -hex 16)
+  prov_run_dir_prepare "$RUN" &&
+  prov_stage_site "$RUN" "$bindir" &&
+  prov_mariadb_start "$RUN/mysql" "$RUN" &&
+  prov_db_setup "$RUN" provisioning prov "$password" &&
+  prov_write_config "$RUN" "$RUN/provisioning.conf" provisioning prov "$password" &&
+  prov_apache_start "$RUN" "$port" "$RUN/provisioning.conf" || return 1
+  export PROV_TEST_URL=http://127.0.0.1:$port
+  export PROV_TEST_RUN=$RUN
+  export PROV_CONFIG=$RUN/provisioning.conf
+  export PROV_TEST_BIN=$bindir
+}
+
+prov_instance_stop() {
+  [ -n "${RUN:-}" ] || return 0
+  prov_apache_stop "$RUN"
+  prov_mariadb_stop "$RUN"
+  if [ -z "${PROV_KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "kept $RUN"; fi
+  RUN=
+}

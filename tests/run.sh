@@ -55,31 +55,10 @@ run_unit() {
 }
 
 RUN=
-cleanup() {
-  [ -n "$RUN" ] || return 0
-  prov_apache_stop "$RUN"
-  prov_mariadb_stop "$RUN"
-  if [ -z "${PROV_KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "kept $RUN"; fi
-}
-
 run_integration() {
   echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
-  RUN=$(mktemp -d /tmp/prov-test.XXXXXX) || return 1
-  trap cleanup EXIT
-  local port password
-  port=$(prov_free_port) || return 1
-  password=$(openssl rand -hex 16)
-  prov_run_dir_prepare "$RUN" &&
-  prov_stage_site "$RUN" "$BIN" &&
-  prov_mariadb_start "$RUN/mysql" "$RUN" &&
-  prov_db_setup "$RUN" provisioning prov "$password" &&
-  prov_write_config "$RUN" "$RUN/provisioning.conf" provisioning prov "$password" &&
-  prov_apache_start "$RUN" "$port" "$RUN/provisioning.conf" || { count 0 1; return 1; }
-
-  export PROV_TEST_URL=http://127.0.0.1:$port
-  export PROV_TEST_RUN=$RUN
-  export PROV_CONFIG=$RUN/provisioning.conf
-  export PROV_TEST_BIN=$BIN
+  trap prov_instance_stop EXIT
+  prov_instance_start "$BIN" || { count 0 1; return 1; }
   export PROV_TEST_OUTPUT=$OUT
   local log=$OUT/node-tests.log files
   files=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
