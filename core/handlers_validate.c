@@ -88,6 +88,12 @@ static int trimmed_copy(const char *text, char *out, size_t outlen)
 	return 0;
 }
 
+/* NULL, empty, or only blanks: "not given" for optional fields. */
+static int is_blank(const char *text)
+{
+	return text == NULL || strspn(text, " \t") == strlen(text);
+}
+
 /* Characters in valid UTF-8 text, or -1 when it is not valid UTF-8 or holds
  * control characters (the column and the page would both mangle them). */
 static long utf8_length(const char *text)
@@ -382,7 +388,8 @@ static int check_script(const char *task, const char *scripts_dir, char out[HAND
 {
 	char real_dir[PATH_MAX], lexical_dir[PATH_MAX], candidate[2 * PATH_MAX], lexical[2 * PATH_MAX];
 	char resolved[PATH_MAX];
-	if (realpath(scripts_dir, real_dir) == NULL || path_normalize(scripts_dir, lexical_dir, sizeof lexical_dir) != 0) {
+	if (realpath(scripts_dir, real_dir) == NULL ||
+	    path_normalize(scripts_dir, lexical_dir, sizeof lexical_dir) != 0) {
 		snprintf(message, messagelen,
 			 "The scripts directory cannot be read: ask the administrator to check scripts_dir");
 		return -1;
@@ -432,7 +439,7 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 		       enum handler_task_type *type, char *message, size_t messagelen)
 {
 	char text[HANDLER_TASK_MAX + 1];
-	if (task == NULL || strspn(task, " \t") == strlen(task)) {
+	if (is_blank(task)) {
 		snprintf(message, messagelen,
 			 "The task is required: an http:// or https:// URL, host:port/path, or a script path");
 		return -1;
@@ -447,7 +454,8 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 	}
 	const char *sep = strstr(text, "://");
 	size_t scheme_len = sep ? (size_t)(sep - text) : 0;
-	if (sep != NULL && scheme_len > 0 && strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-") == scheme_len) {
+	static const char scheme_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+	if (sep != NULL && scheme_len > 0 && strspn(text, scheme_chars) == scheme_len) {
 		int https = scheme_len == 5 && strncasecmp(text, "https", 5) == 0;
 		if (!https && !(scheme_len == 4 && strncasecmp(text, "http", 4) == 0)) {
 			snprintf(message, messagelen, "Only http:// and https:// URLs can be handlers, not %.*s://",
@@ -480,7 +488,7 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 
 static void validate_name(const char *raw, struct handler *out, struct handler_errors *errors)
 {
-	if (raw == NULL || strspn(raw, " \t") == strlen(raw)) {
+	if (is_blank(raw)) {
 		add_error(errors, "name", "The name is required");
 		return;
 	}
@@ -520,11 +528,11 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 	if (in->retry_enabled != NULL && parse_flag(in->retry_enabled, &out->retry_enabled) != 0)
 		add_error(errors, "retry_enabled", "Retries must be on or off");
 	char why[128];
-	if (in->retry_schedule != NULL && strspn(in->retry_schedule, " ") != strlen(in->retry_schedule) &&
+	if (!is_blank(in->retry_schedule) &&
 	    parse_schedule(in->retry_schedule, out->retry_schedule, sizeof out->retry_schedule, why,
 			   sizeof why) != 0)
 		add_error(errors, "retry_schedule", "The retry schedule is not valid: %s", why);
-	if (in->retry_max_attempts != NULL && strspn(in->retry_max_attempts, " ") != strlen(in->retry_max_attempts) &&
+	if (!is_blank(in->retry_max_attempts) &&
 	    parse_whole(in->retry_max_attempts, 1, HANDLER_ATTEMPTS_MAX, &out->retry_max_attempts) != 0)
 		add_error(errors, "retry_max_attempts",
 			  "Max attempts must be a whole number from 1 to %ld, or empty (one per step, plus the first)",
