@@ -10,14 +10,17 @@ void page_login_form(struct web_request *req);
 void page_login_submit(struct web_request *req);
 void page_logout(struct web_request *req);
 
-/* page_handlers.c, page_handlers_form.c, page_handlers_actions.c */
-void page_handlers_list(struct web_request *req);
+/* page_handlers_form.c */
 void page_handler_new(struct web_request *req);
 void page_handler_create(struct web_request *req);
 void page_handler_show(struct web_request *req);
 void page_handler_update(struct web_request *req);
+/* page_handlers_actions.c */
 void page_handler_toggle(struct web_request *req);
 void page_handler_delete_confirm(struct web_request *req);
 void page_handler_delete(struct web_request *req);
+
+/* page_handlers.c */
+void page_handlers_list(struct web_request *req);
 
 #endif

@@ -13,7 +13,6 @@ static const struct page pages[] = {
 	{"GET", "/login", GUARD_PUBLIC, page_login_form},
 	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
 	{"POST", "/logout", GUARD_USER, page_logout},
-	{"GET", "/handlers", GUARD_USER, page_handlers_list},
 	/* Provisioning API handlers: viewers read, admins change (every change a POST) */
 	{"GET", "/handlers/new", GUARD_ADMIN, page_handler_new},
 	{"POST", "/handlers/new", GUARD_ADMIN, page_handler_create},
@@ -22,6 +21,7 @@ static const struct page pages[] = {
 	{"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
 	{"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},
 	{"POST", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete},
+	{"GET", "/handlers", GUARD_USER, page_handlers_list},
 };
 
 int main(void)

@@ -61,7 +61,7 @@
     </thead>
     <tbody>
     <?cs each:h = Handlers ?>
-      <tr data-id="<?cs var:h.Id ?>" class="status-row-<?cs var:h.Status ?>">
+      <tr data-id="<?cs var:h.Id ?>" class="status-row-<?cs var:h.Status ?><?cs if:h.Id == Flash.Id ?> just-changed<?cs /if ?>">
         <td class="num" data-label="ID"><?cs var:h.Id ?></td>
         <td class="num" data-label="Priority"><?cs var:h.Priority ?></td>
         <td class="name"><a href="/handlers/<?cs var:h.Id ?><?cs if:List.Return ?>?return=<?cs var:List.ReturnParam ?><?cs /if ?>" class="handler-link"><?cs var:h.Name ?></a>
@@ -72,7 +72,7 @@
             <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
             <input type="hidden" name="to" value="<?cs var:h.Toggle ?>">
             <input type="hidden" name="return" value="<?cs var:List.Return ?>">
-            <button type="submit" class="icon-btn status-icon status-<?cs var:h.Status ?>" title="<?cs if:h.Status == "enabled" ?>Enabled: click to disable<?cs else ?>Disabled: click to enable<?cs /if ?>"><img src="/static/img/status-<?cs var:h.Status ?>.svg" width="20" height="20" alt="<?cs var:h.Status ?>"></button>
+            <button type="submit" class="icon-btn status-icon status-<?cs var:h.Status ?>" title="<?cs if:h.Status == "enabled" ?>Enabled: click to disable<?cs else ?>Disabled: click to enable<?cs /if ?>" aria-label="Handler #<?cs var:h.Id ?> is <?cs var:h.Status ?>: switch to <?cs var:h.Toggle ?>"><img src="/static/img/status-<?cs var:h.Status ?>.svg" width="20" height="20" alt="<?cs var:h.Status ?>"></button>
           </form><?cs else ?><span class="status-icon status-<?cs var:h.Status ?>" title="<?cs if:h.Status == "archived" ?>Archived: change it in the edit form<?cs else ?><?cs var:h.Status ?><?cs /if ?>"><img src="/static/img/status-<?cs var:h.Status ?>.svg" width="20" height="20" alt="<?cs var:h.Status ?>"></span><?cs /if ?></td>
         <td class="icon" data-label="Logs"><a class="icon-btn logs-link" href="/logs?handler=<?cs var:h.Id ?>" title="Execution logs of handler #<?cs var:h.Id ?>"><img src="/static/img/logs.svg" width="20" height="20" alt="Execution logs"></a></td>
         <?cs if:User.IsAdmin == 1 ?><td class="icon" data-label="Delete"><a class="icon-btn delete-link" href="/handlers/<?cs var:h.Id ?>/delete<?cs if:List.Return ?>?return=<?cs var:List.ReturnParam ?><?cs /if ?>" title="Delete handler #<?cs var:h.Id ?>" data-id="<?cs var:h.Id ?>" data-name="<?cs var:h.Name ?>"><img src="/static/img/delete.svg" width="20" height="20" alt="Delete"></a></td><?cs /if ?>
