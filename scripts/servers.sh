@@ -78,7 +78,7 @@ prov_mariadb_start() {
     --skip-networking --user="$me" --log-error="$run/mariadb.log" \
     --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --max-connections=300 >/dev/null 2>&1 &
+    --max-connections=300 >/dev/null 2>&1 9>&- &   # 9: run.sh's lock, not for daemons
   local pid=$!
   if ! prov_wait_for 60 mariadb-admin --no-defaults --socket="$sock" -uroot ping; then
     kill "$pid" 2>/dev/null
@@ -181,7 +181,7 @@ CONF
   if ! apache2 -t -f "$dir/httpd.conf" >"$dir/configtest.log" 2>&1; then
     prov_die "apache: configuration test failed: $(tail -1 "$dir/configtest.log")"; return 1
   fi
-  apache2 -f "$dir/httpd.conf" -k start >"$dir/start.log" 2>&1 ||
+  apache2 -f "$dir/httpd.conf" -k start >"$dir/start.log" 2>&1 9>&- ||
     { prov_die "apache: did not start: $(tail -1 "$dir/start.log")"; return 1; }
   if ! prov_wait_for 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/static/css/panel.css"; then
     prov_die "apache: no answer on 127.0.0.1:$port within 30 s; see $dir/error.log"; return 1
