@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "route.h"
 
 #include <ClearSilver.h>
 #include <fcgiapp.h>
@@ -341,30 +342,6 @@ void web_error(struct web_request *req, int status, const char *message, const c
 }
 
 /* ---------------------------------------------------------------- routing */
-
-/* 1 when path matches pattern; '#' matches one segment of digits (an id > 0). */
-static int route_match(const char *pattern, const char *path, long long *id)
-{
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			long long value = 0;
-			int digits = 0;
-			while (*path >= '0' && *path <= '9') {
-				if (++digits > 15)
-					return 0;
-				value = value * 10 + (*path++ - '0');
-			}
-			if (digits == 0 || value <= 0)
-				return 0;
-			*id = value;
-			pattern++;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
 
 /* Logged in: the session's token. On public pages (the login form) before a
  * session exists: the token must match the pre-login cookie (double submit). */

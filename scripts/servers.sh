@@ -41,14 +41,17 @@ prov_run_dir_prepare() {
   chmod 755 "$run"/cache "$run"/spool
 }
 
-# Copy what Apache serves into RUN/site. $2: folder holding cgi-bin/panel.fcgi.
+# Copy what Apache serves into RUN/site. $2: folder holding cgi-bin/{panel,api}.fcgi.
 prov_stage_site() {
   local run=$1 bindir=$2 site=$1/site
-  [ -x "$bindir/cgi-bin/panel.fcgi" ] || { prov_die "stage: $bindir/cgi-bin/panel.fcgi is not built (run make)"; return 1; }
+  local program
   rm -rf "$site.new" && mkdir -p "$site.new/cgi-bin" || return 1
-  cp "$bindir/cgi-bin/panel.fcgi" "$site.new/cgi-bin/" &&
+  for program in panel.fcgi api.fcgi; do
+    [ -x "$bindir/cgi-bin/$program" ] || { prov_die "stage: $bindir/cgi-bin/$program is not built (run make)"; return 1; }
+    cp "$bindir/cgi-bin/$program" "$site.new/cgi-bin/" || return 1
+  done
   cp -R "$PROV_ROOT/templates" "$PROV_ROOT/static" "$site.new/" || return 1
-  chmod -R u=rwX,go=rX "$site.new" && chmod 755 "$site.new/cgi-bin/panel.fcgi" || return 1
+  chmod -R u=rwX,go=rX "$site.new" && chmod 755 "$site.new"/cgi-bin/*.fcgi || return 1
   rm -rf "$site" && mv "$site.new" "$site"
 }
 
