@@ -13,4 +13,9 @@ void page_logout(struct web_request *req);
 /* page_handlers.c */
 void page_handlers_list(struct web_request *req);
 
+/* page_apikeys.c */
+void page_apikeys_list(struct web_request *req);
+void page_apikeys_create(struct web_request *req);
+void page_apikeys_revoke(struct web_request *req);
+
 #endif

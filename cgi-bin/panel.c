@@ -14,6 +14,10 @@ static const struct page pages[] = {
 	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
 	{"POST", "/logout", GUARD_USER, page_logout},
 	{"GET", "/handlers", GUARD_USER, page_handlers_list},
+	/* API keys (admin only) */
+	{"GET", "/apikeys", GUARD_ADMIN, page_apikeys_list},
+	{"POST", "/apikeys", GUARD_ADMIN, page_apikeys_create},
+	{"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
 };
 
 int main(void)
