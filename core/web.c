@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WEB_MAX_COOKIES 4
 #define WEB_COOKIE_MAX 512
@@ -228,6 +229,7 @@ static const char *status_text(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
@@ -480,6 +482,14 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {
 		write_plain_error(&req, 413);
+		return;
+	}
+	/* Panel forms are url-encoded; refusing anything else keeps ClearSilver's
+	 * multipart parser (and its temporary upload files) out of reach. */
+	const char *type = FCGX_GetParam("CONTENT_TYPE", fcgx->envp);
+	if (strcmp(req.method, "POST") == 0 && type != NULL && type[0] != '\0' &&
+	    strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
+		write_plain_error(&req, 415);
 		return;
 	}
 	NEOERR *err = request_begin(&req);
