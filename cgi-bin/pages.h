@@ -13,4 +13,8 @@ void page_logout(struct web_request *req);
 /* page_handlers.c */
 void page_handlers_list(struct web_request *req);
 
+/* page_scheduler.c */
+void page_scheduler(struct web_request *req);
+void page_scheduler_cache_restart(struct web_request *req);
+
 #endif

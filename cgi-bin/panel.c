@@ -14,6 +14,8 @@ static const struct page pages[] = {
 	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
 	{"POST", "/logout", GUARD_USER, page_logout},
 	{"GET", "/handlers", GUARD_USER, page_handlers_list},
+	{"GET", "/scheduler", GUARD_USER, page_scheduler},
+	{"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
 };
 
 int main(void)

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "scheduler.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +28,6 @@ static const char SQL_INSERT_GENERATION[] =
 	"INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot) "
 	"VALUES (?, ?, ?, ?, ?)";
 static const char SQL_POINT_STATE[] = "UPDATE cache_state SET generation = ? WHERE id = 1";
-static const char SQL_RECORD_RUN[] =
-	"UPDATE services SET last_run_at = ?, last_result = ?, last_detail = ? WHERE name = 'cache_manager'";
 /* One indexed round trip per event: the current generation, and its snapshot
  * only when it is not the one the caller already holds. */
 static const char SQL_CURRENT_GENERATION[] =
@@ -93,15 +92,14 @@ static char *snapshot_text(const struct db_rows *rows)
 	return text;
 }
 
-static void record_run(struct db *db, const char *when, const char *result, const char *detail)
+static void record_run(struct db *db, const char *result, const char *detail)
 {
-	struct db_param p[] = {DB_STR(when), DB_STR(result), DB_STR(detail)};
-	if (db_exec(db, SQL_RECORD_RUN, p, 3, NULL, NULL) != 0)
+	if (scheduler_record(db, "cache_manager", result, detail) != 0)
 		fprintf(stderr, "cache: could not record the run in services: %s\n", db_error(db));
 }
 
 /* The transaction itself; the caller commits or rolls back. */
-static int publish_in_transaction(struct db *db, const char *by, struct cache_publish_info *info)
+static int publish_in_transaction(struct db *db, const char *by, const char *when, struct cache_publish_info *info)
 {
 	struct db_rows state, rows;
 	if (db_query(db, SQL_LOCK_STATE, NULL, 0, &state) != 0)
@@ -117,7 +115,7 @@ static int publish_in_transaction(struct db *db, const char *by, struct cache_pu
 	if (text == NULL)
 		return -1;
 	unsigned long long generation = 0;
-	struct db_param insert[] = {DB_STR(info->published_at), DB_STR(by), DB_INT(info->handlers_version),
+	struct db_param insert[] = {DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
 				    DB_INT(info->handler_count), DB_STR(text)};
 	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 5, NULL, &generation);
 	free(text);
@@ -137,15 +135,15 @@ int cache_publish(struct db *db, const char *by, struct cache_publish_info *info
 	delivery_time_text(now, 0, info->published_at, sizeof info->published_at);
 	info->published_at[19] = '\0'; /* seconds are enough for people */
 	char detail[256];
-	if (db_begin(db) != 0 || publish_in_transaction(db, by, info) != 0 || db_commit(db) != 0) {
+	if (db_begin(db) != 0 || publish_in_transaction(db, by, db_time, info) != 0 || db_commit(db) != 0) {
 		snprintf(err, errlen, "publishing failed: %s", db_error(db));
 		db_rollback(db);
-		record_run(db, db_time, "error", err);
+		record_run(db, "error", err);
 		return -1;
 	}
 	snprintf(detail, sizeof detail, "generation %lld published by %s: %zu enabled handler%s",
 		 info->generation, by, info->handler_count, info->handler_count == 1 ? "" : "s");
-	record_run(db, db_time, "ok", detail);
+	record_run(db, "ok", detail);
 	return 0;
 }
 
