@@ -151,7 +151,7 @@ static json_t *read_data(long max, int *rc)
 		fprintf(stderr, PROG ": the event data is larger than payload_max_bytes (%ld bytes)\n", max);
 	else if (len == 0)
 		fprintf(stderr, PROG ": no event data on stdin: expected a JSON object\n");
-	else if ((data = json_loadb(buf, len, 0, &jerr)) == NULL)
+	else if ((data = json_loadb(buf, len, JSON_DECODE_ANY, &jerr)) == NULL)
 		fprintf(stderr, PROG ": the event data is not valid JSON: %s (line %d, column %d)\n", jerr.text,
 			jerr.line, jerr.column);
 	else if (!json_is_object(data)) {
