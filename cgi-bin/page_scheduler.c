@@ -22,7 +22,7 @@ static void set_services(struct web_request *req, const struct db_rows *rows)
 			snprintf(key, sizeof key, "Services.%zu.%s", row, names[col]);
 			web_set(req, key, db_cell(rows, row, col));
 		}
-	web_set_int(req, "Services.Count", (long long)rows->nrows);
+	web_set_int(req, "ServiceCount", (long long)rows->nrows);
 }
 
 static void set_cache_status(struct web_request *req, const struct cache_status *st)

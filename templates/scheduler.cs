@@ -2,7 +2,7 @@
 <section class="card">
   <div class="card-head">
     <h1>Task Scheduler</h1>
-    <span class="count"><?cs var:Services.Count ?> service<?cs if:Services.Count != 1 ?>s<?cs /if ?></span>
+    <span class="count"><?cs var:ServiceCount ?> service<?cs if:ServiceCount != 1 ?>s<?cs /if ?></span>
   </div>
   <?cs if:Flash.Published ?><p class="alert alert-info" role="status" id="flash">Cache Manager restarted: generation <?cs var:Flash.Published ?> is now published; dispatchers run it from their next event.</p><?cs /if ?>
   <?cs if:Flash.Failed ?><p class="alert alert-error" role="alert" id="flash">The Cache Manager could not publish the handlers; see its last result below.</p><?cs /if ?>
