@@ -13,8 +13,11 @@
 static void set_services(struct web_request *req, const struct db_rows *rows)
 {
 	static const char *const names[SCOL__MAX] = {
-		[SCOL_NAME] = "Name", [SCOL_TITLE] = "Title", [SCOL_LAST_RUN_AT] = "LastRunAt",
-		[SCOL_LAST_RESULT] = "LastResult", [SCOL_LAST_DETAIL] = "LastDetail",
+	    [SCOL_NAME] = "Name",
+	    [SCOL_TITLE] = "Title",
+	    [SCOL_LAST_RUN_AT] = "LastRunAt",
+	    [SCOL_LAST_RESULT] = "LastResult",
+	    [SCOL_LAST_DETAIL] = "LastDetail",
 	};
 	char key[64];
 	for (size_t row = 0; row < rows->nrows; row++)

@@ -29,31 +29,31 @@ enum dispatch_exit {
 };
 
 static const char usage[] =
-	"usage: prov-dispatch [--config FILE] EVENT [--object-id N] [--event-id UID] < data.json\n"
-	"\n"
-	"Runs the published enabled handlers of EVENT in priority order with the JSON object\n"
-	"read from stdin as the event data, logs every execution, and prints one JSON result:\n"
-	"  {\"event\":{...},\"data\":{final data},\"verdict\":\"allow\"|\"forbid\",\"reason\":...,\n"
-	"   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"handlers\":[{\"id\",\"name\",\"status\",\n"
-	"   \"verdict\",\"duration_ms\",\"http_status\",\"exit_code\",\"error\",\"delivery_id\"}]}\n"
-	"\n"
-	"arguments:\n"
-	"  EVENT            an event id, e.g. clients.update (see the list below)\n"
-	"  --object-id N    the id of the client, account or package the event is about\n"
-	"  --event-id UID   the event's id (1-64 of A-Z a-z 0-9 . _ : -); default: a new UUID\n"
-	"  --config FILE    configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
-	"  --help           this text\n"
-	"\n"
-	"exit codes:\n"
-	"  0   allowed: every handler ran (or failed and was logged); the result is on stdout\n"
-	"  1   forbidden: a handler answered \"allow\": false; the reason is in the result\n"
-	"  64  bad input (unknown event, bad option, data not a JSON object, data larger than\n"
-	"      payload_max_bytes): one line on stderr, no handler was run, nothing logged\n"
-	"  69  no handler set to run: the database is unreachable and there is no local copy\n"
-	"      of the published snapshot (cache_path); no handler was run\n"
-	"  70  internal error, e.g. the execution log could not be written: handlers may have\n"
-	"      run, and the result on stdout (when present) still carries the verdict\n"
-	"  78  configuration missing or invalid\n";
+    "usage: prov-dispatch [--config FILE] EVENT [--object-id N] [--event-id UID] < data.json\n"
+    "\n"
+    "Runs the published enabled handlers of EVENT in priority order with the JSON object\n"
+    "read from stdin as the event data, logs every execution, and prints one JSON result:\n"
+    "  {\"event\":{...},\"data\":{final data},\"verdict\":\"allow\"|\"forbid\",\"reason\":...,\n"
+    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"handlers\":[{\"id\",\"name\",\"status\",\n"
+    "   \"verdict\",\"duration_ms\",\"http_status\",\"exit_code\",\"error\",\"delivery_id\"}]}\n"
+    "\n"
+    "arguments:\n"
+    "  EVENT            an event id, e.g. clients.update (see the list below)\n"
+    "  --object-id N    the id of the client, account or package the event is about\n"
+    "  --event-id UID   the event's id (1-64 of A-Z a-z 0-9 . _ : -); default: a new UUID\n"
+    "  --config FILE    configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
+    "  --help           this text\n"
+    "\n"
+    "exit codes:\n"
+    "  0   allowed: every handler ran (or failed and was logged); the result is on stdout\n"
+    "  1   forbidden: a handler answered \"allow\": false; the reason is in the result\n"
+    "  64  bad input (unknown event, bad option, data not a JSON object, data larger than\n"
+    "      payload_max_bytes): one line on stderr, no handler was run, nothing logged\n"
+    "  69  no handler set to run: the database is unreachable and there is no local copy\n"
+    "      of the published snapshot (cache_path); no handler was run\n"
+    "  70  internal error, e.g. the execution log could not be written: handlers may have\n"
+    "      run, and the result on stdout (when present) still carries the verdict\n"
+    "  78  configuration missing or invalid\n";
 
 struct dispatch_args {
 	const char *config_path;
@@ -100,7 +100,8 @@ static int parse_args(int argc, char **argv, struct dispatch_args *args)
 			else
 				return bad_input("%s needs a value (see --help)", arg);
 			if (is_object && parse_object_id(value, args) != 0)
-				return bad_input("--object-id must be a non-negative integer, not '%s'", value);
+				return bad_input("--object-id must be a non-negative integer, not '%s'",
+				                 value);
 			if (is_event)
 				args->event_uid = value;
 		} else if (arg[0] == '-' && arg[1] != '\0') {
@@ -114,7 +115,8 @@ static int parse_args(int argc, char **argv, struct dispatch_args *args)
 	if (args->events_id == NULL)
 		return bad_input("missing EVENT; valid events: %s", events_valid_list());
 	if (events_find(args->events_id) == NULL) {
-		fprintf(stderr, PROG ": unknown event '%s'; valid events: %s\n", args->events_id, events_valid_list());
+		fprintf(stderr, PROG ": unknown event '%s'; valid events: %s\n", args->events_id,
+		        events_valid_list());
 		return EXIT_BAD_INPUT;
 	}
 	return 0;
@@ -137,7 +139,8 @@ static json_t *read_data(long max, int *rc)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, PROG ": cannot read the event data from stdin: %s\n", strerror(errno));
+			fprintf(stderr, PROG ": cannot read the event data from stdin: %s\n",
+			        strerror(errno));
 			free(buf);
 			return NULL;
 		}
@@ -152,11 +155,11 @@ static json_t *read_data(long max, int *rc)
 	else if (len == 0)
 		fprintf(stderr, PROG ": no event data on stdin: expected a JSON object\n");
 	else if ((data = json_loadb(buf, len, JSON_DECODE_ANY, &jerr)) == NULL)
-		fprintf(stderr, PROG ": the event data is not valid JSON: %s (line %d, column %d)\n", jerr.text,
-			jerr.line, jerr.column);
+		fprintf(stderr, PROG ": the event data is not valid JSON: %s (line %d, column %d)\n",
+		        jerr.text, jerr.line, jerr.column);
 	else if (!json_is_object(data)) {
 		fprintf(stderr, PROG ": the event data must be a JSON object, not %s\n",
-			json_is_array(data) ? "an array" : "a scalar");
+		        json_is_array(data) ? "an array" : "a scalar");
 		json_decref(data);
 		data = NULL;
 	}
@@ -170,14 +173,14 @@ static int deliver(void *ctx, const struct delivery_request *req, struct deliver
 }
 
 /* Run the chain and log it; prints the result. Returns the exit code. */
-static int run_event(const struct config *cfg, struct db *db, const char *db_err, const struct cache_snapshot *snap,
-		     const struct dispatch_event *event, json_t *data)
+static int run_event(const struct config *cfg, struct db *db, const char *db_err,
+                     const struct cache_snapshot *snap, const struct dispatch_event *event, json_t *data)
 {
 	size_t first = 0;
 	size_t n = cache_select(snap, event->events_id, &first);
 	char err[1024];
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-					 .scripts_dir = cfg->scripts_dir};
+	                                 .scripts_dir = cfg->scripts_dir};
 	struct delivery *d = n ? delivery_new(&limits, err, sizeof err) : NULL;
 	if (n && d == NULL) {
 		json_decref(data);
@@ -193,15 +196,15 @@ static int run_event(const struct config *cfg, struct db *db, const char *db_err
 			logged = 0;
 			fprintf(stderr, PROG ": the execution log was not written: %s\n", db_err);
 		} else if (logstore_write_outcome(db, (size_t)cfg->response_max_bytes, event, &outcome, err,
-						  sizeof err) != 0) {
+		                                  sizeof err) != 0) {
 			logged = 0;
 			fprintf(stderr, PROG ": the execution log was not written: %s\n", err);
 		}
 	}
 	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, snap->generation, logged) : NULL;
 	int exit_code = outcome.forbidden ? EXIT_FORBIDDEN : EXIT_ALLOWED;
-	if (result == NULL || json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0) {
+	if (result == NULL || json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
 		fprintf(stderr, PROG ": the result could not be written\n");
 		exit_code = EXIT_INTERNAL;
 	}
@@ -230,7 +233,8 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct dispatch_event event;
 	if (dispatch_event_init(&event, args.events_id, args.event_uid) != 0)
-		return bad_input("--event-id must be 1-64 characters of A-Z a-z 0-9 . _ : - (got '%s')", args.event_uid);
+		return bad_input("--event-id must be 1-64 characters of A-Z a-z 0-9 . _ : - (got '%s')",
+		                 args.event_uid);
 	event.has_object_id = args.has_object_id;
 	event.object_id = args.object_id;
 	json_t *data = read_data(cfg.payload_max_bytes, &rc);

@@ -21,23 +21,23 @@
  * with a generation is exactly the one its snapshot reflects. */
 static const char SQL_LOCK_STATE[] = "SELECT handlers_version FROM cache_state WHERE id = 1 FOR UPDATE";
 static const char SQL_ENABLED_HANDLERS[] =
-	"SELECT id, name, events_id, task, task_type, priority, timeout_ms, retry_enabled, "
-	"retry_max_attempts, retry_schedule, secret "
-	"FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
+    "SELECT id, name, events_id, task, task_type, priority, timeout_ms, retry_enabled, "
+    "retry_max_attempts, retry_schedule, secret "
+    "FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
 static const char SQL_INSERT_GENERATION[] =
-	"INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot) "
-	"VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot) "
+    "VALUES (?, ?, ?, ?, ?)";
 static const char SQL_POINT_STATE[] = "UPDATE cache_state SET generation = ? WHERE id = 1";
 /* One indexed round trip per event: the current generation, and its snapshot
  * only when it is not the one the caller already holds. */
 static const char SQL_CURRENT_GENERATION[] =
-	"SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
-	"g.handlers_version, IF(s.generation = ?, NULL, g.snapshot) "
-	"FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
+    "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
+    "g.handlers_version, IF(s.generation = ?, NULL, g.snapshot) "
+    "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
 static const char SQL_STATUS[] =
-	"SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
-	"g.handler_count, s.handlers_version, g.handlers_version "
-	"FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
+    "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
+    "g.handler_count, s.handlers_version, g.handlers_version "
+    "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
 
 static void copy_text(char *dst, size_t dstlen, const char *src)
 {
@@ -67,7 +67,7 @@ static json_t *handler_json(const struct db_rows *rows, size_t r)
 	rc |= json_object_set_new(h, "timeout_ms", json_integer(db_cell_int(rows, r, 6, 5000)));
 	rc |= json_object_set_new(h, "retry_enabled", json_boolean(db_cell_int(rows, r, 7, 1) != 0));
 	rc |= json_object_set_new(h, "retry_max_attempts",
-				  max_attempts ? json_integer(db_cell_int(rows, r, 8, 0)) : json_null());
+	                          max_attempts ? json_integer(db_cell_int(rows, r, 8, 0)) : json_null());
 	rc |= json_object_set_new(h, "retry_schedule", nullable_string(db_cell(rows, r, 9)));
 	rc |= json_object_set_new(h, "secret", nullable_string(db_cell(rows, r, 10)));
 	if (rc != 0) {
@@ -99,7 +99,8 @@ static void record_run(struct db *db, const char *result, const char *detail)
 }
 
 /* The transaction itself; the caller commits or rolls back. */
-static int publish_in_transaction(struct db *db, const char *by, const char *when, struct cache_publish_info *info)
+static int publish_in_transaction(struct db *db, const char *by, const char *when,
+                                  struct cache_publish_info *info)
 {
 	struct db_rows state, rows;
 	if (db_query(db, SQL_LOCK_STATE, NULL, 0, &state) != 0)
@@ -116,7 +117,7 @@ static int publish_in_transaction(struct db *db, const char *by, const char *whe
 		return -1;
 	unsigned long long generation = 0;
 	struct db_param insert[] = {DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
-				    DB_INT(info->handler_count), DB_STR(text)};
+	                            DB_INT(info->handler_count), DB_STR(text)};
 	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 5, NULL, &generation);
 	free(text);
 	if (rc != 0)
@@ -142,7 +143,7 @@ int cache_publish(struct db *db, const char *by, struct cache_publish_info *info
 		return -1;
 	}
 	snprintf(detail, sizeof detail, "generation %lld published by %s: %zu enabled handler%s",
-		 info->generation, by, info->handler_count, info->handler_count == 1 ? "" : "s");
+	         info->generation, by, info->handler_count, info->handler_count == 1 ? "" : "s");
 	record_run(db, "ok", detail);
 	return 0;
 }
@@ -174,8 +175,9 @@ static int parse_handler(json_t *h, struct cache_handler *out)
 	json_t *priority = json_object_get(h, "priority");
 	json_t *timeout = json_object_get(h, "timeout_ms");
 	json_t *attempts = json_object_get(h, "retry_max_attempts");
-	if (!json_is_integer(id) || !json_is_string(name) || !json_is_string(event) || !json_is_string(task) ||
-	    !json_is_string(type) || !json_is_integer(priority) || !json_is_integer(timeout))
+	if (!json_is_integer(id) || !json_is_string(name) || !json_is_string(event) ||
+	    !json_is_string(task) || !json_is_string(type) || !json_is_integer(priority) ||
+	    !json_is_integer(timeout))
 		return -1;
 	out->id = json_integer_value(id);
 	out->name = json_string_value(name);
@@ -228,9 +230,9 @@ static int snapshot_from_root(json_t *root, struct cache_snapshot *snap, char *e
 	snap->generation = json_is_integer(generation) ? json_integer_value(generation) : 0;
 	snap->handlers_version = json_integer_value(json_object_get(root, "handlers_version"));
 	copy_text(snap->published_at, sizeof snap->published_at,
-		  json_string_value(json_object_get(root, "published_at")));
+	          json_string_value(json_object_get(root, "published_at")));
 	copy_text(snap->published_by, sizeof snap->published_by,
-		  json_string_value(json_object_get(root, "published_by")));
+	          json_string_value(json_object_get(root, "published_by")));
 	if (snap->generation <= 0) {
 		snprintf(err, errlen, "the snapshot has no generation number");
 		cache_snapshot_free(snap);
@@ -348,7 +350,7 @@ static int read_local(const char *path, struct cache_snapshot *snap, char *err, 
 /* Build snap from a row of SQL_CURRENT_GENERATION holding the snapshot array,
  * and keep a local copy of it. */
 static int adopt_published(const struct config *cfg, const struct db_rows *rows, struct cache_snapshot *snap,
-			   char *err, size_t errlen, char *warning, size_t warnlen)
+                           char *err, size_t errlen, char *warning, size_t warnlen)
 {
 	const char *list_text = db_cell(rows, 0, 4);
 	json_error_t jerr;
@@ -361,8 +363,10 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 		return -1;
 	}
 	json_object_set_new(root, "generation", json_integer(db_cell_int(rows, 0, 0, 0)));
-	json_object_set_new(root, "published_at", json_string(db_cell(rows, 0, 1) ? db_cell(rows, 0, 1) : ""));
-	json_object_set_new(root, "published_by", json_string(db_cell(rows, 0, 2) ? db_cell(rows, 0, 2) : ""));
+	json_object_set_new(root, "published_at",
+	                    json_string(db_cell(rows, 0, 1) ? db_cell(rows, 0, 1) : ""));
+	json_object_set_new(root, "published_by",
+	                    json_string(db_cell(rows, 0, 2) ? db_cell(rows, 0, 2) : ""));
 	json_object_set_new(root, "handlers_version", json_integer(db_cell_int(rows, 0, 3, 0)));
 	json_object_set_new(root, "handlers", list);
 	if (snapshot_from_root(root, snap, err, errlen) != 0)
@@ -380,7 +384,7 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 }
 
 int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err, size_t errlen,
-	       char *warning, size_t warnlen)
+               char *warning, size_t warnlen)
 {
 	char local_err[2048] = "";
 	warning[0] = '\0';
@@ -398,7 +402,8 @@ int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *s
 			snprintf(warning, warnlen, "using the local snapshot copy: %s", db_error(db));
 			return CACHE_FROM_LOCAL;
 		}
-		snprintf(err, errlen, "cannot read the published generation (%s) and %s", db_error(db), local_err);
+		snprintf(err, errlen, "cannot read the published generation (%s) and %s", db_error(db),
+		         local_err);
 		return -1;
 	}
 	int rc;
@@ -409,7 +414,9 @@ int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *s
 		rc = CACHE_FROM_LOCAL; /* the generation we hold is current */
 	} else {
 		cache_snapshot_free(snap);
-		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0 ? CACHE_FROM_DATABASE : -1;
+		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0
+		         ? CACHE_FROM_DATABASE
+		         : -1;
 	}
 	db_rows_free(&rows);
 	return rc;

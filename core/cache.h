@@ -58,7 +58,7 @@ int cache_publish(struct db *db, const char *by, struct cache_publish_info *info
  * when there is no snapshot to run at all. warning receives a one-line note
  * ("" when none), e.g. when the local copy could not be written. */
 int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err, size_t errlen,
-	       char *warning, size_t warnlen);
+               char *warning, size_t warnlen);
 void cache_snapshot_free(struct cache_snapshot *snap);
 
 /* The published handlers of one event, in run order: *first is an index

@@ -77,7 +77,8 @@ void delivery_time_text(long long us, int iso, char *out, size_t outlen)
 	time_t secs = (time_t)(us / 1000000);
 	struct tm tm;
 	char date[32];
-	if (gmtime_r(&secs, &tm) == NULL || strftime(date, sizeof date, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(date, sizeof date, iso ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm) == 0) {
 		snprintf(out, outlen, "1970-01-01%s00:00:00", iso ? "T" : " ");
 		return;
 	}
@@ -123,28 +124,29 @@ int delivery_new_id(char out[DELIVERY_ID_LEN + 1])
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	char hex[33];
 	to_hex(b, sizeof b, hex);
-	snprintf(out, DELIVERY_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
-		 hex + 16, hex + 20);
+	snprintf(out, DELIVERY_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
+	         hex + 20);
 	return 0;
 }
 
 int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
-		  char out[DELIVERY_SIGNATURE_MAX])
+                  char out[DELIVERY_SIGNATURE_MAX])
 {
 	char stamp[32];
 	int stamp_len = snprintf(stamp, sizeof stamp, "%lld.", unix_time);
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
 	char digest[] = "SHA256";
-	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+	                       OSSL_PARAM_construct_end()};
 	/* HMAC over "<t>.<body>" without copying the body: fed in two parts. */
 	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
 	int ok = ctx != NULL &&
-		 EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) == 1 &&
-		 EVP_MAC_update(ctx, (const unsigned char *)stamp, (size_t)stamp_len) == 1 &&
-		 EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
-		 EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == 32;
+	         EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) == 1 &&
+	         EVP_MAC_update(ctx, (const unsigned char *)stamp, (size_t)stamp_len) == 1 &&
+	         EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
+	         EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == 32;
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(hmac);
 	if (!ok)
@@ -167,8 +169,10 @@ static size_t utf8_sequence(const unsigned char *s, size_t n)
 {
 	if (s[0] >= 0x01 && s[0] < 0x80)
 		return 1;
-	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
-		   : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	size_t len = s[0] >= 0xc2 && s[0] <= 0xdf   ? 2
+	             : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+	             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+	                                            : 0;
 	if (len == 0 || len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++)
@@ -252,7 +256,7 @@ int delivery_read_reply(const char *body, size_t len, int strict, struct deliver
 		} else if (allow != NULL && json_is_false(allow)) {
 			out->verdict = DELIVERY_FORBID;
 			copy_utf8(out->reason, sizeof out->reason,
-				  json_is_string(reason) ? json_string_value(reason) : "");
+			          json_is_string(reason) ? json_string_value(reason) : "");
 		} else if (json_is_object(data)) {
 			out->verdict = DELIVERY_REPLACE;
 			out->data = json_incref(data);
@@ -311,7 +315,7 @@ int delivery_run(struct delivery *d, const struct delivery_request *req, struct 
 	out->started_us = delivery_now_us();
 	long long t0 = delivery_monotonic_us();
 	int transport = req->handler->kind == DELIVERY_HTTP ? delivery_http_post(d, req, out)
-							     : delivery_script_run(d, req, out);
+	                                                    : delivery_script_run(d, req, out);
 	out->duration_us = delivery_monotonic_us() - t0;
 	if (transport != 0) {
 		out->success = 0;
@@ -325,7 +329,7 @@ int delivery_run(struct delivery *d, const struct delivery_request *req, struct 
 	}
 	int strict = req->handler->kind == DELIVERY_SCRIPT;
 	if (delivery_read_reply(out->response_body ? out->response_body : "", out->response_len, strict,
-				out) != 0)
+	                        out) != 0)
 		return -1;
 	out->success = 1;
 	out->error[0] = '\0';

@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define DELIVERY_ID_LEN 36    /* a UUID: 8-4-4-4-12 hex digits */
+#define DELIVERY_ID_LEN 36 /* a UUID: 8-4-4-4-12 hex digits */
 #define DELIVERY_ERROR_MAX 512
 #define DELIVERY_REASON_MAX 512
 #define DELIVERY_SIGNATURE_MAX 96 /* "t=<unix>,v1=<64 hex>" */
@@ -29,7 +29,7 @@ struct delivery_handler {
 	long long id;
 	const char *name;
 	enum delivery_kind kind;
-	const char *task;  /* URL ("host:port/path" means http://) or script path */
+	const char *task; /* URL ("host:port/path" means http://) or script path */
 	long timeout_ms;
 	const char *secret; /* NULL or "": requests are not signed */
 };
@@ -53,23 +53,23 @@ struct delivery_limits {
 
 /* What happened. Every pointer is owned by the result: delivery_result_free. */
 struct delivery_result {
-	int success;               /* 2xx / exit 0 with a readable reply */
-	long http_status;          /* 0: no HTTP answer */
+	int success;      /* 2xx / exit 0 with a readable reply */
+	long http_status; /* 0: no HTTP answer */
 	int has_exit_code;
 	int exit_code;
-	long long started_us;      /* wall clock, microseconds since the epoch */
+	long long started_us; /* wall clock, microseconds since the epoch */
 	long long duration_us;
-	char *request_headers;     /* as sent, one "Name: value" per line */
-	char *response_body;       /* as received, at most response_read_max bytes */
+	char *request_headers; /* as sent, one "Name: value" per line */
+	char *response_body;   /* as received, at most response_read_max bytes */
 	size_t response_len;
-	int response_overflow;     /* the handler sent more than response_read_max */
+	int response_overflow; /* the handler sent more than response_read_max */
 	char *response_headers;
-	char *script_stderr;       /* at most DELIVERY_STDERR_MAX bytes */
+	char *script_stderr; /* at most DELIVERY_STDERR_MAX bytes */
 	int stderr_overflow;
-	long retry_after_s;        /* Retry-After in seconds, -1 when absent */
+	long retry_after_s;             /* Retry-After in seconds, -1 when absent */
 	char error[DELIVERY_ERROR_MAX]; /* "" on success */
 	enum delivery_verdict verdict;
-	json_t *data;              /* DELIVERY_REPLACE: the new data (an object) */
+	json_t *data;                     /* DELIVERY_REPLACE: the new data (an object) */
 	char reason[DELIVERY_REASON_MAX]; /* DELIVERY_FORBID */
 };
 
@@ -93,7 +93,7 @@ int delivery_new_id(char out[DELIVERY_ID_LEN + 1]);
 
 /* "t=<unix>,v1=<hex HMAC-SHA256 of "<unix>.<body>" keyed by secret>". */
 int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
-		  char out[DELIVERY_SIGNATURE_MAX]);
+                  char out[DELIVERY_SIGNATURE_MAX]);
 
 /* The URL libcurl is given: "host:port/path" becomes "http://host:port/path".
  * Returns 0, or -1 when out is too small. */

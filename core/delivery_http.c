@@ -70,7 +70,7 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /* The request headers, as a curl list and as text for the log. */
 static struct curl_slist *build_headers(const struct delivery_request *req, struct delivery_buf *text,
-					struct delivery_result *out)
+                                        struct delivery_result *out)
 {
 	char lines[6][DELIVERY_SIGNATURE_MAX + 64];
 	size_t n = 0;
@@ -134,7 +134,7 @@ void delivery_http_cleanup(struct delivery *d)
 }
 
 static int set_options(CURL *curl, const char *url, const struct delivery_request *req,
-		       struct curl_slist *headers, struct http_io *io, char *errbuf)
+                       struct curl_slist *headers, struct http_io *io, char *errbuf)
 {
 	long timeout = req->handler->timeout_ms > 0 ? req->handler->timeout_ms : 5000;
 	curl_easy_reset(curl); /* keeps the connection cache: keep-alive across handlers */
@@ -157,7 +157,7 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 }
 
 static void describe_failure(CURLcode rc, const struct delivery_request *req, const struct http_io *io,
-			     const char *errbuf, struct delivery_result *out)
+                             const char *errbuf, struct delivery_result *out)
 {
 	if (rc == CURLE_WRITE_ERROR && io->body.overflow)
 		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
@@ -180,8 +180,8 @@ int delivery_http_post(struct delivery *d, const struct delivery_request *req, s
 		return -1;
 	}
 	struct http_io io = {.body = {.limit = d->limits.response_read_max},
-			     .headers = {.limit = DELIVERY_HEADERS_MAX},
-			     .retry_after_s = -1};
+	                     .headers = {.limit = DELIVERY_HEADERS_MAX},
+	                     .retry_after_s = -1};
 	struct delivery_buf sent = {.limit = DELIVERY_HEADERS_MAX};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int result = -1;

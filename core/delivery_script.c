@@ -36,13 +36,14 @@ static int resolve_script(const char *scripts_dir, const char *task, char *path,
 {
 	char joined[PATH_MAX], dir[PATH_MAX];
 	int n = task[0] == '/' ? snprintf(joined, sizeof joined, "%s", task)
-			       : snprintf(joined, sizeof joined, "%s/%s", scripts_dir, task);
+	                       : snprintf(joined, sizeof joined, "%s/%s", scripts_dir, task);
 	if (n < 0 || (size_t)n >= sizeof joined) {
 		delivery_fail(out, "the script path is too long");
 		return -1;
 	}
 	if (realpath(scripts_dir, dir) == NULL) {
-		delivery_fail(out, "the scripts directory %s is not accessible: %s", scripts_dir, strerror(errno));
+		delivery_fail(out, "the scripts directory %s is not accessible: %s", scripts_dir,
+		              strerror(errno));
 		return -1;
 	}
 	if (realpath(joined, path) == NULL) {
@@ -65,7 +66,8 @@ static void build_env(const struct delivery_request *req, char env[][SCRIPT_ENV_
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_EVENT=%s", req->events_id);
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_EVENT_ID=%s", req->event_uid);
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_HANDLER_ID=%lld", req->handler->id);
-	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_HANDLER_NAME=%s", req->handler->name ? req->handler->name : "");
+	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_HANDLER_NAME=%s",
+	         req->handler->name ? req->handler->name : "");
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_DELIVERY_ID=%s", req->delivery_id);
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_ATTEMPT=%u", req->attempt);
 	snprintf(env[n++], SCRIPT_ENV_LEN, "PROV_TRIGGER=%s", delivery_trigger_name(req->trigger));
@@ -147,8 +149,8 @@ static void feed(struct script_run *run, const struct delivery_request *req)
 		close_fd(&run->to_child);
 }
 
-static int start(struct script_run *run, const char *path, const char *dir, const struct delivery_request *req,
-		 struct delivery_result *out)
+static int start(struct script_run *run, const char *path, const char *dir,
+                 const struct delivery_request *req, struct delivery_result *out)
 {
 	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, x[2] = {-1, -1};
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0 ||
@@ -210,7 +212,8 @@ static int supervise(struct script_run *run, const struct delivery_request *req,
 			p[n++] = (struct pollfd){.fd = run->pidfd, .events = POLLIN};
 		long long left_ms = (deadline - delivery_monotonic_us() + 999) / 1000;
 		if (left_ms <= 0) {
-			delivery_fail(out, "timeout: the script was killed after %ld ms", req->handler->timeout_ms);
+			delivery_fail(out, "timeout: the script was killed after %ld ms",
+			              req->handler->timeout_ms);
 			return -1;
 		}
 		int wait_ms = run->pidfd >= 0 ? (int)left_ms : (left_ms < 5 ? (int)left_ms : 5);
@@ -262,10 +265,14 @@ int delivery_script_run(struct delivery *d, const struct delivery_request *req, 
 	char path[PATH_MAX];
 	if (resolve_script(d->scripts_dir, req->handler->task, path, out) != 0)
 		return -1;
-	struct script_run run = {.pid = -1, .to_child = -1, .from_out = -1, .from_err = -1,
-				 .exec_error = -1, .pidfd = -1,
-				 .out = {.limit = d->limits.response_read_max},
-				 .err = {.limit = DELIVERY_STDERR_MAX}};
+	struct script_run run = {.pid = -1,
+	                         .to_child = -1,
+	                         .from_out = -1,
+	                         .from_err = -1,
+	                         .exec_error = -1,
+	                         .pidfd = -1,
+	                         .out = {.limit = d->limits.response_read_max},
+	                         .err = {.limit = DELIVERY_STDERR_MAX}};
 	if (start(&run, path, d->scripts_dir, req, out) != 0)
 		return -1;
 	int status = supervise(&run, req, out);

@@ -35,7 +35,8 @@ json_t *dispatch_envelope(const struct dispatch_event *event, json_t *data)
 	rc |= json_object_set_new(ev, "id", json_string(event->uid));
 	rc |= json_object_set_new(ev, "dt", json_string(dt));
 	rc |= json_object_set_new(ev, "events_id", json_string(event->events_id));
-	rc |= json_object_set_new(ev, "object_id", event->has_object_id ? json_integer(event->object_id) : json_null());
+	rc |= json_object_set_new(ev, "object_id",
+	                          event->has_object_id ? json_integer(event->object_id) : json_null());
 	rc |= json_object_set_new(envelope, "event", ev);
 	rc |= json_object_set(envelope, "data", data);
 	if (rc != 0) {
@@ -47,7 +48,7 @@ json_t *dispatch_envelope(const struct dispatch_event *event, json_t *data)
 
 /* Run one step; returns 0, or -1 when out of memory. */
 static int run_step(const struct dispatch_event *event, struct dispatch_outcome *out,
-		    const struct cache_handler *h, dispatch_deliver_fn deliver, void *ctx)
+                    const struct cache_handler *h, dispatch_deliver_fn deliver, void *ctx)
 {
 	struct dispatch_step *step = &out->steps[out->nsteps];
 	step->handler = h;
@@ -58,12 +59,20 @@ static int run_step(const struct dispatch_event *event, struct dispatch_outcome 
 		return -1;
 	step->request_len = strlen(step->request_body);
 	out->nsteps++;
-	struct delivery_handler dh = {.id = h->id, .name = h->name, .kind = h->kind, .task = h->task,
-				      .timeout_ms = h->timeout_ms, .secret = h->secret};
-	struct delivery_request req = {.handler = &dh, .events_id = event->events_id, .event_uid = event->uid,
-				       .delivery_id = step->delivery_id, .attempt = 1,
-				       .trigger = DELIVERY_TRIGGER_DISPATCH, .body = step->request_body,
-				       .body_len = step->request_len};
+	struct delivery_handler dh = {.id = h->id,
+	                              .name = h->name,
+	                              .kind = h->kind,
+	                              .task = h->task,
+	                              .timeout_ms = h->timeout_ms,
+	                              .secret = h->secret};
+	struct delivery_request req = {.handler = &dh,
+	                               .events_id = event->events_id,
+	                               .event_uid = event->uid,
+	                               .delivery_id = step->delivery_id,
+	                               .attempt = 1,
+	                               .trigger = DELIVERY_TRIGGER_DISPATCH,
+	                               .body = step->request_body,
+	                               .body_len = step->request_len};
 	if (deliver(ctx, &req, &step->result) != 0 || !step->result.success)
 		return 0; /* a failure is logged; the chain goes on */
 	if (step->result.verdict == DELIVERY_FORBID) {
@@ -83,7 +92,7 @@ static int run_step(const struct dispatch_event *event, struct dispatch_outcome 
 }
 
 int dispatch_run(const struct dispatch_event *event, json_t *data, const struct cache_handler *handlers,
-		 size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out)
+                 size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out)
 {
 	memset(out, 0, sizeof *out);
 	out->data = data;
@@ -115,16 +124,19 @@ static json_t *step_json(const struct dispatch_step *step)
 	json_t *s = json_object();
 	if (s == NULL)
 		return NULL;
-	static const char *const verdicts[] = {
-		[DELIVERY_UNCHANGED] = "unchanged", [DELIVERY_REPLACE] = "replaced", [DELIVERY_FORBID] = "forbid"};
+	static const char *const verdicts[] = {[DELIVERY_UNCHANGED] = "unchanged",
+	                                       [DELIVERY_REPLACE] = "replaced",
+	                                       [DELIVERY_FORBID] = "forbid"};
 	int rc = 0;
 	rc |= json_object_set_new(s, "id", json_integer(step->handler->id));
 	rc |= json_object_set_new(s, "name", json_string(step->handler->name));
 	rc |= json_object_set_new(s, "status", json_string(r->success ? "success" : "fail"));
 	rc |= json_object_set_new(s, "verdict", r->success ? json_string(verdicts[r->verdict]) : json_null());
 	rc |= json_object_set_new(s, "duration_ms", json_real((double)r->duration_us / 1000.0));
-	rc |= json_object_set_new(s, "http_status", r->http_status ? json_integer(r->http_status) : json_null());
-	rc |= json_object_set_new(s, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
+	rc |= json_object_set_new(s, "http_status",
+	                          r->http_status ? json_integer(r->http_status) : json_null());
+	rc |=
+	    json_object_set_new(s, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
 	rc |= json_object_set_new(s, "error", r->success ? json_null() : json_string(r->error));
 	rc |= json_object_set_new(s, "delivery_id", json_string(step->delivery_id));
 	if (rc != 0) {
@@ -135,7 +147,7 @@ static json_t *step_json(const struct dispatch_step *step)
 }
 
 json_t *dispatch_result_json(const struct dispatch_event *event, const struct dispatch_outcome *out,
-			     long long generation, int logged)
+                             long long generation, int logged)
 {
 	json_t *result = dispatch_envelope(event, out->data);
 	json_t *steps = json_array();
@@ -147,7 +159,8 @@ json_t *dispatch_result_json(const struct dispatch_event *event, const struct di
 	int rc = 0;
 	rc |= json_object_set_new(result, "verdict", json_string(out->forbidden ? "forbid" : "allow"));
 	rc |= json_object_set_new(result, "reason", out->forbidden ? json_string(out->reason) : json_null());
-	rc |= json_object_set_new(result, "forbidden_by", out->forbidden ? json_integer(out->forbidden_by) : json_null());
+	rc |= json_object_set_new(result, "forbidden_by",
+	                          out->forbidden ? json_integer(out->forbidden_by) : json_null());
 	rc |= json_object_set_new(result, "generation", json_integer(generation));
 	rc |= json_object_set_new(result, "logged", json_boolean(logged));
 	for (size_t i = 0; i < out->nsteps; i++)

@@ -33,12 +33,13 @@ struct dispatch_outcome {
 	int forbidden;
 	long long forbidden_by; /* handler id */
 	char reason[DELIVERY_REASON_MAX];
-	json_t *data;           /* the final data, owned */
+	json_t *data; /* the final data, owned */
 	struct dispatch_step *steps;
 	size_t nsteps;
 };
 
-typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req, struct delivery_result *out);
+typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req,
+                                   struct delivery_result *out);
 
 /* Fill event->uid (a new UUID unless uid is given) and event->dt_us.
  * Returns -1 when uid is not 1-64 characters of [A-Za-z0-9._:-]. */
@@ -47,7 +48,7 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 /* Run the n handlers (in order) for event with data, which the outcome takes
  * over. Returns 0, or -1 when out of memory (out is still freeable). */
 int dispatch_run(const struct dispatch_event *event, json_t *data, const struct cache_handler *handlers,
-		 size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out);
+                 size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out);
 void dispatch_outcome_free(struct dispatch_outcome *out);
 
 /* {"event":{"id","dt","events_id","object_id"},"data":data} (new reference). */
@@ -56,6 +57,6 @@ json_t *dispatch_envelope(const struct dispatch_event *event, json_t *data);
 /* The dispatcher's answer to billing: event, verdict, reason, final data,
  * generation, one entry per execution, and whether the log was written. */
 json_t *dispatch_result_json(const struct dispatch_event *event, const struct dispatch_outcome *out,
-			     long long generation, int logged);
+                             long long generation, int logged);
 
 #endif

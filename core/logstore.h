@@ -32,10 +32,10 @@ struct logstore_entry {
 /* Write n entries in one transaction; response bodies longer than
  * response_max bytes are cut and marked. Returns 0, or -1 with a reason. */
 int logstore_write(struct db *db, size_t response_max, const struct logstore_entry *entries, size_t n,
-		   char *err, size_t errlen);
+                   char *err, size_t errlen);
 
 /* The executions of one dispatched event. */
 int logstore_write_outcome(struct db *db, size_t response_max, const struct dispatch_event *event,
-			   const struct dispatch_outcome *outcome, char *err, size_t errlen);
+                           const struct dispatch_outcome *outcome, char *err, size_t errlen);
 
 #endif

@@ -8,10 +8,10 @@
 #include <string.h>
 
 static const char SQL_SERVICES[] =
-	"SELECT name, title, DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
-	"FROM services ORDER BY title";
+    "SELECT name, title, DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
+    "FROM services ORDER BY title";
 static const char SQL_RECORD[] =
-	"UPDATE services SET last_run_at = ?, last_result = ?, last_detail = ? WHERE name = ?";
+    "UPDATE services SET last_run_at = ?, last_result = ?, last_detail = ? WHERE name = ?";
 
 int scheduler_services(struct db *db, struct db_rows *rows)
 {

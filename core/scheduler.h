@@ -7,7 +7,14 @@ struct db;
 struct db_rows;
 
 /* Columns of the rows scheduler_services returns, in order. */
-enum scheduler_column { SCOL_NAME, SCOL_TITLE, SCOL_LAST_RUN_AT, SCOL_LAST_RESULT, SCOL_LAST_DETAIL, SCOL__MAX };
+enum scheduler_column {
+	SCOL_NAME,
+	SCOL_TITLE,
+	SCOL_LAST_RUN_AT,
+	SCOL_LAST_RESULT,
+	SCOL_LAST_DETAIL,
+	SCOL__MAX
+};
 
 /* Every service, by title. */
 int scheduler_services(struct db *db, struct db_rows *rows);

@@ -15,17 +15,18 @@
 #include <unistd.h>
 
 static const char snapshot[] =
-	"{\"generation\":4,\"published_at\":\"2024-05-01 10:00:00\",\"published_by\":\"admin\","
-	"\"handlers_version\":7,\"handlers\":["
-	"{\"id\":5,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://h/a\",\"task_type\":\"http\","
-	"\"priority\":1,\"timeout_ms\":500,\"retry_enabled\":true,\"retry_max_attempts\":null,"
-	"\"retry_schedule\":null,\"secret\":\"k\"},"
-	"{\"id\":2,\"name\":\"b\",\"events_id\":\"clients.update\",\"task\":\"s.sh\",\"task_type\":\"script\","
-	"\"priority\":1,\"timeout_ms\":5000,\"retry_enabled\":false,\"retry_max_attempts\":3,"
-	"\"retry_schedule\":\"5s,1m\",\"secret\":null},"
-	"{\"id\":9,\"name\":\"c\",\"events_id\":\"clients.update\",\"task\":\"h:1/c\",\"task_type\":\"http\","
-	"\"priority\":2,\"timeout_ms\":5000,\"retry_enabled\":true,\"retry_max_attempts\":null,"
-	"\"retry_schedule\":null,\"secret\":\"\"}]}";
+    "{\"generation\":4,\"published_at\":\"2024-05-01 10:00:00\",\"published_by\":\"admin\","
+    "\"handlers_version\":7,\"handlers\":["
+    "{\"id\":5,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://h/"
+    "a\",\"task_type\":\"http\","
+    "\"priority\":1,\"timeout_ms\":500,\"retry_enabled\":true,\"retry_max_attempts\":null,"
+    "\"retry_schedule\":null,\"secret\":\"k\"},"
+    "{\"id\":2,\"name\":\"b\",\"events_id\":\"clients.update\",\"task\":\"s.sh\",\"task_type\":\"script\","
+    "\"priority\":1,\"timeout_ms\":5000,\"retry_enabled\":false,\"retry_max_attempts\":3,"
+    "\"retry_schedule\":\"5s,1m\",\"secret\":null},"
+    "{\"id\":9,\"name\":\"c\",\"events_id\":\"clients.update\",\"task\":\"h:1/c\",\"task_type\":\"http\","
+    "\"priority\":2,\"timeout_ms\":5000,\"retry_enabled\":true,\"retry_max_attempts\":null,"
+    "\"retry_schedule\":null,\"secret\":\"\"}]}";
 
 static void snapshot_parses_and_selects_per_event(void **state)
 {
@@ -99,9 +100,9 @@ static void local_copy_is_written_atomically_and_privately(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(snapshot_parses_and_selects_per_event),
-		cmocka_unit_test(malformed_snapshots_are_refused),
-		cmocka_unit_test(local_copy_is_written_atomically_and_privately),
+	    cmocka_unit_test(snapshot_parses_and_selects_per_event),
+	    cmocka_unit_test(malformed_snapshots_are_refused),
+	    cmocka_unit_test(local_copy_is_written_atomically_and_privately),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

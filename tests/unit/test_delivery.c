@@ -51,11 +51,16 @@ static int run_script(const char *task, long timeout_ms, struct delivery_result 
 	char err[128];
 	struct delivery *d = delivery_new(&limits, err, sizeof err);
 	assert_non_null(d);
-	struct delivery_handler h = {.id = 7, .name = "t", .kind = DELIVERY_SCRIPT, .task = task, .timeout_ms = timeout_ms};
+	struct delivery_handler h = {
+	    .id = 7, .name = "t", .kind = DELIVERY_SCRIPT, .task = task, .timeout_ms = timeout_ms};
 	const char body[] = "{\"event\":{\"id\":\"e1\"},\"data\":{\"a\":1}}";
-	struct delivery_request req = {.handler = &h, .events_id = "clients.update", .event_uid = "e1",
-				       .delivery_id = "00000000-0000-4000-8000-000000000000", .attempt = 1,
-				       .body = body, .body_len = strlen(body)};
+	struct delivery_request req = {.handler = &h,
+	                               .events_id = "clients.update",
+	                               .event_uid = "e1",
+	                               .delivery_id = "00000000-0000-4000-8000-000000000000",
+	                               .attempt = 1,
+	                               .body = body,
+	                               .body_len = strlen(body)};
 	int rc = delivery_run(d, &req, out);
 	delivery_free(d);
 	return rc;
@@ -79,7 +84,8 @@ static void signature_matches_known_hmac(void **state)
 	char sig[DELIVERY_SIGNATURE_MAX];
 	/* printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret */
 	assert_int_equal(delivery_sign("secret", 1700000000, "{\"a\":1}", 7, sig), 0);
-	assert_string_equal(sig, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686");
+	assert_string_equal(
+	    sig, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686");
 }
 
 static void urls_without_scheme_are_http(void **state)
@@ -90,7 +96,8 @@ static void urls_without_scheme_are_http(void **state)
 	assert_string_equal(url, "http://127.0.0.1:5000/api");
 	assert_int_equal(delivery_http_url("https://x.example/h", url, sizeof url), 0);
 	assert_string_equal(url, "https://x.example/h");
-	assert_int_equal(delivery_http_url("http://a-very-long-host-name.example/path/that/does/not/fit", url, 16), -1);
+	assert_int_equal(
+	    delivery_http_url("http://a-very-long-host-name.example/path/that/does/not/fit", url, 16), -1);
 }
 
 static void utf8_clean_replaces_and_cuts(void **state)
@@ -136,10 +143,10 @@ static void script_success_sees_envelope_and_environment(void **state)
 {
 	(void)state;
 	write_script("ok.sh", "#!/bin/sh\n"
-			      "body=$(cat)\n"
-			      "echo \"to stderr\" >&2\n"
-			      "printf '{\"data\":{\"event\":\"%s\",\"handler\":\"%s\",\"len\":%d}}' "
-			      "\"$PROV_EVENT\" \"$PROV_HANDLER_ID\" ${#body}\n");
+	                      "body=$(cat)\n"
+	                      "echo \"to stderr\" >&2\n"
+	                      "printf '{\"data\":{\"event\":\"%s\",\"handler\":\"%s\",\"len\":%d}}' "
+	                      "\"$PROV_EVENT\" \"$PROV_HANDLER_ID\" ${#body}\n");
 	struct delivery_result r;
 	assert_int_equal(run_script("ok.sh", 5000, &r), 0);
 	assert_int_equal(r.success, 1);
@@ -220,7 +227,8 @@ static void script_gets_no_inherited_descriptors(void **state)
 	FILE *held = fopen("/dev/null", "r"); /* a descriptor the script must not see */
 	assert_non_null(held);
 	write_script("fds.sh", "#!/bin/sh\ncat >/dev/null\n"
-			       "printf '{\"data\":{\"fds\":\"%s\"}}' \"$(for f in /proc/$$/fd/*; do readlink $f; done | tr '\\n' ' ')\"\n");
+	                       "printf '{\"data\":{\"fds\":\"%s\"}}' \"$(for f in /proc/$$/fd/*; do readlink "
+	                       "$f; done | tr '\\n' ' ')\"\n");
 	struct delivery_result r;
 	assert_int_equal(run_script("fds.sh", 5000, &r), 0);
 	const char *fds = json_string_value(json_object_get(r.data, "fds"));
@@ -235,15 +243,15 @@ static void script_gets_no_inherited_descriptors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(ids_are_uuid_v4),
-		cmocka_unit_test(signature_matches_known_hmac),
-		cmocka_unit_test(urls_without_scheme_are_http),
-		cmocka_unit_test(utf8_clean_replaces_and_cuts),
-		cmocka_unit_test(replies_are_read_per_spec),
-		cmocka_unit_test(script_success_sees_envelope_and_environment),
-		cmocka_unit_test(script_failures_are_reported),
-		cmocka_unit_test(script_timeout_kills_the_group),
-		cmocka_unit_test(script_gets_no_inherited_descriptors),
+	    cmocka_unit_test(ids_are_uuid_v4),
+	    cmocka_unit_test(signature_matches_known_hmac),
+	    cmocka_unit_test(urls_without_scheme_are_http),
+	    cmocka_unit_test(utf8_clean_replaces_and_cuts),
+	    cmocka_unit_test(replies_are_read_per_spec),
+	    cmocka_unit_test(script_success_sees_envelope_and_environment),
+	    cmocka_unit_test(script_failures_are_reported),
+	    cmocka_unit_test(script_timeout_kills_the_group),
+	    cmocka_unit_test(script_gets_no_inherited_descriptors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -56,8 +56,13 @@ static void fake_run_free(struct fake_run *run)
 
 static struct cache_handler handler(long long id)
 {
-	return (struct cache_handler){.id = id, .name = "h", .events_id = "clients.update", .task = "x",
-				      .kind = DELIVERY_HTTP, .priority = id, .timeout_ms = 1000};
+	return (struct cache_handler){.id = id,
+	                              .name = "h",
+	                              .events_id = "clients.update",
+	                              .task = "x",
+	                              .kind = DELIVERY_HTTP,
+	                              .priority = id,
+	                              .timeout_ms = 1000};
 }
 
 static json_t *data_of(const char *text)
@@ -104,8 +109,8 @@ static void forbid_stops_the_chain(void **state)
 	(void)state;
 	struct cache_handler hs[] = {handler(1), handler(2), handler(3)};
 	struct fake fakes[] = {{1, 0, "{\"event\":{},\"data\":{\"a\":1}}"}, /* an echo */
-			       {2, 0, "{\"allow\":false,\"reason\":\"balance too low\"}"},
-			       {3, 0, "{}"}};
+	                       {2, 0, "{\"allow\":false,\"reason\":\"balance too low\"}"},
+	                       {3, 0, "{}"}};
 	struct fake_run run = {.fakes = fakes, .nfakes = 3};
 	struct dispatch_event ev;
 	assert_int_equal(dispatch_event_init(&ev, "clients.update", NULL), 0);
@@ -141,9 +146,9 @@ static void event_ids_are_validated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(data_flows_through_the_chain_in_order),
-		cmocka_unit_test(forbid_stops_the_chain),
-		cmocka_unit_test(event_ids_are_validated),
+	    cmocka_unit_test(data_flows_through_the_chain_in_order),
+	    cmocka_unit_test(forbid_stops_the_chain),
+	    cmocka_unit_test(event_ids_are_validated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
