@@ -63,6 +63,12 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The dispatcher starts once per billing event: it links only what it uses.
+DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
+$(BINDIR)/prov-dispatch: $(BUILD)/cmd/prov-dispatch.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--as-needed $^ $(DISPATCH_LDLIBS) -o $@
+
 $(BINDIR)/cgi-bin/panel.fcgi: $(PANEL_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

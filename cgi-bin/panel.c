@@ -18,6 +18,8 @@ static const struct page pages[] = {
 	{"GET", "/apikeys", GUARD_ADMIN, page_apikeys_list},
 	{"POST", "/apikeys", GUARD_ADMIN, page_apikeys_create},
 	{"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
+	{"GET", "/scheduler", GUARD_USER, page_scheduler},
+	{"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
 };
 
 int main(void)
