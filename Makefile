@@ -31,12 +31,14 @@ CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 CORE_LIB := $(BUILD)/libprov.a
 
-PANEL_SRC := $(wildcard cgi-bin/*.c)
+PANEL_SRC := cgi-bin/panel.c $(wildcard cgi-bin/page_*.c)
 PANEL_OBJ := $(PANEL_SRC:%.c=$(BUILD)/%.o)
+API_SRC   := $(wildcard cgi-bin/api*.c)
+API_OBJ   := $(API_SRC:%.c=$(BUILD)/%.o)
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 CMD_BINS := $(CMDS:%=$(BINDIR)/%)
-FCGI_BINS := $(BINDIR)/cgi-bin/panel.fcgi
+FCGI_BINS := $(BINDIR)/cgi-bin/panel.fcgi $(BINDIR)/cgi-bin/api.fcgi
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -61,7 +63,17 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The dispatcher starts once per billing event: it links only what it uses.
+DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
+$(BINDIR)/prov-dispatch: $(BUILD)/cmd/prov-dispatch.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--as-needed $^ $(DISPATCH_LDLIBS) -o $@
+
 $(BINDIR)/cgi-bin/panel.fcgi: $(PANEL_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BINDIR)/cgi-bin/api.fcgi: $(API_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -69,7 +81,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
--include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(API_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
 
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh

@@ -127,11 +127,14 @@ CREATE TABLE IF NOT EXISTS exec_logs (
   FULLTEXT KEY ft_logs_text (error, response_body)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Retry queue (SPEC 7): claimed with FOR UPDATE SKIP LOCKED by workers.
+-- Retry queue (SPEC 7). A worker claims due rows with FOR UPDATE SKIP LOCKED
+-- and leases them: claimed_by is set and next_attempt_at moves to the lease's
+-- end, so a worker that dies mid-delivery frees its rows when the lease ends.
 CREATE TABLE IF NOT EXISTS retry_queue (
   id               BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   delivery_id      CHAR(36) CHARACTER SET ascii NOT NULL,
   handler_id       INT UNSIGNED NOT NULL,
+  handler_name     VARCHAR(255) NOT NULL,
   log_id           BIGINT UNSIGNED NULL,          -- the execution that failed last
   events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
   object_id        BIGINT NULL,
@@ -140,6 +143,7 @@ CREATE TABLE IF NOT EXISTS retry_queue (
   attempt          INT UNSIGNED NOT NULL,         -- attempts made so far
   state            ENUM('scheduled','exhausted','done') NOT NULL DEFAULT 'scheduled',
   next_attempt_at  DATETIME(6) NOT NULL,
+  claimed_by       VARCHAR(96) NULL,
   last_error       VARCHAR(1024) NULL,
   created_at       DATETIME(6) NOT NULL,
   updated_at       DATETIME(6) NOT NULL,

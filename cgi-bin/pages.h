@@ -23,4 +23,12 @@ void page_handler_delete(struct web_request *req);
 /* page_handlers.c */
 void page_handlers_list(struct web_request *req);
 
+/* page_apikeys.c */
+void page_apikeys_list(struct web_request *req);
+void page_apikeys_create(struct web_request *req);
+void page_apikeys_revoke(struct web_request *req);
+/* page_scheduler.c */
+void page_scheduler(struct web_request *req);
+void page_scheduler_cache_restart(struct web_request *req);
+
 #endif

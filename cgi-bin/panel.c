@@ -22,6 +22,12 @@ static const struct page pages[] = {
 	{"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},
 	{"POST", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete},
 	{"GET", "/handlers", GUARD_USER, page_handlers_list},
+	/* API keys (admin only) */
+	{"GET", "/apikeys", GUARD_ADMIN, page_apikeys_list},
+	{"POST", "/apikeys", GUARD_ADMIN, page_apikeys_create},
+	{"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
+	{"GET", "/scheduler", GUARD_USER, page_scheduler},
+	{"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
 };
 
 int main(void)

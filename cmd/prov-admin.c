@@ -1,10 +1,12 @@
 /* prov-admin: users (and, later, API keys and log purge) from the command line. */
+#include "apikeys.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "users.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +16,9 @@ static const char usage[] =
 	"commands:\n"
 	"  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
 	"  user passwd NAME                    set a new password (stdin) and unlock the user\n"
+	"  apikey create USER NAME             create an API key acting as USER; printed once\n"
+	"  apikey revoke ID                    revoke an API key\n"
+	"  apikey list                         list API keys (prefix, user, role, last use)\n"
 	"\n"
 	"options:\n"
 	"  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
@@ -94,6 +99,70 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+static int apikey_command(const struct config *cfg, int argc, char **argv)
+{
+	if (argc < 1)
+		return usage_error("apikey needs a subcommand: create, revoke or list");
+	const char *sub = argv[0];
+	long long id = 0;
+	if (strcmp(sub, "create") == 0) {
+		if (argc != 3)
+			return usage_error("apikey create takes USER and NAME");
+	} else if (strcmp(sub, "revoke") == 0) {
+		char *end = NULL;
+		if (argc != 2 || (id = strtoll(argv[1], &end, 10)) <= 0 || *end != '\0')
+			return usage_error("apikey revoke takes a numeric ID");
+	} else if (strcmp(sub, "list") == 0) {
+		if (argc != 1)
+			return usage_error("apikey list takes no arguments");
+	} else {
+		return usage_error("unknown apikey subcommand");
+	}
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	int rc = 0;
+	if (strcmp(sub, "create") == 0) {
+		char key[APIKEY_LEN + 1], err[512];
+		if (apikeys_create(db, argv[1], argv[2], key, sizeof key, &id, err, sizeof err) != 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			rc = 1;
+		} else {
+			printf("%s\n", key);
+			fprintf(stderr, "API key %lld created for %s; it is shown only this once\n", id, argv[1]);
+		}
+	} else if (strcmp(sub, "revoke") == 0) {
+		int revoked = apikeys_revoke(db, id);
+		if (revoked < 0)
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+		else if (revoked == 0)
+			fprintf(stderr, PROG ": no live API key with id %lld\n", id);
+		else
+			printf("API key %lld revoked\n", id);
+		rc = revoked == 1 ? 0 : revoked < 0 ? CLI_EXIT_UNAVAILABLE : 1;
+	} else {
+		struct db_rows rows;
+		if (apikeys_list(db, &rows) != 0) {
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+			rc = CLI_EXIT_UNAVAILABLE;
+		} else {
+			printf("%-6s %-10s %-20s %-8s %-19s %-19s %s\n", "ID", "PREFIX", "USER", "ROLE",
+			       "LAST USED", "REVOKED", "NAME");
+			for (size_t r = 0; r < rows.nrows; r++) {
+				const char *last = db_cell(&rows, r, AKCOL_LAST_USED);
+				const char *revoked = db_cell(&rows, r, AKCOL_REVOKED);
+				printf("%-6s pk_%-7s %-20s %-8s %-19s %-19s %s\n", db_cell(&rows, r, AKCOL_ID),
+				       db_cell(&rows, r, AKCOL_PREFIX), db_cell(&rows, r, AKCOL_USER),
+				       db_cell(&rows, r, AKCOL_ROLE), last ? last : "-", revoked ? revoked : "-",
+				       db_cell(&rows, r, AKCOL_NAME));
+			}
+			db_rows_free(&rows);
+		}
+	}
+	db_close(db);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path;
@@ -106,11 +175,12 @@ int main(int argc, char **argv)
 		return usage_error("--config needs a file");
 	if (argc < 2)
 		return usage_error("missing command");
-	if (strcmp(argv[1], "user") != 0)
+	int is_user = strcmp(argv[1], "user") == 0;
+	if (!is_user && strcmp(argv[1], "apikey") != 0)
 		return usage_error("unknown command");
 	static struct config cfg;
 	int rc = cli_load_config(PROG, config_path, &cfg);
 	if (rc != 0)
 		return rc;
-	return user_command(&cfg, argc - 2, argv + 2);
+	return is_user ? user_command(&cfg, argc - 2, argv + 2) : apikey_command(&cfg, argc - 2, argv + 2);
 }

@@ -82,6 +82,13 @@ static const char SQL_SESSION_TOUCH[] =
 static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE token_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE expires_at < UTC_TIMESTAMP()";
 
+static const char SQL_USERS_LIST[] = "SELECT id, name, role FROM users ORDER BY name";
+
+int users_list(struct db *db, struct db_rows *rows)
+{
+	return db_query(db, SQL_USERS_LIST, NULL, 0, rows);
+}
+
 int users_add(struct db *db, const char *name, const char *password, enum user_role role,
 	      char *err, size_t errlen)
 {

@@ -8,6 +8,7 @@
 
 struct config;
 struct db;
+struct db_rows;
 
 enum user_role { ROLE_VIEWER = 0, ROLE_ADMIN = 1 };
 
@@ -38,6 +39,9 @@ int users_add(struct db *db, const char *name, const char *password, enum user_r
 /* Set a new password and clear any lock. Returns 0, or -1 with a reason. */
 int users_set_password(struct db *db, const char *name, const char *password, char *err,
 		       size_t errlen);
+
+/* All users, by name: columns id, name, role. */
+int users_list(struct db *db, struct db_rows *rows);
 
 enum login_result { LOGIN_OK, LOGIN_BAD, LOGIN_LOCKED, LOGIN_ERROR };
 enum login_result users_login(struct db *db, const struct config *cfg, const char *name,

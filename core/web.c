@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "route.h"
 
 #include <ClearSilver.h>
 #include <fcgiapp.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WEB_MAX_COOKIES 4
 #define WEB_COOKIE_MAX 512
@@ -228,6 +230,7 @@ static const char *status_text(int status)
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
 	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
@@ -342,30 +345,6 @@ void web_error(struct web_request *req, int status, const char *message, const c
 }
 
 /* ---------------------------------------------------------------- routing */
-
-/* 1 when path matches pattern; '#' matches one segment of digits (an id > 0). */
-static int route_match(const char *pattern, const char *path, long long *id)
-{
-	while (*pattern && *path) {
-		if (*pattern == '#') {
-			long long value = 0;
-			int digits = 0;
-			while (*path >= '0' && *path <= '9') {
-				if (++digits > 15)
-					return 0;
-				value = value * 10 + (*path++ - '0');
-			}
-			if (digits == 0 || value <= 0)
-				return 0;
-			*id = value;
-			pattern++;
-			continue;
-		}
-		if (*pattern++ != *path++)
-			return 0;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
 
 /* Logged in: the session's token. On public pages (the login form) before a
  * session exists: the token must match the pre-login cookie (double submit). */
@@ -504,6 +483,14 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {
 		write_plain_error(&req, 413);
+		return;
+	}
+	/* Panel forms are url-encoded; refusing anything else keeps ClearSilver's
+	 * multipart parser (and its temporary upload files) out of reach. */
+	const char *type = FCGX_GetParam("CONTENT_TYPE", fcgx->envp);
+	if (strcmp(req.method, "POST") == 0 && type != NULL && type[0] != '\0' &&
+	    strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0) {
+		write_plain_error(&req, 415);
 		return;
 	}
 	NEOERR *err = request_begin(&req);

@@ -41,14 +41,17 @@ prov_run_dir_prepare() {
   chmod 755 "$run"/cache "$run"/spool
 }
 
-# Copy what Apache serves into RUN/site. $2: folder holding cgi-bin/panel.fcgi.
+# Copy what Apache serves into RUN/site. $2: folder holding cgi-bin/{panel,api}.fcgi.
 prov_stage_site() {
   local run=$1 bindir=$2 site=$1/site
-  [ -x "$bindir/cgi-bin/panel.fcgi" ] || { prov_die "stage: $bindir/cgi-bin/panel.fcgi is not built (run make)"; return 1; }
+  local program
   rm -rf "$site.new" && mkdir -p "$site.new/cgi-bin" || return 1
-  cp "$bindir/cgi-bin/panel.fcgi" "$site.new/cgi-bin/" &&
+  for program in panel.fcgi api.fcgi; do
+    [ -x "$bindir/cgi-bin/$program" ] || { prov_die "stage: $bindir/cgi-bin/$program is not built (run make)"; return 1; }
+    cp "$bindir/cgi-bin/$program" "$site.new/cgi-bin/" || return 1
+  done
   cp -R "$PROV_ROOT/templates" "$PROV_ROOT/static" "$site.new/" || return 1
-  chmod -R u=rwX,go=rX "$site.new" && chmod 755 "$site.new/cgi-bin/panel.fcgi" || return 1
+  chmod -R u=rwX,go=rX "$site.new" && chmod 755 "$site.new"/cgi-bin/*.fcgi || return 1
   rm -rf "$site" && mv "$site.new" "$site"
 }
 
@@ -78,7 +81,7 @@ prov_mariadb_start() {
     --skip-networking --user="$me" --log-error="$run/mariadb.log" \
     --innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit=2 \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --max-connections=300 >/dev/null 2>&1 &
+    --max-connections=300 >/dev/null 2>&1 9>&- &   # 9: run.sh's lock, not for daemons
   local pid=$!
   if ! prov_wait_for 60 mariadb-admin --no-defaults --socket="$sock" -uroot ping; then
     kill "$pid" 2>/dev/null
@@ -181,7 +184,7 @@ CONF
   if ! apache2 -t -f "$dir/httpd.conf" >"$dir/configtest.log" 2>&1; then
     prov_die "apache: configuration test failed: $(tail -1 "$dir/configtest.log")"; return 1
   fi
-  apache2 -f "$dir/httpd.conf" -k start >"$dir/start.log" 2>&1 ||
+  apache2 -f "$dir/httpd.conf" -k start >"$dir/start.log" 2>&1 9>&- ||
     { prov_die "apache: did not start: $(tail -1 "$dir/start.log")"; return 1; }
   if ! prov_wait_for 30 curl -fsS -o /dev/null "http://127.0.0.1:$port/static/css/panel.css"; then
     prov_die "apache: no answer on 127.0.0.1:$port within 30 s; see $dir/error.log"; return 1

@@ -46,6 +46,8 @@ run_unit() {
     gold=${hdf%.hdf}.gold
     actual=$OUT/$(basename "${hdf%.hdf}").out
     (cd templates && cstest "../$hdf" "$(basename "${hdf%.hdf}" | sed 's/--.*//').cs") >"$actual" 2>&1
+    # After a deliberate template change: PROV_UPDATE_GOLD=1 tests/run.sh unit, then review git diff.
+    [ -n "${PROV_UPDATE_GOLD:-}" ] && cp "$actual" "$gold"
     if diff -u "$gold" "$actual" >"$actual.diff"; then
       count 1 0; echo "ok   $(basename "$hdf")"
     else

@@ -121,7 +121,12 @@ test('unknown pages, wrong methods and oversize bodies get clean errors', async 
   assert.equal(method.status, 405);
   const big = await c.post('/login', { username: 'x', password: 'y'.repeat(200000) });
   assert.equal(big.status, 413);
-  for (const r of [missing, method, big]) {
+  const multipart = await c.request('POST', '/login', {
+    body: '--b\r\nContent-Disposition: form-data; name="f"; filename="x"\r\n\r\ndata\r\n--b--\r\n',
+    headers: { 'content-type': 'multipart/form-data; boundary=b' },
+  });
+  assert.equal(multipart.status, 415);
+  for (const r of [missing, method, big, multipart]) {
     assert.doesNotMatch(r.text, /SQL|mysql|Traceback|NEOERR/i);
   }
 });

@@ -124,3 +124,32 @@ export async function launchBrowser() {
       '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
   });
 }
+
+// Create an API key for user through prov-admin; returns the key.
+export function createApiKey(userName, keyName = 'test key') {
+  const r = runBin('prov-admin', ['apikey', 'create', userName, keyName]);
+  if (r.status !== 0) throw new Error(`prov-admin apikey create failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// A call to the JSON API; returns { status, headers, json, text }.
+export async function api(method, urlPath, { key, body, rawBody, contentType = 'application/json', headers = {} } = {}) {
+  const h = { ...headers };
+  if (key !== undefined) h['x-api-key'] = key;
+  let payload;
+  if (body !== undefined) payload = JSON.stringify(body);
+  if (rawBody !== undefined) payload = rawBody;
+  if (payload !== undefined && contentType) h['content-type'] = contentType;
+  const response = await fetch(`${baseUrl}/api/v1${urlPath}`, { method, headers: h, body: payload, redirect: 'manual' });
+  const text = await response.text();
+  let json;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+// A user of the given role with an API key: { name, key }.
+export function apiUser(role) {
+  const name = uniqueName(`api-${role}`);
+  createUser(name, role);
+  return { name, key: createApiKey(name) };
+}

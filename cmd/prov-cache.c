@@ -1,0 +1,189 @@
+/* prov-cache: the Cache Manager from the command line: publish the enabled
+ * handlers (reload), show what is published, or publish every N seconds
+ * when there are edits (watch). */
+#include "cache.h"
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "prov-cache"
+
+static const char usage[] =
+    "usage: prov-cache [--config FILE] COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  reload [--by NAME]       publish the enabled handlers as a new generation (what the\n"
+    "                           Task Scheduler's Cache Manager restart does); dispatchers run\n"
+    "                           the new set from their next event on\n"
+    "  show [--handlers]        the published generation, when and by whom, whether edits\n"
+    "                           are pending; --handlers lists the published handlers\n"
+    "  watch --interval N       publish every N seconds (1-86400) when edits are pending;\n"
+    "                           runs until stopped (SIGTERM / SIGINT)\n"
+    "\n"
+    "options:\n"
+    "  --by NAME       who published, recorded with the generation (default: cli:USER)\n"
+    "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
+    "  --help          this text\n"
+    "\n"
+    "exit codes:\n"
+    "  0   done\n"
+    "  64  usage error\n"
+    "  69  database unreachable\n"
+    "  70  publishing failed (the reason is on stderr and in the Task Scheduler)\n"
+    "  78  configuration missing or invalid\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static int usage_error(const char *message)
+{
+	fprintf(stderr, PROG ": %s (see --help)\n", message);
+	return CLI_EXIT_USAGE;
+}
+
+static void default_publisher(char *by, size_t len)
+{
+	struct passwd *pw = getpwuid(getuid());
+	snprintf(by, len, "cli:%.59s", pw && pw->pw_name ? pw->pw_name : "unknown");
+}
+
+static int publish(struct db *db, const char *by)
+{
+	struct cache_publish_info info;
+	char err[1024];
+	if (cache_publish(db, by, &info, err, sizeof err) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("generation %lld published at %s UTC by %s: %zu enabled handler%s (handlers version %lld)\n",
+	       info.generation, info.published_at, by, info.handler_count, info.handler_count == 1 ? "" : "s",
+	       info.handlers_version);
+	fflush(stdout);
+	return 0;
+}
+
+static int show(const struct config *cfg, struct db *db, int with_handlers)
+{
+	struct cache_status st;
+	if (cache_status_read(db, &st) != 0) {
+		fprintf(stderr, PROG ": %s\n", db_error(db));
+		return CLI_EXIT_UNAVAILABLE;
+	}
+	if (st.generation == 0)
+		printf("generation: none published yet\n");
+	else
+		printf("generation: %lld\npublished: %s UTC by %s\nhandlers: %lld enabled\n", st.generation,
+		       st.published_at, st.published_by, st.handler_count);
+	printf("pending edits: %s\n", st.pending ? "yes (restart the Cache Manager to publish them)" : "no");
+	if (!with_handlers || st.generation == 0)
+		return 0;
+	struct cache_snapshot snap;
+	char err[2048], warning[1024];
+	if (cache_load(cfg, db, &snap, err, sizeof err, warning, sizeof warning) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return CLI_EXIT_SOFTWARE;
+	}
+	if (warning[0])
+		fprintf(stderr, PROG ": warning: %s\n", warning);
+	printf("%-6s %-32s %-8s %-7s %s\n", "ID", "EVENT", "PRIORITY", "TYPE", "NAME / TASK");
+	for (size_t i = 0; i < snap.count; i++) {
+		const struct cache_handler *h = &snap.handlers[i];
+		printf("%-6lld %-32s %-8lld %-7s %s / %s\n", h->id, h->events_id, h->priority,
+		       h->kind == DELIVERY_HTTP ? "http" : "script", h->name, h->task);
+	}
+	cache_snapshot_free(&snap);
+	return 0;
+}
+
+static int watch(const struct config *cfg, struct db *db, long interval, const char *by)
+{
+	(void)cfg;
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("watching: publishing every %ld s when edits are pending\n", interval);
+	fflush(stdout);
+	while (!stop_requested) {
+		struct cache_status st;
+		if (cache_status_read(db, &st) != 0)
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+		else if (st.pending)
+			publish(db, by);
+		struct timespec pause = {.tv_sec = interval, .tv_nsec = 0};
+		while (!stop_requested && nanosleep(&pause, &pause) != 0 && errno == EINTR)
+			;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		}
+	if (cli_take_config(&argc, argv, &config_path) != 0)
+		return usage_error("--config needs a file");
+	if (argc < 2)
+		return usage_error("missing command: reload, show or watch");
+	const char *command = argv[1];
+	char by[65];
+	default_publisher(by, sizeof by);
+	long interval = 0;
+	int with_handlers = 0;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
+			const char *name = argv[++i];
+			if (name[0] == '\0' || strlen(name) > 64)
+				return usage_error("--by needs a name of 1-64 characters");
+			snprintf(by, sizeof by, "%s", name);
+		} else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+			char *end;
+			interval = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || interval < 1 || interval > 86400)
+				return usage_error("--interval must be 1-86400 seconds");
+		} else if (strcmp(argv[i], "--handlers") == 0) {
+			with_handlers = 1;
+		} else {
+			return usage_error("unexpected argument");
+		}
+	}
+	int is_reload = strcmp(command, "reload") == 0, is_show = strcmp(command, "show") == 0;
+	int is_watch = strcmp(command, "watch") == 0;
+	if (!is_reload && !is_show && !is_watch)
+		return usage_error("unknown command");
+	if (is_watch && interval == 0)
+		return usage_error("watch needs --interval N");
+	static struct config cfg;
+	int rc = cli_load_config(PROG, config_path, &cfg);
+	if (rc != 0)
+		return rc;
+	struct db *db = cli_open_db(PROG, &cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	if (is_reload)
+		rc = publish(db, by);
+	else if (is_show)
+		rc = show(&cfg, db, with_handlers);
+	else
+		rc = watch(&cfg, db, interval, by);
+	db_close(db);
+	return rc;
+}

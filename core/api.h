@@ -1,0 +1,47 @@
+/* api: the JSON API's request loop (SPEC section 8): routing, X-Api-Key
+ * authentication with the key's user role, JSON bodies (Jansson), and the one
+ * error shape {"error":{"message":...,"data":{"code":...,"field":...}}}. */
+#ifndef PROV_API_H
+#define PROV_API_H
+
+#include "users.h"
+#include "web.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct api_request;
+struct db;
+
+enum api_access {
+	API_READ,  /* any valid key */
+	API_WRITE, /* a key of an admin user */
+};
+
+typedef void (*api_fn)(struct api_request *req);
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* "/handlers/#": '#' matches a positive id */
+	enum api_access access;
+	api_fn fn;
+};
+
+int api_serve(struct app *app, const struct api_route *routes, size_t nroutes);
+
+struct app *api_app(struct api_request *req);
+struct db *api_db(struct api_request *req); /* NULL after answering 503 */
+const struct user *api_user(struct api_request *req);
+long long api_path_id(struct api_request *req);
+/* The request's JSON object, or NULL when the request had no body. */
+json_t *api_body(struct api_request *req);
+/* A decoded query-string parameter, or NULL. */
+const char *api_query(struct api_request *req, const char *name);
+
+/* Answer with body (reference stolen; NULL for 204). */
+void api_reply(struct api_request *req, int status, json_t *body);
+/* Answer with the error shape; code and field may be NULL. */
+void api_fail(struct api_request *req, int status, const char *message, const char *code,
+	      const char *field);
+
+#endif

@@ -1,0 +1,444 @@
+/* cache: publishing handler snapshots (cache_generations + cache_state) and
+ * loading the current one for a dispatcher, through its local copy. */
+#include "cache.h"
+
+#include "config.h"
+#include "db.h"
+#include "scheduler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Locking the one state row serialises publishers, and an edit that bumps
+ * handlers_version in its own transaction waits for us: the version stored
+ * with a generation is exactly the one its snapshot reflects. */
+static const char SQL_LOCK_STATE[] = "SELECT handlers_version FROM cache_state WHERE id = 1 FOR UPDATE";
+static const char SQL_ENABLED_HANDLERS[] =
+    "SELECT id, name, events_id, task, task_type, priority, timeout_ms, retry_enabled, "
+    "retry_max_attempts, retry_schedule, secret "
+    "FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
+static const char SQL_INSERT_GENERATION[] =
+    "INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot) "
+    "VALUES (?, ?, ?, ?, ?)";
+static const char SQL_POINT_STATE[] = "UPDATE cache_state SET generation = ? WHERE id = 1";
+/* One indexed round trip per event: the current generation, and its snapshot
+ * only when it is not the one the caller already holds. */
+static const char SQL_CURRENT_GENERATION[] =
+    "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
+    "g.handlers_version, IF(s.generation = ?, NULL, g.snapshot) "
+    "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
+static const char SQL_STATUS[] =
+    "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
+    "g.handler_count, s.handlers_version, g.handlers_version "
+    "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
+
+static void copy_text(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src ? src : "");
+}
+
+/* ---------------------------------------------------------------- publishing */
+
+static json_t *nullable_string(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *handler_json(const struct db_rows *rows, size_t r)
+{
+	json_t *h = json_object();
+	if (h == NULL)
+		return NULL;
+	const char *max_attempts = db_cell(rows, r, 8);
+	int rc = 0;
+	rc |= json_object_set_new(h, "id", json_integer(db_cell_int(rows, r, 0, 0)));
+	rc |= json_object_set_new(h, "name", json_string(db_cell(rows, r, 1)));
+	rc |= json_object_set_new(h, "events_id", json_string(db_cell(rows, r, 2)));
+	rc |= json_object_set_new(h, "task", json_string(db_cell(rows, r, 3)));
+	rc |= json_object_set_new(h, "task_type", json_string(db_cell(rows, r, 4)));
+	rc |= json_object_set_new(h, "priority", json_integer(db_cell_int(rows, r, 5, 1)));
+	rc |= json_object_set_new(h, "timeout_ms", json_integer(db_cell_int(rows, r, 6, 5000)));
+	rc |= json_object_set_new(h, "retry_enabled", json_boolean(db_cell_int(rows, r, 7, 1) != 0));
+	rc |= json_object_set_new(h, "retry_max_attempts",
+	                          max_attempts ? json_integer(db_cell_int(rows, r, 8, 0)) : json_null());
+	rc |= json_object_set_new(h, "retry_schedule", nullable_string(db_cell(rows, r, 9)));
+	rc |= json_object_set_new(h, "secret", nullable_string(db_cell(rows, r, 10)));
+	if (rc != 0) {
+		json_decref(h);
+		return NULL;
+	}
+	return h;
+}
+
+static char *snapshot_text(const struct db_rows *rows)
+{
+	json_t *list = json_array();
+	for (size_t r = 0; list != NULL && r < rows->nrows; r++) {
+		json_t *h = handler_json(rows, r);
+		if (h == NULL || json_array_append_new(list, h) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	}
+	char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+	json_decref(list);
+	return text;
+}
+
+static void record_run(struct db *db, const char *result, const char *detail)
+{
+	if (scheduler_record(db, "cache_manager", result, detail) != 0)
+		fprintf(stderr, "cache: could not record the run in services: %s\n", db_error(db));
+}
+
+/* The transaction itself; the caller commits or rolls back. */
+static int publish_in_transaction(struct db *db, const char *by, const char *when,
+                                  struct cache_publish_info *info)
+{
+	struct db_rows state, rows;
+	if (db_query(db, SQL_LOCK_STATE, NULL, 0, &state) != 0)
+		return -1;
+	info->handlers_version = db_cell_int(&state, 0, 0, 0);
+	size_t nstate = state.nrows;
+	db_rows_free(&state);
+	if (nstate != 1 || db_query(db, SQL_ENABLED_HANDLERS, NULL, 0, &rows) != 0)
+		return -1;
+	char *text = snapshot_text(&rows);
+	info->handler_count = rows.nrows;
+	db_rows_free(&rows);
+	if (text == NULL)
+		return -1;
+	unsigned long long generation = 0;
+	struct db_param insert[] = {DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
+	                            DB_INT(info->handler_count), DB_STR(text)};
+	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 5, NULL, &generation);
+	free(text);
+	if (rc != 0)
+		return -1;
+	info->generation = (long long)generation;
+	struct db_param point[] = {DB_INT(info->generation)};
+	return db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
+}
+
+int cache_publish(struct db *db, const char *by, struct cache_publish_info *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	char db_time[32];
+	long long now = delivery_now_us();
+	delivery_time_text(now, 0, db_time, sizeof db_time);
+	delivery_time_text(now, 0, info->published_at, sizeof info->published_at);
+	info->published_at[19] = '\0'; /* seconds are enough for people */
+	char detail[256];
+	if (db_begin(db) != 0 || publish_in_transaction(db, by, db_time, info) != 0 || db_commit(db) != 0) {
+		snprintf(err, errlen, "publishing failed: %s", db_error(db));
+		db_rollback(db);
+		record_run(db, "error", err);
+		return -1;
+	}
+	snprintf(detail, sizeof detail, "generation %lld published by %s: %zu enabled handler%s",
+	         info->generation, by, info->handler_count, info->handler_count == 1 ? "" : "s");
+	record_run(db, "ok", detail);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- snapshots */
+
+void cache_snapshot_free(struct cache_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	free(snap->handlers);
+	json_decref(snap->root);
+	memset(snap, 0, sizeof *snap);
+}
+
+static const char *optional_string(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) && json_string_length(v) > 0 ? json_string_value(v) : NULL;
+}
+
+static int parse_handler(json_t *h, struct cache_handler *out)
+{
+	json_t *id = json_object_get(h, "id");
+	json_t *name = json_object_get(h, "name");
+	json_t *event = json_object_get(h, "events_id");
+	json_t *task = json_object_get(h, "task");
+	json_t *type = json_object_get(h, "task_type");
+	json_t *priority = json_object_get(h, "priority");
+	json_t *timeout = json_object_get(h, "timeout_ms");
+	json_t *attempts = json_object_get(h, "retry_max_attempts");
+	if (!json_is_integer(id) || !json_is_string(name) || !json_is_string(event) ||
+	    !json_is_string(task) || !json_is_string(type) || !json_is_integer(priority) ||
+	    !json_is_integer(timeout))
+		return -1;
+	out->id = json_integer_value(id);
+	out->name = json_string_value(name);
+	out->events_id = json_string_value(event);
+	out->task = json_string_value(task);
+	if (strcmp(json_string_value(type), "http") == 0)
+		out->kind = DELIVERY_HTTP;
+	else if (strcmp(json_string_value(type), "script") == 0)
+		out->kind = DELIVERY_SCRIPT;
+	else
+		return -1;
+	out->priority = json_integer_value(priority);
+	out->timeout_ms = (long)json_integer_value(timeout);
+	out->retry_enabled = json_is_true(json_object_get(h, "retry_enabled"));
+	out->retry_max_attempts = json_is_integer(attempts) ? json_integer_value(attempts) : -1;
+	out->retry_schedule = optional_string(h, "retry_schedule");
+	out->secret = optional_string(h, "secret");
+	return 0;
+}
+
+/* Fill snap->handlers from the array list (borrowed from snap->root). */
+static int parse_handlers(json_t *list, struct cache_snapshot *snap, char *err, size_t errlen)
+{
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "the snapshot has no handler list");
+		return -1;
+	}
+	size_t n = json_array_size(list);
+	snap->handlers = calloc(n ? n : 1, sizeof *snap->handlers);
+	if (snap->handlers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_handler(json_array_get(list, i), &snap->handlers[i]) != 0) {
+			snprintf(err, errlen, "the snapshot's handler #%zu is malformed", i + 1);
+			return -1;
+		}
+	}
+	snap->count = n;
+	return 0;
+}
+
+/* Fill snap from root, which it takes over (also on failure). */
+static int snapshot_from_root(json_t *root, struct cache_snapshot *snap, char *err, size_t errlen)
+{
+	memset(snap, 0, sizeof *snap);
+	snap->root = root;
+	json_t *generation = json_object_get(root, "generation");
+	snap->generation = json_is_integer(generation) ? json_integer_value(generation) : 0;
+	snap->handlers_version = json_integer_value(json_object_get(root, "handlers_version"));
+	copy_text(snap->published_at, sizeof snap->published_at,
+	          json_string_value(json_object_get(root, "published_at")));
+	copy_text(snap->published_by, sizeof snap->published_by,
+	          json_string_value(json_object_get(root, "published_by")));
+	if (snap->generation <= 0) {
+		snprintf(err, errlen, "the snapshot has no generation number");
+		cache_snapshot_free(snap);
+		return -1;
+	}
+	if (parse_handlers(json_object_get(root, "handlers"), snap, err, errlen) != 0) {
+		cache_snapshot_free(snap);
+		return -1;
+	}
+	return 0;
+}
+
+int cache_snapshot_parse(const char *text, size_t len, struct cache_snapshot *snap, char *err, size_t errlen)
+{
+	memset(snap, 0, sizeof *snap);
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, 0, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		snprintf(err, errlen, "not a snapshot: %s", root ? "not a JSON object" : jerr.text);
+		json_decref(root);
+		return -1;
+	}
+	return snapshot_from_root(root, snap, err, errlen);
+}
+
+size_t cache_select(const struct cache_snapshot *snap, const char *events_id, size_t *first)
+{
+	size_t i = 0;
+	while (i < snap->count && strcmp(snap->handlers[i].events_id, events_id) != 0)
+		i++;
+	*first = i;
+	size_t n = 0;
+	while (i + n < snap->count && strcmp(snap->handlers[i + n].events_id, events_id) == 0)
+		n++;
+	return n;
+}
+
+/* ---------------------------------------------------------------- the local copy */
+
+int cache_write_file(const char *path, const char *text, size_t len, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp ||
+	    snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+		snprintf(err, errlen, "cache path is too long");
+		return -1;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot write the local snapshot copy %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	int ok = done == len && fsync(fd) == 0;
+	int saved = errno;
+	if (close(fd) != 0 && ok) {
+		ok = 0;
+		saved = errno;
+	}
+	if (!ok || rename(tmp, path) != 0) {
+		if (ok)
+			saved = errno;
+		unlink(tmp);
+		snprintf(err, errlen, "cannot write the local snapshot copy %s: %s", path, strerror(saved));
+		return -1;
+	}
+	/* The rename itself must survive a crash too. */
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static int read_local(const char *path, struct cache_snapshot *snap, char *err, size_t errlen)
+{
+	memset(snap, 0, sizeof *snap);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "no local snapshot copy at %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	char *text = malloc(size ? size : 1);
+	size_t done = 0;
+	while (text != NULL && done < size) {
+		ssize_t n = read(fd, text + done, size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	char why[256] = "out of memory";
+	int rc = text != NULL && done == size ? cache_snapshot_parse(text, size, snap, why, sizeof why) : -1;
+	if (rc != 0)
+		snprintf(err, errlen, "the local snapshot copy %s is unusable: %s", path, why);
+	free(text);
+	return rc;
+}
+
+/* Build snap from a row of SQL_CURRENT_GENERATION holding the snapshot array,
+ * and keep a local copy of it. */
+static int adopt_published(const struct config *cfg, const struct db_rows *rows, struct cache_snapshot *snap,
+                           char *err, size_t errlen, char *warning, size_t warnlen)
+{
+	const char *list_text = db_cell(rows, 0, 4);
+	json_error_t jerr;
+	json_t *list = json_loads(list_text, 0, &jerr);
+	json_t *root = json_object();
+	if (list == NULL || root == NULL) {
+		json_decref(list);
+		json_decref(root);
+		snprintf(err, errlen, "the published snapshot is not valid JSON");
+		return -1;
+	}
+	json_object_set_new(root, "generation", json_integer(db_cell_int(rows, 0, 0, 0)));
+	json_object_set_new(root, "published_at",
+	                    json_string(db_cell(rows, 0, 1) ? db_cell(rows, 0, 1) : ""));
+	json_object_set_new(root, "published_by",
+	                    json_string(db_cell(rows, 0, 2) ? db_cell(rows, 0, 2) : ""));
+	json_object_set_new(root, "handlers_version", json_integer(db_cell_int(rows, 0, 3, 0)));
+	json_object_set_new(root, "handlers", list);
+	if (snapshot_from_root(root, snap, err, errlen) != 0)
+		return -1;
+	char *text = json_dumps(snap->root, JSON_COMPACT);
+	if (text == NULL) {
+		snprintf(warning, warnlen, "out of memory: the local snapshot copy was not written");
+		return 0;
+	}
+	char werr[512];
+	if (cache_write_file(cfg->cache_path, text, strlen(text), werr, sizeof werr) != 0)
+		snprintf(warning, warnlen, "%s", werr);
+	free(text);
+	return 0;
+}
+
+int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err, size_t errlen,
+               char *warning, size_t warnlen)
+{
+	char local_err[2048] = "";
+	warning[0] = '\0';
+	int have_local = read_local(cfg->cache_path, snap, local_err, sizeof local_err) == 0;
+	if (db == NULL) {
+		if (have_local)
+			return CACHE_FROM_LOCAL;
+		snprintf(err, errlen, "the database is unreachable and %s", local_err);
+		return -1;
+	}
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(have_local ? snap->generation : 0)};
+	if (db_query(db, SQL_CURRENT_GENERATION, p, 1, &rows) != 0) {
+		if (have_local) {
+			snprintf(warning, warnlen, "using the local snapshot copy: %s", db_error(db));
+			return CACHE_FROM_LOCAL;
+		}
+		snprintf(err, errlen, "cannot read the published generation (%s) and %s", db_error(db),
+		         local_err);
+		return -1;
+	}
+	int rc;
+	if (rows.nrows != 1 || db_cell(&rows, 0, 0) == NULL) {
+		cache_snapshot_free(snap); /* nothing published: nothing runs */
+		rc = CACHE_NOTHING_PUBLISHED;
+	} else if (db_cell(&rows, 0, 4) == NULL && have_local) {
+		rc = CACHE_FROM_LOCAL; /* the generation we hold is current */
+	} else {
+		cache_snapshot_free(snap);
+		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0
+		         ? CACHE_FROM_DATABASE
+		         : -1;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- status */
+
+int cache_status_read(struct db *db, struct cache_status *status)
+{
+	memset(status, 0, sizeof *status);
+	struct db_rows rows;
+	if (db_query(db, SQL_STATUS, NULL, 0, &rows) != 0)
+		return -1;
+	if (rows.nrows == 1) {
+		status->generation = db_cell_int(&rows, 0, 0, 0);
+		copy_text(status->published_at, sizeof status->published_at, db_cell(&rows, 0, 1));
+		copy_text(status->published_by, sizeof status->published_by, db_cell(&rows, 0, 2));
+		status->handler_count = db_cell_int(&rows, 0, 3, 0);
+		status->handlers_version = db_cell_int(&rows, 0, 4, 0);
+		status->published_handlers_version = db_cell_int(&rows, 0, 5, 0);
+	}
+	db_rows_free(&rows);
+	status->pending = status->handlers_version != status->published_handlers_version;
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* cache: the Cache Manager (SPEC section 6). Publishing builds a snapshot of
+ * the enabled handlers as one generation, atomically; dispatchers run the
+ * current generation from a local copy and fetch a new one only when the
+ * generation number changed, so they never read the handlers table per event
+ * and keep working from the copy while MariaDB is down. */
+#ifndef PROV_CACHE_H
+#define PROV_CACHE_H
+
+#include "delivery.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct config;
+struct db;
+
+/* A published handler. Strings are borrowed from the snapshot's JSON. */
+struct cache_handler {
+	long long id;
+	const char *name;
+	const char *events_id;
+	const char *task;
+	enum delivery_kind kind;
+	long long priority;
+	long timeout_ms;
+	int retry_enabled;
+	long long retry_max_attempts; /* -1: the default schedule's length */
+	const char *retry_schedule;   /* NULL: the default schedule */
+	const char *secret;           /* NULL: unsigned */
+};
+
+struct cache_snapshot {
+	long long generation; /* 0: nothing published yet */
+	char published_at[32];
+	char published_by[72];
+	long long handlers_version;
+	size_t count;
+	struct cache_handler *handlers; /* ordered by events_id, priority, id */
+	json_t *root;                   /* owns the strings above */
+};
+
+enum cache_source { CACHE_FROM_LOCAL, CACHE_FROM_DATABASE, CACHE_NOTHING_PUBLISHED };
+
+struct cache_publish_info {
+	long long generation;
+	long long handlers_version;
+	size_t handler_count;
+	char published_at[32];
+};
+
+/* Publish the enabled handlers as a new generation in one transaction and
+ * record the run in the services row 'cache_manager'. by: who published.
+ * Returns 0, or -1 with a one-line reason in err. */
+int cache_publish(struct db *db, const char *by, struct cache_publish_info *info, char *err, size_t errlen);
+
+/* The snapshot to run. db may be NULL (unreachable): the local copy at
+ * cfg->cache_path is used. Returns the source, or -1 with a reason in err
+ * when there is no snapshot to run at all. warning receives a one-line note
+ * ("" when none), e.g. when the local copy could not be written. */
+int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err, size_t errlen,
+               char *warning, size_t warnlen);
+void cache_snapshot_free(struct cache_snapshot *snap);
+
+/* The published handlers of one event, in run order: *first is an index
+ * into snap->handlers; returns how many follow it. */
+size_t cache_select(const struct cache_snapshot *snap, const char *events_id, size_t *first);
+
+/* Parse the local copy's JSON (an object with generation, published_at,
+ * published_by, handlers_version and the handlers array). */
+int cache_snapshot_parse(const char *text, size_t len, struct cache_snapshot *snap, char *err, size_t errlen);
+/* Write text to path atomically: a temporary file in the same folder,
+ * fsync, rename. Mode 0600: the snapshot holds signing secrets. */
+int cache_write_file(const char *path, const char *text, size_t len, char *err, size_t errlen);
+
+/* What the Task Scheduler and `prov-cache show` display. */
+struct cache_status {
+	long long generation; /* 0: never published */
+	char published_at[32];
+	char published_by[72];
+	long long handler_count;
+	long long handlers_version;           /* current, bumped by every edit */
+	long long published_handlers_version; /* the one the generation holds */
+	int pending;                          /* edits not yet published */
+};
+int cache_status_read(struct db *db, struct cache_status *status);
+
+#endif

@@ -1,0 +1,214 @@
+/* delivery_http: an HTTP handler's POST through libcurl. One easy handle per
+ * delivery context, so the connections of a run are reused (keep-alive). */
+#include "delivery_internal.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct http_io {
+	struct delivery_buf body;
+	struct delivery_buf headers;
+	long retry_after_s;
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_io *io = userdata;
+	size_t n = size * nmemb;
+	if (delivery_buf_add(&io->body, ptr, n) != 0 || io->body.overflow)
+		return 0; /* stops the transfer: memory stays bounded */
+	return n;
+}
+
+static long parse_retry_after(const char *value)
+{
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (*value >= '0' && *value <= '9') {
+		char *end;
+		long seconds = strtol(value, &end, 10);
+		return seconds >= 0 ? seconds : -1;
+	}
+	char date[128];
+	size_t n = strcspn(value, "\r\n");
+	if (n == 0 || n >= sizeof date)
+		return -1;
+	memcpy(date, value, n);
+	date[n] = '\0';
+	time_t when = curl_getdate(date, NULL);
+	if (when < 0)
+		return -1;
+	time_t now = time(NULL);
+	return when > now ? (long)(when - now) : 0;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_io *io = userdata;
+	size_t n = size * nmemb;
+	/* A status line starts the headers of a new response (after "100 Continue"). */
+	if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		io->headers.len = 0;
+		io->headers.overflow = 0;
+		io->retry_after_s = -1;
+	}
+	if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0) {
+		char value[160];
+		size_t len = n - 12 < sizeof value - 1 ? n - 12 : sizeof value - 1;
+		memcpy(value, ptr + 12, len);
+		value[len] = '\0';
+		io->retry_after_s = parse_retry_after(value);
+	}
+	if (delivery_buf_add(&io->headers, ptr, n) != 0)
+		return 0;
+	return n;
+}
+
+/* The request headers, as a curl list and as text for the log. */
+static struct curl_slist *build_headers(const struct delivery_request *req, struct delivery_buf *text,
+                                        struct delivery_result *out)
+{
+	char lines[6][DELIVERY_SIGNATURE_MAX + 64];
+	size_t n = 0;
+	snprintf(lines[n++], sizeof lines[0], "Content-Type: application/json");
+	snprintf(lines[n++], sizeof lines[0], "X-Prov-Event: %s", req->events_id);
+	snprintf(lines[n++], sizeof lines[0], "X-Prov-Event-Id: %s", req->event_uid);
+	snprintf(lines[n++], sizeof lines[0], "X-Prov-Delivery: %s", req->delivery_id);
+	snprintf(lines[n++], sizeof lines[0], "X-Prov-Attempt: %u", req->attempt);
+	const char *secret = req->handler->secret;
+	if (secret != NULL && secret[0] != '\0') {
+		char signature[DELIVERY_SIGNATURE_MAX];
+		if (delivery_sign(secret, (long long)time(NULL), req->body, req->body_len, signature) != 0) {
+			delivery_fail(out, "could not sign the request (OpenSSL HMAC failed)");
+			return NULL;
+		}
+		snprintf(lines[n++], sizeof lines[0], "X-Prov-Signature: %s", signature);
+	}
+	struct curl_slist *list = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct curl_slist *next = curl_slist_append(list, lines[i]);
+		if (next == NULL || delivery_buf_add(text, lines[i], strlen(lines[i])) != 0 ||
+		    delivery_buf_add(text, "\n", 1) != 0) {
+			curl_slist_free_all(next ? next : list);
+			delivery_fail(out, "out of memory");
+			return NULL;
+		}
+		list = next;
+	}
+	/* No "Expect: 100-continue" round trip for larger bodies. */
+	struct curl_slist *next = curl_slist_append(list, "Expect:");
+	if (next == NULL) {
+		curl_slist_free_all(list);
+		delivery_fail(out, "out of memory");
+		return NULL;
+	}
+	char ua[128];
+	snprintf(ua, sizeof ua, "User-Agent: %s\n", DELIVERY_USER_AGENT);
+	delivery_buf_add(text, ua, strlen(ua));
+	return next;
+}
+
+static CURL *easy_handle(struct delivery *d)
+{
+	if (d->curl == NULL) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		d->curl = curl_easy_init();
+		if (d->curl == NULL)
+			curl_global_cleanup();
+	}
+	return d->curl;
+}
+
+void delivery_http_cleanup(struct delivery *d)
+{
+	if (d->curl == NULL)
+		return;
+	curl_easy_cleanup(d->curl);
+	d->curl = NULL;
+	curl_global_cleanup();
+}
+
+static int set_options(CURL *curl, const char *url, const struct delivery_request *req,
+                       struct curl_slist *headers, struct http_io *io, char *errbuf)
+{
+	long timeout = req->handler->timeout_ms > 0 ? req->handler->timeout_ms : 5000;
+	curl_easy_reset(curl); /* keeps the connection cache: keep-alive across handlers */
+	CURLcode rc = CURLE_OK;
+	rc |= curl_easy_setopt(curl, CURLOPT_URL, url);
+	rc |= curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
+	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	rc |= curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	rc |= curl_easy_setopt(curl, CURLOPT_USERAGENT, DELIVERY_USER_AGENT);
+	rc |= curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
+	rc |= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+	rc |= curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+	rc |= curl_easy_setopt(curl, CURLOPT_WRITEDATA, io);
+	rc |= curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+	rc |= curl_easy_setopt(curl, CURLOPT_HEADERDATA, io);
+	rc |= curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+static void describe_failure(CURLcode rc, const struct delivery_request *req, const struct http_io *io,
+                             const char *errbuf, struct delivery_result *out)
+{
+	if (rc == CURLE_WRITE_ERROR && io->body.overflow)
+		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		delivery_fail(out, "timeout: no complete answer within %ld ms", req->handler->timeout_ms);
+	else
+		delivery_fail(out, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+}
+
+int delivery_http_post(struct delivery *d, const struct delivery_request *req, struct delivery_result *out)
+{
+	char url[4096];
+	if (delivery_http_url(req->handler->task, url, sizeof url) != 0) {
+		delivery_fail(out, "the handler's URL is too long");
+		return -1;
+	}
+	CURL *curl = easy_handle(d);
+	if (curl == NULL) {
+		delivery_fail(out, "libcurl could not be initialised");
+		return -1;
+	}
+	struct http_io io = {.body = {.limit = d->limits.response_read_max},
+	                     .headers = {.limit = DELIVERY_HEADERS_MAX},
+	                     .retry_after_s = -1};
+	struct delivery_buf sent = {.limit = DELIVERY_HEADERS_MAX};
+	char errbuf[CURL_ERROR_SIZE] = "";
+	int result = -1;
+	struct curl_slist *headers = build_headers(req, &sent, out);
+	if (headers == NULL)
+		goto done;
+	if (set_options(curl, url, req, headers, &io, errbuf) != 0) {
+		delivery_fail(out, "libcurl refused an option");
+		goto done;
+	}
+	CURLcode rc = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->http_status);
+	if (rc != CURLE_OK) {
+		describe_failure(rc, req, &io, errbuf, out);
+	} else if (out->http_status < 200 || out->http_status > 299) {
+		delivery_fail(out, "the handler answered HTTP %ld", out->http_status);
+	} else {
+		result = 0;
+	}
+done:
+	curl_slist_free_all(headers);
+	/* Nothing the handler answered is dropped, even on failure. */
+	out->response_overflow = io.body.overflow;
+	out->response_len = io.body.len;
+	out->response_body = delivery_buf_take(&io.body);
+	out->response_headers = delivery_buf_take(&io.headers);
+	out->request_headers = delivery_buf_take(&sent);
+	out->retry_after_s = io.retry_after_s;
+	return result;
+}

@@ -1,0 +1,62 @@
+/* dispatch: one event through its handler chain (SPEC section 5): priority
+ * order, each reply may replace the data for the next handlers, a forbid
+ * stops the chain, a failure is recorded and the chain goes on. The chain
+ * delivers through a callback (delivery_run in production, a fake in tests). */
+#ifndef PROV_DISPATCH_H
+#define PROV_DISPATCH_H
+
+#include "cache.h"
+#include "delivery.h"
+
+#include <jansson.h>
+
+#define DISPATCH_UID_MAX 64
+
+struct dispatch_event {
+	const char *events_id;
+	char uid[DISPATCH_UID_MAX + 1];
+	int has_object_id;
+	long long object_id;
+	long long dt_us; /* when the event was raised (wall clock) */
+};
+
+/* One handler execution of the chain. */
+struct dispatch_step {
+	const struct cache_handler *handler;
+	char delivery_id[DELIVERY_ID_LEN + 1];
+	char *request_body; /* the envelope sent, owned */
+	size_t request_len;
+	struct delivery_result result;
+};
+
+struct dispatch_outcome {
+	int forbidden;
+	long long forbidden_by; /* handler id */
+	char reason[DELIVERY_REASON_MAX];
+	json_t *data; /* the final data, owned */
+	struct dispatch_step *steps;
+	size_t nsteps;
+};
+
+typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req,
+                                   struct delivery_result *out);
+
+/* Fill event->uid (a new UUID unless uid is given) and event->dt_us.
+ * Returns -1 when uid is not 1-64 characters of [A-Za-z0-9._:-]. */
+int dispatch_event_init(struct dispatch_event *event, const char *events_id, const char *uid);
+
+/* Run the n handlers (in order) for event with data, which the outcome takes
+ * over. Returns 0, or -1 when out of memory (out is still freeable). */
+int dispatch_run(const struct dispatch_event *event, json_t *data, const struct cache_handler *handlers,
+                 size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out);
+void dispatch_outcome_free(struct dispatch_outcome *out);
+
+/* {"event":{"id","dt","events_id","object_id"},"data":data} (new reference). */
+json_t *dispatch_envelope(const struct dispatch_event *event, json_t *data);
+
+/* The dispatcher's answer to billing: event, verdict, reason, final data,
+ * generation, one entry per execution, and whether the log was written. */
+json_t *dispatch_result_json(const struct dispatch_event *event, const struct dispatch_outcome *out,
+                             long long generation, int logged);
+
+#endif

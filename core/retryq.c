@@ -1,0 +1,150 @@
+/* retryq: SQL of the retry queue. */
+#include "retryq.h"
+
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_ENQUEUE[] =
+	"INSERT INTO retry_queue (delivery_id, handler_id, handler_name, log_id, events_id, object_id, "
+	"event_uid, envelope, attempt, state, next_attempt_at, last_error, created_at, updated_at) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, "
+	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) "
+	"ON DUPLICATE KEY UPDATE attempt = GREATEST(attempt, VALUES(attempt)), state = 'scheduled', "
+	"next_attempt_at = VALUES(next_attempt_at), last_error = VALUES(last_error), "
+	"log_id = VALUES(log_id), claimed_by = NULL, updated_at = UTC_TIMESTAMP(6)";
+static const char SQL_DUE[] =
+	"SELECT id FROM retry_queue WHERE state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6) "
+	"ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_LEASE[] =
+	"UPDATE retry_queue SET claimed_by = ?, next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, "
+	"updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char SQL_CLAIMED[] =
+	"SELECT id, delivery_id, handler_id, handler_name, events_id, object_id, event_uid, envelope, attempt "
+	"FROM retry_queue WHERE claimed_by = ? AND state = 'scheduled' AND id BETWEEN ? AND ? ORDER BY id";
+static const char SQL_FINISH[] =
+	"UPDATE retry_queue SET state = ?, attempt = ?, "
+	"next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
+	"log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
+	"WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
+static const char SQL_COUNTS[] =
+	"SELECT COALESCE(SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), 0), "
+	"COALESCE(SUM(state = 'scheduled'), 0), COALESCE(SUM(state = 'exhausted'), 0), "
+	"COALESCE(SUM(state = 'done'), 0) FROM retry_queue";
+
+int retryq_enqueue(struct db *db, const struct retryq_entry *e)
+{
+	struct db_param params[] = {
+		DB_STR(e->delivery_id), DB_INT(e->handler_id), DB_STR(e->handler_name),
+		e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(), DB_STR(e->events_id),
+		e->has_object_id ? DB_INT(e->object_id) : DB_NULL(), DB_STR(e->event_uid),
+		DB_STR(e->envelope), DB_INT(e->attempts_made), DB_INT(e->delay_seconds),
+		DB_STR_OR_NULL(e->last_error),
+	};
+	return db_exec(db, SQL_ENQUEUE, params, sizeof params / sizeof params[0], NULL, NULL);
+}
+
+void retryq_items_free(struct retryq_item *items, size_t count)
+{
+	for (size_t i = 0; items && i < count; i++) {
+		free(items[i].handler_name);
+		free(items[i].envelope);
+	}
+	free(items);
+}
+
+static int fill_items(const struct db_rows *rows, struct retryq_item **items, size_t *count)
+{
+	struct retryq_item *out = calloc(rows->nrows ? rows->nrows : 1, sizeof *out);
+	if (out == NULL)
+		return -1;
+	for (size_t r = 0; r < rows->nrows; r++) {
+		struct retryq_item *it = &out[r];
+		it->id = db_cell_int(rows, r, 0, 0);
+		snprintf(it->delivery_id, sizeof it->delivery_id, "%s", db_cell(rows, r, 1));
+		it->handler_id = db_cell_int(rows, r, 2, 0);
+		it->handler_name = strdup(db_cell(rows, r, 3) ? db_cell(rows, r, 3) : "");
+		snprintf(it->events_id, sizeof it->events_id, "%s", db_cell(rows, r, 4));
+		it->has_object_id = db_cell(rows, r, 5) != NULL;
+		it->object_id = db_cell_int(rows, r, 5, 0);
+		snprintf(it->event_uid, sizeof it->event_uid, "%s", db_cell(rows, r, 6));
+		it->envelope = strdup(db_cell(rows, r, 7) ? db_cell(rows, r, 7) : "");
+		it->attempts_made = (int)db_cell_int(rows, r, 8, 1);
+		if (it->handler_name == NULL || it->envelope == NULL) {
+			retryq_items_free(out, r + 1);
+			return -1;
+		}
+	}
+	*items = out;
+	*count = rows->nrows;
+	return 0;
+}
+
+int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_t max,
+		 struct retryq_item **items, size_t *count)
+{
+	*items = NULL;
+	*count = 0;
+	struct db_rows due;
+	if (db_begin(db) != 0)
+		return -1;
+	struct db_param limit[] = {DB_INT(max)};
+	if (db_query(db, SQL_DUE, limit, 1, &due) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	long long low = 0, high = 0;
+	for (size_t r = 0; r < due.nrows; r++) {
+		long long id = db_cell_int(&due, r, 0, 0);
+		struct db_param lease[] = {DB_STR(worker_id), DB_INT(lease_seconds), DB_INT(id)};
+		if (db_exec(db, SQL_LEASE, lease, 3, NULL, NULL) != 0) {
+			db_rows_free(&due);
+			db_rollback(db);
+			return -1;
+		}
+		low = (r == 0 || id < low) ? id : low;
+		high = id > high ? id : high;
+	}
+	size_t claimed = due.nrows;
+	db_rows_free(&due);
+	if (db_commit(db) != 0)
+		return -1;
+	if (claimed == 0)
+		return 0;
+	struct db_rows rows;
+	struct db_param mine[] = {DB_STR(worker_id), DB_INT(low), DB_INT(high)};
+	if (db_query(db, SQL_CLAIMED, mine, 3, &rows) != 0)
+		return -1;
+	int rc = fill_items(&rows, items, count);
+	db_rows_free(&rows);
+	return rc;
+}
+
+int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
+		  int attempts_made, long delay_seconds, long long log_id, const char *error)
+{
+	const char *state = outcome == RETRYQ_DONE ? "done" : outcome == RETRYQ_EXHAUSTED ? "exhausted" : "scheduled";
+	unsigned long long affected = 0;
+	struct db_param params[] = {
+		DB_STR(state), DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds),
+		DB_INT(log_id), DB_INT(log_id), DB_STR_OR_NULL(error), DB_INT(id), DB_STR(worker_id),
+	};
+	if (db_exec(db, SQL_FINISH, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
+		return -1;
+	return affected > 0;
+}
+
+int retryq_count(struct db *db, struct retryq_counts *counts)
+{
+	struct db_rows rows;
+	if (db_query(db, SQL_COUNTS, NULL, 0, &rows) != 0)
+		return -1;
+	counts->due = db_cell_int(&rows, 0, 0, 0);
+	counts->scheduled = db_cell_int(&rows, 0, 1, 0);
+	counts->exhausted = db_cell_int(&rows, 0, 2, 0);
+	counts->done = db_cell_int(&rows, 0, 3, 0);
+	db_rows_free(&rows);
+	return 0;
+}

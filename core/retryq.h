@@ -1,0 +1,63 @@
+/* retryq: the retry queue table (SPEC section 7). Failed deliveries are
+ * enqueued with their next attempt time; workers claim due rows with a lease
+ * (FOR UPDATE SKIP LOCKED), deliver, and finish them. */
+#ifndef PROV_RETRYQ_H
+#define PROV_RETRYQ_H
+
+#include <stddef.h>
+
+struct db;
+
+#define RETRYQ_WORKER_ID_MAX 96
+
+struct retryq_entry {
+	const char *delivery_id;
+	long long handler_id;
+	const char *handler_name;
+	long long log_id;       /* 0: none */
+	const char *events_id;
+	long long object_id;
+	int has_object_id;
+	const char *event_uid;
+	const char *envelope;
+	int attempts_made;
+	long delay_seconds;     /* from now to the next attempt */
+	const char *last_error;
+};
+
+/* Queue (or re-queue) a delivery. One row per delivery id. 0 or -1 (db_error). */
+int retryq_enqueue(struct db *db, const struct retryq_entry *entry);
+
+/* A claimed row; strings owned by the item, freed by retryq_items_free. */
+struct retryq_item {
+	long long id;
+	char delivery_id[40];
+	long long handler_id;
+	char *handler_name;
+	char events_id[72];
+	long long object_id;
+	int has_object_id;
+	char event_uid[72];
+	char *envelope;
+	int attempts_made;
+};
+
+/* Claim up to max due rows for worker_id, leased for lease_seconds. */
+int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_t max,
+		 struct retryq_item **items, size_t *count);
+void retryq_items_free(struct retryq_item *items, size_t count);
+
+enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED };
+
+/* Record the outcome of a claimed row's attempt. Only the worker holding the
+ * claim may finish it: returns 1 when recorded, 0 when the claim was lost
+ * (lease expired and taken by another worker), -1 on error. */
+int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
+		  int attempts_made, long delay_seconds, long long log_id, const char *error);
+
+struct retryq_counts {
+	long long due, scheduled, exhausted, done;
+};
+int retryq_count(struct db *db, struct retryq_counts *counts);
+
+#endif

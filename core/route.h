@@ -1,0 +1,10 @@
+/* route: matching request paths against page patterns, shared by the panel
+ * (web.c) and the JSON API (api.c). */
+#ifndef PROV_ROUTE_H
+#define PROV_ROUTE_H
+
+/* 1 when path matches pattern; '#' matches one segment of digits (an id > 0,
+ * at most 15 digits) whose value goes to *id. */
+int route_match(const char *pattern, const char *path, long long *id);
+
+#endif

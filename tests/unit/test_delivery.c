@@ -1,0 +1,257 @@
+/* Unit tests: delivery ids, signatures, URLs, UTF-8 cleaning, reply reading,
+ * and script handlers run for real (exit codes, timeout, no zombie or orphan,
+ * no descriptor leaked, paths outside the scripts folder refused). */
+#include "delivery.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "/tmp/prov-test-scripts-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_script(const char *name, const char *text)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_true(fputs(text, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+static int run_script(const char *task, long timeout_ms, struct delivery_result *out)
+{
+	struct delivery_limits limits = {.response_read_max = 4096, .scripts_dir = dir};
+	char err[128];
+	struct delivery *d = delivery_new(&limits, err, sizeof err);
+	assert_non_null(d);
+	struct delivery_handler h = {
+	    .id = 7, .name = "t", .kind = DELIVERY_SCRIPT, .task = task, .timeout_ms = timeout_ms};
+	const char body[] = "{\"event\":{\"id\":\"e1\"},\"data\":{\"a\":1}}";
+	struct delivery_request req = {.handler = &h,
+	                               .events_id = "clients.update",
+	                               .event_uid = "e1",
+	                               .delivery_id = "00000000-0000-4000-8000-000000000000",
+	                               .attempt = 1,
+	                               .body = body,
+	                               .body_len = strlen(body)};
+	int rc = delivery_run(d, &req, out);
+	delivery_free(d);
+	return rc;
+}
+
+static void ids_are_uuid_v4(void **state)
+{
+	(void)state;
+	char a[DELIVERY_ID_LEN + 1], b[DELIVERY_ID_LEN + 1];
+	assert_int_equal(delivery_new_id(a), 0);
+	assert_int_equal(delivery_new_id(b), 0);
+	assert_int_equal(strlen(a), 36);
+	assert_int_equal(a[14], '4');
+	assert_true(strchr("89ab", a[19]) != NULL);
+	assert_string_not_equal(a, b);
+}
+
+static void signature_matches_known_hmac(void **state)
+{
+	(void)state;
+	char sig[DELIVERY_SIGNATURE_MAX];
+	/* printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret */
+	assert_int_equal(delivery_sign("secret", 1700000000, "{\"a\":1}", 7, sig), 0);
+	assert_string_equal(
+	    sig, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686");
+}
+
+static void urls_without_scheme_are_http(void **state)
+{
+	(void)state;
+	char url[64];
+	assert_int_equal(delivery_http_url("127.0.0.1:5000/api", url, sizeof url), 0);
+	assert_string_equal(url, "http://127.0.0.1:5000/api");
+	assert_int_equal(delivery_http_url("https://x.example/h", url, sizeof url), 0);
+	assert_string_equal(url, "https://x.example/h");
+	assert_int_equal(
+	    delivery_http_url("http://a-very-long-host-name.example/path/that/does/not/fit", url, 16), -1);
+}
+
+static void utf8_clean_replaces_and_cuts(void **state)
+{
+	(void)state;
+	int cut = 0;
+	char *s = delivery_utf8_clean("ok\xff\xc3\xa9\0x", 7, 100, &cut);
+	assert_string_equal(s, "ok\xef\xbf\xbd\xc3\xa9\xef\xbf\xbdx");
+	assert_int_equal(cut, 0);
+	free(s);
+	s = delivery_utf8_clean("ab\xc3\xa9", 4, 3, &cut); /* never half a character */
+	assert_string_equal(s, "ab");
+	assert_int_equal(cut, 1);
+	free(s);
+}
+
+static void replies_are_read_per_spec(void **state)
+{
+	(void)state;
+	struct delivery_result r;
+	memset(&r, 0, sizeof r);
+	const char *forbid = "{\"allow\":false,\"reason\":\"no balance\"}";
+	assert_int_equal(delivery_read_reply(forbid, strlen(forbid), 1, &r), 0);
+	assert_int_equal(r.verdict, DELIVERY_FORBID);
+	assert_string_equal(r.reason, "no balance");
+	const char *data = "{\"data\":{\"b\":2}}";
+	assert_int_equal(delivery_read_reply(data, strlen(data), 1, &r), 0);
+	assert_int_equal(r.verdict, DELIVERY_REPLACE);
+	assert_int_equal(json_integer_value(json_object_get(r.data, "b")), 2);
+	delivery_result_free(&r);
+	assert_int_equal(delivery_read_reply("OK", 2, 0, &r), 0); /* HTTP: text is fine */
+	assert_int_equal(r.verdict, DELIVERY_UNCHANGED);
+	assert_int_equal(delivery_read_reply("OK", 2, 1, &r), -1); /* script: must be JSON */
+	assert_non_null(strstr(r.error, "not valid JSON"));
+	assert_int_equal(delivery_read_reply(" \n", 2, 1, &r), 0);
+	assert_int_equal(r.verdict, DELIVERY_UNCHANGED);
+	assert_int_equal(delivery_read_reply("{\"data\":[1]}", 12, 0, &r), -1);
+	assert_int_equal(delivery_read_reply("{\"allow\":\"no\"}", 14, 0, &r), -1);
+	delivery_result_free(&r);
+}
+
+static void script_success_sees_envelope_and_environment(void **state)
+{
+	(void)state;
+	write_script("ok.sh", "#!/bin/sh\n"
+	                      "body=$(cat)\n"
+	                      "echo \"to stderr\" >&2\n"
+	                      "printf '{\"data\":{\"event\":\"%s\",\"handler\":\"%s\",\"len\":%d}}' "
+	                      "\"$PROV_EVENT\" \"$PROV_HANDLER_ID\" ${#body}\n");
+	struct delivery_result r;
+	assert_int_equal(run_script("ok.sh", 5000, &r), 0);
+	assert_int_equal(r.success, 1);
+	assert_int_equal(r.has_exit_code, 1);
+	assert_int_equal(r.exit_code, 0);
+	assert_int_equal(r.verdict, DELIVERY_REPLACE);
+	assert_string_equal(json_string_value(json_object_get(r.data, "event")), "clients.update");
+	assert_string_equal(json_string_value(json_object_get(r.data, "handler")), "7");
+	assert_int_equal(json_integer_value(json_object_get(r.data, "len")), 36);
+	assert_string_equal(r.script_stderr, "to stderr\n");
+	delivery_result_free(&r);
+}
+
+static void script_failures_are_reported(void **state)
+{
+	(void)state;
+	struct delivery_result r;
+	write_script("exit3.sh", "#!/bin/sh\necho '{}'\nexit 3\n");
+	assert_int_equal(run_script("exit3.sh", 5000, &r), -1);
+	assert_int_equal(r.exit_code, 3);
+	assert_string_equal(r.error, "the script exited with code 3");
+	delivery_result_free(&r);
+	write_script("junk.sh", "#!/bin/sh\necho 'not json'\n");
+	assert_int_equal(run_script("junk.sh", 5000, &r), -1);
+	assert_non_null(strstr(r.error, "not valid JSON"));
+	delivery_result_free(&r);
+	write_script("noexec.txt", "#!/bin/sh\n");
+	char path[128];
+	snprintf(path, sizeof path, "%s/noexec.txt", dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(run_script("noexec.txt", 5000, &r), -1);
+	assert_non_null(strstr(r.error, "cannot execute"));
+	delivery_result_free(&r);
+	assert_int_equal(run_script("/bin/true", 5000, &r), -1);
+	assert_non_null(strstr(r.error, "outside the scripts directory"));
+	delivery_result_free(&r);
+	assert_int_equal(run_script("../../bin/true", 5000, &r), -1);
+	assert_non_null(strstr(r.error, "outside the scripts directory"));
+	delivery_result_free(&r);
+}
+
+/* A script that outlives its timeout and leaves a grandchild behind: both die
+ * with the process group, and nothing is left to reap. */
+static void script_timeout_kills_the_group(void **state)
+{
+	(void)state;
+	char marker[128];
+	snprintf(marker, sizeof marker, "%s/grandchild.pid", dir);
+	char text[512];
+	snprintf(text, sizeof text, "#!/bin/sh\nsleep 30 &\necho $! > %s\nsleep 30\n", marker);
+	write_script("hang.sh", text);
+	struct delivery_result r;
+	assert_int_equal(run_script("hang.sh", 300, &r), -1);
+	assert_non_null(strstr(r.error, "timeout"));
+	assert_true(r.duration_us >= 300000 && r.duration_us < 3000000);
+	assert_int_equal(r.has_exit_code, 0);
+	delivery_result_free(&r);
+	FILE *f = fopen(marker, "r");
+	assert_non_null(f);
+	int grandchild = 0;
+	assert_int_equal(fscanf(f, "%d", &grandchild), 1);
+	fclose(f);
+	/* SIGKILL is delivered at once, but the orphan's reaping by init may lag. */
+	int alive = 1;
+	for (int i = 0; i < 200 && alive; i++) {
+		alive = kill(grandchild, 0) == 0;
+		if (alive)
+			usleep(10000);
+	}
+	assert_int_equal(alive, 0);
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no zombie child of ours */
+	assert_int_equal(errno, ECHILD);
+}
+
+static void script_gets_no_inherited_descriptors(void **state)
+{
+	(void)state;
+	FILE *held = fopen("/dev/null", "r"); /* a descriptor the script must not see */
+	assert_non_null(held);
+	write_script("fds.sh", "#!/bin/sh\ncat >/dev/null\n"
+	                       "printf '{\"data\":{\"fds\":\"%s\"}}' \"$(for f in /proc/$$/fd/*; do readlink "
+	                       "$f; done | tr '\\n' ' ')\"\n");
+	struct delivery_result r;
+	assert_int_equal(run_script("fds.sh", 5000, &r), 0);
+	const char *fds = json_string_value(json_object_get(r.data, "fds"));
+	assert_non_null(fds);
+	assert_non_null(strstr(fds, "pipe:")); /* stdin, stdout, stderr */
+	assert_null(strstr(fds, "/dev/null"));
+	assert_null(strstr(fds, "socket:"));
+	delivery_result_free(&r);
+	fclose(held);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(ids_are_uuid_v4),
+	    cmocka_unit_test(signature_matches_known_hmac),
+	    cmocka_unit_test(urls_without_scheme_are_http),
+	    cmocka_unit_test(utf8_clean_replaces_and_cuts),
+	    cmocka_unit_test(replies_are_read_per_spec),
+	    cmocka_unit_test(script_success_sees_envelope_and_environment),
+	    cmocka_unit_test(script_failures_are_reported),
+	    cmocka_unit_test(script_timeout_kills_the_group),
+	    cmocka_unit_test(script_gets_no_inherited_descriptors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
