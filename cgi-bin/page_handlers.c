@@ -6,6 +6,7 @@
 
 #include "pages.h"
 
+#include "cache.h"
 #include "db.h"
 #include "events.h"
 #include "web.h"
@@ -426,8 +427,8 @@ void page_handlers_list(struct web_request *req)
 					.status = state.status, .sort = state.sort,
 					.descending = state.descending, .limit = state.size};
 	long long total = 0;
-	int pending = handlers_changes_pending(db);
-	if (pending < 0 || handlers_count(db, &filter, &total) != 0) {
+	struct cache_status cache;
+	if (cache_status_read(db, &cache) != 0 || handlers_count(db, &filter, &total) != 0) {
 		web_error(req, 500, "The handler list could not be read.", db_error(db));
 		return;
 	}
@@ -447,7 +448,10 @@ void page_handlers_list(struct web_request *req)
 	web_set_int(req, "List.From", rows.nrows ? filter.offset + 1 : 0);
 	web_set_int(req, "List.To", filter.offset + (long long)rows.nrows);
 	db_rows_free(&rows);
-	web_set_int(req, "Cache.Pending", pending);
+	web_set_int(req, "Cache.Pending", cache.pending);
+	web_set_int(req, "Cache.Generation", cache.generation);
+	web_set(req, "Cache.PublishedAt", cache.published_at);
+	web_set(req, "Cache.PublishedBy", cache.published_by);
 	set_list_state(req, &state);
 	set_sort_links(req, &state);
 	set_pager(req, &state, pages);

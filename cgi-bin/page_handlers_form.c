@@ -7,6 +7,7 @@
 #include "pages.h"
 
 #include "db.h"
+#include "retry.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -100,7 +101,7 @@ static void render_form(struct web_request *req, int status, const struct list_s
 	web_set(req, "Form.Return", query);
 	web_setf(req, "Form.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
 	web_set(req, "Form.ScriptsDir", web_app(req)->cfg.scripts_dir);
-	web_set(req, "Form.DefaultSchedule", HANDLER_DEFAULT_SCHEDULE);
+	web_set(req, "Form.DefaultSchedule", RETRY_DEFAULT_SCHEDULE);
 	const struct session *session = web_session(req);
 	web_set_int(req, "Form.ReadOnly", session == NULL || session->user.role != ROLE_ADMIN);
 	for (size_t i = 0; errors != NULL && i < errors->count; i++) {

@@ -156,9 +156,6 @@ static const char SQL_GET[] =
 	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
 	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') "
 	"FROM handlers WHERE id = ?";
-static const char SQL_PENDING[] =
-	"SELECT cs.handlers_version <> COALESCE(g.handlers_version, 0) FROM cache_state cs "
-	"LEFT JOIN cache_generations g ON g.generation = cs.generation WHERE cs.id = 1";
 
 /* Commit when every step went well, else roll back. */
 static enum handler_store_result finish(struct db *db, enum handler_store_result result)
@@ -348,14 +345,4 @@ enum handler_store_result handlers_get(struct db *db, long long id, struct handl
 	copy_cell(out->updated_at, sizeof out->updated_at, &rows, 17);
 	db_rows_free(&rows);
 	return HANDLER_STORE_OK;
-}
-
-int handlers_changes_pending(struct db *db)
-{
-	struct db_rows rows;
-	if (db_query(db, SQL_PENDING, NULL, 0, &rows) != 0)
-		return -1;
-	int pending = db_cell_int(&rows, 0, 0, 0) != 0;
-	db_rows_free(&rows);
-	return pending;
 }

@@ -22,8 +22,6 @@ struct db_rows;
 #define HANDLER_TIMEOUT_MAX_MS 300000L
 #define HANDLER_TIMEOUT_DEFAULT_MS 5000L
 #define HANDLER_ATTEMPTS_MAX 100L
-#define HANDLER_SCHEDULE_STEPS_MAX 32
-#define HANDLER_DEFAULT_SCHEDULE "5s,5m,30m,2h,5h,10h,10h"
 #define HANDLER_SECRET_PREFIX "whsec_"
 
 enum handler_task_type { HANDLER_TASK_HTTP, HANDLER_TASK_SCRIPT };
@@ -49,7 +47,7 @@ struct handler {
 	long timeout_ms;
 	int retry_enabled;
 	long retry_max_attempts;         /* 0: one per schedule step plus the first */
-	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": HANDLER_DEFAULT_SCHEDULE */
+	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
 	enum handler_secret_action secret_action;     /* input of a save only */
 	int has_secret;
 	/* Filled only by a save that generated it, to show once; never read back. */
@@ -74,7 +72,7 @@ struct handler_input {
 	const char *priority;           /* integer 1..HANDLER_PRIORITY_MAX; default 1 */
 	const char *timeout;            /* seconds, up to 3 decimals: "5", "2.5"; default 5 */
 	const char *retry_enabled;      /* 1/0, on/off, true/false, yes/no; default on */
-	const char *retry_schedule;     /* "5s,5m,2h" (s, m, h, d; 1 s..7 d); "" default */
+	const char *retry_schedule;     /* "5s,5m,2h": retry_schedule_parse rules; "" default */
 	const char *retry_max_attempts; /* integer 1..HANDLER_ATTEMPTS_MAX; "" default */
 	const char *secret_action;      /* keep | generate | remove; default keep */
 };
@@ -175,7 +173,8 @@ enum handler_store_result {
 };
 
 /* Every write below runs in one transaction with the bump of
- * cache_state.handlers_version, so the Cache Manager sees it as pending. */
+ * cache_state.handlers_version, so the Cache Manager sees it as pending
+ * (cache_status_read in cache.h tells whether edits wait for a publish). */
 
 /* Insert h (its id is set). HANDLER_SECRET_GENERATE fills h->secret. */
 enum handler_store_result handlers_insert(struct db *db, struct handler *h);
@@ -187,9 +186,6 @@ enum handler_store_result handlers_set_status(struct db *db, long long id, enum 
 enum handler_store_result handlers_delete(struct db *db, long long id);
 /* Read one handler (without its secret). */
 enum handler_store_result handlers_get(struct db *db, long long id, struct handler *out);
-
-/* 1 when edits are waiting for a Cache Manager restart, 0 when not, -1 on error. */
-int handlers_changes_pending(struct db *db);
 
 /* Wipe a generated secret from memory once it has been shown. */
 void handler_forget_secret(struct handler *h);

@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include "events.h"
+#include "retry.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -196,52 +197,31 @@ static int parse_flag(const char *text, int *out)
 	return -1;
 }
 
-/* "5s, 5m,30m" -> "5s,5m,30m". Units s, m, h, d; each step 1 s .. 7 d. */
-static int parse_schedule(const char *text, char *out, size_t outlen, char *why, size_t whylen)
+/* Check text with the retry policy's own parser (the one the worker uses) and
+ * keep it without blanks: " 10s, 1m " -> "10s,1m". */
+static int check_schedule(const char *text, char *out, size_t outlen, char *why, size_t whylen)
 {
-	size_t used = 0, steps = 0;
-	const char *p = text;
-	out[0] = '\0';
-	for (;;) {
-		while (*p == ' ')
-			p++;
-		long value = 0;
-		int digits = 0;
-		for (; *p >= '0' && *p <= '9'; p++)
-			if (++digits <= 7)
-				value = value * 10 + (*p - '0');
-		static const char units[] = "smhd";
-		static const long unit_seconds[] = {1, 60, 3600, 86400};
-		const char *unit = *p ? strchr(units, *p) : NULL;
-		if (digits == 0 || unit == NULL) {
-			snprintf(why, whylen, "each step is a number with a unit s, m, h or d, as in 5s,5m,30m,2h");
-			return -1;
-		}
-		long seconds = digits > 7 ? LONG_MAX / 2 : value * unit_seconds[unit - units];
-		if (seconds < 1 || seconds > 7 * 86400) {
-			snprintf(why, whylen, "each step must be between 1s and 7d");
-			return -1;
-		}
-		if (++steps > HANDLER_SCHEDULE_STEPS_MAX) {
-			snprintf(why, whylen, "at most %d steps", HANDLER_SCHEDULE_STEPS_MAX);
-			return -1;
-		}
-		int n = snprintf(out + used, outlen - used, "%s%ld%c", steps > 1 ? "," : "", value, *p);
-		if (n < 0 || (size_t)n >= outlen - used) {
+	struct retry_schedule schedule;
+	static const char prefix[] = "retry schedule: ";
+	if (retry_schedule_parse(text, &schedule, why, whylen) != 0) {
+		if (strncmp(why, prefix, sizeof prefix - 1) == 0)
+			memmove(why, why + sizeof prefix - 1, strlen(why) - (sizeof prefix - 1) + 1);
+		return -1;
+	}
+	size_t used = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ' || *p == '\t')
+			continue;
+		if (used + 1 >= outlen) {
 			snprintf(why, whylen, "longer than %zu characters", outlen - 1);
 			return -1;
 		}
-		used += (size_t)n;
-		p++;
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			return 0;
-		if (*p++ != ',') {
-			snprintf(why, whylen, "steps are separated by commas, as in 5s,5m,30m,2h");
-			return -1;
-		}
+		out[used++] = *p;
 	}
+	while (used > 0 && out[used - 1] == ',')
+		used--;
+	out[used] = '\0';
+	return 0;
 }
 
 /* ---------------------------------------------------------------- task */
@@ -529,7 +509,7 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 		add_error(errors, "retry_enabled", "Retries must be on or off");
 	char why[128];
 	if (!is_blank(in->retry_schedule) &&
-	    parse_schedule(in->retry_schedule, out->retry_schedule, sizeof out->retry_schedule, why,
+	    check_schedule(in->retry_schedule, out->retry_schedule, sizeof out->retry_schedule, why,
 			   sizeof why) != 0)
 		add_error(errors, "retry_schedule", "The retry schedule is not valid: %s", why);
 	if (!is_blank(in->retry_max_attempts) &&

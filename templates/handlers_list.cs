@@ -45,6 +45,7 @@
   <?cs if:Cache.Pending == 1 ?><div class="alert alert-warn" role="status" id="pending-notice">
     <strong>Changes are pending.</strong> Handler changes take effect after the <strong>Cache Manager</strong> restart.
     <a href="/scheduler" id="pending-link">Restart it in Task Scheduler &rsaquo;</a>
+    <span class="muted" id="published-at"><?cs if:Cache.Generation > 0 ?>Running now: generation <?cs var:Cache.Generation ?>, published <?cs var:Cache.PublishedAt ?> UTC by <?cs var:Cache.PublishedBy ?>.<?cs else ?>Nothing has been published yet.<?cs /if ?></span>
   </div><?cs /if ?>
   <?cs if:List.Error ?><p class="alert alert-error" role="alert" id="list-error"><?cs var:List.Error ?></p><?cs /if ?>
   <?cs if:Filter.Active == 1 ?><p class="filters" id="active-filters">Filtered by

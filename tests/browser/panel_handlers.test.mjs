@@ -58,7 +58,10 @@ before(async () => {
   watch(page);
   await login(page, 'admin');
 });
-after(async () => { await browser?.close(); });
+after(async () => {
+  await browser?.close();
+  sql('DELETE FROM handlers'); // leave no handlers behind for later test files
+});
 
 test('create an HTTP and a script handler and see them in priority order', async () => {
   await page.click('#new-handler');

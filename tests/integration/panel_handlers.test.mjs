@@ -2,10 +2,10 @@
 // MariaDB: create / edit / toggle / delete, every validation rule through the
 // form, CSRF and role refusals (with the database checked unchanged), the
 // list's filters, sorting, pages, pending-changes notice and health hints.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Client, clientAs, csrfFrom, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { Client, clientAs, csrfFrom, runBin, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 
 const scriptsDir = `${runDir}/scripts`;
 
@@ -44,11 +44,10 @@ const version = () => Number(sqlValue('SELECT handlers_version FROM cache_state 
 const tableDigest = () => sqlValue(`SELECT MD5(COALESCE(GROUP_CONCAT(CONCAT_WS('|', id, name, events_id, task,
   status, priority, timeout_ms, retry_enabled, COALESCE(secret, '-')) ORDER BY id), '')) FROM handlers`);
 
-// Publish what is there now, as the Cache Manager does, so nothing is pending.
+// Publish what is there now: the Cache Manager restart, from its command line.
 function publish() {
-  sql(`INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot)
-       SELECT UTC_TIMESTAMP(6), 'test', handlers_version, 0, '[]' FROM cache_state WHERE id = 1;
-       UPDATE cache_state SET generation = LAST_INSERT_ID() WHERE id = 1`);
+  const r = runBin('prov-cache', ['reload', '--by', 'panel-test']);
+  assert.equal(r.status, 0, r.stderr);
 }
 
 let admin;
@@ -56,6 +55,8 @@ before(async () => {
   sql('DELETE FROM handlers');
   admin = await clientAs('admin');
 });
+// Leave no handlers behind for the test files that run after this one.
+after(() => sql('DELETE FROM handlers'));
 
 test('an admin creates an HTTP and a script handler; they are listed in priority order', async () => {
   sql('DELETE FROM handlers');
@@ -96,6 +97,7 @@ test('the pending notice follows the published generation', async () => {
   publish();
   let list = await admin.get('/handlers');
   assert.doesNotMatch(list.text, /id="pending-notice"/, 'nothing pending right after a publish');
+  const generation = sqlValue('SELECT generation FROM cache_state WHERE id = 1');
   const id = Number(sqlValue('SELECT MIN(id) FROM handlers'));
   const status = sqlValue(`SELECT status FROM handlers WHERE id=${id}`);
   const toggled = await admin.submit('/handlers', `/handlers/${id}/status`,
@@ -103,6 +105,7 @@ test('the pending notice follows the published generation', async () => {
   assert.equal(toggled.status, 303);
   list = await admin.get('/handlers');
   assert.match(list.text, /id="pending-notice"/, 'an edit after the publish is pending again');
+  assert.match(list.text, new RegExp(`id="published-at">Running now: generation ${generation}, published [0-9-]+ [0-9:]+ UTC by panel-test\\.<`));
 });
 
 test('every bad input is refused with a message next to its field, nothing saved', async () => {

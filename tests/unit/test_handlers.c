@@ -2,6 +2,7 @@
  * filter and sort names. The store is tested against MariaDB in
  * tests/integration/panel_handlers.test.mjs. */
 #include "handlers.h"
+#include "retry.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -336,14 +337,17 @@ static void delivery_settings_are_checked_and_normalised(void **state)
 		assert_non_null(handler_error_for(&e, "timeout"));
 	}
 	in.timeout = NULL;
-	const char *bad_schedules[] = {"5", "5s;5m", "0s", "8d", "5s,,5m", "s", "5s,"};
+	in.retry_schedule = "1m, 2h,";
+	assert_int_equal(check(&in, &h, &e), 0);
+	assert_string_equal(h.retry_schedule, "1m,2h");
+	const char *bad_schedules[] = {"5", "5s;5m", "0s", "8d", "5s,,5m", "s", ",5s", "5 minutes"};
 	for (size_t i = 0; i < sizeof bad_schedules / sizeof bad_schedules[0]; i++) {
 		in.retry_schedule = bad_schedules[i];
 		assert_int_equal(check(&in, &h, &e), 1);
 		assert_non_null(handler_error_for(&e, "retry_schedule"));
 	}
 	char many[256] = "";
-	for (int i = 0; i < HANDLER_SCHEDULE_STEPS_MAX + 1; i++)
+	for (int i = 0; i < RETRY_MAX_STEPS + 1; i++)
 		strcat(many, i ? ",1s" : "1s");
 	in.retry_schedule = many;
 	assert_int_equal(check(&in, &h, &e), 1);
