@@ -272,6 +272,20 @@ test('edit, then delete with confirmation (dismissed, then accepted)', async () 
   await page.setViewportSize({ width: 1280, height: 860 });
 });
 
+test('the pending notice leads to the Cache Manager restart, which clears it', async () => {
+  await page.goto(`${baseUrl}/handlers`);
+  assert.ok(await page.isVisible('#pending-notice'));
+  await Promise.all([page.waitForNavigation(), page.click('#pending-link')]);
+  assert.match(page.url(), /\/scheduler$/);
+  await Promise.all([page.waitForNavigation(), page.click('#cache-restart')]);
+  await page.goto(`${baseUrl}/handlers`);
+  assert.equal(await page.locator('#pending-notice').count(), 0, 'published: nothing pending');
+  const id = idOf('Local notify');
+  await page.click(`tr[data-id="${id}"] .toggle-form button`);
+  await page.waitForSelector('#pending-notice');
+  assert.match(await page.textContent('#published-at'), /Running now: generation \d+, published .* UTC by /);
+});
+
 test('a viewer sees the list and forms read-only; then both log out', async () => {
   const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   const viewer = await viewerContext.newPage();
