@@ -13,4 +13,9 @@ void page_logout(struct web_request *req);
 /* page_handlers.c */
 void page_handlers_list(struct web_request *req);
 
+/* page_logs.c */
+void page_logs_list(struct web_request *req);
+void page_logs_detail(struct web_request *req);
+void page_logs_purge(struct web_request *req);
+
 #endif

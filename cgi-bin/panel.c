@@ -14,6 +14,9 @@ static const struct page pages[] = {
 	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
 	{"POST", "/logout", GUARD_USER, page_logout},
 	{"GET", "/handlers", GUARD_USER, page_handlers_list},
+	{"GET", "/logs", GUARD_USER, page_logs_list},
+	{"GET", "/logs/#", GUARD_USER, page_logs_detail},
+	{"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
 };
 
 int main(void)

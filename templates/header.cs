@@ -13,6 +13,7 @@
   <?cs if:User.Name ?>
   <nav class="mainnav" aria-label="Main">
     <a href="/handlers"<?cs if:Page.Section == "handlers" ?> class="active"<?cs /if ?>>Provisioning API</a>
+    <a href="/logs"<?cs if:Page.Section == "logs" ?> class="active"<?cs /if ?>>Execution Logs</a>
   </nav>
   <div class="userbox">
     <span class="user" title="Role: <?cs var:User.Role ?>"><?cs var:User.Name ?> <small class="role role-<?cs var:User.Role ?>"><?cs var:User.Role ?></small></span>
