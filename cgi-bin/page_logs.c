@@ -121,8 +121,11 @@ static int set_handler_choices(struct web_request *req, struct db *db, long long
 		web_set(req, key, db_cell(&rows, i, 1));
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Status", i);
 		web_set(req, key, db_cell(&rows, i, 2));
-		if (selected > 0 && db_cell_int(&rows, i, 0, 0) == selected)
+		if (selected > 0 && db_cell_int(&rows, i, 0, 0) == selected) {
+			snprintf(key, sizeof key, "HandlerChoices.%zu.Selected", i);
+			web_set_int(req, key, 1);
 			web_set(req, "Filter.HandlerName", db_cell(&rows, i, 1));
+		}
 	}
 	db_rows_free(&rows);
 	return 0;
@@ -255,7 +258,8 @@ void page_logs_list(struct web_request *req)
 	}
 	web_set(req, "Page.Title", "Execution Logs");
 	web_set(req, "Page.Section", "logs");
-	web_set_int(req, "Filter.HandlerId", q.handler_id);
+	if (q.handler_id > 0) /* as text: ClearSilver's numbers are too small for every id */
+		web_set_int(req, "Filter.HandlerId", q.handler_id);
 	web_set_int(req, "Purge.Done", web_param(req, "purged") != NULL);
 	if (problems > 0) {
 		web_set_int(req, "List.Count", 0);

@@ -51,7 +51,7 @@ struct logs_query {
 	char to_sql[LOGS_DATETIME_LEN + 1];   /* exclusive upper bound */
 	long long before_id;
 	long long after_id;
-	char errors[LOGS_F__MAX][256]; /* "" when that field is fine */
+	char errors[LOGS_F__MAX][640]; /* "" when that field is fine */
 	int nerrors;
 };
 

@@ -130,7 +130,8 @@ static int parse_bound(struct logs_query *q, enum logs_field field, const char *
 	const char *label = field == LOGS_F_FROM ? "Date From" : "Date To";
 	if (trimmed(input, echo, LOGS_DATETIME_LEN + 1) != 0) {
 		echo[0] = '\0';
-		field_error(q, field, "%s must be a date like 2026-01-31 or 2026-01-31 14:30 (UTC).", label);
+		field_error(q, field, "%s must be a real date like 2026-01-31 or 2026-01-31 14:30 (UTC).",
+			    label);
 		return -1;
 	}
 	if (echo[0] == '\0')

@@ -1,12 +1,12 @@
 <?cs include:"header.cs" ?>
 <section class="card">
   <div class="card-head">
-    <h1>Execution Logs<?cs if:Filter.HandlerId > 0 ?> <span class="muted heading-sub" id="handler-heading">&middot; <?cs
+    <h1>Execution Logs<?cs if:?Filter.HandlerId ?> <span class="muted heading-sub" id="handler-heading">&middot; <?cs
       if:Filter.HandlerName ?><?cs var:Filter.HandlerName ?><?cs
       elif:Filter.LoggedName ?><?cs var:Filter.LoggedName ?> (deleted)<?cs
       else ?>handler #<?cs var:Filter.HandlerId ?><?cs /if ?></span><?cs /if ?></h1>
     <span class="spacer"></span>
-    <span class="count" id="result-count"><?cs var:List.Count ?> shown</span>
+    <?cs if:ErrorCount == 0 ?><span class="count" id="result-count"><?cs var:List.Count ?> shown</span><?cs /if ?>
   </div>
 
   <?cs if:Purge.Done && Purge.LastDetail ?>
@@ -43,8 +43,8 @@
       <label for="f-handler">Handler</label>
       <select id="f-handler" name="handler"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
         <option value="">All handlers</option>
-        <?cs if:Filter.HandlerId > 0 && !Filter.HandlerName ?><option value="<?cs var:Filter.HandlerId ?>" selected>#<?cs var:Filter.HandlerId ?> <?cs var:Filter.LoggedName ?> (deleted)</option><?cs /if ?>
-        <?cs each:h = HandlerChoices ?><option value="<?cs var:h.Id ?>"<?cs if:Filter.HandlerId == h.Id ?> selected<?cs /if ?>><?cs var:h.Name ?> (#<?cs var:h.Id ?><?cs if:h.Status != "enabled" ?>, <?cs var:h.Status ?><?cs /if ?>)</option>
+        <?cs if:?Filter.HandlerId && !Filter.HandlerName ?><option value="<?cs var:Filter.HandlerId ?>" selected>#<?cs var:Filter.HandlerId ?> <?cs var:Filter.LoggedName ?> (deleted)</option><?cs /if ?>
+        <?cs each:h = HandlerChoices ?><option value="<?cs var:h.Id ?>"<?cs if:h.Selected ?> selected<?cs /if ?>><?cs var:h.Name ?> (#<?cs var:h.Id ?><?cs if:h.Status != "enabled" ?>, <?cs var:h.Status ?><?cs /if ?>)</option>
         <?cs /each ?>
       </select>
     </div>
@@ -54,11 +54,11 @@
     </div>
     <div class="field">
       <label for="f-from">Date From (UTC)</label>
-      <input id="f-from" name="from" type="text" placeholder="YYYY-MM-DD [HH:MM]" value="<?cs var:Filter.From ?>"<?cs if:Errors.From ?> aria-invalid="true"<?cs /if ?>>
+      <input id="f-from" name="from" type="text" placeholder="YYYY-MM-DD" title="A day, or a day and time: 2026-01-31 14:30 (UTC)" value="<?cs var:Filter.From ?>"<?cs if:Errors.From ?> aria-invalid="true"<?cs /if ?>>
     </div>
     <div class="field">
       <label for="f-to">Date To (UTC)</label>
-      <input id="f-to" name="to" type="text" placeholder="YYYY-MM-DD [HH:MM]" value="<?cs var:Filter.To ?>"<?cs if:Errors.To ?> aria-invalid="true"<?cs /if ?>>
+      <input id="f-to" name="to" type="text" placeholder="YYYY-MM-DD" title="A day, or a day and time: 2026-01-31 14:30 (UTC)" value="<?cs var:Filter.To ?>"<?cs if:Errors.To ?> aria-invalid="true"<?cs /if ?>>
     </div>
     <div class="field field-buttons">
       <a class="btn" href="/logs" id="filter-reset">Reset</a>
@@ -81,7 +81,7 @@
         <td class="date"><?cs var:l.Date ?></td>
         <td><span class="muted"><?cs var:l.EventGroup ?></span> <?cs var:l.EventLabel ?></td>
         <td class="name"><?cs if:l.HandlerId ?><a href="/logs?handler=<?cs var:url_escape(l.HandlerId) ?>" title="Logs of this handler"><?cs var:l.HandlerName ?></a><?cs else ?><?cs var:l.HandlerName ?><?cs /if ?><?cs if:l.Trigger != "dispatch" ?> <span class="badge badge-<?cs var:l.Trigger ?>"><?cs var:l.Trigger ?> <?cs var:l.Attempt ?></span><?cs /if ?></td>
-        <td class="num"><?cs var:l.ObjectId ?></td>
+        <td class="num object-id"><?cs var:l.ObjectId ?></td>
         <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:l.ExitCode != "" ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
         <td class="num"><?cs var:l.Duration ?></td>
       </tr>
