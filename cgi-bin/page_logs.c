@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUERY_MAX 2048
+#define QUERY_MAX 4096 /* every filter at its longest, percent-encoded, fits */
 #define PURGE_BATCH 5000
 #define PURGE_WEB_SECONDS 10.0 /* a click purges this long at most; the command finishes */
 
@@ -69,7 +69,9 @@ static void filter_link(struct web_request *req, const char *hdf_name, const str
 		snprintf(number, sizeof number, "%lld", id);
 		query_add(&qs, paging, number);
 	}
-	web_setf(req, hdf_name, "/logs%s", qs.text);
+	char href[QUERY_MAX + 8];
+	snprintf(href, sizeof href, "/logs%s", qs.text);
+	web_set(req, hdf_name, href);
 }
 
 /* ---------------------------------------------------------------- shared HDF */
@@ -146,9 +148,13 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 		{"ObjectId", LCOL_OBJECT_ID}, {"Attempt", LCOL_ATTEMPT}, {"Trigger", LCOL_TRIGGER},
 		{"HttpStatus", LCOL_HTTP_STATUS}, {"ExitCode", LCOL_EXIT_CODE},
 	};
+	/* Only what has a value: every HDF node costs, 25 rows a page. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		const char *value = db_cell(rows, row, plain[i].col);
+		if (value == NULL || value[0] == '\0')
+			continue;
 		snprintf(key, sizeof key, "%s.%s", prefix, plain[i].name);
-		web_set(req, key, db_cell(rows, row, plain[i].col));
+		web_set(req, key, value);
 	}
 	set_event(req, prefix, db_cell(rows, row, LCOL_EVENTS_ID));
 	const char *error = db_cell(rows, row, LCOL_ERROR);
@@ -156,8 +162,10 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 	logs_preview(shown, 90, preview, sizeof preview);
 	snprintf(key, sizeof key, "%s.Preview", prefix);
 	web_set(req, key, preview);
-	snprintf(key, sizeof key, "%s.PreviewIsError", prefix);
-	web_set_int(req, key, error && error[0]);
+	if (error && error[0]) {
+		snprintf(key, sizeof key, "%s.PreviewIsError", prefix);
+		web_set_int(req, key, 1);
+	}
 	snprintf(key, sizeof key, "%s.Duration", prefix);
 	set_duration(req, key, db_cell(rows, row, LCOL_DURATION_US));
 }
@@ -219,15 +227,20 @@ static void set_pager(struct web_request *req, const struct logs_query *q, const
 	web_set_int(req, "Search.Window", LOGS_SEARCH_WINDOW);
 }
 
+/* The admin's retention box; the last run's result only right after a purge
+ * (the Task Scheduler page shows it otherwise), which saves a query a page. */
 static int set_purge_info(struct web_request *req, struct db *db)
 {
 	const struct session *session = web_session(req);
 	if (session == NULL || session->user.role != ROLE_ADMIN)
 		return 0;
+	web_set_int(req, "Purge.Days", web_app(req)->cfg.log_retention_days);
+	if (web_param(req, "purged") == NULL)
+		return 0;
+	web_set_int(req, "Purge.Done", 1);
 	struct db_rows row;
 	if (logs_purge_last(db, &row) != 0)
 		return -1;
-	web_set_int(req, "Purge.Days", web_app(req)->cfg.log_retention_days);
 	if (row.nrows == 1) {
 		web_set(req, "Purge.LastRun", db_cell(&row, 0, 0));
 		web_set(req, "Purge.LastResult", db_cell(&row, 0, 1));
@@ -260,7 +273,6 @@ void page_logs_list(struct web_request *req)
 	web_set(req, "Page.Section", "logs");
 	if (q.handler_id > 0) /* as text: ClearSilver's numbers are too small for every id */
 		web_set_int(req, "Filter.HandlerId", q.handler_id);
-	web_set_int(req, "Purge.Done", web_param(req, "purged") != NULL);
 	if (problems > 0) {
 		web_set_int(req, "List.Count", 0);
 		web_render(req, 422, "logs_list.cs");

@@ -10,7 +10,7 @@
   </div>
 
   <?cs if:Purge.Done && Purge.LastDetail ?>
-  <p class="alert alert-info" role="status" id="purge-done">Purge finished: <?cs var:Purge.LastDetail ?>.</p>
+  <p class="alert alert-<?cs if:Purge.LastResult == "ok" ?>info<?cs else ?>error<?cs /if ?>" role="status" id="purge-done">Purge <?cs if:Purge.LastResult == "ok" ?>finished<?cs else ?>failed<?cs /if ?> at <?cs var:Purge.LastRun ?> UTC: <?cs var:Purge.LastDetail ?>.</p>
   <?cs /if ?>
   <?cs if:ErrorCount > 0 ?>
   <div class="alert alert-error" role="alert" id="filter-errors">
@@ -107,8 +107,8 @@
 <?cs if:User.IsAdmin == 1 && Purge.Days ?>
 <section class="card retention" id="retention">
   <h2>Retention</h2>
-  <p>Entries older than <?cs var:Purge.Days ?> days are removed by <code>prov-admin logs purge</code>.
-  <?cs if:Purge.LastRun ?>Last purge: <?cs var:Purge.LastRun ?> UTC, <span class="purge-<?cs var:Purge.LastResult ?>"><?cs var:Purge.LastDetail ?></span>.<?cs else ?>No purge has run yet.<?cs /if ?></p>
+  <p>Entries older than <?cs var:Purge.Days ?> days are removed by <code>prov-admin logs purge</code>
+  (run it daily from cron); the Task Scheduler page shows its last run.</p>
   <form method="post" action="/logs/purge" class="inline" data-confirm="Delete every execution log entry older than <?cs var:Purge.Days ?> days?">
     <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
     <button type="submit" class="btn" id="purge-now">Purge now</button>

@@ -155,6 +155,15 @@ test('each filter alone and combined lists exactly the matching rows', async () 
   assert.equal(inMinute.filter((id) => mine.has(id)).length, 40, 'ten tie groups of four in that minute');
 });
 
+test('page links keep the longest filters whole', async () => {
+  const text = 'é'.repeat(200);
+  const anyId = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
+  const r = await viewer.get(`/logs?q=${encodeURIComponent(text)}&event=clients.custom_fields.update&before=${anyId}`);
+  assert.equal(r.status, 200);
+  const newest = parsePage(r).newest;
+  assert.equal(newest, `/logs?event=clients.custom_fields.update&q=${'%C3%A9'.repeat(200)}`);
+});
+
 test('the filters live in the query string and the form shows them', async () => {
   const page = await viewer.get(`/logs?handler=${h1}&status=fail&event=clients.create&q=${token}&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
   assert.equal(page.status, 200);
@@ -377,7 +386,7 @@ test('a viewer cannot purge; an admin purge removes only entries past retention'
   assert.match(detail, /^removed [1-9]\d* rows older than 90 days$/);
   assert.equal(recent, '1');
   const after = await admin.get('/logs?purged=1');
-  assert.match(after.text, /id="purge-done">Purge finished: removed \d+ rows older than 90 days\./);
+  assert.match(after.text, /id="purge-done">Purge finished at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: removed \d+ rows older than 90 days\./);
 });
 
 test('prov-admin logs purge deletes in batches and records the run', async () => {
