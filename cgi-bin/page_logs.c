@@ -360,9 +360,14 @@ static void set_detail(struct web_request *req, const struct db_rows *row)
 		{"DurationUs", DCOL_DURATION_US},
 	};
 	char key[64];
+	/* SQL NULL leaves the node out, so templates test presence (?Log.X), which
+	 * also holds for ids past ClearSilver's integer range. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+		const char *value = db_cell(row, 0, plain[i].col);
+		if (value == NULL)
+			continue;
 		snprintf(key, sizeof key, "Log.%s", plain[i].name);
-		web_set(req, key, db_cell(row, 0, plain[i].col));
+		web_set(req, key, value);
 	}
 	set_event(req, "Log", db_cell(row, 0, DCOL_EVENTS_ID));
 	set_duration(req, "Log.Duration", db_cell(row, 0, DCOL_DURATION_US));

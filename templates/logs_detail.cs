@@ -1,37 +1,37 @@
 <?cs include:"header.cs" ?>
-<?cs if:Log.ExitCode != "" ?><?cs set:kind = "script" ?><?cs elif:Log.HttpStatus != "" || Log.RequestHeaders != "" ?><?cs set:kind = "http" ?><?cs else ?><?cs set:kind = "" ?><?cs /if ?>
+<?cs if:?Log.ExitCode ?><?cs set:kind = "script" ?><?cs elif:?Log.HttpStatus || ?Log.RequestHeaders ?><?cs set:kind = "http" ?><?cs else ?><?cs set:kind = "" ?><?cs /if ?>
 <section class="card">
   <div class="card-head">
     <h1>Execution #<?cs var:Log.Id ?></h1>
     <span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span>
     <span class="spacer"></span>
-    <?cs if:Log.HandlerId ?><a class="btn" href="/logs?handler=<?cs var:url_escape(Log.HandlerId) ?>">Logs of this handler</a><?cs /if ?>
+    <?cs if:?Log.HandlerId ?><a class="btn" href="/logs?handler=<?cs var:url_escape(Log.HandlerId) ?>">Logs of this handler</a><?cs /if ?>
     <a class="btn" href="/logs">All logs</a>
   </div>
   <dl class="facts" id="log-facts">
     <dt>Date (UTC)</dt><dd><?cs var:Log.Date ?></dd>
     <dt>Event</dt><dd><span class="muted"><?cs var:Log.EventGroup ?></span> <?cs var:Log.EventLabel ?> <code class="muted"><?cs var:Log.EventId ?></code></dd>
-    <dt>Handler</dt><dd><?cs var:Log.HandlerName ?><?cs if:Log.HandlerId ?> <span class="muted">#<?cs var:Log.HandlerId ?></span><?cs /if ?></dd>
-    <dt>Object ID</dt><dd><?cs if:Log.ObjectId ?><?cs var:Log.ObjectId ?><?cs else ?><span class="muted">none</span><?cs /if ?></dd>
-    <dt>Trigger</dt><dd id="log-trigger"><?cs if:Log.Trigger == "dispatch" ?>Dispatch<?cs elif:Log.Trigger == "retry" ?>Retry<?cs else ?>Manual redelivery<?cs /if ?><?cs if:Log.RedeliveryOf ?> of <a href="/logs/<?cs var:url_escape(Log.RedeliveryOf) ?>">#<?cs var:Log.RedeliveryOf ?></a><?cs /if ?></dd>
+    <dt>Handler</dt><dd><?cs var:Log.HandlerName ?><?cs if:?Log.HandlerId ?> <span class="muted">#<?cs var:Log.HandlerId ?></span><?cs /if ?></dd>
+    <dt>Object ID</dt><dd><?cs if:?Log.ObjectId ?><?cs var:Log.ObjectId ?><?cs else ?><span class="muted">none</span><?cs /if ?></dd>
+    <dt>Trigger</dt><dd id="log-trigger"><?cs if:Log.Trigger == "dispatch" ?>Dispatch<?cs elif:Log.Trigger == "retry" ?>Retry<?cs else ?>Manual redelivery<?cs /if ?><?cs if:?Log.RedeliveryOf ?> of <a href="/logs/<?cs var:url_escape(Log.RedeliveryOf) ?>">#<?cs var:Log.RedeliveryOf ?></a><?cs /if ?></dd>
     <dt>Attempt</dt><dd id="log-attempt"><?cs var:Log.Attempt ?></dd>
     <?cs if:kind == "script" ?>
     <dt>Exit code</dt><dd id="log-code"><?cs var:Log.ExitCode ?></dd>
     <?cs elif:kind == "http" ?>
-    <dt>HTTP status</dt><dd id="log-code"><?cs if:Log.HttpStatus != "" ?><?cs var:Log.HttpStatus ?><?cs else ?><span class="muted">no response</span><?cs /if ?></dd>
+    <dt>HTTP status</dt><dd id="log-code"><?cs if:?Log.HttpStatus ?><?cs var:Log.HttpStatus ?><?cs else ?><span class="muted">no response</span><?cs /if ?></dd>
     <?cs else ?>
     <dt>HTTP status / exit code</dt><dd id="log-code"><span class="muted">none (no response, or the script was stopped)</span></dd>
     <?cs /if ?>
     <dt>Duration</dt><dd id="log-duration"><?cs var:Log.Duration ?></dd>
     <dt>Event id</dt><dd><code id="log-event-uid"><?cs var:Log.EventUid ?></code></dd>
     <dt>Delivery id</dt><dd><code id="log-delivery-id"><?cs var:Log.DeliveryId ?></code></dd>
-    <?cs if:Log.Error ?><dt>Error</dt><dd class="error-text" id="log-error"><?cs var:Log.Error ?></dd><?cs /if ?>
+    <?cs if:?Log.Error ?><dt>Error</dt><dd class="error-text" id="log-error"><?cs var:Log.Error ?></dd><?cs /if ?>
   </dl>
 </section>
 
 <section class="card" id="request">
   <h2><?cs if:kind == "script" ?>Sent to the script (stdin)<?cs else ?>Request sent<?cs /if ?></h2>
-  <?cs if:Log.RequestHeaders ?>
+  <?cs if:?Log.RequestHeaders ?>
   <h3>Headers</h3>
   <pre class="code" id="request-headers"><?cs var:Log.RequestHeaders ?></pre>
   <?cs /if ?>
@@ -56,7 +56,7 @@
   <?cs /if ?>
 </section>
 
-<?cs if:Log.Stderr ?>
+<?cs if:?Log.Stderr ?>
 <section class="card" id="stderr">
   <h2>Script stderr</h2>
   <pre class="code" id="script-stderr"><?cs var:Log.Stderr ?></pre>

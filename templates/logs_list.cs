@@ -80,9 +80,9 @@
         <td class="icon"><span class="result result-<?cs var:l.Status ?>" title="<?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?>"><span class="sr"><?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span></span></td>
         <td class="date"><?cs var:l.Date ?></td>
         <td><span class="muted"><?cs var:l.EventGroup ?></span> <?cs var:l.EventLabel ?></td>
-        <td class="name"><?cs if:l.HandlerId ?><a href="/logs?handler=<?cs var:url_escape(l.HandlerId) ?>" title="Logs of this handler"><?cs var:l.HandlerName ?></a><?cs else ?><?cs var:l.HandlerName ?><?cs /if ?><?cs if:l.Trigger != "dispatch" ?> <span class="badge badge-<?cs var:l.Trigger ?>"><?cs var:l.Trigger ?> <?cs var:l.Attempt ?></span><?cs /if ?></td>
+        <td class="name"><?cs if:?l.HandlerId ?><a href="/logs?handler=<?cs var:url_escape(l.HandlerId) ?>" title="Logs of this handler"><?cs var:l.HandlerName ?></a><?cs else ?><?cs var:l.HandlerName ?><?cs /if ?><?cs if:l.Trigger != "dispatch" ?> <span class="badge badge-<?cs var:l.Trigger ?>"><?cs var:l.Trigger ?> <?cs var:l.Attempt ?></span><?cs /if ?></td>
         <td class="num object-id"><?cs var:l.ObjectId ?></td>
-        <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:l.ExitCode != "" ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
+        <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:?l.ExitCode ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
         <td class="num"><?cs var:l.Duration ?></td>
       </tr>
     <?cs /each ?>

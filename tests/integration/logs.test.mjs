@@ -342,6 +342,11 @@ test('details of a failure, a timeout, a script run and a cut response', async (
   assert.match(r.text, /id="log-code"><span class="muted">no response<\/span>/);
   assert.match(r.text, /id="response-none">Nothing was received: timed out after 5000 ms\./);
   assert.match(r.text, /id="log-duration">5.00 s</);
+  const listed = await viewer.get(`/logs?handler=${h1}&status=fail&before=${timeout + 1}`);
+  const row = new RegExp(`<tr data-id="${timeout}"[\\s\\S]*?</tr>`).exec(listed.text);
+  assert.ok(row, 'the timeout is listed');
+  assert.doesNotMatch(row[0], /code-chip/, 'no status code chip without a code');
+  assert.match(row[0], /timed out after 5000 ms/);
 
   const script = insertLog({ dt, status: 'fail', http_status: null, exit_code: 2, error: 'script exited with code 2',
     response_body: 'partial <output>', script_stderr: 'Traceback (most recent call last):\n  File "x.py" <module>\nValueError: bad' });
