@@ -30,5 +30,9 @@ void page_apikeys_revoke(struct web_request *req);
 /* page_scheduler.c */
 void page_scheduler(struct web_request *req);
 void page_scheduler_cache_restart(struct web_request *req);
+/* page_logs.c */
+void page_logs_list(struct web_request *req);
+void page_logs_detail(struct web_request *req);
+void page_logs_purge(struct web_request *req);
 
 #endif

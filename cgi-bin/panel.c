@@ -28,6 +28,9 @@ static const struct page pages[] = {
 	{"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
 	{"GET", "/scheduler", GUARD_USER, page_scheduler},
 	{"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
+	{"GET", "/logs", GUARD_USER, page_logs_list},
+	{"GET", "/logs/#", GUARD_USER, page_logs_detail},
+	{"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
 };
 
 int main(void)
