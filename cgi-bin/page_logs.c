@@ -5,6 +5,7 @@
 #include "db.h"
 #include "events.h"
 #include "logs.h"
+#include "redeliver.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -400,9 +401,44 @@ void page_logs_detail(struct web_request *req)
 	set_detail(req, &row);
 	set_attempts(req, db, db_cell(&row, 0, DCOL_DELIVERY_ID));
 	db_rows_free(&row);
+	/* The answer of a Redeliver lands here, on the new execution. */
+	const char *redelivered = web_param(req, "redelivered");
+	if (redelivered != NULL)
+		web_set(req, "Redelivered", strcmp(redelivered, "ok") == 0 ? "ok" : "fail");
 	web_setf(req, "Page.Title", "Execution #%lld", id);
 	web_set(req, "Page.Section", "logs");
 	web_render(req, 200, "logs_detail.cs");
+}
+
+/* ---------------------------------------------------------------- redeliver */
+
+/* POST /logs/#/redeliver: run that execution's handler again now (admin). */
+void page_logs_redeliver(struct web_request *req)
+{
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return;
+	struct redeliver_outcome out;
+	char err[1024] = "";
+	switch (redeliver_log(db, &web_app(req)->cfg, web_path_id(req), &out, err, sizeof err)) {
+	case REDELIVER_DONE: {
+		char path[96];
+		snprintf(path, sizeof path, "/logs/%lld?redelivered=%s", out.new_log_id, out.success ? "ok" : "fail");
+		web_redirect(req, path);
+		return;
+	}
+	case REDELIVER_NOT_FOUND:
+		web_error(req, 404, "There is no such execution log entry; it may have been purged.", NULL);
+		return;
+	case REDELIVER_NOT_PUBLISHED:
+		web_error(req, 409,
+			  "This handler is not in the published set (disabled, archived, deleted, or never published), so it cannot be run.",
+			  err[0] ? err : NULL);
+		return;
+	case REDELIVER_ERROR:
+		web_error(req, 500, "The redelivery could not be completed.", err);
+		return;
+	}
 }
 
 /* ---------------------------------------------------------------- purge */

@@ -34,5 +34,6 @@ void page_scheduler_cache_restart(struct web_request *req);
 void page_logs_list(struct web_request *req);
 void page_logs_detail(struct web_request *req);
 void page_logs_purge(struct web_request *req);
+void page_logs_redeliver(struct web_request *req);
 
 #endif

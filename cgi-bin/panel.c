@@ -31,6 +31,7 @@ static const struct page pages[] = {
 	{"GET", "/logs", GUARD_USER, page_logs_list},
 	{"GET", "/logs/#", GUARD_USER, page_logs_detail},
 	{"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
+	{"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
 };
 
 int main(void)

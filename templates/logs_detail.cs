@@ -5,9 +5,17 @@
     <h1>Execution #<?cs var:Log.Id ?></h1>
     <span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span>
     <span class="spacer"></span>
+    <?cs if:User.IsAdmin == 1 && ?Log.HandlerId ?>
+    <form method="post" action="/logs/<?cs var:url_escape(Log.Id) ?>/redeliver" class="inline" data-confirm="Run this handler again now with the same request and delivery id?">
+      <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
+      <button type="submit" class="btn btn-primary" id="redeliver">Redeliver</button>
+    </form>
+    <?cs /if ?>
     <?cs if:?Log.HandlerId ?><a class="btn" href="/logs?handler=<?cs var:url_escape(Log.HandlerId) ?>">Logs of this handler</a><?cs /if ?>
     <a class="btn" href="/logs">All logs</a>
   </div>
+  <?cs if:Redelivered == "ok" ?><p class="alert alert-info" role="status" id="redeliver-result">Redelivered: the handler accepted it this time. This is the new execution.</p>
+  <?cs elif:Redelivered == "fail" ?><p class="alert alert-error" role="status" id="redeliver-result">Redelivered, and it failed again: see the error below. This is the new execution.</p><?cs /if ?>
   <dl class="facts" id="log-facts">
     <dt>Date (UTC)</dt><dd><?cs var:Log.Date ?></dd>
     <dt>Event</dt><dd><span class="muted"><?cs var:Log.EventGroup ?></span> <?cs var:Log.EventLabel ?> <code class="muted"><?cs var:Log.EventId ?></code></dd>
