@@ -17,6 +17,9 @@ static const struct api_route routes[] = {
 	{"PATCH", "/handlers/#", API_WRITE, api_handlers_update},
 	{"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
 	{"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
+	{"GET", "/logs", API_READ, api_logs_list},
+	{"GET", "/logs/#", API_READ, api_logs_get},
+	{"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
 	{"GET", "/cache", API_READ, api_cache_get},
 	{"POST", "/cache/restart", API_WRITE, api_cache_restart},
 };

@@ -20,4 +20,9 @@ void api_handlers_set_status(struct api_request *req);
 void api_cache_get(struct api_request *req);
 void api_cache_restart(struct api_request *req);
 
+/* api_logs.c */
+void api_logs_list(struct api_request *req);
+void api_logs_get(struct api_request *req);
+void api_logs_redeliver(struct api_request *req);
+
 #endif
