@@ -124,6 +124,29 @@ test('SQL and HTML in string fields are stored and returned verbatim', async () 
   await api('DELETE', `/handlers/${r.json.id}`, { key: admin.key });
 });
 
+test('hostile text in every string field is stored verbatim or refused, never an error', async () => {
+  const hostile = [`'); DROP TABLE handlers; --`, '<script>alert(1)</script>', '" OR ""="', '\u0000x', '%00%27'];
+  const fields = ['name', 'events_id', 'task', 'status', 'retry_schedule', 'secret_action'];
+  for (const field of fields) {
+    for (const value of hostile) {
+      const r = await api('POST', '/handlers', { key: admin.key, body: { ...valid, [field]: value } });
+      assert.ok([201, 400, 422].includes(r.status), `${field}=${value}: ${r.status} ${r.text}`);
+      if (r.status === 400) {
+        assert.equal(r.json.error.data.code, 'invalid_json', 'only a NUL character is refused as JSON');
+        assert.ok(value.includes('\u0000'));
+      } else if (r.status === 201) {
+        assert.equal(r.json[field], value);
+        await api('DELETE', `/handlers/${r.json.id}`, { key: admin.key });
+      } else {
+        assert.equal(r.json.error.data.field, field);
+      }
+    }
+  }
+  const search = await api('GET', `/logs?q=${encodeURIComponent("' OR 1=1 -- <b>")}`, { key: viewer.key });
+  assert.equal(search.status, 200);
+  assert.equal(sqlValue('SELECT COUNT(*) FROM handlers WHERE name LIKE "%DROP TABLE%"'), '0');
+});
+
 test('a viewer key is refused every write with 403 and nothing changes', async () => {
   const id = (await api('POST', '/handlers', { key: admin.key, body: valid })).json.id;
   const before = digest();
@@ -166,7 +189,12 @@ test('round trip: create by API, see it in the panel, restart the cache by API, 
   assert.equal(receiver.requests.length, 1);
   assert.equal(JSON.parse(receiver.requests[0].body).event.object_id, 77);
   assert.equal(run.result.handlers[0].id, created.json.id);
-  const logged = sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE handler_id = ${created.json.id} AND status = 'success'`);
-  assert.equal(logged, '1');
+  const logs = await api('GET', `/logs?handler=${created.json.id}`, { key: viewer.key });
+  assert.equal(logs.status, 200, logs.text);
+  assert.equal(logs.json.logs.length, 1);
+  assert.deepEqual([logs.json.logs[0].status, logs.json.logs[0].object_id, logs.json.logs[0].trigger], ['success', 77, 'dispatch']);
+  const detail = await api('GET', `/logs/${logs.json.logs[0].id}`, { key: viewer.key });
+  assert.equal(JSON.parse(detail.json.request_body).data.client_id, 77);
+  assert.equal(detail.json.delivery_id, receiver.requests[0].headers['x-prov-delivery']);
   await api('DELETE', `/handlers/${created.json.id}`, { key: admin.key });
 });
