@@ -11,6 +11,7 @@
 #include "events.h"
 #include "web.h"
 
+#include <ClearSilver.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,34 +104,6 @@ void list_state_from_request(struct web_request *req, struct list_state *state)
 		state_set(req, state, state_keys[i], web_param(req, state_keys[i]));
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode one form-encoded value in place. */
-static void url_decode(char *text)
-{
-	char *out = text;
-	for (char *p = text; *p; p++) {
-		if (*p == '+') {
-			*out++ = ' ';
-		} else if (*p == '%' && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
-			*out++ = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
-			p += 2;
-		} else {
-			*out++ = *p;
-		}
-	}
-	*out = '\0';
-}
-
 void list_state_from_return(struct web_request *req, struct list_state *state)
 {
 	state_init(req, state);
@@ -145,7 +118,7 @@ void list_state_from_return(struct web_request *req, struct list_state *state)
 		if (eq == NULL)
 			continue;
 		*eq = '\0';
-		url_decode(eq + 1);
+		cgi_url_unescape(eq + 1);
 		state_set(req, state, pair, eq + 1);
 	}
 	state->error[0] = '\0'; /* the list shows no complaint about a form's return */

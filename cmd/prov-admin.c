@@ -216,13 +216,9 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	const char *config_path;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		}
-	if (cli_take_config(&argc, argv, &config_path) != 0)
-		return usage_error("--config needs a file");
+	int begun = cli_begin(&argc, argv, PROG, usage, &config_path);
+	if (begun >= 0)
+		return begun;
 	if (argc < 2)
 		return usage_error("missing command");
 	int is_user = strcmp(argv[1], "user") == 0;

@@ -278,13 +278,9 @@ static int generate(struct db *db, const struct options *o, const char *handlers
 int main(int argc, char **argv)
 {
 	const char *config_path;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		}
-	if (cli_take_config(&argc, argv, &config_path) != 0)
-		return usage_error("--config needs a file");
+	int begun = cli_begin(&argc, argv, PROG, usage, &config_path);
+	if (begun >= 0)
+		return begun;
 	struct options options;
 	int rc = parse_options(argc, argv, &options);
 	if (rc != 0)

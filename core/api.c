@@ -7,6 +7,7 @@
 #include "route.h"
 
 #include <fcgiapp.h>
+#include <ClearSilver.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,34 +151,6 @@ struct db *api_db(struct api_request *req)
 
 /* ---------------------------------------------------------------- input */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decode application/x-www-form-urlencoded text in place. */
-static void url_decode(char *s)
-{
-	char *out = s;
-	for (; *s; s++) {
-		if (*s == '+') {
-			*out++ = ' ';
-		} else if (*s == '%' && hex_value(s[1]) >= 0 && hex_value(s[2]) >= 0) {
-			*out++ = (char)(hex_value(s[1]) * 16 + hex_value(s[2]));
-			s += 2;
-		} else {
-			*out++ = *s;
-		}
-	}
-	*out = '\0';
-}
-
 static int parse_query(struct api_request *req)
 {
 	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
@@ -198,8 +171,8 @@ static int parse_query(struct api_request *req)
 			*eq = '\0';
 			value = eq + 1;
 		}
-		url_decode(pair);
-		url_decode(value);
+		cgi_url_unescape(pair);
+		cgi_url_unescape(value);
 		if (strlen(value) > API_QUERY_VALUE_MAX)
 			return -1;
 		req->query_names[req->nquery] = pair;

@@ -8,16 +8,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-static void to_hex(const unsigned char *bytes, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int auth_random_hex(char *out, size_t outlen, size_t nbytes)
 {
 	unsigned char bytes[64];
@@ -33,7 +23,7 @@ int auth_random_hex(char *out, size_t outlen, size_t nbytes)
 		}
 		got += (size_t)n;
 	}
-	to_hex(bytes, nbytes, out);
+	auth_hex(bytes, nbytes, out);
 	OPENSSL_cleanse(bytes, sizeof bytes);
 	return 0;
 }
@@ -76,7 +66,7 @@ void auth_sha256_hex(const void *data, size_t len, char out[AUTH_HEX_LEN + 1])
 		out[0] = '\0'; /* never equal to a stored digest */
 		return;
 	}
-	to_hex(digest, dlen, out);
+	auth_hex(digest, dlen, out);
 }
 
 int auth_equal(const char *a, const char *b)

@@ -8,6 +8,18 @@
 #define AUTH_TOKEN_BYTES 32
 #define AUTH_HEX_LEN (2 * AUTH_TOKEN_BYTES) /* also the SHA-256 hex length */
 
+/* bytes as lowercase hex into out (2*n+1 bytes). Inline: the dispatcher uses
+ * it without linking libcrypt. */
+static inline void auth_hex(const unsigned char *bytes, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 /* Fill out (2*nbytes+1 bytes) with nbytes of random data as lowercase hex. */
 int auth_random_hex(char *out, size_t outlen, size_t nbytes);
 

@@ -30,6 +30,20 @@ int cli_take_config(int *argc, char **argv, const char **path)
 	return 0;
 }
 
+int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const char **config_path)
+{
+	for (int i = 1; i < *argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		}
+	if (cli_take_config(argc, argv, config_path) != 0) {
+		fprintf(stderr, "%s: --config needs a file (see --help)\n", prog);
+		return CLI_EXIT_USAGE;
+	}
+	return -1;
+}
+
 int cli_load_config(const char *prog, const char *cli_path, struct config *cfg)
 {
 	char err[1024];

@@ -21,6 +21,11 @@ struct db;
  * Returns -1 when --config has no value. */
 int cli_take_config(int *argc, char **argv, const char **path);
 
+/* The start every program shares: --help/-h prints usage (returns 0), then
+ * --config FILE is taken out of argv (a missing FILE prints "PROG: --config
+ * needs a file" and returns CLI_EXIT_USAGE). Returns -1 when main goes on. */
+int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const char **config_path);
+
 /* Load the config (after --config / $PROV_CONFIG / default). On failure
  * prints "PROG: reason" and returns CLI_EXIT_CONFIG; else 0. */
 int cli_load_config(const char *prog, const char *cli_path, struct config *cfg);

@@ -2,6 +2,8 @@
  * of replies. The transports live in delivery_http.c and delivery_script.c. */
 #include "delivery_internal.h"
 
+#include "auth.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -105,16 +107,6 @@ const char *delivery_trigger_name(enum delivery_trigger trigger)
 	return "dispatch";
 }
 
-static void to_hex(const unsigned char *bytes, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 int delivery_new_id(char out[DELIVERY_ID_LEN + 1])
 {
 	unsigned char b[16];
@@ -123,7 +115,7 @@ int delivery_new_id(char out[DELIVERY_ID_LEN + 1])
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	char hex[33];
-	to_hex(b, sizeof b, hex);
+	auth_hex(b, sizeof b, hex);
 	snprintf(out, DELIVERY_ID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16,
 	         hex + 20);
 	return 0;
@@ -152,7 +144,7 @@ int delivery_sign(const char *secret, long long unix_time, const char *body, siz
 	if (!ok)
 		return -1;
 	char hex[65];
-	to_hex(mac, mac_len, hex);
+	auth_hex(mac, mac_len, hex);
 	snprintf(out, DELIVERY_SIGNATURE_MAX, "t=%lld,v1=%s", unix_time, hex);
 	return 0;
 }
