@@ -35,4 +35,43 @@ int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_rea
  * out. Returns 1 when a file was moved, 0 when there was none, -1 on error. */
 int spool_take(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
 
+/* ---------------------------------------------------------------- journals
+ * A process's own spool file: dir/journal.<pid>.<random>, created under a
+ * temporary name and renamed only once its exclusive lock is held, so an
+ * importer never sees it unlocked while its writer lives. Appends are plain
+ * writes (a killed process loses nothing the kernel has); spool_journal_keep
+ * makes it durable when the database could not take the records. */
+#define SPOOL_JOURNAL_PREFIX "journal."
+
+struct spool_journal {
+	int fd; /* -1: not open */
+	char path[4096];
+};
+
+int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size_t errlen);
+/* One record, one write(2), no fsync. */
+int spool_journal_append(struct spool_journal *j, const char *payload, size_t len, char *err, size_t errlen);
+/* The records are safe elsewhere (committed): remove the file. */
+void spool_journal_discard(struct spool_journal *j);
+/* Keep the records for the importer: fsync the file and its folder, close
+ * (which releases the lock). 0, or -1 with a reason. */
+int spool_journal_keep(struct spool_journal *j, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- importing */
+
+enum spool_disposition {
+	SPOOL_REMOVE,  /* imported: delete the file */
+	SPOOL_CORRUPT, /* rename it to *.corrupt and leave it for a person */
+	SPOOL_KEEP,    /* leave it (e.g. the database went away): try again later */
+};
+
+/* Called with a file to import; its lock is held until the call returns. */
+typedef enum spool_disposition (*spool_file_fn)(void *ctx, const char *path);
+
+/* Offer every importable file of dir to fn: journals whose writer has gone
+ * (the lock can be taken), spool.log (moved aside first) and files left
+ * aside by an importer that stopped. Files of live writers are skipped.
+ * Returns how many files were offered, or -1 with a reason in err. */
+int spool_import_each(const char *dir, spool_file_fn fn, void *ctx, char *err, size_t errlen);
+
 #endif
