@@ -165,7 +165,13 @@ static int loop(const struct config *cfg, struct worker *w, long interval)
 			if (outage_reported)
 				fprintf(stderr, PROG ": the database is back\n");
 			outage_reported = 0;
-			run_pass(cfg, db, w, 0);
+			/* A failed pass most often means the database went away: the
+			 * next one starts from a new connection (an outage is then
+			 * reported once, not every interval). */
+			if (run_pass(cfg, db, w, 0) != 0) {
+				db_close(db);
+				db = NULL;
+			}
 		}
 		pause_for(interval);
 	}

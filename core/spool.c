@@ -134,6 +134,50 @@ static int parse_header(const char *line, size_t *len, unsigned long *crc)
 	return *end == '\n' ? 0 : -1;
 }
 
+/* After a bad record at offset: move to the next line that starts like a
+ * record header ("S1 "). Returns 1 when there is one, 0 at the end. */
+static int resync(FILE *file, long long offset)
+{
+	if (fseeko(file, offset + 1, SEEK_SET) != 0)
+		return 0;
+	int prev = 0, c;
+	long long pos = offset + 1;
+	while ((c = fgetc(file)) != EOF) {
+		pos++;
+		if (prev == '\n' && c == 'S') {
+			int one = fgetc(file), space = fgetc(file);
+			if (one == '1' && space == ' ')
+				return fseeko(file, pos - 1, SEEK_SET) == 0;
+			if (fseeko(file, pos, SEEK_SET) != 0)
+				return 0;
+		}
+		prev = c;
+	}
+	return 0;
+}
+
+/* Read the record at the current position into *payload (grown as needed).
+ * Returns 1 for an intact record, 0 at a clean end, -1 for a bad one, -2
+ * when out of memory. */
+static int read_record(FILE *file, char **payload, size_t *len)
+{
+	char header[HEADER_MAX];
+	unsigned long crc;
+	if (fgets(header, sizeof header, file) == NULL)
+		return 0;
+	if (strchr(header, '\n') == NULL || parse_header(header, len, &crc) != 0)
+		return -1;
+	char *grown = realloc(*payload, *len + 1);
+	if (grown == NULL)
+		return -2;
+	*payload = grown;
+	if (fread(*payload, 1, *len + 1, file) < *len + 1 || (*payload)[*len] != '\n' ||
+	    spool_crc32(*payload, *len) != crc)
+		return -1;
+	(*payload)[*len] = '\0';
+	return 1;
+}
+
 int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result,
 	       char *err, size_t errlen)
 {
@@ -143,49 +187,33 @@ int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_rea
 		snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
 		return -1;
 	}
-	char header[HEADER_MAX];
 	char *payload = NULL;
 	int rc = 0;
 	for (;;) {
 		long long offset = ftello(file);
-		if (fgets(header, sizeof header, file) == NULL)
+		size_t len = 0;
+		int got = read_record(file, &payload, &len);
+		if (got == 0)
 			break; /* clean end */
-		size_t len;
-		unsigned long crc;
-		if (strchr(header, '\n') == NULL) {
-			result->torn_tail = feof(file) != 0;
-			result->corrupt = !result->torn_tail;
-			result->stop_offset = offset;
-			break;
-		}
-		if (parse_header(header, &len, &crc) != 0) {
-			result->corrupt = 1;
-			result->stop_offset = offset;
-			break;
-		}
-		free(payload);
-		payload = malloc(len + 1);
-		if (payload == NULL) {
+		if (got == -2) {
 			snprintf(err, errlen, "spool %s: out of memory", path);
 			rc = -1;
 			break;
 		}
-		size_t got = fread(payload, 1, len + 1, file);
-		if (got < len + 1) {
-			result->torn_tail = 1; /* the writer died inside this record */
-			result->stop_offset = offset;
+		if (got < 0) {
+			/* Records follow the bad one: damage, skipped. None does: the
+			 * writer died inside its last record (a torn tail). */
+			int more = resync(file, offset);
+			if (!result->corrupt)
+				result->stop_offset = offset;
+			if (more) {
+				result->corrupt = 1;
+				result->damaged++;
+				continue;
+			}
+			result->torn_tail = 1;
 			break;
 		}
-		if (payload[len] != '\n' || spool_crc32(payload, len) != crc) {
-			/* A complete-looking record that fails its check: at the end of the
-			 * file that is a torn write too (a crash reorders nothing after it). */
-			int next = fgetc(file);
-			result->torn_tail = next == EOF;
-			result->corrupt = next != EOF;
-			result->stop_offset = offset;
-			break;
-		}
-		payload[len] = '\0';
 		rc = fn(ctx, payload, len);
 		if (rc != 0)
 			break;

@@ -19,14 +19,17 @@ int spool_append(const char *dir, const char *payload, size_t len, char *err, si
 typedef int (*spool_record_fn)(void *ctx, const char *payload, size_t len);
 
 struct spool_read_result {
-	size_t records;     /* intact records delivered to the callback */
-	int torn_tail;      /* the file ended inside a record (crash while writing) */
-	int corrupt;        /* a complete record failed its check: reading stopped there */
-	long long stop_offset; /* where reading stopped when torn or corrupt */
+	size_t records;        /* intact records delivered to the callback */
+	int torn_tail;         /* the file ended inside a record (crash while writing) */
+	int corrupt;           /* a bad record with intact ones after it: skipped, reading went on */
+	size_t damaged;        /* how many such bad stretches were skipped */
+	long long stop_offset; /* where the first bad record (torn or corrupt) starts */
 };
 
-/* Read every record of path in order. Returns 0 (see result for a torn tail or
- * corruption), -1 on I/O error, or the callback's non-zero value. */
+/* Read every record of path in order. A bad record followed by intact ones
+ * is damage: it is skipped up to the next record header and reading goes
+ * on; one at the end is a torn tail. Returns 0 (see result), -1 on I/O
+ * error, or the callback's non-zero value. */
 int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result,
 	       char *err, size_t errlen);
 

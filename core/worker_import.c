@@ -121,7 +121,8 @@ static enum spool_disposition import_file(void *ctx, const char *path)
 	}
 	if (res.corrupt) {
 		im->st->corrupt++;
-		note(im->st, "spool %s: damaged record at offset %lld: imported up to it, file kept as *.corrupt",
+		note(im->st, "spool %s: damaged record at offset %lld skipped, the records after it imported; "
+		             "file kept as *.corrupt",
 		     path, res.stop_offset);
 		return SPOOL_CORRUPT;
 	}

@@ -144,6 +144,25 @@ test('a row whose handler is no longer published is exhausted with a clear error
   assert.equal(logRows(id).length, 1);
 });
 
+test('a row whose worker died comes back when its lease ends; a live lease is left alone', async () => {
+  const h = addHandler({ name: 'leased', event: EVENT, task: `${rx.url}/status/500?lease` });
+  publish();
+  const ids = [];
+  for (let i = 0; i < 2; i++) ids.push(byId(await dispatch([EVENT], {}))[h].delivery_id);
+  sql(`UPDATE retry_queue SET claimed_by = 'dead:1', next_attempt_at = UTC_TIMESTAMP(6) - INTERVAL 1 SECOND
+       WHERE delivery_id = ${q(ids[0])}`);
+  sql(`UPDATE retry_queue SET claimed_by = 'alive:1', next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL 60 SECOND
+       WHERE delivery_id = ${q(ids[1])}`);
+  editHandler(h, `task = ${q(`${rx.url}/echo?lease`)}`);
+  publish();
+  rx.reset();
+  const w = await worker();
+  assert.equal(w.status, 0, w.stderr);
+  assert.deepEqual(rx.requests.map((x) => x.headers['x-prov-delivery']), [ids[0]], 'only the expired lease');
+  assert.deepEqual([queueRow(ids[0]).state, queueRow(ids[0]).claimedBy], ['done', '']);
+  assert.deepEqual([queueRow(ids[1]).state, queueRow(ids[1]).claimedBy], ['scheduled', 'alive:1']);
+});
+
 test('loop mode: SIGTERM lets the delivery in flight finish, then the worker exits 0', async () => {
   const h = addHandler({ name: 'slow later', event: EVENT, task: `${rx.url}/status/503?term` });
   publish();
