@@ -37,8 +37,9 @@ static const char usage[] =
     "Runs the published enabled handlers of EVENT in priority order with the JSON object\n"
     "read from stdin as the event data, logs every execution, and prints one JSON result:\n"
     "  {\"event\":{...},\"data\":{final data},\"verdict\":\"allow\"|\"forbid\",\"reason\":...,\n"
-    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"spooled\":false,\"handlers\":[{\"id\",\"name\",\"status\",\n"
-    "   \"verdict\",\"duration_ms\",\"http_status\",\"exit_code\",\"error\",\"delivery_id\"}]}\n"
+    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"spooled\":false,\n"
+    "   \"handlers\":[{\"id\",\"name\",\"status\",\"verdict\",\"duration_ms\",\"http_status\",\n"
+    "   \"exit_code\",\"error\",\"delivery_id\"}]}\n"
     "\n"
     "arguments:\n"
     "  EVENT            an event id, e.g. clients.update (see the list below)\n"
@@ -250,8 +251,9 @@ static void log_run(const struct config *cfg, struct db *db, const char *db_err,
 	    logstore_write_outcome(db, &opt, rs->event, outcome, rs->queues, err, sizeof err) == 0) {
 		*logged = 1;
 		if (rs->journal.failed)
-			fprintf(stderr, PROG ": warning: the spool journal could not be written (%s): a crash "
-			                "during a run could lose its log rows\n",
+			fprintf(stderr,
+			        PROG ": warning: the spool journal could not be written (%s): a crash "
+			             "during a run could lose its log rows\n",
 			        rs->journal.error);
 		journal_discard(&rs->journal);
 		return;
@@ -259,7 +261,9 @@ static void log_run(const struct config *cfg, struct db *db, const char *db_err,
 	const char *why = db == NULL ? db_err : err;
 	if (journal_keep(&rs->journal) == 0) {
 		*spooled = 1;
-		fprintf(stderr, PROG ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
+		fprintf(stderr,
+		        PROG
+		        ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
 		        why, rs->journal.file.path);
 	} else {
 		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,

@@ -10,9 +10,8 @@
 
 #define JOURNAL_TEXT_MAX 60000 /* headers and stderr, as logstore keeps them */
 
-static const char *const queue_actions[] = {[LOGSTORE_QUEUE_NONE] = "none",
-                                            [LOGSTORE_QUEUE_ENQUEUE] = "enqueue",
-                                            [LOGSTORE_QUEUE_FINISH] = "finish"};
+static const char *const queue_actions[] = {
+    [LOGSTORE_QUEUE_NONE] = "none", [LOGSTORE_QUEUE_ENQUEUE] = "enqueue", [LOGSTORE_QUEUE_FINISH] = "finish"};
 static const char *const queue_outcomes[] = {
     [RETRYQ_DONE] = "done", [RETRYQ_RESCHEDULE] = "reschedule", [RETRYQ_EXHAUSTED] = "exhausted"};
 
@@ -65,23 +64,23 @@ int journal_begin(struct journal *j, const struct journal_begin *b)
 	json_t *retry = json_pack("{s:b, s:o, s:I}", "enabled", b->retry_enabled, "schedule",
 	                          b->retry_schedule ? json_string(b->retry_schedule) : json_null(),
 	                          "max_attempts", (json_int_t)b->retry_max_attempts);
-	json_t *r = retry ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:I, s:s, s:o, s:I, s:I, s:o}", "k",
-	                              "begin", "trigger", delivery_trigger_name(b->trigger), "delivery_id",
-	                              b->delivery_id, "attempt", (int)b->attempt, "events_id", b->events_id,
-	                              "event_uid", b->event_uid, "object_id",
-	                              b->has_object_id ? json_integer(b->object_id) : json_null(), "handler_id",
-	                              (json_int_t)b->handler_id, "handler_name", b->handler_name ? b->handler_name : "",
-	                              "retry", retry, "queue_id", (json_int_t)b->queue_id, "started_us",
-	                              (json_int_t)b->started_us, "request",
-	                              text_json(b->request, b->request_len, b->request_len, NULL))
+	json_t *r = retry ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:I, s:s, s:o, s:I, s:I, s:o}",
+	                              "k", "begin", "trigger", delivery_trigger_name(b->trigger),
+	                              "delivery_id", b->delivery_id, "attempt", (int)b->attempt, "events_id",
+	                              b->events_id, "event_uid", b->event_uid, "object_id",
+	                              b->has_object_id ? json_integer(b->object_id) : json_null(),
+	                              "handler_id", (json_int_t)b->handler_id, "handler_name",
+	                              b->handler_name ? b->handler_name : "", "retry", retry, "queue_id",
+	                              (json_int_t)b->queue_id, "started_us", (json_int_t)b->started_us,
+	                              "request", text_json(b->request, b->request_len, b->request_len, NULL))
 	                  : NULL;
 	return append(j, r);
 }
 
 static json_t *queue_json(const struct logstore_queue *q)
 {
-	return json_pack("{s:s, s:s, s:I}", "action", queue_actions[q->action], "outcome", queue_outcomes[q->outcome],
-	                 "delay", (json_int_t)q->delay_seconds);
+	return json_pack("{s:s, s:s, s:I}", "action", queue_actions[q->action], "outcome",
+	                 queue_outcomes[q->outcome], "delay", (json_int_t)q->delay_seconds);
 }
 
 int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
@@ -95,15 +94,17 @@ int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, co
 	json_t *rec = json_pack(
 	    "{s:s, s:s, s:i, s:b, s:I, s:o, s:I, s:I, s:o, s:o, s:b, s:o, s:o, s:s, s:o, s:I}", "k", "end",
 	    "delivery_id", delivery_id, "attempt", (int)attempt, "success", r->success, "http_status",
-	    (json_int_t)r->http_status, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null(),
-	    "started_us", (json_int_t)r->started_us, "duration_us", (json_int_t)r->duration_us, "request_headers",
-	    text_json(r->request_headers, r->request_headers ? strlen(r->request_headers) : 0, JOURNAL_TEXT_MAX, NULL),
-	    "response", response, "response_truncated", r->response_overflow || cut, "response_headers",
-	    text_json(r->response_headers, r->response_headers ? strlen(r->response_headers) : 0, JOURNAL_TEXT_MAX,
-	              NULL),
-	    "stderr",
-	    text_json(r->script_stderr ? r->script_stderr : none, r->script_stderr ? strlen(r->script_stderr) : 0,
+	    (json_int_t)r->http_status, "exit_code",
+	    r->has_exit_code ? json_integer(r->exit_code) : json_null(), "started_us",
+	    (json_int_t)r->started_us, "duration_us", (json_int_t)r->duration_us, "request_headers",
+	    text_json(r->request_headers, r->request_headers ? strlen(r->request_headers) : 0,
 	              JOURNAL_TEXT_MAX, NULL),
+	    "response", response, "response_truncated", r->response_overflow || cut, "response_headers",
+	    text_json(r->response_headers, r->response_headers ? strlen(r->response_headers) : 0,
+	              JOURNAL_TEXT_MAX, NULL),
+	    "stderr",
+	    text_json(r->script_stderr ? r->script_stderr : none,
+	              r->script_stderr ? strlen(r->script_stderr) : 0, JOURNAL_TEXT_MAX, NULL),
 	    "error", r->error, "queue", queue_json(queue), "decided_us", (json_int_t)delivery_now_us());
 	return append(j, rec);
 }
@@ -205,9 +206,10 @@ static void read_interrupted(struct journal_execution *x, long long now_us)
 	struct delivery_result *r = &x->result;
 	enum delivery_trigger trigger = x->entry.trigger;
 	r->started_us = num(x->begin, "started_us");
-	snprintf(r->error, sizeof r->error,
-	         "interrupted: the %s stopped during this delivery; the handler may or may not have received it",
-	         trigger == DELIVERY_TRIGGER_RETRY ? "retry worker" : "dispatcher");
+	snprintf(
+	    r->error, sizeof r->error,
+	    "interrupted: the %s stopped during this delivery; the handler may or may not have received it",
+	    trigger == DELIVERY_TRIGGER_RETRY ? "retry worker" : "dispatcher");
 	json_t *retry = json_object_get(x->begin, "retry");
 	struct retry_policy policy;
 	char ignored[128];
@@ -247,8 +249,8 @@ int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *
 	e->request_len = e->request_body ? json_string_length(json_object_get(begin, "request")) : 0;
 	e->result = &x->result;
 	e->from_spool = 1;
-	if (e->events_id == NULL || e->event_uid == NULL || e->delivery_id == NULL || e->request_body == NULL ||
-	    e->attempt < 1 || strlen(e->delivery_id) != DELIVERY_ID_LEN)
+	if (e->events_id == NULL || e->event_uid == NULL || e->delivery_id == NULL ||
+	    e->request_body == NULL || e->attempt < 1 || strlen(e->delivery_id) != DELIVERY_ID_LEN)
 		return -1;
 	if (end != NULL)
 		read_end(x, now_us);

@@ -25,9 +25,9 @@ static const char SQL_UPDATE_HANDLER[] =
     "UPDATE handlers SET last_status = ?, last_run_at = ?, last_error = ?, "
     "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) "
     "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)";
-static const char SQL_AUTO_DISABLE[] =
-    "UPDATE handlers SET status = 'disabled', auto_disabled_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
-    "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
+static const char SQL_AUTO_DISABLE[] = "UPDATE handlers SET status = 'disabled', auto_disabled_at = "
+                                       "UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
+                                       "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
 static const char SQL_BUMP_VERSION[] =
     "UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
 /* The start time to the microsecond tells two executions of one attempt apart. */
@@ -190,8 +190,8 @@ static int update_handler(struct db *db, const struct logstore_entry *e)
 	delivery_time_text(r->started_us, 0, dt, sizeof dt);
 	char *error = clean_or_null(r->success ? NULL : r->error, LOGSTORE_ERROR_MAX, NULL);
 	const char *status = r->success ? "success" : "fail";
-	struct db_param p[] = {DB_STR(status), DB_STR(dt),          DB_STR_OR_NULL(error),
-	                       DB_STR(status), DB_INT(e->handler_id), DB_STR(dt)};
+	struct db_param p[] = {DB_STR(status),        DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
+	                       DB_INT(e->handler_id), DB_STR(dt)};
 	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 6, NULL, NULL);
 	free(error);
 	return rc;
@@ -214,8 +214,8 @@ static int auto_disable(struct db *db, struct logstore_entry *e, long threshold)
 }
 
 /* The transaction itself; the caller commits or rolls back. */
-static int write_all(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries, size_t n,
-                     struct logstore_entry **order)
+static int write_all(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                     size_t n, struct logstore_entry **order)
 {
 	for (size_t i = 0; i < n; i++) {
 		entries[i].log_id = 0;
@@ -246,7 +246,8 @@ static int by_handler_then_time(const void *a, const void *b)
 	const struct logstore_entry *y = *(struct logstore_entry *const *)b;
 	if (x->handler_id != y->handler_id)
 		return (x->handler_id > y->handler_id) - (x->handler_id < y->handler_id);
-	return (x->result->started_us > y->result->started_us) - (x->result->started_us < y->result->started_us);
+	return (x->result->started_us > y->result->started_us) -
+	       (x->result->started_us < y->result->started_us);
 }
 
 static void announce(const struct logstore_entry *entries, size_t n, long threshold)
@@ -254,14 +255,15 @@ static void announce(const struct logstore_entry *entries, size_t n, long thresh
 	for (size_t i = 0; i < n; i++)
 		if (entries[i].auto_disabled)
 			fprintf(stderr,
-			        "provisioning: handler %lld (%s) was disabled after %ld failures in a row (last: %s); "
+			        "provisioning: handler %lld (%s) was disabled after %ld failures in a row "
+			        "(last: %s); "
 			        "publish with the Cache Manager to stop running it\n",
 			        entries[i].handler_id, entries[i].handler_name ? entries[i].handler_name : "",
 			        threshold, entries[i].result->error);
 }
 
-int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries, size_t n,
-                   char *err, size_t errlen)
+int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                   size_t n, char *err, size_t errlen)
 {
 	if (n == 0)
 		return 0;
@@ -297,9 +299,9 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 	return rc;
 }
 
-int logstore_write_outcome(struct db *db, const struct logstore_options *opt, const struct dispatch_event *event,
-                           const struct dispatch_outcome *outcome, const struct logstore_queue *queues, char *err,
-                           size_t errlen)
+int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
+                           const struct dispatch_event *event, const struct dispatch_outcome *outcome,
+                           const struct logstore_queue *queues, char *err, size_t errlen)
 {
 	struct logstore_entry *entries = calloc(outcome->nsteps ? outcome->nsteps : 1, sizeof *entries);
 	if (entries == NULL) {

@@ -65,13 +65,13 @@ void logstore_options_from_config(const struct config *cfg, struct logstore_opti
 /* Write n entries in one transaction (tried again after a deadlock). Returns
  * 0, or -1 with a reason (nothing written). An auto-disable is announced on
  * stderr once committed. */
-int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries, size_t n,
-                   char *err, size_t errlen);
+int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                   size_t n, char *err, size_t errlen);
 
 /* The executions of one dispatched event; queues[i] (NULL: none) is what
  * the retry queue does with step i. */
-int logstore_write_outcome(struct db *db, const struct logstore_options *opt, const struct dispatch_event *event,
-                           const struct dispatch_outcome *outcome, const struct logstore_queue *queues, char *err,
-                           size_t errlen);
+int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
+                           const struct dispatch_event *event, const struct dispatch_outcome *outcome,
+                           const struct logstore_queue *queues, char *err, size_t errlen);
 
 #endif

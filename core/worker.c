@@ -100,10 +100,11 @@ static long batch_lease(const struct worker *w)
 }
 
 /* Give a row up without an attempt: exhausted (why), or back to due (NULL). */
-static int finish_without_attempt(struct worker *w, struct db *db, const struct retryq_item *it, const char *why)
+static int finish_without_attempt(struct worker *w, struct db *db, const struct retryq_item *it,
+                                  const char *why)
 {
-	int rc = retryq_finish(db, it->id, w->id, why ? RETRYQ_EXHAUSTED : RETRYQ_RESCHEDULE, it->attempts_made, 0,
-	                       0, why);
+	int rc = retryq_finish(db, it->id, w->id, why ? RETRYQ_EXHAUSTED : RETRYQ_RESCHEDULE,
+	                       it->attempts_made, 0, 0, why);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -111,8 +112,10 @@ static void count_outcome(struct worker_stats *st, const struct logstore_entry *
 {
 	if (e->claim_lost) {
 		st->lost_claims++;
-		fprintf(stderr, "prov-worker: delivery %s attempt %u was logged, but another worker had taken its row\n",
-		        e->delivery_id, e->attempt);
+		fprintf(
+		    stderr,
+		    "prov-worker: delivery %s attempt %u was logged, but another worker had taken its row\n",
+		    e->delivery_id, e->attempt);
 	} else if (e->queue.outcome == RETRYQ_DONE) {
 		st->delivered++;
 	} else if (e->queue.outcome == RETRYQ_RESCHEDULE) {
@@ -123,8 +126,9 @@ static void count_outcome(struct worker_stats *st, const struct logstore_entry *
 }
 
 /* One attempt of a claimed row whose handler is h. */
-static int attempt_row(struct worker *w, struct db *db, const struct retryq_item *it, const struct cache_handler *h,
-                       const struct retry_policy *policy, struct worker_stats *st, char *err, size_t errlen)
+static int attempt_row(struct worker *w, struct db *db, const struct retryq_item *it,
+                       const struct cache_handler *h, const struct retry_policy *policy,
+                       struct worker_stats *st, char *err, size_t errlen)
 {
 	unsigned attempt = (unsigned)it->attempts_made + 1;
 	struct delivery_handler dh = {.id = h->id,
@@ -176,7 +180,7 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                           .request_len = req.body_len,
 	                           .result = &result,
 	                           .queue = {.action = LOGSTORE_QUEUE_FINISH,
-	                                     .outcome = result.success      ? RETRYQ_DONE
+	                                     .outcome = result.success       ? RETRYQ_DONE
 	                                                : act == RETRY_AGAIN ? RETRYQ_RESCHEDULE
 	                                                                     : RETRYQ_EXHAUSTED,
 	                                     .delay_seconds = delay,
@@ -198,7 +202,8 @@ static int process_row(struct worker *w, struct db *db, const struct retryq_item
 	if (h == NULL) {
 		st->unpublished++;
 		st->exhausted++;
-		snprintf(why, sizeof why, "handler %lld is no longer published (deleted, disabled or archived)",
+		snprintf(why, sizeof why,
+		         "handler %lld is no longer published (deleted, disabled or archived)",
 		         it->handler_id);
 		return finish_without_attempt(w, db, it, why);
 	}
@@ -237,7 +242,8 @@ static int close_journal(struct worker *w, int logged, char *err, size_t errlen)
 	}
 	if (journal_keep(&w->journal) != 0 && !w->journal_warned) {
 		w->journal_warned = 1;
-		fprintf(stderr, "prov-worker: warning: the spool journal could not be written: %s\n", w->journal.error);
+		fprintf(stderr, "prov-worker: warning: the spool journal could not be written: %s\n",
+		        w->journal.error);
 	}
 	if (!logged)
 		return -1;
@@ -246,8 +252,8 @@ static int close_journal(struct worker *w, int logged, char *err, size_t errlen)
 	return 0;
 }
 
-int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, struct worker_stats *st, char *err,
-                 size_t errlen)
+int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, struct worker_stats *st,
+                 char *err, size_t errlen)
 {
 	err[0] = '\0';
 	if (load_snapshot(w, db, err, errlen) != 0)
@@ -279,23 +285,27 @@ int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, s
 	return 0;
 }
 
-void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out, size_t outlen)
+void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out,
+                    size_t outlen)
 {
-	int n = snprintf(out, outlen, "%ld delivered, %ld rescheduled, %ld exhausted", st->delivered, st->rescheduled,
-	                 st->exhausted);
+	int n = snprintf(out, outlen, "%ld delivered, %ld rescheduled, %ld exhausted", st->delivered,
+	                 st->rescheduled, st->exhausted);
 	if (st->lost_claims > 0 && n > 0 && (size_t)n < outlen)
-		n += snprintf(out + n, outlen - (size_t)n, ", %ld taken over by another worker", st->lost_claims);
+		n += snprintf(out + n, outlen - (size_t)n, ", %ld taken over by another worker",
+		              st->lost_claims);
 	if (st->files > 0 && n > 0 && (size_t)n < outlen)
-		n += snprintf(out + n, outlen - (size_t)n,
-		              "; spool: %ld file%s, %ld execution%s imported (%ld interrupted), %ld already logged",
-		              st->files, st->files == 1 ? "" : "s", st->imported, st->imported == 1 ? "" : "s",
-		              st->interrupted, st->already_logged);
+		n += snprintf(
+		    out + n, outlen - (size_t)n,
+		    "; spool: %ld file%s, %ld execution%s imported (%ld interrupted), %ld already logged",
+		    st->files, st->files == 1 ? "" : "s", st->imported, st->imported == 1 ? "" : "s",
+		    st->interrupted, st->already_logged);
 	if (st->unreadable > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, ", %ld unreadable record%s", st->unreadable,
 		              st->unreadable == 1 ? "" : "s");
 	if (counts != NULL && n > 0 && (size_t)n < outlen)
-		n += snprintf(out + n, outlen - (size_t)n, "; queue: %lld due, %lld scheduled later, %lld exhausted",
-		              counts->due, counts->scheduled - counts->due, counts->exhausted);
+		n += snprintf(out + n, outlen - (size_t)n,
+		              "; queue: %lld due, %lld scheduled later, %lld exhausted", counts->due,
+		              counts->scheduled - counts->due, counts->exhausted);
 	if (st->spool_note[0] != '\0' && n > 0 && (size_t)n < outlen)
 		snprintf(out + n, outlen - (size_t)n, "; %s", st->spool_note);
 }

@@ -29,11 +29,11 @@ struct worker_stats {
 	char spool_note[512];
 	/* the queue */
 	long claimed;
-	long delivered;    /* done */
+	long delivered; /* done */
 	long rescheduled;
 	long exhausted;
-	long lost_claims;  /* rows another worker had taken over */
-	long unpublished;  /* rows whose handler is no longer published */
+	long lost_claims; /* rows another worker had taken over */
+	long unpublished; /* rows whose handler is no longer published */
 };
 
 /* Import every importable file of cfg->spool_dir. Returns 0, or -1 with a
@@ -53,6 +53,7 @@ int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, s
                  char *err, size_t errlen);
 
 /* One line for people: what this run did and what the queue holds. */
-void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out, size_t outlen);
+void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out,
+                    size_t outlen);
 
 #endif

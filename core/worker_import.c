@@ -121,15 +121,17 @@ static enum spool_disposition import_file(void *ctx, const char *path)
 	}
 	if (res.corrupt) {
 		im->st->corrupt++;
-		note(im->st, "spool %s: damaged record at offset %lld skipped, the records after it imported; "
-		             "file kept as *.corrupt",
+		note(im->st,
+		     "spool %s: damaged record at offset %lld skipped, the records after it imported; "
+		     "file kept as *.corrupt",
 		     path, res.stop_offset);
 		return SPOOL_CORRUPT;
 	}
 	if (res.torn_tail) {
 		im->st->torn++;
-		note(im->st, "spool %s: torn last record at offset %lld (a write cut short): imported up to it",
-		     path, res.stop_offset);
+		note(im->st,
+		     "spool %s: torn last record at offset %lld (a write cut short): imported up to it", path,
+		     res.stop_offset);
 	}
 	return SPOOL_REMOVE;
 }
