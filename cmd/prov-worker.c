@@ -35,7 +35,8 @@ static const char usage[] =
     "  --interval N    loop mode: a pass every N seconds (1-3600, default 5); SIGTERM or\n"
     "                  SIGINT stops it after the delivery in flight\n"
     "  --batch N       rows claimed at a time (1-1000, default 10)\n"
-    "  --id NAME       this worker's name in claims (default HOST:PID)\n"
+    "  --id NAME       a name for this worker's claims: NAME@HOST:PID (default HOST:PID;\n"
+    "                  host and process id keep two workers from sharing a claim)\n"
     "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
     "  --help          this text\n"
     "\n"
@@ -87,7 +88,7 @@ static int parse_args(int argc, char **argv, struct worker_args *a)
 	char host[64] = "host";
 	gethostname(host, sizeof host - 1);
 	host[sizeof host - 1] = '\0';
-	snprintf(a->id, sizeof a->id, "%.63s:%d", host, (int)getpid());
+	snprintf(a->id, sizeof a->id, "%.63s:%d", host, (int)getpid()); /* unique while it runs */
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		int has_value = i + 1 < argc;
@@ -100,10 +101,10 @@ static int parse_args(int argc, char **argv, struct worker_args *a)
 			if (!has_value || number(argv[++i], 1, 1000, &a->batch) != 0)
 				return usage_error("--batch must be 1-1000");
 		} else if (strcmp(arg, "--id") == 0) {
-			const char *id = has_value ? argv[++i] : "";
-			if (id[0] == '\0' || strlen(id) >= sizeof a->id)
-				return usage_error("--id needs a name of 1-95 characters");
-			snprintf(a->id, sizeof a->id, "%s", id);
+			const char *name = has_value ? argv[++i] : "";
+			if (name[0] == '\0' || strlen(name) > 24 || strchr(name, '@') != NULL)
+				return usage_error("--id needs a name of 1-24 characters without '@'");
+			snprintf(a->id, sizeof a->id, "%s@%.56s:%d", name, host, (int)getpid());
 		} else {
 			fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", arg);
 			return CLI_EXIT_USAGE;

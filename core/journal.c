@@ -61,6 +61,8 @@ static int append(struct journal *j, json_t *record)
 
 int journal_begin(struct journal *j, const struct journal_begin *b)
 {
+	if (j->failed)
+		return -1; /* reported once, by whoever keeps or discards it */
 	json_t *retry = json_pack("{s:b, s:o, s:I}", "enabled", b->retry_enabled, "schedule",
 	                          b->retry_schedule ? json_string(b->retry_schedule) : json_null(),
 	                          "max_attempts", (json_int_t)b->retry_max_attempts);
@@ -86,6 +88,8 @@ static json_t *queue_json(const struct logstore_queue *q)
 int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
                 const struct logstore_queue *queue)
 {
+	if (j->failed)
+		return -1;
 	int cut = 0;
 	json_t *response = r->response_body && r->response_len > 0
 	                       ? text_json(r->response_body, r->response_len, j->response_max, &cut)

@@ -228,7 +228,7 @@ test('auto-disable: off by default; at N failures in a row the handler is disabl
 });
 
 test('prov-worker: usage errors, --help, an unreachable database', async () => {
-  for (const args of [['--batch', '0'], ['--interval', 'x'], ['--nope'], ['--id']]) {
+  for (const args of [['--batch', '0'], ['--interval', 'x'], ['--nope'], ['--id'], ['--id', 'a@b']]) {
     const r = await worker(args);
     assert.equal(r.status, 64, `${args}: ${r.stderr}`);
     assert.match(r.stderr, /^prov-worker: .*\(see --help\)\n$/);
