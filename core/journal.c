@@ -36,14 +36,28 @@ static json_t *text_json(const char *text, size_t len, size_t max, int *cut)
 	return value;
 }
 
-static int append(struct journal *j, json_t *record)
+/* Text of arbitrary bytes up to NUL (NULL: JSON null). */
+static json_t *text_of(const char *text, size_t max)
 {
-	char *text = record ? json_dumps(record, JSON_COMPACT) : NULL;
-	json_decref(record);
-	if (j->failed) {
-		free(text);
-		return -1;
+	return text ? text_json(text, strlen(text), max, NULL) : json_null();
+}
+
+/* Set key to value (taken over); a failure (out of memory) clears *ok. */
+static void put(json_t *record, const char *key, json_t *value, int *ok)
+{
+	if (record == NULL) {
+		json_decref(value);
+		*ok = 0;
+	} else if (value == NULL || json_object_set_new(record, key, value) != 0) {
+		*ok = 0; /* json_object_set_new has released value */
 	}
+}
+
+/* Append record (taken over; NULL when it could not be built). */
+static int append(struct journal *j, json_t *record, int ok)
+{
+	char *text = record && ok ? json_dumps(record, JSON_COMPACT) : NULL;
+	json_decref(record);
 	int rc = -1;
 	if (text == NULL)
 		snprintf(j->error, sizeof j->error, "journal: out of memory");
@@ -63,20 +77,26 @@ int journal_begin(struct journal *j, const struct journal_begin *b)
 {
 	if (j->failed)
 		return -1; /* reported once, by whoever keeps or discards it */
-	json_t *retry = json_pack("{s:b, s:o, s:I}", "enabled", b->retry_enabled, "schedule",
-	                          b->retry_schedule ? json_string(b->retry_schedule) : json_null(),
-	                          "max_attempts", (json_int_t)b->retry_max_attempts);
-	json_t *r = retry ? json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o, s:I, s:s, s:o, s:I, s:I, s:o}",
-	                              "k", "begin", "trigger", delivery_trigger_name(b->trigger),
-	                              "delivery_id", b->delivery_id, "attempt", (int)b->attempt, "events_id",
-	                              b->events_id, "event_uid", b->event_uid, "object_id",
-	                              b->has_object_id ? json_integer(b->object_id) : json_null(),
-	                              "handler_id", (json_int_t)b->handler_id, "handler_name",
-	                              b->handler_name ? b->handler_name : "", "retry", retry, "queue_id",
-	                              (json_int_t)b->queue_id, "started_us", (json_int_t)b->started_us,
-	                              "request", text_json(b->request, b->request_len, b->request_len, NULL))
-	                  : NULL;
-	return append(j, r);
+	int ok = 1;
+	json_t *retry = json_object();
+	put(retry, "enabled", json_boolean(b->retry_enabled), &ok);
+	put(retry, "schedule", text_of(b->retry_schedule, 255), &ok);
+	put(retry, "max_attempts", json_integer(b->retry_max_attempts), &ok);
+	json_t *r = json_object();
+	put(r, "k", json_string("begin"), &ok);
+	put(r, "trigger", json_string(delivery_trigger_name(b->trigger)), &ok);
+	put(r, "delivery_id", text_of(b->delivery_id, DELIVERY_ID_LEN), &ok);
+	put(r, "attempt", json_integer(b->attempt), &ok);
+	put(r, "events_id", text_of(b->events_id, 64), &ok);
+	put(r, "event_uid", text_of(b->event_uid, 64), &ok);
+	put(r, "object_id", b->has_object_id ? json_integer(b->object_id) : json_null(), &ok);
+	put(r, "handler_id", json_integer(b->handler_id), &ok);
+	put(r, "handler_name", text_of(b->handler_name ? b->handler_name : "", 1024), &ok);
+	put(r, "retry", retry, &ok);
+	put(r, "queue_id", json_integer(b->queue_id), &ok);
+	put(r, "started_us", json_integer(b->started_us), &ok);
+	put(r, "request", text_json(b->request, b->request_len, b->request_len, NULL), &ok);
+	return append(j, r, ok);
 }
 
 static json_t *queue_json(const struct logstore_queue *q)
@@ -90,27 +110,30 @@ int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, co
 {
 	if (j->failed)
 		return -1;
-	int cut = 0;
-	json_t *response = r->response_body && r->response_len > 0
-	                       ? text_json(r->response_body, r->response_len, j->response_max, &cut)
-	                       : json_null();
-	const char *none = NULL;
-	json_t *rec = json_pack(
-	    "{s:s, s:s, s:i, s:b, s:I, s:o, s:I, s:I, s:o, s:o, s:b, s:o, s:o, s:s, s:o, s:I}", "k", "end",
-	    "delivery_id", delivery_id, "attempt", (int)attempt, "success", r->success, "http_status",
-	    (json_int_t)r->http_status, "exit_code",
-	    r->has_exit_code ? json_integer(r->exit_code) : json_null(), "started_us",
-	    (json_int_t)r->started_us, "duration_us", (json_int_t)r->duration_us, "request_headers",
-	    text_json(r->request_headers, r->request_headers ? strlen(r->request_headers) : 0,
-	              JOURNAL_TEXT_MAX, NULL),
-	    "response", response, "response_truncated", r->response_overflow || cut, "response_headers",
-	    text_json(r->response_headers, r->response_headers ? strlen(r->response_headers) : 0,
-	              JOURNAL_TEXT_MAX, NULL),
-	    "stderr",
-	    text_json(r->script_stderr ? r->script_stderr : none,
-	              r->script_stderr ? strlen(r->script_stderr) : 0, JOURNAL_TEXT_MAX, NULL),
-	    "error", r->error, "queue", queue_json(queue), "decided_us", (json_int_t)delivery_now_us());
-	return append(j, rec);
+	int ok = 1, cut = 0;
+	json_t *rec = json_object();
+	put(rec, "k", json_string("end"), &ok);
+	put(rec, "delivery_id", text_of(delivery_id, DELIVERY_ID_LEN), &ok);
+	put(rec, "attempt", json_integer(attempt), &ok);
+	put(rec, "success", json_boolean(r->success), &ok);
+	put(rec, "http_status", json_integer(r->http_status), &ok);
+	put(rec, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null(), &ok);
+	put(rec, "started_us", json_integer(r->started_us), &ok);
+	put(rec, "duration_us", json_integer(r->duration_us), &ok);
+	put(rec, "request_headers", text_of(r->request_headers, JOURNAL_TEXT_MAX), &ok);
+	put(rec, "response",
+	    r->response_body && r->response_len > 0
+	        ? text_json(r->response_body, r->response_len, j->response_max, &cut)
+	        : json_null(),
+	    &ok);
+	put(rec, "response_truncated", json_boolean(r->response_overflow || cut), &ok);
+	put(rec, "response_headers", text_of(r->response_headers, JOURNAL_TEXT_MAX), &ok);
+	put(rec, "stderr", text_of(r->script_stderr, JOURNAL_TEXT_MAX), &ok);
+	/* Errors quote replies (a JSON parser's "near '...'"): any bytes. */
+	put(rec, "error", text_of(r->error, DELIVERY_ERROR_MAX), &ok);
+	put(rec, "queue", queue_json(queue), &ok);
+	put(rec, "decided_us", json_integer(delivery_now_us()), &ok);
+	return append(j, rec, ok);
 }
 
 void journal_discard(struct journal *j)

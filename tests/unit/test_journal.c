@@ -174,7 +174,7 @@ static void a_retry_attempt_reads_back_as_a_finish(void **state)
 	b.queue_id = 99;
 	assert_int_equal(journal_begin(&j, &b), 0);
 	struct delivery_result r = {.http_status = 503, .started_us = b.started_us, .retry_after_s = -1};
-	snprintf(r.error, sizeof r.error, "the handler answered HTTP 503");
+	snprintf(r.error, sizeof r.error, "the handler answered HTTP 503 \xff");
 	struct logstore_queue q = {
 	    .action = LOGSTORE_QUEUE_FINISH, .outcome = RETRYQ_RESCHEDULE, .delay_seconds = 300};
 	assert_int_equal(journal_end(&j, ID1, 3, &r, &q), 0);
@@ -191,7 +191,7 @@ static void a_retry_attempt_reads_back_as_a_finish(void **state)
 	const struct logstore_entry *e = &rb.x[0].entry;
 	assert_int_equal(e->trigger, DELIVERY_TRIGGER_RETRY);
 	assert_int_equal(e->attempt, 3);
-	assert_string_equal(e->result->error, "the handler answered HTTP 503");
+	assert_string_equal(e->result->error, "the handler answered HTTP 503 \xef\xbf\xbd"); /* U+FFFD */
 	assert_int_equal(e->queue.action, LOGSTORE_QUEUE_FINISH);
 	assert_int_equal(e->queue.outcome, RETRYQ_RESCHEDULE);
 	assert_null(e->queue.claimed_by); /* matched by delivery id and attempt */
