@@ -94,8 +94,13 @@ CREATE TABLE IF NOT EXISTS cache_state (
 ) ENGINE=InnoDB;
 INSERT IGNORE INTO cache_state (id, generation, handlers_version) VALUES (1, NULL, 0);
 
--- Execution Logs: one row per handler execution (SPEC 4.3, 7). Keyset paging
--- by id (newest first); each filter has an index ending in id.
+-- Execution Logs: one row per handler execution (SPEC 4.3, 7). Pages are
+-- newest first by (dt, id) with keyset paging; every combination of the
+-- handler / event / status filters has an index ending in dt (InnoDB appends
+-- id), so each page and date range is one short index range (core/logs.c
+-- names them). Text search reads a bounded window of rows instead of a
+-- FULLTEXT index: measured on 1,000,000 rows, FULLTEXT took 1.6-7 s for
+-- common words and made inserts 70% slower.
 CREATE TABLE IF NOT EXISTS exec_logs (
   id                 BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   dt                 DATETIME(6) NOT NULL,
@@ -119,12 +124,15 @@ CREATE TABLE IF NOT EXISTS exec_logs (
   response_truncated TINYINT(1) NOT NULL DEFAULT 0,
   script_stderr      TEXT NULL,
   error              VARCHAR(1024) NULL,
-  KEY ix_logs_handler (handler_id, id),
-  KEY ix_logs_event (events_id, id),
-  KEY ix_logs_status (status, id),
   KEY ix_logs_dt (dt),
-  KEY ix_logs_delivery (delivery_id),
-  FULLTEXT KEY ft_logs_text (error, response_body)
+  KEY ix_logs_handler (handler_id, dt),
+  KEY ix_logs_event (events_id, dt),
+  KEY ix_logs_status (status, dt),
+  KEY ix_logs_handler_event (handler_id, events_id, dt),
+  KEY ix_logs_handler_status (handler_id, status, dt),
+  KEY ix_logs_event_status (events_id, status, dt),
+  KEY ix_logs_handler_event_status (handler_id, events_id, status, dt),
+  KEY ix_logs_delivery (delivery_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Retry queue (SPEC 7). A worker claims due rows with FOR UPDATE SKIP LOCKED

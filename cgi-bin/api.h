@@ -8,4 +8,21 @@ struct api_request;
 void api_events_list(struct api_request *req);
 void api_me(struct api_request *req);
 
+/* api_handlers.c */
+void api_handlers_list(struct api_request *req);
+void api_handlers_create(struct api_request *req);
+void api_handlers_get(struct api_request *req);
+void api_handlers_update(struct api_request *req);
+void api_handlers_delete(struct api_request *req);
+void api_handlers_set_status(struct api_request *req);
+
+/* api_cache.c */
+void api_cache_get(struct api_request *req);
+void api_cache_restart(struct api_request *req);
+
+/* api_logs.c */
+void api_logs_list(struct api_request *req);
+void api_logs_get(struct api_request *req);
+void api_logs_redeliver(struct api_request *req);
+
 #endif

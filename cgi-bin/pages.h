@@ -10,6 +10,16 @@ void page_login_form(struct web_request *req);
 void page_login_submit(struct web_request *req);
 void page_logout(struct web_request *req);
 
+/* page_handlers_form.c */
+void page_handler_new(struct web_request *req);
+void page_handler_create(struct web_request *req);
+void page_handler_show(struct web_request *req);
+void page_handler_update(struct web_request *req);
+/* page_handlers_actions.c */
+void page_handler_toggle(struct web_request *req);
+void page_handler_delete_confirm(struct web_request *req);
+void page_handler_delete(struct web_request *req);
+
 /* page_handlers.c */
 void page_handlers_list(struct web_request *req);
 
@@ -20,5 +30,10 @@ void page_apikeys_revoke(struct web_request *req);
 /* page_scheduler.c */
 void page_scheduler(struct web_request *req);
 void page_scheduler_cache_restart(struct web_request *req);
+/* page_logs.c */
+void page_logs_list(struct web_request *req);
+void page_logs_detail(struct web_request *req);
+void page_logs_purge(struct web_request *req);
+void page_logs_redeliver(struct web_request *req);
 
 #endif

@@ -1,8 +1,9 @@
-/* prov-admin: users (and, later, API keys and log purge) from the command line. */
+/* prov-admin: users, API keys and the execution log purge from the command line. */
 #include "apikeys.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "logs.h"
 #include "users.h"
 
 #include <stdio.h>
@@ -19,6 +20,10 @@ static const char usage[] =
 	"  apikey create USER NAME             create an API key acting as USER; printed once\n"
 	"  apikey revoke ID                    revoke an API key\n"
 	"  apikey list                         list API keys (prefix, user, role, last use)\n"
+	"  logs purge [--days N] [--batch M]   delete execution log rows older than N days\n"
+	"                                      (default log_retention_days), M rows per\n"
+	"                                      statement (default 5000); each run shows on\n"
+	"                                      the Task Scheduler page (Execution Log Purge)\n"
 	"\n"
 	"options:\n"
 	"  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
@@ -29,6 +34,7 @@ static const char usage[] =
 	"  1   refused (bad name, weak password, duplicate user, unknown user)\n"
 	"  64  usage error or no password on stdin\n"
 	"  69  database unreachable\n"
+	"  70  a database statement failed (logs purge: rows already removed stay removed)\n"
 	"  78  configuration missing or invalid\n";
 
 #define PROG "prov-admin"
@@ -163,6 +169,50 @@ static int apikey_command(const struct config *cfg, int argc, char **argv)
 	return rc;
 }
 
+/* A whole number in [min, max], or -1. */
+static long number_arg(const char *text, long min, long max)
+{
+	char *end;
+	if (text == NULL || text[0] < '0' || text[0] > '9')
+		return -1;
+	long value = strtol(text, &end, 10);
+	if (*end != '\0' || value < min || value > max)
+		return -1;
+	return value;
+}
+
+static int logs_command(const struct config *cfg, int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "purge") != 0)
+		return usage_error("logs needs a subcommand: purge");
+	long days = cfg->log_retention_days, batch = 5000;
+	for (int i = 1; i < argc; i++) {
+		long *target = strcmp(argv[i], "--days") == 0    ? &days
+			       : strcmp(argv[i], "--batch") == 0 ? &batch
+								 : NULL;
+		if (target == NULL)
+			return usage_error("unexpected argument");
+		*target = number_arg(i + 1 < argc ? argv[++i] : NULL, 1, target == &days ? 36500 : 100000);
+		if (*target < 0)
+			return usage_error(target == &days ? "--days needs a whole number from 1 to 36500"
+							   : "--batch needs a whole number from 1 to 100000");
+	}
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	struct logs_purge_result result;
+	char err[512];
+	int rc = logs_purge(db, days, batch, 0, &result, err, sizeof err);
+	db_close(db);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": logs purge: %s\n", err);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("removed %llu rows older than %ld days (before %.19s UTC) in %lu batches\n", result.removed,
+	       days, result.cutoff, result.batches);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path;
@@ -176,11 +226,15 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return usage_error("missing command");
 	int is_user = strcmp(argv[1], "user") == 0;
-	if (!is_user && strcmp(argv[1], "apikey") != 0)
+	int is_apikey = strcmp(argv[1], "apikey") == 0;
+	int is_logs = strcmp(argv[1], "logs") == 0;
+	if (!is_user && !is_apikey && !is_logs)
 		return usage_error("unknown command");
 	static struct config cfg;
 	int rc = cli_load_config(PROG, config_path, &cfg);
 	if (rc != 0)
 		return rc;
+	if (is_logs)
+		return logs_command(&cfg, argc - 2, argv + 2);
 	return is_user ? user_command(&cfg, argc - 2, argv + 2) : apikey_command(&cfg, argc - 2, argv + 2);
 }

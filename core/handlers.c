@@ -1,27 +1,348 @@
-/* handlers: reads and writes of the handlers table. */
+/* handlers: reads and writes of the handlers table. Every write bumps
+ * cache_state.handlers_version in the same transaction: that is how the
+ * panel knows edits wait for the Cache Manager (SPEC section 6). */
 #include "handlers.h"
 
+#include "auth.h"
 #include "db.h"
+#include "events.h"
 
+#include <stdio.h>
 #include <string.h>
 
-/* One statement covers every filter combination: an empty parameter means
- * "any", so the plan stays prepared once per process. */
-static const char SQL_HANDLERS_LIST[] =
-	"SELECT id, priority, name, events_id, task, task_type, status, last_status, "
-	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s') "
+/* ---------------------------------------------------------------- the list */
+
+#define LIST_COLUMNS                                                                                \
+	"SELECT id, priority, name, events_id, task, task_type, status, last_status, "             \
+	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), "                                           \
+	"TIMESTAMPDIFF(SECOND, last_run_at, UTC_TIMESTAMP(6)), consecutive_failures, last_error, " \
+	"secret IS NOT NULL "                                                                       \
 	"FROM handlers "
-	"WHERE (? = '' OR events_id = ?) "
-	"AND (? = '' OR task_type = ?) "
-	"AND (IF(? = '', status IN ('enabled','disabled'), status = ?)) "
-	"ORDER BY priority, id";
+
+/* One WHERE covers every filter combination: an empty parameter means "any",
+ * so each sort order is one statement, prepared once per process. */
+#define LIST_WHERE                                                                                  \
+	"WHERE (? = '' OR events_id = ?) "                                                          \
+	"AND (? = '' OR task_type = ?) "                                                            \
+	"AND IF(? = '', status IN ('enabled','disabled'), status = ?) "
+
+/* The catalog's order (events.c), so "sort by event" groups as the select does. */
+#define EVENT_ORDER                                                                                 \
+	"FIELD(events_id, 'clients.create', 'clients.update', 'clients.delete', 'clients.archive', " \
+	"'clients.custom_fields.update', 'clients.balance_notzero', 'clients.balance_zero', "       \
+	"'clients.accounts.create', 'clients.accounts.update', 'clients.accounts.delete', "         \
+	"'clients.subscriptions.assign', 'clients.subscriptions.activate', "                        \
+	"'clients.subscriptions.deactivate', 'clients.subscriptions.renew', "                       \
+	"'clients.subscriptions.close')"
+
+#define LIST_SQL(order) LIST_COLUMNS LIST_WHERE "ORDER BY " order " LIMIT ? OFFSET ?"
+
+/* ORDER BY comes only from these literals; the request picks one by index. */
+static const char SQL_LIST_PRIORITY_ASC[] = LIST_SQL("priority, id");
+static const char SQL_LIST_PRIORITY_DESC[] = LIST_SQL("priority DESC, id DESC");
+static const char SQL_LIST_ID_ASC[] = LIST_SQL("id");
+static const char SQL_LIST_ID_DESC[] = LIST_SQL("id DESC");
+static const char SQL_LIST_NAME_ASC[] = LIST_SQL("name, priority, id");
+static const char SQL_LIST_NAME_DESC[] = LIST_SQL("name DESC, priority, id");
+static const char SQL_LIST_EVENT_ASC[] = LIST_SQL(EVENT_ORDER ", priority, id");
+static const char SQL_LIST_EVENT_DESC[] = LIST_SQL(EVENT_ORDER " DESC, priority, id");
+static const char SQL_LIST_HANDLER_ASC[] = LIST_SQL("task_type, task, priority, id");
+static const char SQL_LIST_HANDLER_DESC[] = LIST_SQL("task_type DESC, task DESC, priority, id");
+/* status is an ENUM: it sorts enabled, disabled, archived. */
+static const char SQL_LIST_STATUS_ASC[] = LIST_SQL("status, priority, id");
+static const char SQL_LIST_STATUS_DESC[] = LIST_SQL("status DESC, priority, id");
+
+static const char *const list_sql[HANDLER_SORT__MAX][2] = {
+	[HANDLER_SORT_PRIORITY] = {SQL_LIST_PRIORITY_ASC, SQL_LIST_PRIORITY_DESC},
+	[HANDLER_SORT_ID] = {SQL_LIST_ID_ASC, SQL_LIST_ID_DESC},
+	[HANDLER_SORT_NAME] = {SQL_LIST_NAME_ASC, SQL_LIST_NAME_DESC},
+	[HANDLER_SORT_EVENT] = {SQL_LIST_EVENT_ASC, SQL_LIST_EVENT_DESC},
+	[HANDLER_SORT_HANDLER] = {SQL_LIST_HANDLER_ASC, SQL_LIST_HANDLER_DESC},
+	[HANDLER_SORT_STATUS] = {SQL_LIST_STATUS_ASC, SQL_LIST_STATUS_DESC},
+};
+
+static const char SQL_COUNT[] = "SELECT COUNT(*) FROM handlers " LIST_WHERE;
+
+static const char *const sort_names[HANDLER_SORT__MAX] = {
+	[HANDLER_SORT_PRIORITY] = "priority", [HANDLER_SORT_ID] = "id",
+	[HANDLER_SORT_NAME] = "name",         [HANDLER_SORT_EVENT] = "event",
+	[HANDLER_SORT_HANDLER] = "handler",   [HANDLER_SORT_STATUS] = "status",
+};
+
+const char *handler_sort_name(enum handler_sort sort)
+{
+	return (unsigned)sort < HANDLER_SORT__MAX ? sort_names[sort] : sort_names[0];
+}
+
+int handler_sort_parse(const char *text, enum handler_sort *sort)
+{
+	for (unsigned i = 0; text != NULL && i < HANDLER_SORT__MAX; i++)
+		if (strcmp(text, sort_names[i]) == 0) {
+			*sort = (enum handler_sort)i;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+const char *handler_filter_check(const struct handler_filter *filter, char *buf, size_t buflen)
+{
+	enum handler_task_type type;
+	enum handler_status status;
+	if (filter->events_id && filter->events_id[0] && events_find(filter->events_id) == NULL) {
+		snprintf(buf, buflen, "Unknown event; valid events are: %s", events_valid_list());
+		return buf;
+	}
+	if (filter->task_type && filter->task_type[0] && handler_task_type_parse(filter->task_type, &type) != 0)
+		return "Unknown handler type; valid types are: http, script";
+	if (filter->status && filter->status[0] && handler_status_parse(filter->status, &status) != 0)
+		return "Unknown status; valid statuses are: enabled, disabled, archived";
+	if ((unsigned)filter->sort >= HANDLER_SORT__MAX)
+		return "Unknown sort column";
+	return NULL;
+}
 
 int handlers_list(struct db *db, const struct handler_filter *filter, struct db_rows *rows)
 {
-	const char *event = filter->events_id ? filter->events_id : "";
-	const char *type = filter->task_type ? filter->task_type : "";
-	const char *status = filter->status ? filter->status : "";
-	struct db_param params[] = {DB_STR(event), DB_STR(event), DB_STR(type),
-				    DB_STR(type), DB_STR(status), DB_STR(status)};
-	return db_query(db, SQL_HANDLERS_LIST, params, 6, rows);
+	const char *event = or_empty(filter->events_id);
+	const char *type = or_empty(filter->task_type);
+	const char *status = or_empty(filter->status);
+	unsigned sort = (unsigned)filter->sort < HANDLER_SORT__MAX ? (unsigned)filter->sort : 0;
+	struct db_param params[] = {DB_STR(event),  DB_STR(event),  DB_STR(type),
+				    DB_STR(type),   DB_STR(status), DB_STR(status),
+				    DB_INT(filter->limit > 0 ? filter->limit : 25),
+				    DB_INT(filter->offset > 0 ? filter->offset : 0)};
+	return db_query(db, list_sql[sort][filter->descending ? 1 : 0], params, 8, rows);
+}
+
+int handlers_count(struct db *db, const struct handler_filter *filter, long long *total)
+{
+	const char *event = or_empty(filter->events_id);
+	const char *type = or_empty(filter->task_type);
+	const char *status = or_empty(filter->status);
+	struct db_param params[] = {DB_STR(event), DB_STR(event),  DB_STR(type),
+				    DB_STR(type),  DB_STR(status), DB_STR(status)};
+	struct db_rows rows;
+	if (db_query(db, SQL_COUNT, params, 6, &rows) != 0)
+		return -1;
+	*total = db_cell_int(&rows, 0, 0, 0);
+	db_rows_free(&rows);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the store */
+
+static const char SQL_BUMP_VERSION[] =
+	"UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
+static const char SQL_LOCK[] = "SELECT status FROM handlers WHERE id = ? FOR UPDATE";
+static const char SQL_INSERT[] =
+	"INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
+	"retry_enabled, retry_max_attempts, retry_schedule, secret, created_at, updated_at) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
+static const char SQL_UPDATE[] =
+	"UPDATE handlers SET name = ?, events_id = ?, task = ?, task_type = ?, status = ?, "
+	"priority = ?, timeout_ms = ?, retry_enabled = ?, retry_max_attempts = ?, "
+	"retry_schedule = ?, secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
+static const char SQL_SET_STATUS[] =
+	"UPDATE handlers SET status = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
+static const char SQL_DELETE[] = "DELETE FROM handlers WHERE id = ?";
+static const char SQL_GET[] =
+	"SELECT id, name, events_id, task, task_type, status, priority, timeout_ms, retry_enabled, "
+	"retry_max_attempts, retry_schedule, secret IS NOT NULL, last_status, "
+	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
+	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') "
+	"FROM handlers WHERE id = ?";
+
+/* Commit when every step went well, else roll back. */
+static enum handler_store_result finish(struct db *db, enum handler_store_result result)
+{
+	if (result == HANDLER_STORE_OK && db_commit(db) == 0)
+		return HANDLER_STORE_OK;
+	db_rollback(db);
+	return result == HANDLER_STORE_OK ? HANDLER_STORE_ERROR : result;
+}
+
+static int bump_version(struct db *db)
+{
+	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
+}
+
+/* Lock row id for the transaction; its status into *status. */
+static enum handler_store_result lock_row(struct db *db, long long id, enum handler_status *status)
+{
+	struct db_rows rows;
+	struct db_param params[] = {DB_INT(id)};
+	if (db_query(db, SQL_LOCK, params, 1, &rows) != 0)
+		return HANDLER_STORE_ERROR;
+	enum handler_store_result result = HANDLER_STORE_NOT_FOUND;
+	if (rows.nrows == 1) {
+		result = HANDLER_STORE_OK;
+		if (handler_status_parse(db_cell(&rows, 0, 0), status) != 0)
+			*status = HANDLER_DISABLED;
+	}
+	db_rows_free(&rows);
+	return result;
+}
+
+void handler_forget_secret(struct handler *h)
+{
+	explicit_bzero(h->secret, sizeof h->secret);
+}
+
+static int make_secret(struct handler *h)
+{
+	char hex[AUTH_HEX_LEN + 1];
+	if (auth_random_hex(hex, sizeof hex, AUTH_TOKEN_BYTES) != 0)
+		return -1;
+	snprintf(h->secret, sizeof h->secret, HANDLER_SECRET_PREFIX "%s", hex);
+	explicit_bzero(hex, sizeof hex);
+	return 0;
+}
+
+enum handler_store_result handlers_insert(struct db *db, struct handler *h)
+{
+	h->secret[0] = '\0';
+	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
+		return HANDLER_STORE_ERROR;
+	struct db_param params[] = {
+		DB_STR(h->name),
+		DB_STR(h->events_id),
+		DB_STR(h->task),
+		DB_STR(handler_task_type_name(h->task_type)),
+		DB_STR(handler_status_name(h->status)),
+		DB_INT(h->priority),
+		DB_INT(h->timeout_ms),
+		DB_INT(h->retry_enabled ? 1 : 0),
+		h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
+		DB_STR_OR_NULL(h->retry_schedule),
+		DB_STR_OR_NULL(h->secret),
+	};
+	unsigned long long id = 0;
+	if (db_begin(db) != 0)
+		return HANDLER_STORE_ERROR;
+	enum handler_store_result result = HANDLER_STORE_ERROR;
+	if (db_exec(db, SQL_INSERT, params, 11, NULL, &id) == 0 && bump_version(db) == 0)
+		result = HANDLER_STORE_OK;
+	result = finish(db, result);
+	if (result == HANDLER_STORE_OK) {
+		h->id = (long long)id;
+		h->has_secret = h->secret[0] != '\0';
+	} else {
+		handler_forget_secret(h);
+	}
+	return result;
+}
+
+enum handler_store_result handlers_update(struct db *db, long long id, struct handler *h)
+{
+	h->secret[0] = '\0';
+	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
+		return HANDLER_STORE_ERROR;
+	int keep = h->secret_action == HANDLER_SECRET_KEEP;
+	struct db_param params[] = {
+		DB_STR(h->name),
+		DB_STR(h->events_id),
+		DB_STR(h->task),
+		DB_STR(handler_task_type_name(h->task_type)),
+		DB_STR(handler_status_name(h->status)),
+		DB_INT(h->priority),
+		DB_INT(h->timeout_ms),
+		DB_INT(h->retry_enabled ? 1 : 0),
+		h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
+		DB_STR_OR_NULL(h->retry_schedule),
+		DB_INT(keep),
+		DB_STR_OR_NULL(h->secret), /* NULL: removed */
+		DB_INT(id),
+	};
+	enum handler_status current;
+	if (db_begin(db) != 0)
+		return HANDLER_STORE_ERROR;
+	enum handler_store_result result = lock_row(db, id, &current);
+	if (result == HANDLER_STORE_OK &&
+	    (db_exec(db, SQL_UPDATE, params, 13, NULL, NULL) != 0 || bump_version(db) != 0))
+		result = HANDLER_STORE_ERROR;
+	result = finish(db, result);
+	if (result == HANDLER_STORE_OK)
+		h->id = id;
+	else
+		handler_forget_secret(h);
+	return result;
+}
+
+enum handler_store_result handlers_set_status(struct db *db, long long id, enum handler_status to)
+{
+	if (to == HANDLER_ARCHIVED)
+		return HANDLER_STORE_ARCHIVED;
+	enum handler_status current;
+	if (db_begin(db) != 0)
+		return HANDLER_STORE_ERROR;
+	enum handler_store_result result = lock_row(db, id, &current);
+	if (result == HANDLER_STORE_OK && current == HANDLER_ARCHIVED)
+		result = HANDLER_STORE_ARCHIVED;
+	/* Asking for the status it already has (a double click, two tabs) is done. */
+	if (result == HANDLER_STORE_OK && current != to) {
+		struct db_param params[] = {DB_STR(handler_status_name(to)), DB_INT(id)};
+		if (db_exec(db, SQL_SET_STATUS, params, 2, NULL, NULL) != 0 || bump_version(db) != 0)
+			result = HANDLER_STORE_ERROR;
+	}
+	return finish(db, result);
+}
+
+enum handler_store_result handlers_delete(struct db *db, long long id)
+{
+	enum handler_status current;
+	if (db_begin(db) != 0)
+		return HANDLER_STORE_ERROR;
+	enum handler_store_result result = lock_row(db, id, &current);
+	if (result == HANDLER_STORE_OK) {
+		struct db_param params[] = {DB_INT(id)};
+		if (db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 || bump_version(db) != 0)
+			result = HANDLER_STORE_ERROR;
+	}
+	return finish(db, result);
+}
+
+static void copy_cell(char *out, size_t outlen, const struct db_rows *rows, size_t col)
+{
+	const char *cell = db_cell(rows, 0, col);
+	snprintf(out, outlen, "%s", cell ? cell : "");
+}
+
+enum handler_store_result handlers_get(struct db *db, long long id, struct handler *out)
+{
+	struct db_rows rows;
+	struct db_param params[] = {DB_INT(id)};
+	if (db_query(db, SQL_GET, params, 1, &rows) != 0)
+		return HANDLER_STORE_ERROR;
+	if (rows.nrows != 1) {
+		db_rows_free(&rows);
+		return HANDLER_STORE_NOT_FOUND;
+	}
+	memset(out, 0, sizeof *out);
+	out->id = db_cell_int(&rows, 0, 0, 0);
+	copy_cell(out->name, sizeof out->name, &rows, 1);
+	copy_cell(out->events_id, sizeof out->events_id, &rows, 2);
+	copy_cell(out->task, sizeof out->task, &rows, 3);
+	if (handler_task_type_parse(db_cell(&rows, 0, 4), &out->task_type) != 0)
+		out->task_type = HANDLER_TASK_HTTP;
+	if (handler_status_parse(db_cell(&rows, 0, 5), &out->status) != 0)
+		out->status = HANDLER_DISABLED;
+	out->priority = (long)db_cell_int(&rows, 0, 6, 1);
+	out->timeout_ms = (long)db_cell_int(&rows, 0, 7, HANDLER_TIMEOUT_DEFAULT_MS);
+	out->retry_enabled = db_cell_int(&rows, 0, 8, 1) != 0;
+	out->retry_max_attempts = (long)db_cell_int(&rows, 0, 9, 0);
+	copy_cell(out->retry_schedule, sizeof out->retry_schedule, &rows, 10);
+	out->has_secret = db_cell_int(&rows, 0, 11, 0) != 0;
+	copy_cell(out->last_status, sizeof out->last_status, &rows, 12);
+	copy_cell(out->last_run_at, sizeof out->last_run_at, &rows, 13);
+	out->consecutive_failures = db_cell_int(&rows, 0, 14, 0);
+	copy_cell(out->last_error, sizeof out->last_error, &rows, 15);
+	copy_cell(out->created_at, sizeof out->created_at, &rows, 16);
+	copy_cell(out->updated_at, sizeof out->updated_at, &rows, 17);
+	db_rows_free(&rows);
+	return HANDLER_STORE_OK;
 }

@@ -9,7 +9,7 @@ packages=(
   libfcgi-dev clearsilver-dev libcurl4-openssl-dev libmariadb-dev libjansson-dev
   libssl-dev libcrypt-dev libcmocka-dev zlib1g-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
-  chromium curl openssl valgrind
+  chromium curl openssl valgrind wrk
 )
 
 missing=()

@@ -13,6 +13,7 @@
   <?cs if:User.Name ?>
   <nav class="mainnav" aria-label="Main">
     <a href="/handlers"<?cs if:Page.Section == "handlers" ?> class="active"<?cs /if ?>>Provisioning API</a>
+    <a href="/logs"<?cs if:Page.Section == "logs" ?> class="active"<?cs /if ?>>Execution Logs</a>
     <a href="/scheduler"<?cs if:Page.Section == "scheduler" ?> class="active"<?cs /if ?>>Task Scheduler</a>
     <?cs if:User.IsAdmin == 1 ?><a href="/apikeys"<?cs if:Page.Section == "apikeys" ?> class="active"<?cs /if ?>>API keys</a><?cs /if ?>
   </nav>

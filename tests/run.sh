@@ -30,7 +30,7 @@ run_unit() {
     [ -x "$t" ] || continue
     log=$OUT/$(basename "$t").log
     if "$t" >"$log" 2>&1; then
-      n=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
+      n=$(grep -aEo '^\[  PASSED  \] [0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -1)
       count "${n:-0}" 0
       echo "ok   $(basename "$t") (${n:-0} tests)"
     else
@@ -67,8 +67,8 @@ run_integration() {
   node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$log" $files
   local pass fail
-  pass=$(grep -Eo '^# pass [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
-  fail=$(grep -Eo '^# fail [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+  pass=$(grep -aEo '^# pass [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+  fail=$(grep -aEo '^# fail [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
   count "${pass:-0}" "${fail:-1}"
 
   # Sanitizer reports from the panel processes land in Apache's error log.

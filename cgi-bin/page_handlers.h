@@ -1,0 +1,45 @@
+/* page_handlers: what the Provisioning API pages share: the list's state
+ * (filters, sort, page) as it travels in query strings and in the hidden
+ * "return" field of forms, and the event catalog for selects. */
+#ifndef PROV_PAGE_HANDLERS_H
+#define PROV_PAGE_HANDLERS_H
+
+#include "handlers.h"
+
+#include <stddef.h>
+
+struct web_request;
+
+#define LIST_QUERY_MAX 256
+
+/* Every value here has been checked: it can go into a URL as it is. */
+struct list_state {
+	char events_id[HANDLER_EVENT_MAX + 1]; /* "" = any */
+	char task_type[8];                     /* "" = any */
+	char status[16];                       /* "" = enabled + disabled */
+	enum handler_sort sort;
+	int descending;
+	long size; /* rows per page */
+	long page; /* 1-based */
+	char error[HANDLER_MESSAGE_MAX]; /* why a filter value was dropped, or "" */
+};
+
+/* The state from the request's query string. */
+void list_state_from_request(struct web_request *req, struct list_state *state);
+/* The state from a form's "return" field ("event=...&sort=..."); bad parts are dropped. */
+void list_state_from_return(struct web_request *req, struct list_state *state);
+/* "event=...&sort=name" (defaults left out); with_page adds page when > 1. */
+void list_state_query(struct web_request *req, const struct list_state *state, int with_page,
+		      char out[LIST_QUERY_MAX]);
+
+/* Answer with a redirect to the list in state, telling it what was done to id. */
+void list_redirect(struct web_request *req, const struct list_state *state, const char *done,
+		   long long id);
+
+/* Events.N.{Id,Group,Label} and EventGroups.N.{Name,Events.M.{Id,Label}}. */
+void set_event_catalog(struct web_request *req);
+
+/* "Clients", "create" for an events_id (the id itself when unknown). */
+void event_labels(const char *events_id, const char **group, const char **label);
+
+#endif

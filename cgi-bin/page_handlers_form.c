@@ -1,0 +1,243 @@
+/* page_handlers_form: the New Handler and Edit forms (read-only for viewers),
+ * and their submits. Validation is handler_validate's alone; an invalid
+ * submit shows the form again with the operator's values and one message
+ * next to each bad field. A generated signing secret is shown once, here. */
+#include "page_handlers.h"
+
+#include "pages.h"
+
+#include "db.h"
+#include "retry.h"
+#include "web.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The form's fields, named as handler_input names them. */
+static const char *const form_fields[] = {
+	"name",           "events_id",          "task",         "status",
+	"priority",       "timeout",            "retry_enabled", "retry_schedule",
+	"retry_max_attempts", "secret_action",
+};
+#define NFIELDS (sizeof form_fields / sizeof form_fields[0])
+
+static void set_form_field(struct web_request *req, const char *field, const char *value)
+{
+	char key[64];
+	snprintf(key, sizeof key, "Form.Values.%s", field);
+	web_set(req, key, value);
+}
+
+/* "5000" ms -> "5", "2500" -> "2.5", "250" -> "0.25". */
+static void format_seconds(long ms, char *out, size_t outlen)
+{
+	if (ms % 1000 == 0)
+		snprintf(out, outlen, "%ld", ms / 1000);
+	else if (ms % 100 == 0)
+		snprintf(out, outlen, "%ld.%ld", ms / 1000, (ms % 1000) / 100);
+	else if (ms % 10 == 0)
+		snprintf(out, outlen, "%ld.%02ld", ms / 1000, (ms % 1000) / 10);
+	else
+		snprintf(out, outlen, "%ld.%03ld", ms / 1000, ms % 1000);
+}
+
+static void set_form_from_handler(struct web_request *req, const struct handler *h)
+{
+	char number[32];
+	set_form_field(req, "name", h->name);
+	set_form_field(req, "events_id", h->events_id);
+	set_form_field(req, "task", h->task);
+	set_form_field(req, "status", handler_status_name(h->status));
+	snprintf(number, sizeof number, "%ld", h->priority);
+	set_form_field(req, "priority", number);
+	format_seconds(h->timeout_ms, number, sizeof number);
+	set_form_field(req, "timeout", number);
+	set_form_field(req, "retry_enabled", h->retry_enabled ? "1" : "0");
+	set_form_field(req, "retry_schedule", h->retry_schedule);
+	snprintf(number, sizeof number, "%ld", h->retry_max_attempts);
+	set_form_field(req, "retry_max_attempts", h->retry_max_attempts > 0 ? number : "");
+	set_form_field(req, "secret_action", "keep");
+}
+
+static void set_form_from_request(struct web_request *req)
+{
+	for (size_t i = 0; i < NFIELDS; i++)
+		set_form_field(req, form_fields[i], web_param(req, form_fields[i]));
+}
+
+static void read_input(struct web_request *req, struct handler_input *in)
+{
+	in->name = web_param(req, "name");
+	in->events_id = web_param(req, "events_id");
+	in->task = web_param(req, "task");
+	in->status = web_param(req, "status");
+	in->priority = web_param(req, "priority");
+	in->timeout = web_param(req, "timeout");
+	in->retry_enabled = web_param(req, "retry_enabled");
+	in->retry_schedule = web_param(req, "retry_schedule");
+	in->retry_max_attempts = web_param(req, "retry_max_attempts");
+	in->secret_action = web_param(req, "secret_action");
+}
+
+static void set_meta(struct web_request *req, const struct handler *h)
+{
+	web_set_int(req, "Form.Id", h->id);
+	web_set_int(req, "Form.HasSecret", h->has_secret);
+	web_set(req, "Form.Meta.CreatedAt", h->created_at);
+	web_set(req, "Form.Meta.UpdatedAt", h->updated_at);
+	web_set(req, "Form.Meta.LastStatus", h->last_status);
+	web_set(req, "Form.Meta.LastRunAt", h->last_run_at);
+	web_set_int(req, "Form.Meta.Failures", h->consecutive_failures);
+	web_set(req, "Form.Meta.LastError", h->last_error);
+	web_set(req, "Form.Meta.Status", handler_status_name(h->status));
+}
+
+/* Everything the template needs besides the values; renders it. */
+static void render_form(struct web_request *req, int status, const struct list_state *state,
+			const struct handler_errors *errors)
+{
+	char query[LIST_QUERY_MAX], key[64];
+	list_state_query(req, state, 1, query);
+	web_set(req, "Form.Return", query);
+	web_setf(req, "Form.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
+	web_set(req, "Form.ScriptsDir", web_app(req)->cfg.scripts_dir);
+	web_set(req, "Form.DefaultSchedule", RETRY_DEFAULT_SCHEDULE);
+	const struct session *session = web_session(req);
+	web_set_int(req, "Form.ReadOnly", session == NULL || session->user.role != ROLE_ADMIN);
+	for (size_t i = 0; errors != NULL && i < errors->count; i++) {
+		snprintf(key, sizeof key, "Form.Errors.%s", errors->list[i].field);
+		web_set(req, key, errors->list[i].message);
+	}
+	web_set_int(req, "Form.ErrorCount", errors ? (long long)errors->count : 0);
+	set_event_catalog(req);
+	web_set(req, "Page.Section", "handlers");
+	web_render(req, status, "handlers_form.cs");
+}
+
+/* After a save that generated a secret: show it once, then forget it. */
+static void render_secret(struct web_request *req, struct handler *h, const struct list_state *state,
+			  const char *done)
+{
+	char query[LIST_QUERY_MAX];
+	list_state_query(req, state, 1, query);
+	web_setf(req, "Secret.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
+	web_set_int(req, "Secret.Id", h->id);
+	web_set(req, "Secret.Name", h->name);
+	web_set(req, "Secret.Done", done);
+	web_set(req, "Secret.Value", h->secret);
+	handler_forget_secret(h);
+	web_set(req, "Page.Title", "Signing secret");
+	web_set(req, "Page.Section", "handlers");
+	web_render(req, 200, "handlers_secret.cs");
+}
+
+void page_handler_new(struct web_request *req)
+{
+	struct list_state state;
+	list_state_from_return(req, &state);
+	struct handler defaults = {.status = HANDLER_ENABLED, .priority = 1,
+				   .timeout_ms = HANDLER_TIMEOUT_DEFAULT_MS, .retry_enabled = 1};
+	set_form_from_handler(req, &defaults);
+	set_form_field(req, "task", "");
+	web_set(req, "Form.Mode", "new");
+	web_set(req, "Page.Title", "New handler");
+	render_form(req, 200, &state, NULL);
+}
+
+void page_handler_create(struct web_request *req)
+{
+	struct list_state state;
+	list_state_from_return(req, &state);
+	struct handler_input in;
+	read_input(req, &in);
+	struct handler h;
+	struct handler_errors errors;
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+		set_form_from_request(req);
+		web_set(req, "Form.Mode", "new");
+		web_set(req, "Page.Title", "New handler");
+		render_form(req, 422, &state, &errors);
+		return;
+	}
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return;
+	if (handlers_insert(db, &h) != HANDLER_STORE_OK) {
+		web_error(req, 503, "The handler could not be saved; try again shortly.", db_error(db));
+		return;
+	}
+	if (h.secret[0] != '\0')
+		render_secret(req, &h, &state, "created");
+	else
+		list_redirect(req, &state, "created", h.id);
+}
+
+/* Load handler id for the edit pages; answers 404/503 itself when it cannot. */
+static int load_handler(struct web_request *req, struct handler *h)
+{
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return -1;
+	switch (handlers_get(db, web_path_id(req), h)) {
+	case HANDLER_STORE_OK:
+		return 0;
+	case HANDLER_STORE_NOT_FOUND:
+		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
+		return -1;
+	default:
+		web_error(req, 503, "The handler could not be read; try again shortly.", db_error(db));
+		return -1;
+	}
+}
+
+void page_handler_show(struct web_request *req)
+{
+	struct list_state state;
+	list_state_from_return(req, &state);
+	struct handler h;
+	if (load_handler(req, &h) != 0)
+		return;
+	set_form_from_handler(req, &h);
+	set_meta(req, &h);
+	web_set(req, "Form.Mode", "edit");
+	web_setf(req, "Page.Title", "Handler #%lld", h.id);
+	render_form(req, 200, &state, NULL);
+}
+
+void page_handler_update(struct web_request *req)
+{
+	struct list_state state;
+	list_state_from_return(req, &state);
+	struct handler current;
+	if (load_handler(req, &current) != 0)
+		return;
+	struct handler_input in;
+	read_input(req, &in);
+	struct handler h;
+	struct handler_errors errors;
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+		set_form_from_request(req);
+		set_meta(req, &current);
+		web_set(req, "Form.Mode", "edit");
+		web_setf(req, "Page.Title", "Handler #%lld", current.id);
+		render_form(req, 422, &state, &errors);
+		return;
+	}
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return;
+	switch (handlers_update(db, current.id, &h)) {
+	case HANDLER_STORE_OK:
+		break;
+	case HANDLER_STORE_NOT_FOUND:
+		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
+		return;
+	default:
+		web_error(req, 503, "The handler could not be saved; try again shortly.", db_error(db));
+		return;
+	}
+	if (h.secret[0] != '\0')
+		render_secret(req, &h, &state, "saved");
+	else
+		list_redirect(req, &state, "saved", h.id);
+}

@@ -1,0 +1,100 @@
+// The OpenAPI description (static/openapi.json) is checked against the server:
+// it is served, every $ref resolves, every route of cgi-bin/api.c is documented
+// and nothing else is, and every operation's x-examples run with the documented
+// status, covering every status the operation documents.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { api, apiUser, baseUrl, sql, sqlValue } from '../lib/panel.mjs';
+import { dispatch, publish } from '../lib/dispatch.mjs';
+import { startReceiver } from '../lib/receiver.mjs';
+
+const root = new URL('../../', import.meta.url);
+const doc = JSON.parse(readFileSync(new URL('static/openapi.json', root), 'utf8'));
+const methods = ['get', 'post', 'patch', 'delete', 'put'];
+const admin = apiUser('admin');
+const viewer = apiUser('viewer');
+const ids = {};
+let receiver;
+
+function resolve(ref) {
+  return ref.replace(/^#\//, '').split('/').reduce((node, key) => node?.[key], doc);
+}
+
+before(async () => {
+  receiver = await startReceiver();
+  const make = async (body) => {
+    const r = await api('POST', '/handlers', { key: admin.key, body: { events_id: 'clients.accounts.update', task: `${receiver.url}/echo`, ...body } });
+    assert.equal(r.status, 201, r.text);
+    return r.json.id;
+  };
+  ids.handler = await make({ name: 'OpenAPI example' });
+  ids.archived = await make({ name: 'OpenAPI archived', status: 'archived' });
+  ids.disposable = await make({ name: 'OpenAPI disposable' });
+  ids.missing = 999999999;
+  publish();
+  const run = await dispatch(['clients.accounts.update', '--object-id', '3'], { account_id: 3 });
+  assert.equal(run.status, 0, run.stderr);
+  ids.log = Number(sqlValue(`SELECT MAX(id) FROM exec_logs WHERE handler_id = ${ids.handler}`));
+  ids.unpublished_log = Number(sqlValue(`SELECT MAX(id) FROM exec_logs WHERE handler_id = ${ids.handler}`));
+  // A log row whose handler is not published: the archived one never is.
+  sql(`INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, event_uid, delivery_id, attempt,
+       trigger_kind, duration_us, request_body) SELECT dt, 'fail', events_id, ${ids.archived}, 'OpenAPI archived',
+       event_uid, UUID(), 1, 'dispatch', 1, request_body FROM exec_logs WHERE id = ${ids.log}`);
+  ids.unpublished_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
+});
+
+test('the description is served beside the API and its references resolve', async () => {
+  const r = await fetch(`${baseUrl}/api/v1/openapi.json`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), doc);
+  assert.equal(doc.openapi, '3.0.3');
+  const refs = JSON.stringify(doc).match(/"\$ref":"[^"]+"/g) || [];
+  assert.ok(refs.length > 10);
+  for (const ref of refs) assert.ok(resolve(ref.slice(8, -1)), `${ref} resolves`);
+});
+
+test('every route of the API is documented, and only those', () => {
+  const source = readFileSync(new URL('cgi-bin/api.c', root), 'utf8');
+  const served = [...source.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)", "([^"]+)", API_(READ|WRITE)/g)]
+    .map(([, m, p, access]) => `${m.toLowerCase()} ${p.replace('#', '{id}')} ${access.toLowerCase()}`).sort();
+  const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops)
+    .filter(([m]) => methods.includes(m)).map(([m, o]) => `${m} ${p} ${o['x-access']}`)).sort();
+  assert.deepEqual(documented, served);
+});
+
+test('every example runs with its documented status, covering each documented status', async () => {
+  let ran = 0;
+  for (const [p, ops] of Object.entries(doc.paths)) {
+    for (const [method, o] of Object.entries(ops)) {
+      if (!methods.includes(method)) continue;
+      const documented = Object.keys(o.responses).filter((s) => s !== 'default').map(Number).sort();
+      const exercised = [...new Set(o['x-examples'].map((x) => x.status))].sort();
+      assert.deepEqual(exercised, documented, `${method} ${p}: examples cover every documented status`);
+      for (const x of o['x-examples']) {
+        const key = x.key === 'none' ? undefined : x.key === 'bad' ? 'pk_nonsense'
+          : x.key === 'viewer' ? viewer.key : admin.key;
+        let urlPath = p.replace('{id}', String(ids[x.id]));
+        if (x.query) urlPath += `?${x.query}`;
+        const opts = { key };
+        if (x.body) opts.body = x.oversize ? { ...x.body, name: 'x'.repeat(x.oversize) } : x.body;
+        if (x.raw !== undefined) { opts.rawBody = x.raw; }
+        if (x.content_type) opts.contentType = x.content_type;
+        const r = await api(method.toUpperCase(), urlPath, opts);
+        const label = `${method.toUpperCase()} ${urlPath} (${JSON.stringify(x).slice(0, 120)})`;
+        assert.equal(r.status, x.status, `${label}: ${r.text.slice(0, 300)}`);
+        const schemaRef = o.responses[String(x.status)].content?.['application/json']?.schema?.$ref;
+        if (schemaRef) {
+          const schema = resolve(schemaRef.slice(2));
+          for (const field of schema.required || []) assert.ok(field in r.json, `${label}: has ${field}`);
+        } else {
+          assert.equal(r.text, '', `${label}: no body`);
+        }
+        if (x.cleanup && r.json?.id) await api('DELETE', `/handlers/${r.json.id}`, { key: admin.key });
+        ran++;
+      }
+    }
+  }
+  assert.ok(ran >= 50, `ran ${ran} examples`);
+  receiver.close();
+});
