@@ -165,6 +165,28 @@ test('a row whose worker died comes back when its lease ends; a live lease is le
   assert.deepEqual([queueRow(ids[1]).state, queueRow(ids[1]).claimedBy], ['scheduled', 'alive:1']);
 });
 
+test('Redeliver from the log: a success finishes the waiting retry, a failure leaves it scheduled', async () => {
+  const h = addHandler({ name: 'manual fix', event: EVENT, task: `${rx.url}/status/503?manual` });
+  publish();
+  const r = await dispatch([EVENT, '--event-id', uniqueName('retry-manual')], {});
+  const id = byId(r)[h].delivery_id;
+  const logId = Number(sqlValue(`SELECT id FROM exec_logs WHERE delivery_id = ${q(id)}`));
+  const admin = await clientAs('admin');
+  let red = await admin.submit(`/logs/${logId}`, `/logs/${logId}/redeliver`, {});
+  assert.equal(red.status, 303, red.text);
+  assert.deepEqual([queueRow(id).state, queueRow(id).attempt], ['scheduled', 1], 'still failing: retries go on');
+  editHandler(h, `task = ${q(`${rx.url}/echo?manual`)}`);
+  publish();
+  red = await admin.submit(`/logs/${logId}`, `/logs/${logId}/redeliver`, {});
+  assert.match(red.location, /redelivered=ok$/);
+  assert.deepEqual([queueRow(id).state, queueRow(id).attempt], ['done', 3]);
+  makeDue(`delivery_id = ${q(id)}`);
+  await worker();
+  assert.equal(rx.requests.length, 3, 'delivered: the worker does not send it again');
+  assert.deepEqual(logRows(id).map((l) => `${l.attempt} ${l.trigger} ${l.status}`),
+    ['1 dispatch fail', '2 manual fail', '3 manual success']);
+});
+
 test('loop mode: SIGTERM lets the delivery in flight finish, then the worker exits 0', async () => {
   const h = addHandler({ name: 'slow later', event: EVENT, task: `${rx.url}/status/503?term` });
   publish();
