@@ -172,4 +172,8 @@ INSERT IGNORE INTO services (name, title) VALUES
   ('retry_worker', 'Retry Worker'),
   ('log_purge', 'Execution Log Purge');
 
+-- Delivery guarantees (SPEC 7): when a handler was switched off by the
+-- auto_disable_failures setting (NULL: never, or enabled again since).
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS auto_disabled_at DATETIME(6) NULL AFTER last_error;
+
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());

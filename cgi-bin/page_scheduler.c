@@ -1,9 +1,11 @@
 /* page_scheduler: the Task Scheduler (SPEC 4.4): every service's last run, the
- * Cache Manager's published generation, and its restart (publish) button. */
+ * Cache Manager's published generation, and its restart (publish) button, and
+ * the retry queue's counts (SPEC 7). */
 #include "pages.h"
 
 #include "cache.h"
 #include "db.h"
+#include "retryq.h"
 #include "scheduler.h"
 #include "web.h"
 
@@ -37,6 +39,14 @@ static void set_cache_status(struct web_request *req, const struct cache_status 
 	web_set_int(req, "Cache.Pending", st->pending);
 }
 
+static void set_retry_counts(struct web_request *req, const struct retryq_counts *c)
+{
+	web_set_int(req, "Retry.Due", c->due);
+	web_set_int(req, "Retry.Later", c->scheduled - c->due); /* scheduled counts the due rows too */
+	web_set_int(req, "Retry.Exhausted", c->exhausted);
+	web_set_int(req, "Retry.Done", c->done);
+}
+
 /* The outcome of a restart, from the redirect's query string (digits only). */
 static void set_flash(struct web_request *req)
 {
@@ -67,6 +77,12 @@ void page_scheduler(struct web_request *req)
 		return;
 	}
 	set_cache_status(req, &st);
+	struct retryq_counts counts;
+	if (retryq_count(db, &counts) != 0) {
+		web_error(req, 500, "The retry queue could not be read.", db_error(db));
+		return;
+	}
+	set_retry_counts(req, &counts);
 	set_flash(req);
 	web_set(req, "Page.Title", "Task Scheduler");
 	web_set(req, "Page.Section", "scheduler");

@@ -1,6 +1,7 @@
 /* prov-dispatch: what the billing system runs once per event (SPEC section 5):
  * reads the event data, runs the published handlers of the event, logs every
- * execution and answers with one JSON result and a distinct exit code. */
+ * execution (or spools it when MariaDB is unreachable, SPEC section 7) and
+ * answers with one JSON result and a distinct exit code. */
 #include "cache.h"
 #include "cli.h"
 #include "config.h"
@@ -8,7 +9,9 @@
 #include "delivery.h"
 #include "dispatch.h"
 #include "events.h"
+#include "journal.h"
 #include "logstore.h"
+#include "retry.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -34,8 +37,9 @@ static const char usage[] =
     "Runs the published enabled handlers of EVENT in priority order with the JSON object\n"
     "read from stdin as the event data, logs every execution, and prints one JSON result:\n"
     "  {\"event\":{...},\"data\":{final data},\"verdict\":\"allow\"|\"forbid\",\"reason\":...,\n"
-    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"handlers\":[{\"id\",\"name\",\"status\",\n"
-    "   \"verdict\",\"duration_ms\",\"http_status\",\"exit_code\",\"error\",\"delivery_id\"}]}\n"
+    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"spooled\":false,\n"
+    "   \"handlers\":[{\"id\",\"name\",\"status\",\"verdict\",\"duration_ms\",\"http_status\",\n"
+    "   \"exit_code\",\"error\",\"delivery_id\"}]}\n"
     "\n"
     "arguments:\n"
     "  EVENT            an event id, e.g. clients.update (see the list below)\n"
@@ -51,8 +55,14 @@ static const char usage[] =
     "      payload_max_bytes): one line on stderr, no handler was run, nothing logged\n"
     "  69  no handler set to run: the database is unreachable and there is no local copy\n"
     "      of the published snapshot (cache_path); no handler was run\n"
-    "  70  internal error, e.g. the execution log could not be written: handlers may have\n"
-    "      run, and the result on stdout (when present) still carries the verdict\n"
+    "  70  internal error, e.g. the execution log could be neither written nor spooled:\n"
+    "      handlers may have run, and the result on stdout (when present) still carries\n"
+    "      the verdict\n"
+    "\n"
+    "When MariaDB is unreachable the handlers still run (from the local snapshot copy)\n"
+    "and the log rows and retries are kept in spool_dir (\"logged\":false,\"spooled\":true,\n"
+    "exit code as above) until prov-worker imports them. Failed deliveries are queued\n"
+    "for prov-worker to retry.\n"
     "  78  configuration missing or invalid\n";
 
 struct dispatch_args {
@@ -167,9 +177,98 @@ static json_t *read_data(long max, int *rc)
 	return data;
 }
 
+/* ---------------------------------------------------------------- the journal
+ * Every delivery's request goes to this process's spool journal before it is
+ * sent and its outcome after: a kill -9 loses no log row. The journal is
+ * removed once the log is committed, and kept (fsync) when it cannot be. */
+struct run_state {
+	struct delivery *delivery;
+	struct journal journal;
+	const struct dispatch_event *event;
+	const struct cache_handler *chain; /* the handlers in run order */
+	size_t next;                       /* the step being delivered */
+	struct logstore_queue *queues;     /* what the retry queue does with each step */
+};
+
+/* A failed first delivery is queued when the handler retries and it is worth it. */
+static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
+{
+	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
+	if (r->success || !h->retry_enabled)
+		return q;
+	struct retry_policy policy;
+	char ignored[128];
+	retry_policy_init(&policy, 1, h->retry_schedule, h->retry_max_attempts, ignored, sizeof ignored);
+	if (retry_decide(&policy, 0, r->http_status, r->retry_after_s, 1, retry_jitter(), &q.delay_seconds) ==
+	    RETRY_AGAIN)
+		q.action = LOGSTORE_QUEUE_ENQUEUE;
+	return q;
+}
+
+static void journal_step_begin(struct run_state *rs, const struct cache_handler *h,
+                               const struct delivery_request *req)
+{
+	const struct dispatch_event *ev = rs->event;
+	struct journal_begin b = {.trigger = DELIVERY_TRIGGER_DISPATCH,
+	                          .delivery_id = req->delivery_id,
+	                          .attempt = req->attempt,
+	                          .events_id = ev->events_id,
+	                          .event_uid = ev->uid,
+	                          .has_object_id = ev->has_object_id,
+	                          .object_id = ev->object_id,
+	                          .handler_id = h->id,
+	                          .handler_name = h->name,
+	                          .retry_enabled = h->retry_enabled,
+	                          .retry_schedule = h->retry_schedule,
+	                          .retry_max_attempts = h->retry_max_attempts,
+	                          .request = req->body,
+	                          .request_len = req->body_len,
+	                          .started_us = delivery_now_us()};
+	journal_begin(&rs->journal, &b);
+}
+
 static int deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
 {
-	return delivery_run(ctx, req, out);
+	struct run_state *rs = ctx;
+	const struct cache_handler *h = &rs->chain[rs->next];
+	journal_step_begin(rs, h, req);
+	int rc = delivery_run(rs->delivery, req, out);
+	rs->queues[rs->next] = queue_for(h, out);
+	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
+	rs->next++;
+	return rc;
+}
+
+/* Log the run, or keep its journal for prov-worker. Sets *logged / *spooled. */
+static void log_run(const struct config *cfg, struct db *db, const char *db_err, struct run_state *rs,
+                    const struct dispatch_outcome *outcome, int *logged, int *spooled)
+{
+	char err[1024];
+	struct logstore_options opt;
+	logstore_options_from_config(cfg, &opt);
+	*logged = *spooled = 0;
+	if (db != NULL &&
+	    logstore_write_outcome(db, &opt, rs->event, outcome, rs->queues, err, sizeof err) == 0) {
+		*logged = 1;
+		if (rs->journal.failed)
+			fprintf(stderr,
+			        PROG ": warning: the spool journal could not be written (%s): a crash "
+			             "during a run could lose its log rows\n",
+			        rs->journal.error);
+		journal_discard(&rs->journal);
+		return;
+	}
+	const char *why = db == NULL ? db_err : err;
+	if (journal_keep(&rs->journal) == 0) {
+		*spooled = 1;
+		fprintf(stderr,
+		        PROG
+		        ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
+		        why, rs->journal.file.path);
+	} else {
+		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,
+		        rs->journal.error);
+	}
 }
 
 /* Run the chain and log it; prints the result. Returns the exit code. */
@@ -187,31 +286,32 @@ static int run_event(const struct config *cfg, struct db *db, const char *db_err
 		fprintf(stderr, PROG ": %s\n", err);
 		return EXIT_INTERNAL;
 	}
+	struct run_state rs = {.delivery = d, .event = event, .chain = n ? &snap->handlers[first] : NULL};
+	journal_init(&rs.journal, cfg->spool_dir, (size_t)cfg->response_max_bytes);
+	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
 	struct dispatch_outcome outcome;
-	int rc = dispatch_run(event, data, n ? &snap->handlers[first] : NULL, n, deliver, d, &outcome);
+	int rc = rs.queues ? dispatch_run(event, data, rs.chain, n, deliver, &rs, &outcome) : -1;
+	if (rs.queues == NULL)
+		json_decref(data);
 	delivery_free(d);
-	int logged = 1;
-	if (rc == 0 && outcome.nsteps > 0) {
-		if (db == NULL) {
-			logged = 0;
-			fprintf(stderr, PROG ": the execution log was not written: %s\n", db_err);
-		} else if (logstore_write_outcome(db, (size_t)cfg->response_max_bytes, event, &outcome, err,
-		                                  sizeof err) != 0) {
-			logged = 0;
-			fprintf(stderr, PROG ": the execution log was not written: %s\n", err);
-		}
-	}
+	int logged = 1, spooled = 0;
+	if (rc == 0 && outcome.nsteps > 0)
+		log_run(cfg, db, db_err, &rs, &outcome, &logged, &spooled);
 	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, snap->generation, logged) : NULL;
-	int exit_code = outcome.forbidden ? EXIT_FORBIDDEN : EXIT_ALLOWED;
+	if (result != NULL)
+		json_object_set_new(result, "spooled", json_boolean(spooled));
+	int exit_code = rc == 0 && outcome.forbidden ? EXIT_FORBIDDEN : EXIT_ALLOWED;
 	if (result == NULL || json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
 	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
 		fprintf(stderr, PROG ": the result could not be written\n");
 		exit_code = EXIT_INTERNAL;
 	}
-	if (!logged)
+	if (!logged && !spooled)
 		exit_code = EXIT_INTERNAL;
 	json_decref(result);
-	dispatch_outcome_free(&outcome);
+	if (rs.queues != NULL)
+		dispatch_outcome_free(&outcome);
+	free(rs.queues);
 	return exit_code;
 }
 

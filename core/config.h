@@ -38,6 +38,9 @@ struct config {
 	long payload_max_bytes;   /* largest event data on stdin */
 	long response_max_bytes;  /* response body kept in the log */
 	long log_retention_days;
+
+	/* delivery guarantees */
+	long auto_disable_failures; /* 0: off; else disable a handler after this many failures in a row */
 };
 
 /* Resolve which file to read: cli_path if set, else $PROV_CONFIG, else default. */

@@ -69,5 +69,8 @@ void db_rollback(struct db *db);
 const char *db_error(const struct db *db);
 /* 1 when the last error was a duplicate key. */
 int db_error_is_duplicate(const struct db *db);
+/* 1 when the last error was a deadlock or a lock wait timeout: the
+ * transaction was rolled back and may simply be run again. */
+int db_error_is_deadlock(const struct db *db);
 
 #endif

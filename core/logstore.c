@@ -1,8 +1,11 @@
-/* logstore: exec_logs rows and the handlers' last-run columns. */
+/* logstore: exec_logs rows, the handlers' last-run columns and auto-disable,
+ * and the retry queue rows of the same executions. */
 #include "logstore.h"
 
+#include "config.h"
 #include "db.h"
 #include "dispatch.h"
+#include "retryq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +19,22 @@ static const char SQL_INSERT_LOG[] =
     "delivery_id, attempt, trigger_kind, redelivery_of, http_status, exit_code, duration_us, "
     "request_body, request_headers, response_body, response_headers, response_truncated, "
     "script_stderr, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* An execution imported from a spool may be older than the last one logged:
+ * it must not overwrite a newer state. */
 static const char SQL_UPDATE_HANDLER[] =
     "UPDATE handlers SET last_status = ?, last_run_at = ?, last_error = ?, "
-    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) WHERE id = ?";
+    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) "
+    "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)";
+static const char SQL_AUTO_DISABLE[] = "UPDATE handlers SET status = 'disabled', auto_disabled_at = "
+                                       "UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
+                                       "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
+static const char SQL_BUMP_VERSION[] =
+    "UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
+/* The start time to the microsecond tells two executions of one attempt apart. */
+static const char SQL_ALREADY_LOGGED[] =
+    "SELECT id FROM exec_logs WHERE delivery_id = ? AND attempt = ? AND trigger_kind = ? AND dt = ? LIMIT 1";
+
+#define LOGSTORE_DEADLOCK_TRIES 5
 
 /* The cleaned texts of one row; each owned here. */
 struct row_texts {
@@ -66,16 +82,75 @@ static int texts_build(const struct logstore_entry *e, size_t response_max, stru
 	return t->request == NULL ? -1 : 0;
 }
 
-static int write_one(struct db *db, const struct logstore_entry *e, size_t response_max)
+void logstore_options_from_config(const struct config *cfg, struct logstore_options *opt)
+{
+	opt->response_max = (size_t)cfg->response_max_bytes;
+	opt->auto_disable_failures = cfg->auto_disable_failures;
+}
+
+static int already_logged(struct db *db, const struct logstore_entry *e, const char *dt, int *found)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_STR(e->delivery_id), DB_INT(e->attempt ? e->attempt : 1),
+	                       DB_STR(delivery_trigger_name(e->trigger)), DB_STR(dt)};
+	if (db_query(db, SQL_ALREADY_LOGGED, p, 4, &rows) != 0)
+		return -1;
+	*found = rows.nrows > 0;
+	db_rows_free(&rows);
+	return 0;
+}
+
+static int queue_write(struct db *db, struct logstore_entry *e, const struct row_texts *t)
+{
+	const struct logstore_queue *q = &e->queue;
+	int attempt = (int)(e->attempt ? e->attempt : 1);
+	if (q->action == LOGSTORE_QUEUE_ENQUEUE) {
+		struct retryq_entry r = {.delivery_id = e->delivery_id,
+		                         .handler_id = e->handler_id,
+		                         .handler_name = e->handler_name ? e->handler_name : "",
+		                         .log_id = e->log_id,
+		                         .events_id = e->events_id,
+		                         .object_id = e->object_id,
+		                         .has_object_id = e->has_object_id,
+		                         .event_uid = e->event_uid,
+		                         .envelope = t->request,
+		                         .attempts_made = attempt,
+		                         .delay_seconds = q->delay_seconds,
+		                         .last_error = t->error};
+		return retryq_enqueue(db, &r);
+	}
+	if (q->action != LOGSTORE_QUEUE_FINISH)
+		return 0;
+	int rc = q->claimed_by != NULL ? retryq_finish(db, q->queue_id, q->claimed_by, q->outcome, attempt,
+	                                               q->delay_seconds, e->log_id, t->error)
+	                               : retryq_finish_spooled(db, e->delivery_id, q->outcome, attempt,
+	                                                       q->delay_seconds, e->log_id, t->error);
+	if (rc < 0)
+		return -1;
+	/* The attempt happened and stays logged even when the row moved on. */
+	e->claim_lost = q->claimed_by != NULL && rc == 0;
+	return 0;
+}
+
+static int write_one(struct db *db, struct logstore_entry *e, size_t response_max)
 {
 	const struct delivery_result *r = e->result;
+	char dt[32];
+	delivery_time_text(r->started_us, 0, dt, sizeof dt);
+	if (e->from_spool) {
+		int found = 0;
+		if (already_logged(db, e, dt, &found) != 0)
+			return -1;
+		if (found) {
+			e->skipped = 1;
+			return 0;
+		}
+	}
 	struct row_texts t;
 	if (texts_build(e, response_max, &t) != 0) {
 		texts_free(&t);
 		return -1;
 	}
-	char dt[32];
-	delivery_time_text(r->started_us, 0, dt, sizeof dt);
 	struct db_param p[] = {
 	    DB_STR(dt),
 	    DB_STR(r->success ? "success" : "fail"),
@@ -99,7 +174,11 @@ static int write_one(struct db *db, const struct logstore_entry *e, size_t respo
 	    DB_STR_OR_NULL(t.stderr_text),
 	    DB_STR_OR_NULL(t.error),
 	};
-	int rc = db_exec(db, SQL_INSERT_LOG, p, sizeof p / sizeof p[0], NULL, NULL);
+	unsigned long long id = 0;
+	int rc = db_exec(db, SQL_INSERT_LOG, p, sizeof p / sizeof p[0], NULL, &id);
+	e->log_id = (long long)id;
+	if (rc == 0)
+		rc = queue_write(db, e, &t);
 	texts_free(&t);
 	return rc;
 }
@@ -111,54 +190,118 @@ static int update_handler(struct db *db, const struct logstore_entry *e)
 	delivery_time_text(r->started_us, 0, dt, sizeof dt);
 	char *error = clean_or_null(r->success ? NULL : r->error, LOGSTORE_ERROR_MAX, NULL);
 	const char *status = r->success ? "success" : "fail";
-	struct db_param p[] = {DB_STR(status), DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
-	                       DB_INT(e->handler_id)};
-	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 5, NULL, NULL);
+	struct db_param p[] = {DB_STR(status),        DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
+	                       DB_INT(e->handler_id), DB_STR(dt)};
+	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 6, NULL, NULL);
 	free(error);
 	return rc;
 }
 
-static int by_handler_id(const void *a, const void *b)
+/* After a failure: disable the handler when it has failed often enough in a
+ * row; the edit shows as pending until the Cache Manager publishes it. */
+static int auto_disable(struct db *db, struct logstore_entry *e, long threshold)
 {
-	const struct logstore_entry *x = *(const struct logstore_entry *const *)a;
-	const struct logstore_entry *y = *(const struct logstore_entry *const *)b;
-	return (x->handler_id > y->handler_id) - (x->handler_id < y->handler_id);
+	if (threshold <= 0 || e->result->success)
+		return 0;
+	unsigned long long affected = 0;
+	struct db_param p[] = {DB_INT(e->handler_id), DB_INT(threshold)};
+	if (db_exec(db, SQL_AUTO_DISABLE, p, 2, &affected, NULL) != 0)
+		return -1;
+	if (affected == 0)
+		return 0;
+	e->auto_disabled = 1;
+	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
 }
 
-int logstore_write(struct db *db, size_t response_max, const struct logstore_entry *entries, size_t n,
-                   char *err, size_t errlen)
+/* The transaction itself; the caller commits or rolls back. */
+static int write_all(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                     size_t n, struct logstore_entry **order)
+{
+	for (size_t i = 0; i < n; i++) {
+		entries[i].log_id = 0;
+		entries[i].skipped = entries[i].claim_lost = entries[i].auto_disabled = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (write_one(db, &entries[i], opt->response_max) != 0)
+			return -1;
+	/* The last logged execution of each handler sets its state. */
+	for (size_t i = 0; i < n; i++) {
+		struct logstore_entry *e = order[i];
+		if (e->handler_id <= 0 || e->skipped)
+			continue;
+		size_t next = i + 1;
+		while (next < n && order[next]->handler_id == e->handler_id && order[next]->skipped)
+			next++;
+		if (next < n && order[next]->handler_id == e->handler_id)
+			continue;
+		if (update_handler(db, e) != 0 || auto_disable(db, e, opt->auto_disable_failures) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int by_handler_then_time(const void *a, const void *b)
+{
+	const struct logstore_entry *x = *(struct logstore_entry *const *)a;
+	const struct logstore_entry *y = *(struct logstore_entry *const *)b;
+	if (x->handler_id != y->handler_id)
+		return (x->handler_id > y->handler_id) - (x->handler_id < y->handler_id);
+	return (x->result->started_us > y->result->started_us) -
+	       (x->result->started_us < y->result->started_us);
+}
+
+static void announce(const struct logstore_entry *entries, size_t n, long threshold)
+{
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].auto_disabled)
+			fprintf(stderr,
+			        "provisioning: handler %lld (%s) was disabled after %ld failures in a row "
+			        "(last: %s); "
+			        "publish with the Cache Manager to stop running it\n",
+			        entries[i].handler_id, entries[i].handler_name ? entries[i].handler_name : "",
+			        threshold, entries[i].result->error);
+}
+
+int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                   size_t n, char *err, size_t errlen)
 {
 	if (n == 0)
 		return 0;
-	/* Handler rows are updated in id order: concurrent dispatchers then lock
-	 * them in one global order and cannot deadlock each other. */
-	const struct logstore_entry **order = calloc(n, sizeof *order);
+	/* Handler rows are updated in id order: concurrent writers then lock
+	 * them in one global order, which keeps deadlocks rare; one that still
+	 * happens (InnoDB's gap locks) is rolled back and run again. */
+	struct logstore_entry **order = calloc(n, sizeof *order);
 	if (order == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = &entries[i];
-	qsort(order, n, sizeof *order, by_handler_id);
-	int rc = db_begin(db);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = write_one(db, &entries[i], response_max);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (order[i]->handler_id > 0 &&
-		    (i == n - 1 || order[i + 1]->handler_id != order[i]->handler_id))
-			rc = update_handler(db, order[i]);
-	if (rc == 0)
-		rc = db_commit(db);
-	if (rc != 0) {
+	qsort(order, n, sizeof *order, by_handler_then_time);
+	int rc = -1;
+	for (int tries = 0; rc != 0 && tries < LOGSTORE_DEADLOCK_TRIES; tries++) {
+		rc = db_begin(db);
+		if (rc == 0)
+			rc = write_all(db, opt, entries, n, order);
+		if (rc == 0)
+			rc = db_commit(db);
+		if (rc == 0)
+			break;
 		snprintf(err, errlen, "%s", db_error(db));
+		int again = db_error_is_deadlock(db);
 		db_rollback(db);
+		if (!again)
+			break;
 	}
 	free(order);
+	if (rc == 0)
+		announce(entries, n, opt->auto_disable_failures);
 	return rc;
 }
 
-int logstore_write_outcome(struct db *db, size_t response_max, const struct dispatch_event *event,
-                           const struct dispatch_outcome *outcome, char *err, size_t errlen)
+int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
+                           const struct dispatch_event *event, const struct dispatch_outcome *outcome,
+                           const struct logstore_queue *queues, char *err, size_t errlen)
 {
 	struct logstore_entry *entries = calloc(outcome->nsteps ? outcome->nsteps : 1, sizeof *entries);
 	if (entries == NULL) {
@@ -179,8 +322,10 @@ int logstore_write_outcome(struct db *db, size_t response_max, const struct disp
 		                                     .request_body = step->request_body,
 		                                     .request_len = step->request_len,
 		                                     .result = &step->result};
+		if (queues != NULL)
+			entries[i].queue = queues[i];
 	}
-	int rc = logstore_write(db, response_max, entries, outcome->nsteps, err, errlen);
+	int rc = logstore_write(db, opt, entries, outcome->nsteps, err, errlen);
 	free(entries);
 	return rc;
 }

@@ -1,16 +1,38 @@
 /* logstore: the Execution Log's writes (SPEC 4.3, 7): one exec_logs row per
- * handler execution, and the handler's last status, written together in one
- * transaction so an event's outcome is logged whole or not at all. */
+ * handler execution, the handler's last status (and its auto-disable), and
+ * the retry queue row the execution calls for, written together in one
+ * transaction so an outcome is logged whole or not at all. */
 #ifndef PROV_LOGSTORE_H
 #define PROV_LOGSTORE_H
 
 #include "delivery.h"
+#include "retryq.h"
 
 #include <stddef.h>
 
 struct db;
 struct dispatch_event;
 struct dispatch_outcome;
+
+struct logstore_options {
+	size_t response_max;        /* response bodies longer are cut and marked */
+	long auto_disable_failures; /* 0: off; else disable a handler after this many failures in a row */
+};
+
+enum logstore_queue_action {
+	LOGSTORE_QUEUE_NONE,
+	LOGSTORE_QUEUE_ENQUEUE, /* a failed delivery to retry: its retry_queue row */
+	LOGSTORE_QUEUE_FINISH,  /* a retry attempt: its outcome in its retry_queue row */
+};
+
+/* What the retry queue does with an execution, in the same transaction. */
+struct logstore_queue {
+	enum logstore_queue_action action;
+	enum retryq_outcome outcome; /* FINISH */
+	long delay_seconds;          /* ENQUEUE, FINISH + RESCHEDULE: until the next attempt */
+	long long queue_id;          /* FINISH by the worker holding the row's claim ... */
+	const char *claimed_by;      /* ... its id; NULL: from a spool, matched by delivery id and attempt */
+};
 
 /* One execution to log (borrowed pointers). */
 struct logstore_entry {
@@ -27,15 +49,29 @@ struct logstore_entry {
 	const char *request_body;
 	size_t request_len;
 	const struct delivery_result *result;
+	struct logstore_queue queue;
+	int from_spool; /* skip it when this execution is already logged (an import) */
+
+	/* Set by logstore_write. */
+	long long log_id;  /* the exec_logs row; 0 when skipped */
+	int skipped;       /* from_spool and already logged */
+	int claim_lost;    /* FINISH: another worker holds the row now; it was left alone */
+	int auto_disabled; /* this execution disabled its handler */
 };
 
-/* Write n entries in one transaction; response bodies longer than
- * response_max bytes are cut and marked. Returns 0, or -1 with a reason. */
-int logstore_write(struct db *db, size_t response_max, const struct logstore_entry *entries, size_t n,
-                   char *err, size_t errlen);
+struct config;
+void logstore_options_from_config(const struct config *cfg, struct logstore_options *opt);
 
-/* The executions of one dispatched event. */
-int logstore_write_outcome(struct db *db, size_t response_max, const struct dispatch_event *event,
-                           const struct dispatch_outcome *outcome, char *err, size_t errlen);
+/* Write n entries in one transaction (tried again after a deadlock). Returns
+ * 0, or -1 with a reason (nothing written). An auto-disable is announced on
+ * stderr once committed. */
+int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                   size_t n, char *err, size_t errlen);
+
+/* The executions of one dispatched event; queues[i] (NULL: none) is what
+ * the retry queue does with step i. */
+int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
+                           const struct dispatch_event *event, const struct dispatch_outcome *outcome,
+                           const struct logstore_queue *queues, char *err, size_t errlen);
 
 #endif

@@ -80,10 +80,15 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 				       .request_body = body,
 				       .request_len = strlen(body),
 				       .result = &result};
+	/* Delivered: a retry still waiting for this delivery has nothing left to do. */
+	if (result.success)
+		entry.queue = (struct logstore_queue){.action = LOGSTORE_QUEUE_FINISH, .outcome = RETRYQ_DONE};
 	out->success = result.success;
 	out->attempt = (unsigned)attempt;
 	snprintf(out->error, sizeof out->error, "%s", result.error);
-	int rc = logstore_write(db, (size_t)cfg->response_max_bytes, &entry, 1, err, errlen);
+	struct logstore_options opt;
+	logstore_options_from_config(cfg, &opt);
+	int rc = logstore_write(db, &opt, &entry, 1, err, errlen);
 	delivery_result_free(&result);
 	if (rc != 0)
 		return REDELIVER_ERROR;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 int retry_schedule_parse(const char *text, struct retry_schedule *out, char *err, size_t errlen)
@@ -113,4 +114,41 @@ long retry_after_parse(const char *value, long now)
 	if (when == (time_t)-1)
 		return -1;
 	return when > now ? (long)(when - now) : 0;
+}
+
+int retry_policy_init(struct retry_policy *policy, int enabled, const char *schedule, long long max_attempts,
+                      char *err, size_t errlen)
+{
+	memset(policy, 0, sizeof *policy);
+	policy->enabled = enabled != 0;
+	policy->max_attempts = max_attempts > 0 && max_attempts < 1000 ? (int)max_attempts : 0;
+	if (retry_schedule_parse(schedule, &policy->schedule, err, errlen) == 0)
+		return 0;
+	char ignored[16];
+	retry_schedule_parse(NULL, &policy->schedule, ignored, sizeof ignored);
+	return -1;
+}
+
+enum retry_action retry_decide(const struct retry_policy *policy, int success, long http_status,
+                               long retry_after, int attempts_made, unsigned jitter_permille, long *delay)
+{
+	*delay = 0;
+	if (success || !policy->enabled)
+		return RETRY_NONE;
+	if (http_status != 0 && !retry_is_retryable((int)http_status))
+		return RETRY_NONE;
+	long next = retry_next_delay(&policy->schedule, attempts_made, policy->max_attempts, retry_after,
+	                             jitter_permille);
+	if (next < 0)
+		return RETRY_GIVE_UP;
+	*delay = next;
+	return RETRY_AGAIN;
+}
+
+unsigned retry_jitter(void)
+{
+	unsigned short r = 0;
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		r = (unsigned short)(time(NULL) ^ (long)&r);
+	return r % 1000u;
 }

@@ -29,10 +29,23 @@ static const char SQL_FINISH[] =
 	"next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
 	"log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
 	"WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
+static const char SQL_FINISH_SPOOLED[] =
+	"UPDATE retry_queue SET state = ?, attempt = ?, "
+	"next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
+	"log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
+	"WHERE delivery_id = ? AND state = 'scheduled' AND attempt < ?";
+static const char SQL_RENEW[] =
+	"UPDATE retry_queue SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, updated_at = UTC_TIMESTAMP(6) "
+	"WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
 static const char SQL_COUNTS[] =
 	"SELECT COALESCE(SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), 0), "
 	"COALESCE(SUM(state = 'scheduled'), 0), COALESCE(SUM(state = 'exhausted'), 0), "
 	"COALESCE(SUM(state = 'done'), 0) FROM retry_queue";
+
+static const char *state_name(enum retryq_outcome outcome)
+{
+	return outcome == RETRYQ_DONE ? "done" : outcome == RETRYQ_EXHAUSTED ? "exhausted" : "scheduled";
+}
 
 int retryq_enqueue(struct db *db, const struct retryq_entry *e)
 {
@@ -125,13 +138,36 @@ int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_
 int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
 		  int attempts_made, long delay_seconds, long long log_id, const char *error)
 {
-	const char *state = outcome == RETRYQ_DONE ? "done" : outcome == RETRYQ_EXHAUSTED ? "exhausted" : "scheduled";
+	const char *state = state_name(outcome);
 	unsigned long long affected = 0;
 	struct db_param params[] = {
 		DB_STR(state), DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds),
 		DB_INT(log_id), DB_INT(log_id), DB_STR_OR_NULL(error), DB_INT(id), DB_STR(worker_id),
 	};
 	if (db_exec(db, SQL_FINISH, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
+		return -1;
+	return affected > 0;
+}
+
+int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome, int attempts_made,
+			  long delay_seconds, long long log_id, const char *error)
+{
+	const char *state = state_name(outcome);
+	unsigned long long affected = 0;
+	struct db_param params[] = {
+		DB_STR(state), DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds), DB_INT(log_id),
+		DB_INT(log_id), DB_STR_OR_NULL(error), DB_STR(delivery_id), DB_INT(attempts_made),
+	};
+	if (db_exec(db, SQL_FINISH_SPOOLED, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
+		return -1;
+	return affected > 0;
+}
+
+int retryq_renew(struct db *db, long long id, const char *worker_id, long lease_seconds)
+{
+	unsigned long long affected = 0;
+	struct db_param params[] = {DB_INT(lease_seconds), DB_INT(id), DB_STR(worker_id)};
+	if (db_exec(db, SQL_RENEW, params, 3, &affected, NULL) != 0)
 		return -1;
 	return affected > 0;
 }

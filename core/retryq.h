@@ -55,6 +55,16 @@ enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED };
 int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
 		  int attempts_made, long delay_seconds, long long log_id, const char *error);
 
+/* The same for an attempt read back from a spool, whose claim is long gone:
+ * applied only while the row still waits for an attempt before this one.
+ * Returns 1 when recorded, 0 when the queue had moved on, -1 on error. */
+int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome, int attempts_made,
+                          long delay_seconds, long long log_id, const char *error);
+
+/* Just before delivering a claimed row: still ours? Extends the lease to
+ * lease_seconds from now. 1 yes, 0 the claim was lost, -1 on error. */
+int retryq_renew(struct db *db, long long id, const char *worker_id, long lease_seconds);
+
 struct retryq_counts {
 	long long due, scheduled, exhausted, done;
 };

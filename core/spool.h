@@ -19,14 +19,17 @@ int spool_append(const char *dir, const char *payload, size_t len, char *err, si
 typedef int (*spool_record_fn)(void *ctx, const char *payload, size_t len);
 
 struct spool_read_result {
-	size_t records;     /* intact records delivered to the callback */
-	int torn_tail;      /* the file ended inside a record (crash while writing) */
-	int corrupt;        /* a complete record failed its check: reading stopped there */
-	long long stop_offset; /* where reading stopped when torn or corrupt */
+	size_t records;        /* intact records delivered to the callback */
+	int torn_tail;         /* the file ended inside a record (crash while writing) */
+	int corrupt;           /* a bad record with intact ones after it: skipped, reading went on */
+	size_t damaged;        /* how many such bad stretches were skipped */
+	long long stop_offset; /* where the first bad record (torn or corrupt) starts */
 };
 
-/* Read every record of path in order. Returns 0 (see result for a torn tail or
- * corruption), -1 on I/O error, or the callback's non-zero value. */
+/* Read every record of path in order. A bad record followed by intact ones
+ * is damage: it is skipped up to the next record header and reading goes
+ * on; one at the end is a torn tail. Returns 0 (see result), -1 on I/O
+ * error, or the callback's non-zero value. */
 int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result,
 	       char *err, size_t errlen);
 
@@ -34,5 +37,44 @@ int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_rea
  * writers' lock, so new appends go to a fresh file. Writes the new path into
  * out. Returns 1 when a file was moved, 0 when there was none, -1 on error. */
 int spool_take(const char *dir, char *out, size_t outlen, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- journals
+ * A process's own spool file: dir/journal.<pid>.<random>, created under a
+ * temporary name and renamed only once its exclusive lock is held, so an
+ * importer never sees it unlocked while its writer lives. Appends are plain
+ * writes (a killed process loses nothing the kernel has); spool_journal_keep
+ * makes it durable when the database could not take the records. */
+#define SPOOL_JOURNAL_PREFIX "journal."
+
+struct spool_journal {
+	int fd; /* -1: not open */
+	char path[4096];
+};
+
+int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size_t errlen);
+/* One record, one write(2), no fsync. */
+int spool_journal_append(struct spool_journal *j, const char *payload, size_t len, char *err, size_t errlen);
+/* The records are safe elsewhere (committed): remove the file. */
+void spool_journal_discard(struct spool_journal *j);
+/* Keep the records for the importer: fsync the file and its folder, close
+ * (which releases the lock). 0, or -1 with a reason. */
+int spool_journal_keep(struct spool_journal *j, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- importing */
+
+enum spool_disposition {
+	SPOOL_REMOVE,  /* imported: delete the file */
+	SPOOL_CORRUPT, /* rename it to *.corrupt and leave it for a person */
+	SPOOL_KEEP,    /* leave it (e.g. the database went away): try again later */
+};
+
+/* Called with a file to import; its lock is held until the call returns. */
+typedef enum spool_disposition (*spool_file_fn)(void *ctx, const char *path);
+
+/* Offer every importable file of dir to fn: journals whose writer has gone
+ * (the lock can be taken), spool.log (moved aside first) and files left
+ * aside by an importer that stopped. Files of live writers are skipped.
+ * Returns how many files were offered, or -1 with a reason in err. */
+int spool_import_each(const char *dir, spool_file_fn fn, void *ctx, char *err, size_t errlen);
 
 #endif

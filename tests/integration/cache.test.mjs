@@ -80,12 +80,13 @@ test('with MariaDB unreachable the dispatcher runs the local copy and reports th
   const logs = Number(sqlValue('SELECT COUNT(*) FROM exec_logs'));
   rx.reset();
   const r = await dispatch([EVENT, '--config', down, '--event-id', 'offline-1'], { b: 1 });
-  assert.equal(r.status, 70, 'internal error: the log could not be written');
-  assert.match(r.stderr, /the execution log was not written: database unreachable/);
+  assert.equal(r.status, 0, 'the verdict: the log rows are spooled, nothing is lost');
+  assert.match(r.stderr, /the execution log was not written: database unreachable.*; kept in the spool \(.*\/journal\.\d+\.\w+\) for prov-worker/);
   assert.equal(rx.requests.length, 1, 'the handler still ran');
   assert.equal(r.result.verdict, 'allow');
   assert.deepEqual(r.result.data, { b: 1, offline: true });
   assert.equal(r.result.logged, false);
+  assert.equal(r.result.spooled, true);
   assert.equal(Number(sqlValue('SELECT COUNT(*) FROM exec_logs')), logs);
   // No local copy and no database: nothing can run.
   const empty = hostConfig('host-d-down', `db_socket = ${runDir}/no-such-mysqld.sock\n`);

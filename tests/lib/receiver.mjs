@@ -11,12 +11,19 @@
 //   /hang               never answers (the client's timeout must end it)
 //   /close              reads the request, then drops the connection
 //   /big?mb=N           200 with N MiB (default 10) of JSON-ish bytes
-// Started and stopped by the tests themselves: startReceiver() / close().
+//   /garbage            bytes that are not HTTP, then the connection closes
+// Any mode with ?times=N applies to the first N requests of that exact URL;
+// later ones get the echo (a receiver that fails, then recovers).
+// Each record carries the status answered (null: none). waitFor(pred) resolves
+// with the first request matching pred, already received or still to come.
+// Started and stopped by the tests themselves: startReceiver({ port }) / close().
 import http from 'node:http';
 
-export async function startReceiver() {
+export async function startReceiver({ port: wanted = 0 } = {}) {
   const requests = [];
   const sockets = new Set();
+  const seen = new Map(); // URL -> requests so far (for ?times=N)
+  const waiters = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -25,20 +32,43 @@ export async function startReceiver() {
       const url = new URL(req.url, 'http://receiver');
       const record = {
         method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams),
-        headers: req.headers, body, socket: `${req.socket.remotePort}`, at: Date.now(),
+        headers: req.headers, body, socket: `${req.socket.remotePort}`, at: Date.now(), status: null,
       };
       requests.push(record);
-      answer(url, body, req, res);
+      const writeHead = res.writeHead.bind(res);
+      res.writeHead = (code, ...rest) => { record.status = code; return writeHead(code, ...rest); };
+      const count = (seen.get(req.url) || 0) + 1;
+      seen.set(req.url, count);
+      const times = url.searchParams.get('times');
+      if (times !== null && count > Number(times)) json(res, 200, body);
+      else answer(url, body, req, res);
+      for (const w of [...waiters]) {
+        if (w.pred(record)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(record); }
+      }
     });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(wanted, '127.0.0.1', resolve);
+  });
   const { port } = server.address();
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     requests,
-    reset() { requests.length = 0; },
+    reset() { requests.length = 0; seen.clear(); },
+    waitFor(pred, timeoutMs = 20000) {
+      const found = requests.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const w = { pred, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          if (waiters.includes(w)) { waiters.splice(waiters.indexOf(w), 1); reject(new Error('waitFor: no such request')); }
+        }, timeoutMs).unref();
+      });
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -81,6 +111,10 @@ function answer(url, body, req, res) {
   }
   if (path === '/hang') return undefined;
   if (path === '/close') return req.socket.destroy();
+  if (path === '/garbage') {
+    req.socket.end('\x00\x01 this is not HTTP at all \xff\r\n\r\n');
+    return undefined;
+  }
   if (path === '/big') {
     const mib = Number(url.searchParams.get('mb') || 10);
     const chunk = Buffer.alloc(1024 * 1024, 'x');

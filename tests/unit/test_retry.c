@@ -95,6 +95,54 @@ static void retry_after_header_forms(void **state)
 	assert_int_equal(retry_after_parse("Sun, 06 Jan 2030 08:49:37 GMT", 1893919777 - 60), 60);
 }
 
+static void a_policy_decides_retry_give_up_or_final(void **state)
+{
+	(void)state;
+	struct retry_policy p;
+	char err[128];
+	long delay = -7;
+	assert_int_equal(retry_policy_init(&p, 1, NULL, 0, err, sizeof err), 0);
+	assert_int_equal(retry_decide(&p, 1, 200, -1, 1, 500, &delay), RETRY_NONE); /* success */
+	assert_int_equal(delay, 0);
+	assert_int_equal(retry_decide(&p, 0, 0, -1, 1, 500, &delay), RETRY_AGAIN); /* no answer */
+	assert_int_equal(delay, 5);
+	assert_int_equal(retry_decide(&p, 0, 503, 120, 1, 500, &delay), RETRY_AGAIN);
+	assert_int_equal(delay, 120); /* Retry-After */
+	assert_int_equal(retry_decide(&p, 0, 404, -1, 1, 500, &delay), RETRY_NONE);   /* final 4xx */
+	assert_int_equal(retry_decide(&p, 0, 200, -1, 1, 500, &delay), RETRY_NONE);   /* acknowledged */
+	assert_int_equal(retry_decide(&p, 0, 429, -1, 2, 500, &delay), RETRY_AGAIN);
+	assert_int_equal(delay, 300);
+	assert_int_equal(retry_decide(&p, 0, 500, -1, 8, 500, &delay), RETRY_GIVE_UP); /* 1 + 7 made */
+
+	assert_int_equal(retry_policy_init(&p, 1, "1m", 2, err, sizeof err), 0);
+	assert_int_equal(retry_decide(&p, 0, 0, -1, 1, 500, &delay), RETRY_AGAIN);
+	assert_int_equal(delay, 60);
+	assert_int_equal(retry_decide(&p, 0, 0, -1, 2, 500, &delay), RETRY_GIVE_UP);
+
+	assert_int_equal(retry_policy_init(&p, 0, NULL, 0, err, sizeof err), 0);
+	assert_int_equal(retry_decide(&p, 0, 500, -1, 1, 500, &delay), RETRY_NONE); /* retries off */
+
+	/* A schedule that does not parse: reported, and the default is used. */
+	assert_int_equal(retry_policy_init(&p, 1, "soon", 0, err, sizeof err), -1);
+	assert_true(strncmp(err, "retry schedule:", 15) == 0);
+	assert_int_equal(p.schedule.count, 7);
+	assert_int_equal(retry_decide(&p, 0, 0, -1, 1, 500, &delay), RETRY_AGAIN);
+	assert_int_equal(delay, 5);
+}
+
+static void jitter_stays_in_range(void **state)
+{
+	(void)state;
+	unsigned seen_low = 0, seen_high = 0;
+	for (int i = 0; i < 2000; i++) {
+		unsigned j = retry_jitter();
+		assert_true(j < 1000);
+		seen_low |= j < 500;
+		seen_high |= j >= 500;
+	}
+	assert_true(seen_low && seen_high);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +152,8 @@ int main(void)
 		cmocka_unit_test(delays_follow_the_schedule_then_stop),
 		cmocka_unit_test(jitter_and_retry_after),
 		cmocka_unit_test(retry_after_header_forms),
+		cmocka_unit_test(a_policy_decides_retry_give_up_or_final),
+		cmocka_unit_test(jitter_stays_in_range),
 	};
 	return cmocka_run_group_tests_name("retry", tests, NULL, NULL);
 }

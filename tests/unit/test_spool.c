@@ -96,7 +96,7 @@ static void a_torn_last_record_is_reported_not_fatal(void **state)
 	}
 }
 
-static void a_damaged_middle_record_stops_the_read(void **state)
+static void a_damaged_middle_record_is_skipped_and_reported(void **state)
 {
 	(void)state;
 	append("one");
@@ -111,8 +111,60 @@ static void a_damaged_middle_record_stops_the_read(void **state)
 	struct spool_read_result result;
 	char err[256];
 	assert_int_equal(spool_read(path, collect, &seen, &result, err, sizeof err), 0);
+	assert_int_equal(result.records, 2);
+	assert_string_equal(seen.text[0], "one");
+	assert_string_equal(seen.text[1], "three");
+	assert_true(result.corrupt);
+	assert_false(result.torn_tail);
+	assert_int_equal(result.damaged, 1);
+	assert_int_equal(result.stop_offset, 14 + 4); /* where "two" starts */
+}
+
+static void garbage_and_a_bad_length_are_skipped_up_to_the_next_record(void **state)
+{
+	(void)state;
+	append("alpha");
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("S1 99999 00000000\nshort\n", f); /* a length far past the next record */
+	fputs("\x01\x02 noise without a newline, S1 in the middle", f);
+	fputs("\nS1 x y\n", f); /* a header that does not parse */
+	assert_int_equal(fclose(f), 0);
+	append("omega");
+	append("last");
+	struct seen seen = {0};
+	struct spool_read_result result;
+	char err[256];
+	assert_int_equal(spool_read(path, collect, &seen, &result, err, sizeof err), 0);
+	assert_int_equal(result.records, 3);
+	assert_string_equal(seen.text[0], "alpha");
+	assert_string_equal(seen.text[1], "omega");
+	assert_string_equal(seen.text[2], "last");
+	assert_true(result.corrupt);
+	assert_int_equal(result.damaged, 2);
+	assert_false(result.torn_tail);
+}
+
+static void damage_then_a_torn_tail_are_both_reported(void **state)
+{
+	(void)state;
+	append("one");
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("junk\n", f);
+	assert_int_equal(fclose(f), 0);
+	append("two");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(truncate(path, st.st_size - 2), 0);
+	struct seen seen = {0};
+	struct spool_read_result result;
+	char err[256];
+	assert_int_equal(spool_read(path, collect, &seen, &result, err, sizeof err), 0);
 	assert_int_equal(result.records, 1);
 	assert_true(result.corrupt);
+	assert_true(result.torn_tail);
+	assert_int_equal(result.stop_offset, 14 + 4); /* the first bad stretch */
 }
 
 static void take_moves_the_file_and_appends_start_afresh(void **state)
@@ -150,7 +202,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(records_come_back_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_torn_last_record_is_reported_not_fatal, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_damaged_middle_record_stops_the_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_damaged_middle_record_is_skipped_and_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(garbage_and_a_bad_length_are_skipped_up_to_the_next_record, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(damage_then_a_torn_tail_are_both_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(take_moves_the_file_and_appends_start_afresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_arguments_are_refused, setup, teardown),
 	};

@@ -1,0 +1,296 @@
+/* journal: the begin/end records of deliveries (JSON in spool framing), the
+ * per-process journal that holds them, and their reading back as log rows. */
+#include "journal.h"
+
+#include "retry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JOURNAL_TEXT_MAX 60000 /* headers and stderr, as logstore keeps them */
+
+static const char *const queue_actions[] = {
+    [LOGSTORE_QUEUE_NONE] = "none", [LOGSTORE_QUEUE_ENQUEUE] = "enqueue", [LOGSTORE_QUEUE_FINISH] = "finish"};
+static const char *const queue_outcomes[] = {
+    [RETRYQ_DONE] = "done", [RETRYQ_RESCHEDULE] = "reschedule", [RETRYQ_EXHAUSTED] = "exhausted"};
+
+/* ---------------------------------------------------------------- writing */
+
+void journal_init(struct journal *j, const char *dir, size_t response_max)
+{
+	memset(j, 0, sizeof *j);
+	j->file.fd = -1;
+	snprintf(j->dir, sizeof j->dir, "%s", dir);
+	j->response_max = response_max;
+}
+
+/* A JSON string of arbitrary bytes: valid UTF-8 of at most max bytes. */
+static json_t *text_json(const char *text, size_t len, size_t max, int *cut)
+{
+	if (text == NULL)
+		return json_null();
+	char *clean = delivery_utf8_clean(text, len, max, cut);
+	json_t *value = clean ? json_string(clean) : NULL;
+	free(clean);
+	return value;
+}
+
+/* Text of arbitrary bytes up to NUL (NULL: JSON null). */
+static json_t *text_of(const char *text, size_t max)
+{
+	return text ? text_json(text, strlen(text), max, NULL) : json_null();
+}
+
+/* Set key to value (taken over); a failure (out of memory) clears *ok. */
+static void put(json_t *record, const char *key, json_t *value, int *ok)
+{
+	if (record == NULL) {
+		json_decref(value);
+		*ok = 0;
+	} else if (value == NULL || json_object_set_new(record, key, value) != 0) {
+		*ok = 0; /* json_object_set_new has released value */
+	}
+}
+
+/* Append record (taken over; NULL when it could not be built). */
+static int append(struct journal *j, json_t *record, int ok)
+{
+	char *text = record && ok ? json_dumps(record, JSON_COMPACT) : NULL;
+	json_decref(record);
+	int rc = -1;
+	if (text == NULL)
+		snprintf(j->error, sizeof j->error, "journal: out of memory");
+	else if (j->file.fd < 0 && spool_journal_open(j->dir, &j->file, j->error, sizeof j->error) != 0)
+		rc = -1;
+	else
+		rc = spool_journal_append(&j->file, text, strlen(text), j->error, sizeof j->error);
+	free(text);
+	if (rc != 0)
+		j->failed = 1;
+	else
+		j->records++;
+	return rc;
+}
+
+int journal_begin(struct journal *j, const struct journal_begin *b)
+{
+	if (j->failed)
+		return -1; /* reported once, by whoever keeps or discards it */
+	int ok = 1;
+	json_t *retry = json_object();
+	put(retry, "enabled", json_boolean(b->retry_enabled), &ok);
+	put(retry, "schedule", text_of(b->retry_schedule, 255), &ok);
+	put(retry, "max_attempts", json_integer(b->retry_max_attempts), &ok);
+	json_t *r = json_object();
+	put(r, "k", json_string("begin"), &ok);
+	put(r, "trigger", json_string(delivery_trigger_name(b->trigger)), &ok);
+	put(r, "delivery_id", text_of(b->delivery_id, DELIVERY_ID_LEN), &ok);
+	put(r, "attempt", json_integer(b->attempt), &ok);
+	put(r, "events_id", text_of(b->events_id, 64), &ok);
+	put(r, "event_uid", text_of(b->event_uid, 64), &ok);
+	put(r, "object_id", b->has_object_id ? json_integer(b->object_id) : json_null(), &ok);
+	put(r, "handler_id", json_integer(b->handler_id), &ok);
+	put(r, "handler_name", text_of(b->handler_name ? b->handler_name : "", 1024), &ok);
+	put(r, "retry", retry, &ok);
+	put(r, "queue_id", json_integer(b->queue_id), &ok);
+	put(r, "started_us", json_integer(b->started_us), &ok);
+	put(r, "request", text_json(b->request, b->request_len, b->request_len, NULL), &ok);
+	return append(j, r, ok);
+}
+
+static json_t *queue_json(const struct logstore_queue *q)
+{
+	return json_pack("{s:s, s:s, s:I}", "action", queue_actions[q->action], "outcome",
+	                 queue_outcomes[q->outcome], "delay", (json_int_t)q->delay_seconds);
+}
+
+int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
+                const struct logstore_queue *queue)
+{
+	if (j->failed)
+		return -1;
+	int ok = 1, cut = 0;
+	json_t *rec = json_object();
+	put(rec, "k", json_string("end"), &ok);
+	put(rec, "delivery_id", text_of(delivery_id, DELIVERY_ID_LEN), &ok);
+	put(rec, "attempt", json_integer(attempt), &ok);
+	put(rec, "success", json_boolean(r->success), &ok);
+	put(rec, "http_status", json_integer(r->http_status), &ok);
+	put(rec, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null(), &ok);
+	put(rec, "started_us", json_integer(r->started_us), &ok);
+	put(rec, "duration_us", json_integer(r->duration_us), &ok);
+	put(rec, "request_headers", text_of(r->request_headers, JOURNAL_TEXT_MAX), &ok);
+	put(rec, "response",
+	    r->response_body && r->response_len > 0
+	        ? text_json(r->response_body, r->response_len, j->response_max, &cut)
+	        : json_null(),
+	    &ok);
+	put(rec, "response_truncated", json_boolean(r->response_overflow || cut), &ok);
+	put(rec, "response_headers", text_of(r->response_headers, JOURNAL_TEXT_MAX), &ok);
+	put(rec, "stderr", text_of(r->script_stderr, JOURNAL_TEXT_MAX), &ok);
+	/* Errors quote replies (a JSON parser's "near '...'"): any bytes. */
+	put(rec, "error", text_of(r->error, DELIVERY_ERROR_MAX), &ok);
+	put(rec, "queue", queue_json(queue), &ok);
+	put(rec, "decided_us", json_integer(delivery_now_us()), &ok);
+	return append(j, rec, ok);
+}
+
+void journal_discard(struct journal *j)
+{
+	spool_journal_discard(&j->file);
+}
+
+int journal_keep(struct journal *j)
+{
+	if (j->file.fd < 0 && !j->failed)
+		return 0; /* nothing was written */
+	if (j->file.fd >= 0 && spool_journal_keep(&j->file, j->error, sizeof j->error) != 0)
+		j->failed = 1;
+	return j->failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- reading back */
+
+const char *journal_record_kind(json_t *record)
+{
+	const char *kind = json_string_value(json_object_get(record, "k"));
+	if (kind != NULL && (strcmp(kind, "begin") == 0 || strcmp(kind, "end") == 0))
+		return kind;
+	return NULL;
+}
+
+static const char *str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static long long num(json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+int journal_records_match(json_t *begin, json_t *end)
+{
+	const char *a = str(begin, "delivery_id"), *b = str(end, "delivery_id");
+	return a != NULL && b != NULL && strcmp(a, b) == 0 && num(begin, "attempt") == num(end, "attempt");
+}
+
+static enum delivery_trigger trigger_from(const char *name)
+{
+	if (name != NULL && strcmp(name, "retry") == 0)
+		return DELIVERY_TRIGGER_RETRY;
+	if (name != NULL && strcmp(name, "manual") == 0)
+		return DELIVERY_TRIGGER_MANUAL;
+	return DELIVERY_TRIGGER_DISPATCH;
+}
+
+static long remaining_seconds(long long from_us, long delay, long long now_us)
+{
+	long long left = (from_us + (long long)delay * 1000000 - now_us) / 1000000;
+	return left > 0 ? (long)left : 0;
+}
+
+/* Logs never free these: they point into the records (see journal_execution). */
+static char *borrowed(json_t *obj, const char *key)
+{
+	return (char *)json_string_value(json_object_get(obj, key));
+}
+
+static void read_end(struct journal_execution *x, long long now_us)
+{
+	json_t *end = x->end;
+	struct delivery_result *r = &x->result;
+	r->success = json_is_true(json_object_get(end, "success"));
+	r->http_status = (long)num(end, "http_status");
+	json_t *exit_code = json_object_get(end, "exit_code");
+	r->has_exit_code = json_is_integer(exit_code);
+	r->exit_code = (int)json_integer_value(exit_code);
+	r->started_us = num(end, "started_us");
+	r->duration_us = num(end, "duration_us");
+	r->request_headers = borrowed(end, "request_headers");
+	r->response_body = borrowed(end, "response");
+	r->response_len = r->response_body ? json_string_length(json_object_get(end, "response")) : 0;
+	r->response_overflow = json_is_true(json_object_get(end, "response_truncated"));
+	r->response_headers = borrowed(end, "response_headers");
+	r->script_stderr = borrowed(end, "stderr");
+	snprintf(r->error, sizeof r->error, "%s", str(end, "error") ? str(end, "error") : "");
+	json_t *q = json_object_get(end, "queue");
+	const char *action = str(q, "action"), *outcome = str(q, "outcome");
+	struct logstore_queue *lq = &x->entry.queue;
+	for (size_t i = 0; action && i < sizeof queue_actions / sizeof queue_actions[0]; i++)
+		if (strcmp(action, queue_actions[i]) == 0)
+			lq->action = (enum logstore_queue_action)i;
+	for (size_t i = 0; outcome && i < sizeof queue_outcomes / sizeof queue_outcomes[0]; i++)
+		if (strcmp(outcome, queue_outcomes[i]) == 0)
+			lq->outcome = (enum retryq_outcome)i;
+	lq->delay_seconds = remaining_seconds(num(end, "decided_us"), (long)num(q, "delay"), now_us);
+}
+
+/* No end record: the process died while the handler had the request. */
+static void read_interrupted(struct journal_execution *x, long long now_us)
+{
+	struct delivery_result *r = &x->result;
+	enum delivery_trigger trigger = x->entry.trigger;
+	r->started_us = num(x->begin, "started_us");
+	snprintf(
+	    r->error, sizeof r->error,
+	    "interrupted: the %s stopped during this delivery; the handler may or may not have received it",
+	    trigger == DELIVERY_TRIGGER_RETRY ? "retry worker" : "dispatcher");
+	json_t *retry = json_object_get(x->begin, "retry");
+	struct retry_policy policy;
+	char ignored[128];
+	retry_policy_init(&policy, json_is_true(json_object_get(retry, "enabled")), str(retry, "schedule"),
+	                  num(retry, "max_attempts"), ignored, sizeof ignored);
+	long delay = 0;
+	enum retry_action act =
+	    retry_decide(&policy, 0, 0, -1, (int)x->entry.attempt, retry_jitter(), &delay);
+	struct logstore_queue *q = &x->entry.queue;
+	if (trigger == DELIVERY_TRIGGER_RETRY) {
+		q->action = LOGSTORE_QUEUE_FINISH;
+		q->outcome = act == RETRY_AGAIN ? RETRYQ_RESCHEDULE : RETRYQ_EXHAUSTED;
+	} else if (trigger == DELIVERY_TRIGGER_DISPATCH && act == RETRY_AGAIN) {
+		q->action = LOGSTORE_QUEUE_ENQUEUE;
+	}
+	q->delay_seconds = remaining_seconds(r->started_us, delay, now_us);
+}
+
+int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *end, long long now_us)
+{
+	memset(x, 0, sizeof *x);
+	x->begin = begin;
+	x->end = end;
+	x->result.retry_after_s = -1;
+	json_t *object_id = json_object_get(begin, "object_id");
+	struct logstore_entry *e = &x->entry;
+	e->events_id = str(begin, "events_id");
+	e->event_uid = str(begin, "event_uid");
+	e->has_object_id = json_is_integer(object_id);
+	e->object_id = json_integer_value(object_id);
+	e->handler_id = num(begin, "handler_id");
+	e->handler_name = str(begin, "handler_name");
+	e->delivery_id = str(begin, "delivery_id");
+	e->attempt = (unsigned)num(begin, "attempt");
+	e->trigger = trigger_from(str(begin, "trigger"));
+	e->request_body = str(begin, "request");
+	e->request_len = e->request_body ? json_string_length(json_object_get(begin, "request")) : 0;
+	e->result = &x->result;
+	e->from_spool = 1;
+	if (e->events_id == NULL || e->event_uid == NULL || e->delivery_id == NULL ||
+	    e->request_body == NULL || e->attempt < 1 || strlen(e->delivery_id) != DELIVERY_ID_LEN)
+		return -1;
+	if (end != NULL)
+		read_end(x, now_us);
+	else
+		read_interrupted(x, now_us);
+	return 0;
+}
+
+void journal_execution_free(struct journal_execution *x)
+{
+	if (x == NULL)
+		return;
+	json_decref(x->begin);
+	json_decref(x->end);
+	memset(x, 0, sizeof *x);
+}
