@@ -38,6 +38,7 @@ struct config {
 	long payload_max_bytes;   /* largest event data on stdin */
 	long response_max_bytes;  /* response body kept in the log */
 	long log_retention_days;
+	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
 };
 
 /* Resolve which file to read: cli_path if set, else $PROV_CONFIG, else default. */
