@@ -57,7 +57,8 @@ static double run_once(struct command *cmd, const char *input)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: spawn-timer N INPUT_FILE COMMAND [ARGS...] [-- COMMAND [ARGS...]]...\n");
+		fprintf(stderr,
+		        "usage: spawn-timer N INPUT_FILE COMMAND [ARGS...] [-- COMMAND [ARGS...]]...\n");
 		return 64;
 	}
 	int runs = atoi(argv[1]);
