@@ -215,6 +215,7 @@ struct dispatcher {
 	struct cache_snapshot snap;
 	long long checked_us; /* when the generation was last checked (monotonic) */
 	struct delivery *delivery;
+	int output_failed; /* stdout refused a result: a batch stops there */
 };
 
 static long long monotonic_us(void)
@@ -299,11 +300,12 @@ static json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event
 }
 
 /* One result line on stdout, flushed (a batch consumer may read as it goes). */
-static int print_result(json_t *result)
+static int print_result(struct dispatcher *dp, json_t *result)
 {
 	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
 	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		fprintf(stderr, PROG ": the result could not be written\n");
+		fprintf(stderr, PROG ": the result could not be written: %s\n", strerror(errno));
+		dp->output_failed = 1;
 		return -1;
 	}
 	return 0;
@@ -313,7 +315,7 @@ static int run_single(struct dispatcher *dp, const struct dispatch_event *event,
 {
 	int exit_code;
 	json_t *result = dispatcher_run(dp, event, data, &exit_code);
-	if (result != NULL && print_result(result) != 0)
+	if (result != NULL && print_result(dp, result) != 0)
 		exit_code = EXIT_INTERNAL;
 	json_decref(result);
 	return exit_code;
@@ -347,11 +349,11 @@ static long read_batch_line(char *buf, size_t cap, int *too_long, int *has_nul)
 }
 
 /* The result line of a line that was not run. */
-static int print_bad_line(long line, const char *message)
+static int print_bad_line(struct dispatcher *dp, long line, const char *message)
 {
 	fprintf(stderr, PROG ": line %ld: %s\n", line, message);
 	json_t *result = json_pack("{s:I,s:s}", "line", (json_int_t)line, "error", message);
-	int rc = result != NULL ? print_result(result) : -1;
+	int rc = result != NULL ? print_result(dp, result) : -1;
 	json_decref(result);
 	return rc;
 }
@@ -364,14 +366,14 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 	json_t *envelope = json_loadb(text, len, 0, &jerr);
 	if (envelope == NULL) {
 		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
-		return print_bad_line(line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	}
 	struct dispatch_event event;
 	json_t *data;
 	int rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
 	json_decref(envelope);
 	if (rc != 0)
-		return print_bad_line(line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	/* The published generation costs a round trip, a third of an event's time
 	 * to the database: it is checked again once the last check is older than
 	 * batch_generation_check_ms (0: before every event). */
@@ -384,7 +386,7 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 		json_decref(data);
 		char message[1200];
 		snprintf(message, sizeof message, "no handler set to run: %s", err);
-		print_bad_line(line, message);
+		print_bad_line(dp, line, message);
 		return EXIT_INTERNAL;
 	}
 	if (stale)
@@ -392,14 +394,15 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 	int exit_code;
 	json_t *result = dispatcher_run(dp, &event, data, &exit_code);
 	if (result == NULL || json_object_set_new(result, "line", json_integer(line)) != 0 ||
-	    print_result(result) != 0)
+	    print_result(dp, result) != 0)
 		exit_code = EXIT_INTERNAL;
 	json_decref(result);
 	return exit_code == EXIT_INTERNAL ? EXIT_INTERNAL : 0;
 }
 
 /* Every line of stdin, in order. Exit code: 70 if any event hit an internal
- * error, else 64 if any line was bad, else 0. */
+ * error, else 64 if any line was bad, else 0. When stdout refuses a result
+ * the batch stops there: nobody would learn the verdicts of the next events. */
 static int run_batch(struct dispatcher *dp)
 {
 	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
@@ -410,15 +413,17 @@ static int run_batch(struct dispatcher *dp)
 	}
 	int bad = 0, internal = 0, too_long, has_nul;
 	long len;
-	for (long line = 1; (len = read_batch_line(buf, cap, &too_long, &has_nul)) >= 0; line++) {
+	for (long line = 1; !dp->output_failed && (len = read_batch_line(buf, cap, &too_long, &has_nul)) >= 0;
+	     line++) {
 		int rc;
 		if (too_long)
-			rc = print_bad_line(line, "the line is larger than payload_max_bytes") == 0
+			rc = print_bad_line(dp, line, "the line is larger than payload_max_bytes") == 0
 			         ? EXIT_BAD_INPUT
 			         : EXIT_INTERNAL;
 		else if (has_nul || len == 0)
-			rc = print_bad_line(line, has_nul ? "the line contains a NUL byte"
-			                                  : "the line is empty") == 0
+			rc = print_bad_line(dp, line,
+			                    has_nul ? "the line contains a NUL byte" : "the line is empty") ==
+			             0
 			         ? EXIT_BAD_INPUT
 			         : EXIT_INTERNAL;
 		else

@@ -5,7 +5,7 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { binDir, configPath, runDir, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
@@ -156,6 +156,22 @@ test('bad lines: too long, NUL byte, empty, wrong shape; CRLF line ends are fine
   const help = await run(bin, ['--help']);
   assert.match(help.stdout, /--batch/);
   assert.match(help.stdout, /^ {6}--batch: at least one line was bad/m);
+});
+
+test('a reader that goes away stops the batch: exit 70, the remaining lines are not run', async () => {
+  addHandler({ name: 'batch reader gone', event: 'clients.update', task: `${rx.url}/echo` });
+  publish();
+  const child = spawn(bin, ['--batch']);
+  const err = [];
+  child.stderr.on('data', (c) => err.push(c));
+  child.stdout.once('data', () => child.stdout.destroy());
+  child.stdin.on('error', () => {});
+  // More results than a pipe buffers, so the dispatcher must notice the closed end.
+  child.stdin.end(ndjson(Array.from({ length: 400 }, (_, i) => envelope('clients.update', { i }))));
+  const status = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(status, 70);
+  assert.match(Buffer.concat(err).toString('utf8'), /^prov-dispatch: the result could not be written: Broken pipe$/m);
+  assert.ok(rx.requests.length > 0 && rx.requests.length < 400, `${rx.requests.length} of 400 events ran`);
 });
 
 test('the database unreachable: events run from the local snapshot copy, exit 70, nothing claims to be logged', async () => {
