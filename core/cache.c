@@ -383,6 +383,39 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 	return 0;
 }
 
+/* Ask the database for the current generation and adopt it when it is not
+ * the one in snap (have: snap holds a snapshot). local_err says why there is
+ * no snapshot held, for the message when there is nothing to run at all. */
+static int load_current(const struct config *cfg, struct db *db, struct cache_snapshot *snap, int have,
+                        const char *local_err, char *err, size_t errlen, char *warning, size_t warnlen)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(have ? snap->generation : 0)};
+	if (db_query(db, SQL_CURRENT_GENERATION, p, 1, &rows) != 0) {
+		if (have) {
+			snprintf(warning, warnlen, "using the local snapshot copy: %s", db_error(db));
+			return CACHE_FROM_LOCAL;
+		}
+		snprintf(err, errlen, "cannot read the published generation (%s) and %s", db_error(db),
+		         local_err);
+		return -1;
+	}
+	int rc;
+	if (rows.nrows != 1 || db_cell(&rows, 0, 0) == NULL) {
+		cache_snapshot_free(snap); /* nothing published: nothing runs */
+		rc = CACHE_NOTHING_PUBLISHED;
+	} else if (db_cell(&rows, 0, 4) == NULL && have) {
+		rc = CACHE_FROM_LOCAL; /* the generation we hold is current */
+	} else {
+		cache_snapshot_free(snap);
+		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0
+		         ? CACHE_FROM_DATABASE
+		         : -1;
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
 int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err, size_t errlen,
                char *warning, size_t warnlen)
 {
@@ -395,31 +428,21 @@ int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *s
 		snprintf(err, errlen, "the database is unreachable and %s", local_err);
 		return -1;
 	}
-	struct db_rows rows;
-	struct db_param p[] = {DB_INT(have_local ? snap->generation : 0)};
-	if (db_query(db, SQL_CURRENT_GENERATION, p, 1, &rows) != 0) {
-		if (have_local) {
-			snprintf(warning, warnlen, "using the local snapshot copy: %s", db_error(db));
+	return load_current(cfg, db, snap, have_local, local_err, err, errlen, warning, warnlen);
+}
+
+int cache_refresh(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err,
+                  size_t errlen, char *warning, size_t warnlen)
+{
+	warning[0] = '\0';
+	int have = snap->generation > 0;
+	if (db == NULL) {
+		if (have)
 			return CACHE_FROM_LOCAL;
-		}
-		snprintf(err, errlen, "cannot read the published generation (%s) and %s", db_error(db),
-		         local_err);
+		snprintf(err, errlen, "the database is unreachable and no snapshot is held");
 		return -1;
 	}
-	int rc;
-	if (rows.nrows != 1 || db_cell(&rows, 0, 0) == NULL) {
-		cache_snapshot_free(snap); /* nothing published: nothing runs */
-		rc = CACHE_NOTHING_PUBLISHED;
-	} else if (db_cell(&rows, 0, 4) == NULL && have_local) {
-		rc = CACHE_FROM_LOCAL; /* the generation we hold is current */
-	} else {
-		cache_snapshot_free(snap);
-		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0
-		         ? CACHE_FROM_DATABASE
-		         : -1;
-	}
-	db_rows_free(&rows);
-	return rc;
+	return load_current(cfg, db, snap, have, "no snapshot is held", err, errlen, warning, warnlen);
 }
 
 /* ---------------------------------------------------------------- status */

@@ -61,6 +61,14 @@ int cache_load(const struct config *cfg, struct db *db, struct cache_snapshot *s
                char *warning, size_t warnlen);
 void cache_snapshot_free(struct cache_snapshot *snap);
 
+/* For a long-running caller that already holds snap (from cache_load): one
+ * round trip for the current generation, and the new snapshot (also written
+ * to the local copy) only when it changed. The held snapshot stays in use,
+ * with a warning, when the database cannot answer. Same returns as cache_load;
+ * CACHE_FROM_LOCAL means "the held one". */
+int cache_refresh(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err,
+                  size_t errlen, char *warning, size_t warnlen);
+
 /* The published handlers of one event, in run order: *first is an index
  * into snap->handlers; returns how many follow it. */
 size_t cache_select(const struct cache_snapshot *snap, const char *events_id, size_t *first);

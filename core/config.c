@@ -45,6 +45,7 @@ static const struct config_key config_keys[] = {
 	LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
 	LONG_KEY(log_retention_days, 1, 36500, "90"),
 	LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
+	LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])

@@ -41,6 +41,7 @@ struct config {
 
 	/* delivery guarantees */
 	long auto_disable_failures; /* 0: off; else disable a handler after this many failures in a row */
+	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
 };
 
 /* Resolve which file to read: cli_path if set, else $PROV_CONFIG, else default. */

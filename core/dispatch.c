@@ -1,9 +1,12 @@
 /* dispatch: the handler chain of one event and the result returned to billing. */
 #include "dispatch.h"
 
+#include "events.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int dispatch_event_init(struct dispatch_event *event, const char *events_id, const char *uid)
 {
@@ -17,6 +20,143 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 	    strspn(uid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != len)
 		return -1;
 	memcpy(event->uid, uid, len + 1);
+	return 0;
+}
+
+static int two_digits(const char *s, int *out)
+{
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	*out = (s[0] - '0') * 10 + (s[1] - '0');
+	return 0;
+}
+
+int dispatch_parse_dt(const char *text, long long *us)
+{
+	/* YYYY-MM-DDTHH:MM:SS, then optionally .F{1,6}, then Z */
+	int century, year2, month, day, hour, minute, second;
+	size_t len = strlen(text);
+	if (len < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+	    text[16] != ':' || two_digits(text, &century) != 0 || two_digits(text + 2, &year2) != 0 ||
+	    two_digits(text + 5, &month) != 0 || two_digits(text + 8, &day) != 0 ||
+	    two_digits(text + 11, &hour) != 0 || two_digits(text + 14, &minute) != 0 ||
+	    two_digits(text + 17, &second) != 0)
+		return -1;
+	long long fraction = 0;
+	size_t i = 19, digits = 0;
+	if (text[i] == '.') {
+		for (i++; text[i] >= '0' && text[i] <= '9' && digits < 6; i++, digits++)
+			fraction = fraction * 10 + (text[i] - '0');
+		if (digits == 0)
+			return -1;
+		for (size_t d = digits; d < 6; d++)
+			fraction *= 10;
+	}
+	if (text[i] != 'Z' || text[i + 1] != '\0')
+		return -1;
+	static const int days_in[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int year = century * 100 + year2;
+	if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in[month - 1] || hour > 23 ||
+	    minute > 59 || second > 59)
+		return -1;
+	struct tm tm = {.tm_year = year - 1900,
+	                .tm_mon = month - 1,
+	                .tm_mday = day,
+	                .tm_hour = hour,
+	                .tm_min = minute,
+	                .tm_sec = second};
+	time_t secs = timegm(&tm);
+	if (secs == (time_t)-1 || tm.tm_mday != day) /* Feb 29 of a common year rolls over */
+		return -1;
+	*us = (long long)secs * 1000000 + fraction;
+	return 0;
+}
+
+/* The "event" member of an envelope into event. */
+static int read_event_header(json_t *ev, struct dispatch_event *event, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach(ev, key, value)
+	{
+		if (strcmp(key, "events_id") != 0 && strcmp(key, "id") != 0 && strcmp(key, "dt") != 0 &&
+		    strcmp(key, "object_id") != 0) {
+			snprintf(err, errlen,
+			         "unknown member \"event.%.64s\" (expected events_id, id, dt, object_id)",
+			         key);
+			return -1;
+		}
+	}
+	json_t *events_id = json_object_get(ev, "events_id");
+	json_t *id = json_object_get(ev, "id");
+	json_t *dt = json_object_get(ev, "dt");
+	json_t *object_id = json_object_get(ev, "object_id");
+	const struct event_def *def =
+	    json_is_string(events_id) ? events_find(json_string_value(events_id)) : NULL;
+	if (!json_is_string(events_id)) {
+		snprintf(err, errlen, "\"event.events_id\" is missing or not a string");
+		return -1;
+	}
+	if (def == NULL) {
+		snprintf(err, errlen, "unknown event '%.64s'; valid events: %s", json_string_value(events_id),
+		         events_valid_list());
+		return -1;
+	}
+	if (id != NULL && !json_is_null(id) && !json_is_string(id)) {
+		snprintf(err, errlen, "\"event.id\" must be a string");
+		return -1;
+	}
+	if (dispatch_event_init(event, def->id, json_is_string(id) ? json_string_value(id) : NULL) != 0) {
+		snprintf(err, errlen, "\"event.id\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+		return -1;
+	}
+	if (dt != NULL && !json_is_null(dt) &&
+	    (!json_is_string(dt) || dispatch_parse_dt(json_string_value(dt), &event->dt_us) != 0)) {
+		snprintf(err, errlen,
+		         "\"event.dt\" must be an ISO-8601 UTC time such as 2024-05-01T12:00:00.000Z");
+		return -1;
+	}
+	if (object_id != NULL && !json_is_null(object_id)) {
+		if (!json_is_integer(object_id) || json_integer_value(object_id) < 0) {
+			snprintf(err, errlen, "\"event.object_id\" must be a non-negative integer or null");
+			return -1;
+		}
+		event->has_object_id = 1;
+		event->object_id = json_integer_value(object_id);
+	}
+	return 0;
+}
+
+int dispatch_envelope_read(json_t *envelope, struct dispatch_event *event, json_t **data, char *err,
+                           size_t errlen)
+{
+	*data = NULL;
+	if (!json_is_object(envelope)) {
+		snprintf(err, errlen, "the line must be a JSON object {\"event\":{...},\"data\":{...}}");
+		return -1;
+	}
+	const char *key;
+	json_t *value;
+	json_object_foreach(envelope, key, value)
+	{
+		if (strcmp(key, "event") != 0 && strcmp(key, "data") != 0) {
+			snprintf(err, errlen, "unknown member \"%.64s\" (expected event and data)", key);
+			return -1;
+		}
+	}
+	json_t *ev = json_object_get(envelope, "event");
+	json_t *payload = json_object_get(envelope, "data");
+	if (!json_is_object(ev)) {
+		snprintf(err, errlen, "\"event\" is missing or not an object");
+		return -1;
+	}
+	if (read_event_header(ev, event, err, errlen) != 0)
+		return -1;
+	if (!json_is_object(payload)) {
+		snprintf(err, errlen, "\"data\" is missing or not a JSON object");
+		return -1;
+	}
+	*data = json_incref(payload);
 	return 0;
 }
 

@@ -51,6 +51,19 @@ int dispatch_run(const struct dispatch_event *event, json_t *data, const struct 
                  size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out);
 void dispatch_outcome_free(struct dispatch_outcome *out);
 
+/* Read one batch-mode envelope (SPEC 5), the shape handlers receive:
+ * {"event":{"events_id":"clients.update","id":"<uid>","dt":"<ISO-8601 UTC>",
+ *  "object_id":12},"data":{...}}; id, dt and object_id may be left out (a new
+ * UUID, now, none). Fills event (events_id points into the event catalog)
+ * and *data (a new reference to the data object). Returns 0, or -1 with a
+ * one-line reason in err; nothing is returned to free then. */
+int dispatch_envelope_read(json_t *envelope, struct dispatch_event *event, json_t **data, char *err,
+                           size_t errlen);
+
+/* "2024-05-01T12:00:00Z" or with 1-6 fraction digits, UTC only, into
+ * microseconds since the epoch. Returns 0, or -1 when it is not that. */
+int dispatch_parse_dt(const char *text, long long *us);
+
 /* {"event":{"id","dt","events_id","object_id"},"data":data} (new reference). */
 json_t *dispatch_envelope(const struct dispatch_event *event, json_t *data);
 

@@ -8,6 +8,10 @@ packages=(
   build-essential pkg-config
   libfcgi-dev clearsilver-dev libcurl4-openssl-dev libmariadb-dev libjansson-dev
   libssl-dev libcrypt-dev libcmocka-dev zlib1g-dev
+  # static archives the release prov-dispatch links (libcurl's dependencies)
+  libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libldap-dev libzstd-dev libbrotli-dev
+  libgnutls28-dev nettle-dev libgmp-dev libtasn1-6-dev libidn2-dev libunistring-dev
+  libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk
 )

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# bench/dispatch: one event, one HTTP handler to the local test receiver,
-# logged to MariaDB. Median wall time per prov-dispatch run against the shell
-# baseline doing the same work in the same run (curl CLI POST, then a mariadb
-# CLI INSERT into exec_logs), and the dispatcher's peak RSS.
-# Run by tests/bench.sh (`make bench`), which exports PROV_TEST_RUN, PROV_CONFIG, PROV_TEST_BIN.
+# bench/dispatch: one event, one HTTP handler, logged to MariaDB. For each of
+# two local receivers (Apache answering 200 from a static file: the "fast
+# receiver"; the node test receiver's /echo: the seed's echo handler), the
+# median wall time per prov-dispatch run against the shell baseline doing the
+# same work in the same run (curl CLI POST, then a mariadb CLI INSERT into
+# exec_logs), and the dispatcher's peak RSS. Then --batch: 1,000 events
+# through one process, events/s and the median time per event.
+# Run by tests/bench.sh (`make bench`), which exports PROV_TEST_URL,
+# PROV_TEST_RUN, PROV_CONFIG, PROV_TEST_BIN.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${PROV_BENCH_RUNS:-300}
-BASE_RUNS=${PROV_BENCH_BASE_RUNS:-100}
+BATCH=${PROV_BENCH_BATCH:-1000}
 OUT=${PROV_BENCH_OUTPUT:-$ROOT/tests/output/bench}
 mkdir -p "$OUT" "$ROOT/build/bench"
 timer=$ROOT/build/bench/spawn-timer
@@ -15,59 +19,109 @@ cc -O2 -Wall -Wextra -Werror -o "$timer" "$ROOT/tests/bench/spawn-timer.c"
 sock=$PROV_TEST_RUN/mysqld.sock
 sqlq() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names provisioning -e "$1"; }
 
-# The receiver: a real node HTTP server on a free loopback port, echo mode.
+# Receiver 1: the private Apache serves a two-byte JSON file; a POST to it answers 200.
+printf '{}\n' >"$PROV_TEST_RUN/site/static/bench-ok.json"
+fast_url=$PROV_TEST_URL/static/bench-ok.json
+
+# Receiver 2: the node test receiver on a free loopback port, echo mode.
 portfile=$(mktemp)
 node --input-type=module -e "
   import { startReceiver } from '$ROOT/tests/lib/receiver.mjs';
   const r = await startReceiver();
   process.stdout.write(String(r.port) + '\n');
-  setInterval(() => {}, 60000);
+  setInterval(() => r.reset(), 1000);
 " >"$portfile" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null; rm -f "$portfile"' EXIT
 for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
 port=$(head -1 "$portfile")
 [ -n "$port" ] || { echo "bench: the receiver did not start" >&2; exit 1; }
-url=http://127.0.0.1:$port/echo
+echo_url=http://127.0.0.1:$port/echo
 
-sqlq "UPDATE handlers SET status='disabled' WHERE status='enabled';
-      INSERT INTO handlers (name, events_id, task, task_type, status, priority, created_at, updated_at)
-      VALUES ('bench', 'clients.create', '$url', 'http', 'enabled', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP());
-      UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1;"
-"$PROV_TEST_BIN/prov-cache" reload --by bench >/dev/null
 data=$OUT/event.json
 printf '{"client_id":12,"name":"Example Ltd","balance":-3.5,"currency":"EUR"}\n' >"$data"
-"$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 <"$data" >/dev/null # warm-up, fills the local copy
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 
-logged_before=$(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'")
-cmd=("$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12)
-echo "command: ${cmd[*]} < event.json   (x$RUNS)"
-disp=$("$timer" "$RUNS" "$data" "${cmd[@]}")
-logged=$(( $(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'") - logged_before ))
+# Publish exactly one enabled handler: 'bench' POSTing to $1.
+use_receiver() {
+  sqlq "UPDATE handlers SET status='disabled' WHERE status='enabled';
+        DELETE FROM handlers WHERE name='bench';
+        INSERT INTO handlers (name, events_id, task, task_type, status, priority, created_at, updated_at)
+        VALUES ('bench', 'clients.create', '$1', 'http', 'enabled', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1;"
+  "$PROV_TEST_BIN/prov-cache" reload --by bench >/dev/null
+  "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 <"$data" >/dev/null # warm-up, fills the local copy
+}
 
-baseline="curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @- '$url' &&
-  mariadb --no-defaults --socket='$sock' -uroot provisioning -e \"INSERT INTO exec_logs (dt, status,
-  events_id, handler_id, handler_name, event_uid, delivery_id, request_body) VALUES (UTC_TIMESTAMP(6),
-  'success', 'clients.create', NULL, 'baseline', UUID(), UUID(), '{}')\""
-echo "baseline: sh -c 'curl POST && mariadb INSERT'   (x$BASE_RUNS)"
-base=$("$timer" "$BASE_RUNS" "$data" sh -c "$baseline")
+# bench_single NAME URL: dispatcher and baseline against one receiver.
+bench_single() {
+  local name=$1 url=$2 disp base logged_before logged d b
+  use_receiver "$url"
+  local baseline="curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' --data-binary @- '$url' &&
+    mariadb --no-defaults --socket='$sock' -uroot provisioning -e \"INSERT INTO exec_logs (dt, status,
+    events_id, handler_id, handler_name, event_uid, delivery_id, request_body) VALUES (UTC_TIMESTAMP(6),
+    'success', 'clients.create', NULL, 'baseline', UUID(), UUID(), '{}')\""
+  logged_before=$(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'")
+  # Interleaved runs (dispatcher, baseline, dispatcher, ...): both see the same machine load.
+  local both
+  both=$("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 -- sh -c "$baseline")
+  disp=$(sed -n 1p <<<"$both"); base=$(sed -n 2p <<<"$both")
+  logged=$(( $(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'") - logged_before ))
+  d=$(field median_ms "$disp"); b=$(field median_ms "$base")
+  echo "-- receiver: $name ($url)"
+  echo "prov-dispatch clients.create --object-id 12 < event.json: $disp"
+  echo "baseline sh -c 'curl POST && mariadb INSERT':            $base"
+  echo "log rows written by the dispatcher runs: $logged of $RUNS"
+  awk -v n="$name" -v d="$d" -v b="$b" -v rss="$(field peak_rss_kib "$disp")" 'BEGIN {
+    printf "%s: median per event: dispatcher %.2f ms, baseline %.2f ms, %.1fx faster; peak RSS %.1f MiB\n", n, d, b, b / d, rss / 1024
+  }' | tee -a "$OUT/dispatch.txt"
+}
 
-# What loading the libraries alone costs on this machine: an empty program linked the same way.
+# bench_batch NAME URL: $BATCH envelopes through one prov-dispatch --batch.
+bench_batch() {
+  local name=$1 url=$2 input=$OUT/batch.ndjson
+  use_receiver "$url"
+  python3 - "$BATCH" >"$input" <<'PY'
+import json, sys
+for i in range(int(sys.argv[1])):
+    print(json.dumps({"event": {"events_id": "clients.create", "object_id": i},
+                      "data": {"client_id": i, "name": "Example Ltd", "balance": -3.5}}))
+PY
+  # Results are flushed line by line: the gaps between them are the time per event.
+  python3 - "$PROV_TEST_BIN/prov-dispatch" "$input" "$name" <<'PY' | tee -a "$OUT/dispatch.txt"
+import statistics, subprocess, sys, time
+prog, path, name = sys.argv[1:4]
+with open(path, "rb") as data:
+    start = time.perf_counter()
+    p = subprocess.Popen([prog, "--batch"], stdin=data, stdout=subprocess.PIPE)
+    stamps = [time.perf_counter() for _ in p.stdout]
+    status = p.wait()
+total = time.perf_counter() - start
+gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+ok = status == 0 and len(stamps) > 1
+print("%s: --batch %d events in %.2f s: %.0f events/s, median %.3f ms per event%s" % (
+    name, len(stamps), total, len(stamps) / total, statistics.median(gaps) * 1000 if ok else 0,
+    "" if ok else " (FAILED: exit %d)" % status))
+sys.exit(0 if ok else 1)
+PY
+}
+
+: >"$OUT/dispatch.txt"
+bench_single "fast receiver (Apache, static 200)" "$fast_url"
+bench_single "node test receiver (/echo)" "$echo_url"
+bench_batch "fast receiver (Apache, static 200)" "$fast_url"
+bench_batch "node test receiver (/echo)" "$echo_url"
+
+# What starting a process costs on this machine: an empty program, and one
+# linked with the dispatcher's stack as Debian's shared libraries.
 printf 'int main(void){return 0;}\n' >"$ROOT/build/bench/empty.c"
 cc -O2 -o "$ROOT/build/bench/empty" "$ROOT/build/bench/empty.c"
 cc -O2 -Wl,--no-as-needed -o "$ROOT/build/bench/empty-libs" "$ROOT/build/bench/empty.c" \
   $(pkg-config --libs libmariadb jansson libcurl libcrypto)
-empty=$("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty")
-libs=$("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-libs")
-
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
-d=$(field median_ms "$disp"); b=$(field median_ms "$base")
-echo "prov-dispatch: $disp"
-echo "baseline:      $base"
-echo "empty program: $empty"
-echo "empty program linked with libmariadb+jansson+libcurl+libcrypto: $libs"
-echo "log rows written by the dispatcher runs: $logged"
-awk -v d="$d" -v b="$b" -v rss="$(field peak_rss_kib "$disp")" 'BEGIN {
-  printf "median per event: dispatcher %.2f ms, baseline %.2f ms, %.1fx faster; peak RSS %.1f MiB\n", d, b, b / d, rss / 1024
-}' | tee "$OUT/dispatch.txt"
+echo "-- floors"
+echo "empty program: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty")"
+echo "empty program linked with shared libmariadb+jansson+libcurl+libcrypto: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-libs")"
+echo "prov-dispatch --help (start-up and exit only): $("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatch" --help)"
+echo "== summary ($OUT/dispatch.txt)"
+cat "$OUT/dispatch.txt"
 sqlq "UPDATE handlers SET status='disabled' WHERE name='bench'; DELETE FROM exec_logs WHERE handler_name IN ('bench','baseline')"

@@ -75,3 +75,45 @@ export function logsOf(eventUid) {
       durationUs: Number(durationUs), objectId, deliveryId,
     }));
 }
+
+// prov-dispatch --batch with stdin kept open: send(envelope) writes one line
+// and resolves with its result line (parsed), so a test can act between
+// events; end() closes stdin and resolves with { status, stderr }.
+export function startBatch({ bin = binDir, env = {}, args = [] } = {}) {
+  const child = spawn(path.join(bin, 'prov-dispatch'), ['--batch', ...args], { env: { ...process.env, ...env } });
+  const waiting = [];
+  const lines = [];
+  let pending = '';
+  const err = [];
+  child.stderr.on('data', (c) => err.push(c));
+  child.stdout.on('data', (c) => {
+    pending += c.toString('utf8');
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = JSON.parse(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      if (waiting.length) waiting.shift()(line); else lines.push(line);
+    }
+  });
+  const closed = new Promise((resolve) => child.on('close', (status) => resolve(status)));
+  return {
+    send(envelope) {
+      child.stdin.write(`${typeof envelope === 'string' ? envelope : JSON.stringify(envelope)}\n`);
+      return lines.length ? Promise.resolve(lines.shift()) : new Promise((resolve) => waiting.push(resolve));
+    },
+    async end() {
+      child.stdin.end();
+      const status = await closed;
+      return { status, stderr: Buffer.concat(err).toString('utf8') };
+    },
+  };
+}
+
+// The envelope of one batch line.
+export function envelope(eventsId, data, { id, dt, objectId } = {}) {
+  const event = { events_id: eventsId };
+  if (id !== undefined) event.id = id;
+  if (dt !== undefined) event.dt = dt;
+  if (objectId !== undefined) event.object_id = objectId;
+  return { event, data };
+}

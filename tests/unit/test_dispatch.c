@@ -1,6 +1,7 @@
 /* Unit tests: the handler chain with a scripted fake delivery: priority order
  * as given, data replaced for the next handlers, an echo changes nothing, a
- * forbid stops the chain, a failure does not; and the result document. */
+ * forbid stops the chain, a failure does not; and the result document.
+ * Batch-mode envelopes and their ISO-8601 times are read strictly. */
 #include "dispatch.h"
 
 #include <setjmp.h>
@@ -143,12 +144,117 @@ static void event_ids_are_validated(void **state)
 	assert_int_equal(dispatch_event_init(&ev, "clients.create", long_id), -1);
 }
 
+static void iso_times_are_parsed_strictly(void **state)
+{
+	(void)state;
+	long long us = 0;
+	assert_int_equal(dispatch_parse_dt("2024-05-01T12:00:00Z", &us), 0);
+	assert_int_equal(us, 1714564800LL * 1000000);
+	assert_int_equal(dispatch_parse_dt("2024-05-01T12:00:00.5Z", &us), 0);
+	assert_int_equal(us, 1714564800LL * 1000000 + 500000);
+	assert_int_equal(dispatch_parse_dt("2024-02-29T23:59:59.123456Z", &us), 0);
+	assert_int_equal(us % 1000000, 123456);
+	char text[40];
+	delivery_time_text(us, 1, text, sizeof text); /* the form handlers receive */
+	assert_string_equal(text, "2024-02-29T23:59:59.123Z");
+	const char *bad[] = {"2023-02-29T00:00:00Z",
+	                     "2024-05-01 12:00:00Z",
+	                     "2024-05-01T12:00:00",
+	                     "2024-05-01T12:00:00+02:00",
+	                     "2024-05-01T24:00:00Z",
+	                     "2024-13-01T00:00:00Z",
+	                     "2024-05-01T12:00:00.Z",
+	                     "2024-05-01T12:00:00ZZ",
+	                     "1969-12-31T23:59:59Z",
+	                     "2024-05-01T12:00:00.1234567Z",
+	                     ""};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		us = 42;
+		assert_int_equal(dispatch_parse_dt(bad[i], &us), -1);
+		assert_int_equal(us, 42);
+	}
+}
+
+/* dispatch_envelope_read on text; returns its result and leaves err. */
+static int read_text(const char *text, struct dispatch_event *ev, json_t **data, char *err, size_t errlen)
+{
+	json_t *envelope = json_loads(text, JSON_DECODE_ANY, NULL);
+	assert_non_null(envelope);
+	int rc = dispatch_envelope_read(envelope, ev, data, err, errlen);
+	json_decref(envelope);
+	return rc;
+}
+
+static void batch_envelopes_are_read_and_checked(void **state)
+{
+	(void)state;
+	struct dispatch_event ev;
+	json_t *data;
+	char err[1024];
+	assert_int_equal(read_text("{\"event\":{\"events_id\":\"clients.update\",\"id\":\"u-1\",\"dt\":"
+	                           "\"2024-05-01T12:00:00.250Z\",\"object_id\":12},\"data\":{\"a\":1}}",
+	                           &ev, &data, err, sizeof err),
+	                 0);
+	assert_string_equal(ev.events_id, "clients.update");
+	assert_string_equal(ev.uid, "u-1");
+	assert_int_equal(ev.dt_us, 1714564800250000LL);
+	assert_int_equal(ev.has_object_id, 1);
+	assert_int_equal(ev.object_id, 12);
+	assert_int_equal(json_integer_value(json_object_get(data, "a")), 1);
+	json_decref(data);
+	/* id, dt and object_id may be left out or null */
+	assert_int_equal(
+	    read_text("{\"data\":{},\"event\":{\"events_id\":\"clients.create\",\"object_id\":null}}", &ev,
+	              &data, err, sizeof err),
+	    0);
+	assert_int_equal(strlen(ev.uid), DELIVERY_ID_LEN);
+	assert_int_equal(ev.has_object_id, 0);
+	assert_true(ev.dt_us > 1700000000LL * 1000000);
+	json_decref(data);
+	struct {
+		const char *text;
+		const char *message;
+	} bad[] = {
+	    {"[1]", "must be a JSON object"},
+	    {"{\"data\":{}}", "\"event\" is missing"},
+	    {"{\"event\":{\"events_id\":\"clients.update\"}}", "\"data\" is missing or not a JSON object"},
+	    {"{\"event\":{\"events_id\":\"clients.update\"},\"data\":[]}", "\"data\" is missing"},
+	    {"{\"event\":{},\"data\":{}}", "\"event.events_id\" is missing"},
+	    {"{\"event\":{\"events_id\":\"clients.nope\"},\"data\":{}}",
+	     "unknown event 'clients.nope'; valid"},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"id\":\"a b\"},\"data\":{}}",
+	     "\"event.id\" must be 1-64"},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"id\":7},\"data\":{}}",
+	     "\"event.id\" must be a string"},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"dt\":\"yesterday\"},\"data\":{}}",
+	     "\"event.dt\" must be"},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"object_id\":-1},\"data\":{}}",
+	     "\"event.object_id\""},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"object_id\":\"12\"},\"data\":{}}",
+	     "\"event.object_id\""},
+	    {"{\"event\":{\"events_id\":\"clients.update\",\"event_id\":\"x\"},\"data\":{}}",
+	     "unknown member \"event.event_id\""},
+	    {"{\"event\":{\"events_id\":\"clients.update\"},\"data\":{},\"extra\":1}",
+	     "unknown member \"extra\""},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		data = (json_t *)&err; /* must be reset to NULL */
+		assert_int_equal(read_text(bad[i].text, &ev, &data, err, sizeof err), -1);
+		assert_null(data);
+		if (strstr(err, bad[i].message) == NULL)
+			fail_msg("%s: got \"%s\", expected \"%s\"", bad[i].text, err, bad[i].message);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(data_flows_through_the_chain_in_order),
 	    cmocka_unit_test(forbid_stops_the_chain),
 	    cmocka_unit_test(event_ids_are_validated),
+	    cmocka_unit_test(iso_times_are_parsed_strictly),
+	    cmocka_unit_test(batch_envelopes_are_read_and_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
