@@ -9,19 +9,19 @@
 #include <stdio.h>
 
 static const struct api_route routes[] = {
-	{"GET", "/events", API_READ, api_events_list},
-	{"GET", "/me", API_READ, api_me},
-	{"GET", "/handlers", API_READ, api_handlers_list},
-	{"POST", "/handlers", API_WRITE, api_handlers_create},
-	{"GET", "/handlers/#", API_READ, api_handlers_get},
-	{"PATCH", "/handlers/#", API_WRITE, api_handlers_update},
-	{"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
-	{"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
-	{"GET", "/logs", API_READ, api_logs_list},
-	{"GET", "/logs/#", API_READ, api_logs_get},
-	{"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
-	{"GET", "/cache", API_READ, api_cache_get},
-	{"POST", "/cache/restart", API_WRITE, api_cache_restart},
+    {"GET", "/events", API_READ, api_events_list},
+    {"GET", "/me", API_READ, api_me},
+    {"GET", "/handlers", API_READ, api_handlers_list},
+    {"POST", "/handlers", API_WRITE, api_handlers_create},
+    {"GET", "/handlers/#", API_READ, api_handlers_get},
+    {"PATCH", "/handlers/#", API_WRITE, api_handlers_update},
+    {"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
+    {"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
+    {"GET", "/logs", API_READ, api_logs_list},
+    {"GET", "/logs/#", API_READ, api_logs_get},
+    {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
+    {"GET", "/cache", API_READ, api_cache_get},
+    {"POST", "/cache/restart", API_WRITE, api_cache_restart},
 };
 
 int main(void)

@@ -9,12 +9,14 @@
 
 static json_t *status_json(const struct cache_status *st)
 {
-	json_t *o = json_pack("{s:I,s:I,s:b,s:I,s:I}", "generation", (json_int_t)st->generation, "handler_count",
-			      (json_int_t)st->handler_count, "pending", st->pending, "handlers_version",
-			      (json_int_t)st->handlers_version, "published_handlers_version",
-			      (json_int_t)st->published_handlers_version);
-	json_object_set_new(o, "published_at", st->published_at[0] ? json_string(st->published_at) : json_null());
-	json_object_set_new(o, "published_by", st->published_by[0] ? json_string(st->published_by) : json_null());
+	json_t *o = json_pack("{s:I,s:I,s:b,s:I,s:I}", "generation", (json_int_t)st->generation,
+	                      "handler_count", (json_int_t)st->handler_count, "pending", st->pending,
+	                      "handlers_version", (json_int_t)st->handlers_version,
+	                      "published_handlers_version", (json_int_t)st->published_handlers_version);
+	json_object_set_new(o, "published_at",
+	                    st->published_at[0] ? json_string(st->published_at) : json_null());
+	json_object_set_new(o, "published_by",
+	                    st->published_by[0] ? json_string(st->published_by) : json_null());
 	return o;
 }
 
@@ -46,7 +48,8 @@ void api_cache_restart(struct api_request *req)
 	char err[512];
 	if (cache_publish(db, api_user(req)->name, &info, err, sizeof err) != 0) {
 		fprintf(stderr, "prov-api: cache publish: %s\n", err);
-		api_fail(req, 500, "the Cache Manager could not publish; see the server log", "internal", NULL);
+		api_fail(req, 500, "the Cache Manager could not publish; see the server log", "internal",
+		         NULL);
 		return;
 	}
 	reply_status(req, db, 200);

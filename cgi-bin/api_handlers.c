@@ -26,18 +26,21 @@ struct api_field {
 	size_t offset;
 };
 
-#define FIELD(j, i, k, n) {j, #i, k, n, offsetof(struct handler_input, i)}
+#define FIELD(j, i, k, n)                                                                                    \
+	{                                                                                                    \
+		j, #i, k, n, offsetof(struct handler_input, i)                                               \
+	}
 static const struct api_field api_fields[] = {
-	FIELD("name", name, KIND_STRING, 0),
-	FIELD("events_id", events_id, KIND_STRING, 0),
-	FIELD("task", task, KIND_STRING, 0),
-	FIELD("status", status, KIND_STRING, 0),
-	FIELD("priority", priority, KIND_INTEGER, 0),
-	FIELD("timeout_ms", timeout, KIND_MILLISECONDS, 0),
-	FIELD("retry_enabled", retry_enabled, KIND_BOOLEAN, 0),
-	FIELD("retry_schedule", retry_schedule, KIND_STRING, 1),
-	FIELD("retry_max_attempts", retry_max_attempts, KIND_INTEGER, 1),
-	FIELD("secret_action", secret_action, KIND_STRING, 0),
+    FIELD("name", name, KIND_STRING, 0),
+    FIELD("events_id", events_id, KIND_STRING, 0),
+    FIELD("task", task, KIND_STRING, 0),
+    FIELD("status", status, KIND_STRING, 0),
+    FIELD("priority", priority, KIND_INTEGER, 0),
+    FIELD("timeout_ms", timeout, KIND_MILLISECONDS, 0),
+    FIELD("retry_enabled", retry_enabled, KIND_BOOLEAN, 0),
+    FIELD("retry_schedule", retry_schedule, KIND_STRING, 1),
+    FIELD("retry_max_attempts", retry_max_attempts, KIND_INTEGER, 1),
+    FIELD("secret_action", secret_action, KIND_STRING, 0),
 };
 #define NFIELDS (sizeof api_fields / sizeof api_fields[0])
 
@@ -62,11 +65,12 @@ static const char **input_member(struct handler_input *in, const struct api_fiel
 /* Copy the body's members into in (over whatever it holds). Answers 422 and
  * returns -1 on an unknown member or a value of the wrong type. */
 static int input_from_json(struct api_request *req, json_t *body, struct handler_input *in,
-			   struct input_text *text)
+                           struct input_text *text)
 {
 	const char *key;
 	json_t *value;
-	json_object_foreach(body, key, value) {
+	json_object_foreach(body, key, value)
+	{
 		const struct api_field *f = NULL;
 		for (size_t i = 0; i < NFIELDS && f == NULL; i++)
 			if (strcmp(api_fields[i].json, key) == 0)
@@ -98,8 +102,9 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 			else if (json_integer_value(value) < 0)
 				snprintf(buf, 64, "-1");
 			else
-				snprintf(buf, 64, "%" JSON_INTEGER_FORMAT ".%03d", json_integer_value(value) / 1000,
-					 (int)(json_integer_value(value) % 1000));
+				snprintf(buf, 64, "%" JSON_INTEGER_FORMAT ".%03d",
+				         json_integer_value(value) / 1000,
+				         (int)(json_integer_value(value) % 1000));
 			*member = buf;
 			break;
 		case KIND_BOOLEAN:
@@ -112,7 +117,9 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 	wrong_type:;
 		char message[128];
 		snprintf(message, sizeof message, "%s must be %s", key,
-			 f->kind == KIND_STRING ? "a string" : f->kind == KIND_BOOLEAN ? "true or false" : "an integer");
+		         f->kind == KIND_STRING    ? "a string"
+		         : f->kind == KIND_BOOLEAN ? "true or false"
+		                                   : "an integer");
 		api_fail(req, 422, message, "invalid_type", key);
 		return -1;
 	}
@@ -122,15 +129,16 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 static json_t *handler_json(const struct handler *h)
 {
 	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:b}", "id", (json_int_t)h->id, "name",
-			      h->name, "events_id", h->events_id, "task", h->task, "task_type",
-			      handler_task_type_name(h->task_type), "status", handler_status_name(h->status),
-			      "priority", (json_int_t)h->priority, "timeout_ms", (json_int_t)h->timeout_ms,
-			      "retry_enabled", h->retry_enabled, "has_secret", h->has_secret);
+	                      h->name, "events_id", h->events_id, "task", h->task, "task_type",
+	                      handler_task_type_name(h->task_type), "status", handler_status_name(h->status),
+	                      "priority", (json_int_t)h->priority, "timeout_ms", (json_int_t)h->timeout_ms,
+	                      "retry_enabled", h->retry_enabled, "has_secret", h->has_secret);
 	if (o == NULL)
 		return NULL;
-	json_object_set_new(o, "retry_schedule", h->retry_schedule[0] ? json_string(h->retry_schedule) : json_null());
+	json_object_set_new(o, "retry_schedule",
+	                    h->retry_schedule[0] ? json_string(h->retry_schedule) : json_null());
 	json_object_set_new(o, "retry_max_attempts",
-			    h->retry_max_attempts > 0 ? json_integer(h->retry_max_attempts) : json_null());
+	                    h->retry_max_attempts > 0 ? json_integer(h->retry_max_attempts) : json_null());
 	json_object_set_new(o, "last_status", h->last_status[0] ? json_string(h->last_status) : json_null());
 	json_object_set_new(o, "last_run_at", h->last_run_at[0] ? json_string(h->last_run_at) : json_null());
 	json_object_set_new(o, "consecutive_failures", json_integer(h->consecutive_failures));
@@ -147,9 +155,9 @@ static void fail_validation(struct api_request *req, const struct handler_errors
 	json_t *fields = json_object();
 	for (size_t i = 0; i < errors->count; i++)
 		json_object_set_new(fields, json_name_of(errors->list[i].field),
-				    json_string(errors->list[i].message));
+		                    json_string(errors->list[i].message));
 	json_t *body = json_pack("{s:{s:s,s:{s:s,s:s,s:o}}}", "error", "message", first->message, "data",
-				 "code", "validation", "field", json_name_of(first->field), "fields", fields);
+	                         "code", "validation", "field", json_name_of(first->field), "fields", fields);
 	api_reply(req, 422, body);
 }
 
@@ -158,7 +166,8 @@ static void fail_store(struct api_request *req, enum handler_store_result result
 	if (result == HANDLER_STORE_NOT_FOUND)
 		api_fail(req, 404, "no handler with that id", "not_found", NULL);
 	else if (result == HANDLER_STORE_ARCHIVED)
-		api_fail(req, 409, "an archived handler changes status only through an update", "archived", "status");
+		api_fail(req, 409, "an archived handler changes status only through an update", "archived",
+		         "status");
 	else {
 		fprintf(stderr, "prov-api: handlers: %s\n", db_error(db));
 		api_fail(req, 500, "internal error", "internal", NULL);
@@ -167,7 +176,7 @@ static void fail_store(struct api_request *req, enum handler_store_result result
 
 /* Read back what was stored and answer with it (plus a generated secret). */
 static void reply_handler(struct api_request *req, struct db *db, long long id, int status,
-			  struct handler *saved)
+                          struct handler *saved)
 {
 	struct handler *h = malloc(sizeof *h);
 	if (h == NULL) {
@@ -198,7 +207,7 @@ void api_handlers_create(struct api_request *req)
 	if (db == NULL)
 		return;
 	struct handler_input in = {0};
-	struct input_text text;
+	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)
 		return;
 	struct handler *h = calloc(1, sizeof *h);
@@ -256,18 +265,18 @@ void api_handlers_update(struct api_request *req)
 	snprintf(timeout, sizeof timeout, "%ld.%03ld", old->timeout_ms / 1000, old->timeout_ms % 1000);
 	snprintf(attempts, sizeof attempts, "%ld", old->retry_max_attempts);
 	struct handler_input in = {
-		.name = old->name,
-		.events_id = old->events_id,
-		.task = old->task,
-		.status = handler_status_name(old->status),
-		.priority = priority,
-		.timeout = timeout,
-		.retry_enabled = old->retry_enabled ? "1" : "0",
-		.retry_schedule = old->retry_schedule,
-		.retry_max_attempts = old->retry_max_attempts > 0 ? attempts : "",
-		.secret_action = "keep",
+	    .name = old->name,
+	    .events_id = old->events_id,
+	    .task = old->task,
+	    .status = handler_status_name(old->status),
+	    .priority = priority,
+	    .timeout = timeout,
+	    .retry_enabled = old->retry_enabled ? "1" : "0",
+	    .retry_schedule = old->retry_schedule,
+	    .retry_max_attempts = old->retry_max_attempts > 0 ? attempts : "",
+	    .secret_action = "keep",
 	};
-	struct input_text text;
+	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)
 		goto out;
 	if (handler_validate(&in, api_app(req)->cfg.scripts_dir, h, errors) != 0) {
@@ -307,7 +316,7 @@ void api_handlers_set_status(struct api_request *req)
 	if (body == NULL || json_object_size(body) != 1 || !json_is_string(status) ||
 	    handler_status_parse(json_string_value(status), &to) != 0 || to == HANDLER_ARCHIVED) {
 		api_fail(req, 422, "body must be {\"status\": \"enabled\"} or {\"status\": \"disabled\"}",
-			 "validation", "status");
+		         "validation", "status");
 		return;
 	}
 	struct db *db = api_db(req);
@@ -322,7 +331,7 @@ void api_handlers_set_status(struct api_request *req)
 
 /* A positive integer query parameter within [1, max], or fallback when absent. */
 static int query_long(struct api_request *req, const char *name, long long max, long long fallback,
-		      long long *out)
+                      long long *out)
 {
 	const char *text = api_query(req, name);
 	*out = fallback;
@@ -344,10 +353,10 @@ static int query_long(struct api_request *req, const char *name, long long max, 
 void api_handlers_list(struct api_request *req)
 {
 	struct handler_filter filter = {
-		.events_id = api_query(req, "events_id"),
-		.task_type = api_query(req, "task_type"),
-		.status = api_query(req, "status"),
-		.sort = HANDLER_SORT_PRIORITY,
+	    .events_id = api_query(req, "events_id"),
+	    .task_type = api_query(req, "task_type"),
+	    .status = api_query(req, "status"),
+	    .sort = HANDLER_SORT_PRIORITY,
 	};
 	const char *sort = api_query(req, "sort");
 	const char *order = api_query(req, "order");
@@ -388,18 +397,20 @@ void api_handlers_list(struct api_request *req)
 		const char *last_status = db_cell(&rows, r, HCOL_LAST_STATUS);
 		const char *last_run = db_cell(&rows, r, HCOL_LAST_RUN_AT);
 		json_array_append_new(
-			items, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:b}", "id",
-					 (json_int_t)db_cell_int(&rows, r, HCOL_ID, 0), "priority",
-					 (json_int_t)db_cell_int(&rows, r, HCOL_PRIORITY, 0), "name",
-					 db_cell(&rows, r, HCOL_NAME), "events_id", db_cell(&rows, r, HCOL_EVENTS_ID),
-					 "task", db_cell(&rows, r, HCOL_TASK), "task_type",
-					 db_cell(&rows, r, HCOL_TASK_TYPE), "status", db_cell(&rows, r, HCOL_STATUS),
-					 "last_status", last_status ? json_string(last_status) : json_null(),
-					 "last_run_at", last_run ? json_string(last_run) : json_null(),
-					 "consecutive_failures", (json_int_t)db_cell_int(&rows, r, HCOL_FAILURES, 0),
-					 "has_secret", (int)db_cell_int(&rows, r, HCOL_HAS_SECRET, 0)));
+		    items,
+		    json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:b}", "id",
+		              (json_int_t)db_cell_int(&rows, r, HCOL_ID, 0), "priority",
+		              (json_int_t)db_cell_int(&rows, r, HCOL_PRIORITY, 0), "name",
+		              db_cell(&rows, r, HCOL_NAME), "events_id", db_cell(&rows, r, HCOL_EVENTS_ID),
+		              "task", db_cell(&rows, r, HCOL_TASK), "task_type",
+		              db_cell(&rows, r, HCOL_TASK_TYPE), "status", db_cell(&rows, r, HCOL_STATUS),
+		              "last_status", last_status ? json_string(last_status) : json_null(),
+		              "last_run_at", last_run ? json_string(last_run) : json_null(),
+		              "consecutive_failures", (json_int_t)db_cell_int(&rows, r, HCOL_FAILURES, 0),
+		              "has_secret", (int)db_cell_int(&rows, r, HCOL_HAS_SECRET, 0)));
 	}
 	db_rows_free(&rows);
-	api_reply(req, 200, json_pack("{s:o,s:I,s:I,s:I}", "handlers", items, "total", (json_int_t)total, "limit",
-				      (json_int_t)filter.limit, "offset", (json_int_t)filter.offset));
+	api_reply(req, 200,
+	          json_pack("{s:o,s:I,s:I,s:I}", "handlers", items, "total", (json_int_t)total, "limit",
+	                    (json_int_t)filter.limit, "offset", (json_int_t)filter.offset));
 }

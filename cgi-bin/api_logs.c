@@ -14,9 +14,8 @@
 #define API_LOGS_LIMIT_DEFAULT 50
 
 static const char *const field_names[LOGS_F__MAX] = {
-	[LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event", [LOGS_F_STATUS] = "status",
-	[LOGS_F_TEXT] = "q",          [LOGS_F_FROM] = "from",   [LOGS_F_TO] = "to",
-	[LOGS_F_PAGE] = "before",
+    [LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event", [LOGS_F_STATUS] = "status", [LOGS_F_TEXT] = "q",
+    [LOGS_F_FROM] = "from",       [LOGS_F_TO] = "to",       [LOGS_F_PAGE] = "before",
 };
 
 /* A cell as a JSON integer, or null. */
@@ -56,10 +55,14 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 void api_logs_list(struct api_request *req)
 {
 	struct logs_input in = {
-		.handler = api_query(req, "handler"), .event = api_query(req, "event"),
-		.status = api_query(req, "status"),   .text = api_query(req, "q"),
-		.from = api_query(req, "from"),       .to = api_query(req, "to"),
-		.before = api_query(req, "before"),   .after = api_query(req, "after"),
+	    .handler = api_query(req, "handler"),
+	    .event = api_query(req, "event"),
+	    .status = api_query(req, "status"),
+	    .text = api_query(req, "q"),
+	    .from = api_query(req, "from"),
+	    .to = api_query(req, "to"),
+	    .before = api_query(req, "before"),
+	    .after = api_query(req, "after"),
 	};
 	static struct logs_query q; /* large; one request at a time per process */
 	if (logs_query_parse(&in, &q) > 0) {
@@ -74,9 +77,11 @@ void api_logs_list(struct api_request *req)
 	if (limit_text != NULL) {
 		char *end;
 		limit = strtoll(limit_text, &end, 10);
-		if (limit_text[0] < '0' || limit_text[0] > '9' || *end != '\0' || limit < 1 || limit > LOGS_PAGE_MAX) {
+		if (limit_text[0] < '0' || limit_text[0] > '9' || *end != '\0' || limit < 1 ||
+		    limit > LOGS_PAGE_MAX) {
 			char message[96];
-			snprintf(message, sizeof message, "limit must be an integer from 1 to %d", LOGS_PAGE_MAX);
+			snprintf(message, sizeof message, "limit must be an integer from 1 to %d",
+			         LOGS_PAGE_MAX);
 			api_fail(req, 400, message, "bad_request", "limit");
 			return;
 		}
@@ -125,23 +130,35 @@ void api_logs_get(struct api_request *req)
 		enum logs_detail_column col;
 		int numeric;
 	} fields[] = {
-		{"id", DCOL_ID, 1}, {"dt", DCOL_DT, 0}, {"status", DCOL_STATUS, 0},
-		{"events_id", DCOL_EVENTS_ID, 0}, {"handler_id", DCOL_HANDLER_ID, 1},
-		{"handler_name", DCOL_HANDLER_NAME, 0}, {"object_id", DCOL_OBJECT_ID, 1},
-		{"event_uid", DCOL_EVENT_UID, 0}, {"delivery_id", DCOL_DELIVERY_ID, 0},
-		{"attempt", DCOL_ATTEMPT, 1}, {"trigger", DCOL_TRIGGER, 0},
-		{"redelivery_of", DCOL_REDELIVERY_OF, 1}, {"http_status", DCOL_HTTP_STATUS, 1},
-		{"exit_code", DCOL_EXIT_CODE, 1}, {"duration_us", DCOL_DURATION_US, 1},
-		{"request_body", DCOL_REQUEST_BODY, 0}, {"request_headers", DCOL_REQUEST_HEADERS, 0},
-		{"response_body", DCOL_RESPONSE_BODY, 0}, {"response_headers", DCOL_RESPONSE_HEADERS, 0},
-		{"script_stderr", DCOL_SCRIPT_STDERR, 0}, {"error", DCOL_ERROR, 0},
+	    {"id", DCOL_ID, 1},
+	    {"dt", DCOL_DT, 0},
+	    {"status", DCOL_STATUS, 0},
+	    {"events_id", DCOL_EVENTS_ID, 0},
+	    {"handler_id", DCOL_HANDLER_ID, 1},
+	    {"handler_name", DCOL_HANDLER_NAME, 0},
+	    {"object_id", DCOL_OBJECT_ID, 1},
+	    {"event_uid", DCOL_EVENT_UID, 0},
+	    {"delivery_id", DCOL_DELIVERY_ID, 0},
+	    {"attempt", DCOL_ATTEMPT, 1},
+	    {"trigger", DCOL_TRIGGER, 0},
+	    {"redelivery_of", DCOL_REDELIVERY_OF, 1},
+	    {"http_status", DCOL_HTTP_STATUS, 1},
+	    {"exit_code", DCOL_EXIT_CODE, 1},
+	    {"duration_us", DCOL_DURATION_US, 1},
+	    {"request_body", DCOL_REQUEST_BODY, 0},
+	    {"request_headers", DCOL_REQUEST_HEADERS, 0},
+	    {"response_body", DCOL_RESPONSE_BODY, 0},
+	    {"response_headers", DCOL_RESPONSE_HEADERS, 0},
+	    {"script_stderr", DCOL_SCRIPT_STDERR, 0},
+	    {"error", DCOL_ERROR, 0},
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		json_object_set_new(o, fields[i].name,
-				    fields[i].numeric ? int_or_null(&row, 0, fields[i].col)
-						      : text_or_null(&row, 0, fields[i].col));
-	json_object_set_new(o, "response_truncated", json_boolean(db_cell_int(&row, 0, DCOL_RESPONSE_TRUNCATED, 0)));
+		                    fields[i].numeric ? int_or_null(&row, 0, fields[i].col)
+		                                      : text_or_null(&row, 0, fields[i].col));
+	json_object_set_new(o, "response_truncated",
+	                    json_boolean(db_cell_int(&row, 0, DCOL_RESPONSE_TRUNCATED, 0)));
 	db_rows_free(&row);
 	api_reply(req, 200, o);
 }
@@ -156,17 +173,20 @@ void api_logs_redeliver(struct api_request *req)
 	char err[1024] = "";
 	switch (redeliver_log(db, &api_app(req)->cfg, api_path_id(req), &out, err, sizeof err)) {
 	case REDELIVER_DONE:
-		api_reply(req, 200, json_pack("{s:I,s:I,s:s,s:I,s:s?}", "log_id", (json_int_t)out.new_log_id,
-					      "redelivery_of", (json_int_t)api_path_id(req), "status",
-					      out.success ? "success" : "fail", "attempt", (json_int_t)out.attempt,
-					      "error", out.error[0] ? out.error : NULL));
+		api_reply(req, 200,
+		          json_pack("{s:I,s:I,s:s,s:I,s:s?}", "log_id", (json_int_t)out.new_log_id,
+		                    "redelivery_of", (json_int_t)api_path_id(req), "status",
+		                    out.success ? "success" : "fail", "attempt", (json_int_t)out.attempt,
+		                    "error", out.error[0] ? out.error : NULL));
 		return;
 	case REDELIVER_NOT_FOUND:
 		api_fail(req, 404, "no execution log entry with that id", "not_found", NULL);
 		return;
 	case REDELIVER_NOT_PUBLISHED:
-		api_fail(req, 409, "the handler is not in the published set (disabled, archived, deleted or not yet published)",
-			 "not_published", NULL);
+		api_fail(req, 409,
+		         "the handler is not in the published set (disabled, archived, deleted or not yet "
+		         "published)",
+		         "not_published", NULL);
 		return;
 	case REDELIVER_ERROR:
 		fprintf(stderr, "prov-api: redeliver: %s\n", err);

@@ -10,9 +10,14 @@
 #include <stdio.h>
 
 static const char *const key_fields[AKCOL__MAX] = {
-	[AKCOL_ID] = "Id", [AKCOL_NAME] = "Name", [AKCOL_PREFIX] = "Prefix", [AKCOL_USER] = "User",
-	[AKCOL_ROLE] = "Role", [AKCOL_CREATED] = "Created", [AKCOL_LAST_USED] = "LastUsed",
-	[AKCOL_REVOKED] = "Revoked",
+    [AKCOL_ID] = "Id",
+    [AKCOL_NAME] = "Name",
+    [AKCOL_PREFIX] = "Prefix",
+    [AKCOL_USER] = "User",
+    [AKCOL_ROLE] = "Role",
+    [AKCOL_CREATED] = "Created",
+    [AKCOL_LAST_USED] = "LastUsed",
+    [AKCOL_REVOKED] = "Revoked",
 };
 
 /* Fill Keys.N.* and Users.N.*, then render; status is 200 or the form's error status. */

@@ -66,17 +66,19 @@ static void state_set(struct web_request *req, struct list_state *state, const c
 	if (value == NULL || value[0] == '\0')
 		return;
 	if (strcmp(key, "event") == 0 || strcmp(key, "type") == 0 || strcmp(key, "status") == 0) {
-		char *target = key[0] == 'e' ? state->events_id : key[0] == 't' ? state->task_type : state->status;
-		size_t size = key[0] == 'e' ? sizeof state->events_id
-			      : key[0] == 't' ? sizeof state->task_type
-					      : sizeof state->status;
+		char *target = key[0] == 'e'   ? state->events_id
+		               : key[0] == 't' ? state->task_type
+		                               : state->status;
+		size_t size = key[0] == 'e'   ? sizeof state->events_id
+		              : key[0] == 't' ? sizeof state->task_type
+		                              : sizeof state->status;
 		probe.events_id = key[0] == 'e' ? value : NULL;
 		probe.task_type = key[0] == 't' ? value : NULL;
 		probe.status = key[0] == 's' ? value : NULL;
 		const char *problem = handler_filter_check(&probe, why, sizeof why);
 		if (problem != NULL || strlen(value) >= size) {
 			snprintf(state->error, sizeof state->error, "%s (filter ignored).",
-				 problem ? problem : "Unknown filter value");
+			         problem ? problem : "Unknown filter value");
 			return;
 		}
 		memcpy(target, value, strlen(value) + 1);
@@ -132,7 +134,7 @@ static void append(char *out, size_t *used, const char *key, const char *value)
 }
 
 void list_state_query(struct web_request *req, const struct list_state *state, int with_page,
-		      char out[LIST_QUERY_MAX])
+                      char out[LIST_QUERY_MAX])
 {
 	size_t used = 0;
 	char number[24];
@@ -157,13 +159,12 @@ void list_state_query(struct web_request *req, const struct list_state *state, i
 	}
 }
 
-void list_redirect(struct web_request *req, const struct list_state *state, const char *done,
-		   long long id)
+void list_redirect(struct web_request *req, const struct list_state *state, const char *done, long long id)
 {
 	char query[LIST_QUERY_MAX], location[LIST_QUERY_MAX + 64];
 	list_state_query(req, state, 1, query);
-	snprintf(location, sizeof location, "/handlers?%s%sdone=%s&id=%lld", query, query[0] ? "&" : "",
-		 done, id);
+	snprintf(location, sizeof location, "/handlers?%s%sdone=%s&id=%lld", query, query[0] ? "&" : "", done,
+	         id);
 	web_redirect(req, location);
 }
 
@@ -221,19 +222,19 @@ static void format_age(long long seconds, char *out, size_t outlen)
 static void set_handler_row(struct web_request *req, const struct db_rows *rows, size_t row)
 {
 	static const char *const names[HCOL__MAX] = {
-		[HCOL_ID] = "Id",
-		[HCOL_PRIORITY] = "Priority",
-		[HCOL_NAME] = "Name",
-		[HCOL_EVENTS_ID] = "EventId",
-		[HCOL_TASK] = "Task",
-		[HCOL_TASK_TYPE] = "TaskType",
-		[HCOL_STATUS] = "Status",
-		[HCOL_LAST_STATUS] = "LastStatus",
-		[HCOL_LAST_RUN_AT] = "LastRunAt",
-		[HCOL_LAST_RUN_AGE] = "LastRunAge",
-		[HCOL_FAILURES] = "Failures",
-		[HCOL_LAST_ERROR] = "LastError",
-		[HCOL_HAS_SECRET] = "HasSecret",
+	    [HCOL_ID] = "Id",
+	    [HCOL_PRIORITY] = "Priority",
+	    [HCOL_NAME] = "Name",
+	    [HCOL_EVENTS_ID] = "EventId",
+	    [HCOL_TASK] = "Task",
+	    [HCOL_TASK_TYPE] = "TaskType",
+	    [HCOL_STATUS] = "Status",
+	    [HCOL_LAST_STATUS] = "LastStatus",
+	    [HCOL_LAST_RUN_AT] = "LastRunAt",
+	    [HCOL_LAST_RUN_AGE] = "LastRunAge",
+	    [HCOL_FAILURES] = "Failures",
+	    [HCOL_LAST_ERROR] = "LastError",
+	    [HCOL_HAS_SECRET] = "HasSecret",
 	};
 	for (size_t col = 0; col < HCOL__MAX; col++)
 		set_row_value(req, row, names[col], db_cell(rows, row, col));
@@ -396,9 +397,12 @@ void page_handlers_list(struct web_request *req)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	struct handler_filter filter = {.events_id = state.events_id, .task_type = state.task_type,
-					.status = state.status, .sort = state.sort,
-					.descending = state.descending, .limit = state.size};
+	struct handler_filter filter = {.events_id = state.events_id,
+	                                .task_type = state.task_type,
+	                                .status = state.status,
+	                                .sort = state.sort,
+	                                .descending = state.descending,
+	                                .limit = state.size};
 	long long total = 0;
 	struct cache_status cache;
 	if (cache_status_read(db, &cache) != 0 || handlers_count(db, &filter, &total) != 0) {

@@ -19,8 +19,8 @@ struct list_state {
 	char status[16];                       /* "" = enabled + disabled */
 	enum handler_sort sort;
 	int descending;
-	long size; /* rows per page */
-	long page; /* 1-based */
+	long size;                       /* rows per page */
+	long page;                       /* 1-based */
 	char error[HANDLER_MESSAGE_MAX]; /* why a filter value was dropped, or "" */
 };
 
@@ -30,11 +30,10 @@ void list_state_from_request(struct web_request *req, struct list_state *state);
 void list_state_from_return(struct web_request *req, struct list_state *state);
 /* "event=...&sort=name" (defaults left out); with_page adds page when > 1. */
 void list_state_query(struct web_request *req, const struct list_state *state, int with_page,
-		      char out[LIST_QUERY_MAX]);
+                      char out[LIST_QUERY_MAX]);
 
 /* Answer with a redirect to the list in state, telling it what was done to id. */
-void list_redirect(struct web_request *req, const struct list_state *state, const char *done,
-		   long long id);
+void list_redirect(struct web_request *req, const struct list_state *state, const char *done, long long id);
 
 /* Events.N.{Id,Group,Label} and EventGroups.N.{Name,Events.M.{Id,Label}}. */
 void set_event_catalog(struct web_request *req);

@@ -26,9 +26,7 @@ void page_handler_toggle(struct web_request *req)
 	if (db == NULL)
 		return;
 	switch (handlers_set_status(db, web_path_id(req), to)) {
-	case HANDLER_STORE_OK:
-		list_redirect(req, &state, handler_status_name(to), web_path_id(req));
-		return;
+	case HANDLER_STORE_OK: list_redirect(req, &state, handler_status_name(to), web_path_id(req)); return;
 	case HANDLER_STORE_NOT_FOUND:
 		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
 		return;
@@ -50,8 +48,7 @@ void page_handler_delete_confirm(struct web_request *req)
 		return;
 	struct handler h;
 	switch (handlers_get(db, web_path_id(req), &h)) {
-	case HANDLER_STORE_OK:
-		break;
+	case HANDLER_STORE_OK: break;
 	case HANDLER_STORE_NOT_FOUND:
 		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
 		return;
@@ -84,9 +81,7 @@ void page_handler_delete(struct web_request *req)
 	if (db == NULL)
 		return;
 	switch (handlers_delete(db, web_path_id(req))) {
-	case HANDLER_STORE_OK:
-		list_redirect(req, &state, "deleted", web_path_id(req));
-		return;
+	case HANDLER_STORE_OK: list_redirect(req, &state, "deleted", web_path_id(req)); return;
 	case HANDLER_STORE_NOT_FOUND:
 		web_error(req, 404, "There is no such handler; it may have been deleted already.", NULL);
 		return;

@@ -15,9 +15,8 @@
 
 /* The form's fields, named as handler_input names them. */
 static const char *const form_fields[] = {
-	"name",           "events_id",          "task",         "status",
-	"priority",       "timeout",            "retry_enabled", "retry_schedule",
-	"retry_max_attempts", "secret_action",
+    "name",           "events_id",          "task",          "status", "priority", "timeout", "retry_enabled",
+    "retry_schedule", "retry_max_attempts", "secret_action",
 };
 #define NFIELDS (sizeof form_fields / sizeof form_fields[0])
 
@@ -94,7 +93,7 @@ static void set_meta(struct web_request *req, const struct handler *h)
 
 /* Everything the template needs besides the values; renders it. */
 static void render_form(struct web_request *req, int status, const struct list_state *state,
-			const struct handler_errors *errors)
+                        const struct handler_errors *errors)
 {
 	char query[LIST_QUERY_MAX], key[64];
 	list_state_query(req, state, 1, query);
@@ -116,7 +115,7 @@ static void render_form(struct web_request *req, int status, const struct list_s
 
 /* After a save that generated a secret: show it once, then forget it. */
 static void render_secret(struct web_request *req, struct handler *h, const struct list_state *state,
-			  const char *done)
+                          const char *done)
 {
 	char query[LIST_QUERY_MAX];
 	list_state_query(req, state, 1, query);
@@ -135,8 +134,10 @@ void page_handler_new(struct web_request *req)
 {
 	struct list_state state;
 	list_state_from_return(req, &state);
-	struct handler defaults = {.status = HANDLER_ENABLED, .priority = 1,
-				   .timeout_ms = HANDLER_TIMEOUT_DEFAULT_MS, .retry_enabled = 1};
+	struct handler defaults = {.status = HANDLER_ENABLED,
+	                           .priority = 1,
+	                           .timeout_ms = HANDLER_TIMEOUT_DEFAULT_MS,
+	                           .retry_enabled = 1};
 	set_form_from_handler(req, &defaults);
 	set_form_field(req, "task", "");
 	web_set(req, "Form.Mode", "new");
@@ -179,8 +180,7 @@ static int load_handler(struct web_request *req, struct handler *h)
 	if (db == NULL)
 		return -1;
 	switch (handlers_get(db, web_path_id(req), h)) {
-	case HANDLER_STORE_OK:
-		return 0;
+	case HANDLER_STORE_OK: return 0;
 	case HANDLER_STORE_NOT_FOUND:
 		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
 		return -1;
@@ -227,8 +227,7 @@ void page_handler_update(struct web_request *req)
 	if (db == NULL)
 		return;
 	switch (handlers_update(db, current.id, &h)) {
-	case HANDLER_STORE_OK:
-		break;
+	case HANDLER_STORE_OK: break;
 	case HANDLER_STORE_NOT_FOUND:
 		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
 		return;

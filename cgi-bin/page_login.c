@@ -48,9 +48,7 @@ void page_login_submit(struct web_request *req)
 	case LOGIN_LOCKED:
 		login_refused(req, 403, "Too many failed attempts: this account is locked for a while.");
 		return;
-	case LOGIN_BAD:
-		login_refused(req, 403, "Wrong user name or password.");
-		return;
+	case LOGIN_BAD: login_refused(req, 403, "Wrong user name or password."); return;
 	case LOGIN_ERROR:
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));
 		return;

@@ -52,7 +52,7 @@ static void query_add(struct query_string *qs, const char *name, const char *val
 
 /* The filters of q as a query string, plus one paging parameter. */
 static void filter_link(struct web_request *req, const char *hdf_name, const struct logs_query *q,
-			const char *paging, long long id)
+                        const char *paging, long long id)
 {
 	struct query_string qs = {.len = 0};
 	char number[32];
@@ -144,10 +144,16 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 		const char *name;
 		enum logs_list_column col;
 	} plain[] = {
-		{"Id", LCOL_ID}, {"Date", LCOL_DT}, {"Status", LCOL_STATUS},
-		{"HandlerId", LCOL_HANDLER_ID}, {"HandlerName", LCOL_HANDLER_NAME},
-		{"ObjectId", LCOL_OBJECT_ID}, {"Attempt", LCOL_ATTEMPT}, {"Trigger", LCOL_TRIGGER},
-		{"HttpStatus", LCOL_HTTP_STATUS}, {"ExitCode", LCOL_EXIT_CODE},
+	    {"Id", LCOL_ID},
+	    {"Date", LCOL_DT},
+	    {"Status", LCOL_STATUS},
+	    {"HandlerId", LCOL_HANDLER_ID},
+	    {"HandlerName", LCOL_HANDLER_NAME},
+	    {"ObjectId", LCOL_OBJECT_ID},
+	    {"Attempt", LCOL_ATTEMPT},
+	    {"Trigger", LCOL_TRIGGER},
+	    {"HttpStatus", LCOL_HTTP_STATUS},
+	    {"ExitCode", LCOL_EXIT_CODE},
 	};
 	/* Only what has a value: every HDF node costs, 25 rows a page. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
@@ -188,8 +194,9 @@ static void copy_prefix(const char *text, char *out, size_t max)
 static void set_filters(struct web_request *req, const struct logs_input *in, const struct logs_query *q)
 {
 	static const char *const error_names[LOGS_F__MAX] = {
-		[LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event", [LOGS_F_STATUS] = "Status",
-		[LOGS_F_TEXT] = "Text", [LOGS_F_FROM] = "From", [LOGS_F_TO] = "To", [LOGS_F_PAGE] = "Page",
+	    [LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event", [LOGS_F_STATUS] = "Status",
+	    [LOGS_F_TEXT] = "Text",       [LOGS_F_FROM] = "From",   [LOGS_F_TO] = "To",
+	    [LOGS_F_PAGE] = "Page",
 	};
 	char key[64], shown[256];
 	/* Echo what was typed (bounded), so a refused value can be corrected. */
@@ -207,8 +214,9 @@ static void set_filters(struct web_request *req, const struct logs_input *in, co
 		web_set(req, key, q->errors[f]);
 	}
 	web_set_int(req, "ErrorCount", q->nerrors);
-	web_set_int(req, "Filter.Active", q->handler_id > 0 || q->events_id[0] || q->status[0] ||
-						  q->text[0] || q->from[0] || q->to[0]);
+	web_set_int(req, "Filter.Active",
+	            q->handler_id > 0 || q->events_id[0] || q->status[0] || q->text[0] || q->from[0] ||
+	                q->to[0]);
 }
 
 static void set_pager(struct web_request *req, const struct logs_query *q, const struct logs_page *page)
@@ -257,10 +265,14 @@ void page_logs_list(struct web_request *req)
 	if (db == NULL)
 		return;
 	struct logs_input in = {
-		.handler = web_param(req, "handler"), .event = web_param(req, "event"),
-		.status = web_param(req, "status"), .text = web_param(req, "q"),
-		.from = web_param(req, "from"), .to = web_param(req, "to"),
-		.before = web_param(req, "before"), .after = web_param(req, "after"),
+	    .handler = web_param(req, "handler"),
+	    .event = web_param(req, "event"),
+	    .status = web_param(req, "status"),
+	    .text = web_param(req, "q"),
+	    .from = web_param(req, "from"),
+	    .to = web_param(req, "to"),
+	    .before = web_param(req, "before"),
+	    .after = web_param(req, "after"),
 	};
 	static struct logs_query q; /* large; one request at a time per process */
 	int problems = logs_query_parse(&in, &q);
@@ -328,8 +340,8 @@ static void set_attempts(struct web_request *req, struct db *db, const char *del
 {
 	struct db_rows rows;
 	char key[64];
-	static const char *const names[] = {"Id", "Date", "Status", "Attempt", "Trigger",
-					    "HttpStatus", "ExitCode", NULL, "Error"};
+	static const char *const names[] = {"Id",         "Date",     "Status", "Attempt", "Trigger",
+	                                    "HttpStatus", "ExitCode", NULL,     "Error"};
 	if (delivery_id == NULL || logs_delivery_attempts(db, delivery_id, &rows) != 0)
 		return; /* the page is still useful without them */
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -352,13 +364,22 @@ static void set_detail(struct web_request *req, const struct db_rows *row)
 		const char *name;
 		enum logs_detail_column col;
 	} plain[] = {
-		{"Id", DCOL_ID}, {"Date", DCOL_DT}, {"Status", DCOL_STATUS},
-		{"HandlerId", DCOL_HANDLER_ID}, {"HandlerName", DCOL_HANDLER_NAME},
-		{"ObjectId", DCOL_OBJECT_ID}, {"EventUid", DCOL_EVENT_UID},
-		{"DeliveryId", DCOL_DELIVERY_ID}, {"Attempt", DCOL_ATTEMPT}, {"Trigger", DCOL_TRIGGER},
-		{"RedeliveryOf", DCOL_REDELIVERY_OF}, {"HttpStatus", DCOL_HTTP_STATUS},
-		{"ExitCode", DCOL_EXIT_CODE}, {"Stderr", DCOL_SCRIPT_STDERR}, {"Error", DCOL_ERROR},
-		{"DurationUs", DCOL_DURATION_US},
+	    {"Id", DCOL_ID},
+	    {"Date", DCOL_DT},
+	    {"Status", DCOL_STATUS},
+	    {"HandlerId", DCOL_HANDLER_ID},
+	    {"HandlerName", DCOL_HANDLER_NAME},
+	    {"ObjectId", DCOL_OBJECT_ID},
+	    {"EventUid", DCOL_EVENT_UID},
+	    {"DeliveryId", DCOL_DELIVERY_ID},
+	    {"Attempt", DCOL_ATTEMPT},
+	    {"Trigger", DCOL_TRIGGER},
+	    {"RedeliveryOf", DCOL_REDELIVERY_OF},
+	    {"HttpStatus", DCOL_HTTP_STATUS},
+	    {"ExitCode", DCOL_EXIT_CODE},
+	    {"Stderr", DCOL_SCRIPT_STDERR},
+	    {"Error", DCOL_ERROR},
+	    {"DurationUs", DCOL_DURATION_US},
 	};
 	char key[64];
 	/* SQL NULL leaves the node out, so templates test presence (?Log.X), which
@@ -423,7 +444,8 @@ void page_logs_redeliver(struct web_request *req)
 	switch (redeliver_log(db, &web_app(req)->cfg, web_path_id(req), &out, err, sizeof err)) {
 	case REDELIVER_DONE: {
 		char path[96];
-		snprintf(path, sizeof path, "/logs/%lld?redelivered=%s", out.new_log_id, out.success ? "ok" : "fail");
+		snprintf(path, sizeof path, "/logs/%lld?redelivered=%s", out.new_log_id,
+		         out.success ? "ok" : "fail");
 		web_redirect(req, path);
 		return;
 	}
@@ -432,12 +454,11 @@ void page_logs_redeliver(struct web_request *req)
 		return;
 	case REDELIVER_NOT_PUBLISHED:
 		web_error(req, 409,
-			  "This handler is not in the published set (disabled, archived, deleted, or never published), so it cannot be run.",
-			  err[0] ? err : NULL);
+		          "This handler is not in the published set (disabled, archived, deleted, or never "
+		          "published), so it cannot be run.",
+		          err[0] ? err : NULL);
 		return;
-	case REDELIVER_ERROR:
-		web_error(req, 500, "The redelivery could not be completed.", err);
-		return;
+	case REDELIVER_ERROR: web_error(req, 500, "The redelivery could not be completed.", err); return;
 	}
 }
 
@@ -450,8 +471,8 @@ void page_logs_purge(struct web_request *req)
 		return;
 	struct logs_purge_result result;
 	char err[512];
-	if (logs_purge(db, web_app(req)->cfg.log_retention_days, PURGE_BATCH, PURGE_WEB_SECONDS, &result,
-		       err, sizeof err) != 0) {
+	if (logs_purge(db, web_app(req)->cfg.log_retention_days, PURGE_BATCH, PURGE_WEB_SECONDS, &result, err,
+	               sizeof err) != 0) {
 		web_error(req, 500, "The purge stopped on a database error; see the Task Scheduler.", err);
 		return;
 	}

@@ -9,29 +9,29 @@
 #include <stdlib.h>
 
 static const struct page pages[] = {
-	{"GET", "/", GUARD_PUBLIC, page_root},
-	{"GET", "/login", GUARD_PUBLIC, page_login_form},
-	{"POST", "/login", GUARD_PUBLIC, page_login_submit},
-	{"POST", "/logout", GUARD_USER, page_logout},
-	/* Provisioning API handlers: viewers read, admins change (every change a POST) */
-	{"GET", "/handlers/new", GUARD_ADMIN, page_handler_new},
-	{"POST", "/handlers/new", GUARD_ADMIN, page_handler_create},
-	{"GET", "/handlers/#", GUARD_USER, page_handler_show},
-	{"POST", "/handlers/#", GUARD_ADMIN, page_handler_update},
-	{"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
-	{"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},
-	{"POST", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete},
-	{"GET", "/handlers", GUARD_USER, page_handlers_list},
-	/* API keys (admin only) */
-	{"GET", "/apikeys", GUARD_ADMIN, page_apikeys_list},
-	{"POST", "/apikeys", GUARD_ADMIN, page_apikeys_create},
-	{"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
-	{"GET", "/scheduler", GUARD_USER, page_scheduler},
-	{"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
-	{"GET", "/logs", GUARD_USER, page_logs_list},
-	{"GET", "/logs/#", GUARD_USER, page_logs_detail},
-	{"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
-	{"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
+    {"GET", "/", GUARD_PUBLIC, page_root},
+    {"GET", "/login", GUARD_PUBLIC, page_login_form},
+    {"POST", "/login", GUARD_PUBLIC, page_login_submit},
+    {"POST", "/logout", GUARD_USER, page_logout},
+    /* Provisioning API handlers: viewers read, admins change (every change a POST) */
+    {"GET", "/handlers/new", GUARD_ADMIN, page_handler_new},
+    {"POST", "/handlers/new", GUARD_ADMIN, page_handler_create},
+    {"GET", "/handlers/#", GUARD_USER, page_handler_show},
+    {"POST", "/handlers/#", GUARD_ADMIN, page_handler_update},
+    {"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
+    {"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},
+    {"POST", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete},
+    {"GET", "/handlers", GUARD_USER, page_handlers_list},
+    /* API keys (admin only) */
+    {"GET", "/apikeys", GUARD_ADMIN, page_apikeys_list},
+    {"POST", "/apikeys", GUARD_ADMIN, page_apikeys_create},
+    {"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
+    {"GET", "/scheduler", GUARD_USER, page_scheduler},
+    {"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
+    {"GET", "/logs", GUARD_USER, page_logs_list},
+    {"GET", "/logs/#", GUARD_USER, page_logs_detail},
+    {"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
+    {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
 };
 
 int main(void)

@@ -12,30 +12,30 @@
 #include <strings.h>
 
 static const char usage[] =
-	"usage: prov-admin [--config FILE] COMMAND ...\n"
-	"\n"
-	"commands:\n"
-	"  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
-	"  user passwd NAME                    set a new password (stdin) and unlock the user\n"
-	"  apikey create USER NAME             create an API key acting as USER; printed once\n"
-	"  apikey revoke ID                    revoke an API key\n"
-	"  apikey list                         list API keys (prefix, user, role, last use)\n"
-	"  logs purge [--days N] [--batch M]   delete execution log rows older than N days\n"
-	"                                      (default log_retention_days), M rows per\n"
-	"                                      statement (default 5000); each run shows on\n"
-	"                                      the Task Scheduler page (Execution Log Purge)\n"
-	"\n"
-	"options:\n"
-	"  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
-	"  --help          this text\n"
-	"\n"
-	"exit codes:\n"
-	"  0   done\n"
-	"  1   refused (bad name, weak password, duplicate user, unknown user)\n"
-	"  64  usage error or no password on stdin\n"
-	"  69  database unreachable\n"
-	"  70  a database statement failed (logs purge: rows already removed stay removed)\n"
-	"  78  configuration missing or invalid\n";
+    "usage: prov-admin [--config FILE] COMMAND ...\n"
+    "\n"
+    "commands:\n"
+    "  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
+    "  user passwd NAME                    set a new password (stdin) and unlock the user\n"
+    "  apikey create USER NAME             create an API key acting as USER; printed once\n"
+    "  apikey revoke ID                    revoke an API key\n"
+    "  apikey list                         list API keys (prefix, user, role, last use)\n"
+    "  logs purge [--days N] [--batch M]   delete execution log rows older than N days\n"
+    "                                      (default log_retention_days), M rows per\n"
+    "                                      statement (default 5000); each run shows on\n"
+    "                                      the Task Scheduler page (Execution Log Purge)\n"
+    "\n"
+    "options:\n"
+    "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
+    "  --help          this text\n"
+    "\n"
+    "exit codes:\n"
+    "  0   done\n"
+    "  1   refused (bad name, weak password, duplicate user, unknown user)\n"
+    "  64  usage error or no password on stdin\n"
+    "  69  database unreachable\n"
+    "  70  a database statement failed (logs purge: rows already removed stay removed)\n"
+    "  78  configuration missing or invalid\n";
 
 #define PROG "prov-admin"
 
@@ -91,7 +91,7 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 		return CLI_EXIT_UNAVAILABLE;
 	char err[512];
 	int rc = adding ? users_add(db, name, password, role, err, sizeof err)
-			: users_set_password(db, name, password, err, sizeof err);
+	                : users_set_password(db, name, password, err, sizeof err);
 	explicit_bzero(password, sizeof password);
 	db_close(db);
 	if (rc != 0) {
@@ -135,7 +135,8 @@ static int apikey_command(const struct config *cfg, int argc, char **argv)
 			rc = 1;
 		} else {
 			printf("%s\n", key);
-			fprintf(stderr, "API key %lld created for %s; it is shown only this once\n", id, argv[1]);
+			fprintf(stderr, "API key %lld created for %s; it is shown only this once\n", id,
+			        argv[1]);
 		}
 	} else if (strcmp(sub, "revoke") == 0) {
 		int revoked = apikeys_revoke(db, id);
@@ -157,9 +158,10 @@ static int apikey_command(const struct config *cfg, int argc, char **argv)
 			for (size_t r = 0; r < rows.nrows; r++) {
 				const char *last = db_cell(&rows, r, AKCOL_LAST_USED);
 				const char *revoked = db_cell(&rows, r, AKCOL_REVOKED);
-				printf("%-6s pk_%-7s %-20s %-8s %-19s %-19s %s\n", db_cell(&rows, r, AKCOL_ID),
-				       db_cell(&rows, r, AKCOL_PREFIX), db_cell(&rows, r, AKCOL_USER),
-				       db_cell(&rows, r, AKCOL_ROLE), last ? last : "-", revoked ? revoked : "-",
+				printf("%-6s pk_%-7s %-20s %-8s %-19s %-19s %s\n",
+				       db_cell(&rows, r, AKCOL_ID), db_cell(&rows, r, AKCOL_PREFIX),
+				       db_cell(&rows, r, AKCOL_USER), db_cell(&rows, r, AKCOL_ROLE),
+				       last ? last : "-", revoked ? revoked : "-",
 				       db_cell(&rows, r, AKCOL_NAME));
 			}
 			db_rows_free(&rows);
@@ -188,14 +190,14 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	long days = cfg->log_retention_days, batch = 5000;
 	for (int i = 1; i < argc; i++) {
 		long *target = strcmp(argv[i], "--days") == 0    ? &days
-			       : strcmp(argv[i], "--batch") == 0 ? &batch
-								 : NULL;
+		               : strcmp(argv[i], "--batch") == 0 ? &batch
+		                                                 : NULL;
 		if (target == NULL)
 			return usage_error("unexpected argument");
 		*target = number_arg(i + 1 < argc ? argv[++i] : NULL, 1, target == &days ? 36500 : 100000);
 		if (*target < 0)
 			return usage_error(target == &days ? "--days needs a whole number from 1 to 36500"
-							   : "--batch needs a whole number from 1 to 100000");
+			                                   : "--batch needs a whole number from 1 to 100000");
 	}
 	struct db *db = cli_open_db(PROG, cfg);
 	if (db == NULL)

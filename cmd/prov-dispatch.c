@@ -373,7 +373,8 @@ static json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event
 {
 	size_t first = 0;
 	size_t n = cache_select(&dp->snap, event->events_id, &first);
-	struct run_state rs = {.delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
+	struct run_state rs = {
+	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
 	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
 	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
 	if (rs.queues == NULL) {

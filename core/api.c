@@ -79,15 +79,14 @@ static const char *status_text(int status)
 	}
 }
 
-static void write_response(struct api_request *req, int status, const char *extra_headers,
-			   const char *body)
+static void write_response(struct api_request *req, int status, const char *extra_headers, const char *body)
 {
 	FCGX_FPrintF(req->fcgx->out,
-		     "Status: %d %s\r\n"
-		     "Cache-Control: no-store\r\n"
-		     "X-Content-Type-Options: nosniff\r\n"
-		     "%s",
-		     status, status_text(status), extra_headers ? extra_headers : "");
+	             "Status: %d %s\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "%s",
+	             status, status_text(status), extra_headers ? extra_headers : "");
 	if (body != NULL) {
 		FCGX_FPrintF(req->fcgx->out, "Content-Type: application/json\r\n\r\n");
 		FCGX_PutS(body, req->fcgx->out);
@@ -111,8 +110,9 @@ void api_reply(struct api_request *req, int status, json_t *body)
 	char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(body);
 	if (text == NULL) {
-		write_response(req, 500, NULL,
-			       "{\"error\":{\"message\":\"internal error\",\"data\":{\"code\":\"internal\"}}}");
+		write_response(
+		    req, 500, NULL,
+		    "{\"error\":{\"message\":\"internal error\",\"data\":{\"code\":\"internal\"}}}");
 		return;
 	}
 	write_response(req, status, NULL, text);
@@ -129,8 +129,7 @@ static json_t *error_body(const char *message, const char *code, const char *fie
 	return json_pack("{s:{s:s,s:o}}", "error", "message", message, "data", data);
 }
 
-void api_fail(struct api_request *req, int status, const char *message, const char *code,
-	      const char *field)
+void api_fail(struct api_request *req, int status, const char *message, const char *code, const char *field)
 {
 	api_reply(req, status, error_body(message, code, field));
 }
@@ -142,7 +141,8 @@ struct db *api_db(struct api_request *req)
 		req->app->db = db_open(&req->app->cfg, err, sizeof err);
 		if (req->app->db == NULL) {
 			fprintf(stderr, "prov-api: %s\n", err);
-			api_fail(req, 503, "the database is unavailable; try again shortly", "unavailable", NULL);
+			api_fail(req, 503, "the database is unavailable; try again shortly", "unavailable",
+			         NULL);
 			return NULL;
 		}
 	}
@@ -217,7 +217,7 @@ static int read_body(struct api_request *req)
 	if (req->body == NULL) {
 		char message[256];
 		snprintf(message, sizeof message, "invalid JSON at line %d column %d: %s", error.line,
-			 error.column, error.text);
+		         error.column, error.text);
 		api_fail(req, 400, message, "invalid_json", NULL);
 		return -1;
 	}
@@ -253,8 +253,8 @@ static int authenticate(struct api_request *req)
 
 /* ---------------------------------------------------------------- dispatch */
 
-static const struct api_route *find_route(struct api_request *req, const struct api_route *routes,
-					  size_t n, char *allow, size_t allowlen)
+static const struct api_route *find_route(struct api_request *req, const struct api_route *routes, size_t n,
+                                          char *allow, size_t allowlen)
 {
 	allow[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
@@ -289,8 +289,8 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 		if (allow[0] != '\0') {
 			char header[160];
 			snprintf(header, sizeof header, "Allow: %s\r\n", allow);
-			char *text = json_dumps(error_body("method not allowed here", "method_not_allowed", NULL),
-						JSON_COMPACT);
+			char *text = json_dumps(
+			    error_body("method not allowed here", "method_not_allowed", NULL), JSON_COMPACT);
 			write_response(&req, 405, header, text);
 			free(text);
 		} else {
@@ -300,7 +300,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 	}
 	if (parse_query(&req) != 0)
 		api_fail(&req, 400, "the query string is too long or has too many parameters", "bad_request",
-			 NULL);
+		         NULL);
 	else if (authenticate(&req) != 0)
 		;
 	else if (route->access == API_WRITE && req.user.role != ROLE_ADMIN)

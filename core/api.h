@@ -41,7 +41,6 @@ const char *api_query(struct api_request *req, const char *name);
 /* Answer with body (reference stolen; NULL for 204). */
 void api_reply(struct api_request *req, int status, json_t *body);
 /* Answer with the error shape; code and field may be NULL. */
-void api_fail(struct api_request *req, int status, const char *message, const char *code,
-	      const char *field);
+void api_fail(struct api_request *req, int status, const char *message, const char *code, const char *field);
 
 #endif

@@ -6,26 +6,25 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char SQL_APIKEY_ADD[] =
-	"INSERT INTO api_keys (user_id, name, key_prefix, key_hash, created_at) "
-	"SELECT id, ?, ?, ?, UTC_TIMESTAMP() FROM users WHERE name = ?";
+static const char SQL_APIKEY_ADD[] = "INSERT INTO api_keys (user_id, name, key_prefix, key_hash, created_at) "
+                                     "SELECT id, ?, ?, ?, UTC_TIMESTAMP() FROM users WHERE name = ?";
 static const char SQL_APIKEY_AUTH[] =
-	"SELECT k.id, u.id, u.name, u.role, "
-	"k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND "
-	"FROM api_keys k JOIN users u ON u.id = k.user_id "
-	"WHERE k.key_hash = ? AND k.revoked_at IS NULL";
+    "SELECT k.id, u.id, u.name, u.role, "
+    "k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND "
+    "FROM api_keys k JOIN users u ON u.id = k.user_id "
+    "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
 static const char SQL_APIKEY_TOUCH[] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_APIKEY_REVOKE[] =
-	"UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() WHERE id = ? AND revoked_at IS NULL";
+    "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() WHERE id = ? AND revoked_at IS NULL";
 static const char SQL_APIKEY_LIST[] =
-	"SELECT k.id, k.name, k.key_prefix, u.name, u.role, "
-	"DATE_FORMAT(k.created_at, '%Y-%m-%d %H:%i:%s'), "
-	"DATE_FORMAT(k.last_used_at, '%Y-%m-%d %H:%i:%s'), "
-	"DATE_FORMAT(k.revoked_at, '%Y-%m-%d %H:%i:%s') "
-	"FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.revoked_at IS NOT NULL, k.id DESC";
+    "SELECT k.id, k.name, k.key_prefix, u.name, u.role, "
+    "DATE_FORMAT(k.created_at, '%Y-%m-%d %H:%i:%s'), "
+    "DATE_FORMAT(k.last_used_at, '%Y-%m-%d %H:%i:%s'), "
+    "DATE_FORMAT(k.revoked_at, '%Y-%m-%d %H:%i:%s') "
+    "FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.revoked_at IS NOT NULL, k.id DESC";
 
 int apikeys_create(struct db *db, const char *user_name, const char *name, char *key, size_t keylen,
-		   long long *id, char *err, size_t errlen)
+                   long long *id, char *err, size_t errlen)
 {
 	size_t name_len = name ? strlen(name) : 0;
 	if (name_len == 0 || name_len > APIKEY_NAME_MAX) {

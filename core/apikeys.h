@@ -17,7 +17,7 @@ struct db_rows;
 /* Create a key named name for user user_name; the key is written to key
  * (APIKEY_LEN + 1 bytes). Returns 0, or -1 with a one-line reason. */
 int apikeys_create(struct db *db, const char *user_name, const char *name, char *key, size_t keylen,
-		   long long *id, char *err, size_t errlen);
+                   long long *id, char *err, size_t errlen);
 
 /* 1 and *user filled when key is live, 0 when unknown or revoked, -1 on error. */
 int apikeys_authenticate(struct db *db, const char *key, struct user *user);
@@ -26,8 +26,17 @@ int apikeys_authenticate(struct db *db, const char *key, struct user *user);
 int apikeys_revoke(struct db *db, long long id);
 
 /* Columns of apikeys_list rows. */
-enum apikey_column { AKCOL_ID, AKCOL_NAME, AKCOL_PREFIX, AKCOL_USER, AKCOL_ROLE, AKCOL_CREATED,
-		     AKCOL_LAST_USED, AKCOL_REVOKED, AKCOL__MAX };
+enum apikey_column {
+	AKCOL_ID,
+	AKCOL_NAME,
+	AKCOL_PREFIX,
+	AKCOL_USER,
+	AKCOL_ROLE,
+	AKCOL_CREATED,
+	AKCOL_LAST_USED,
+	AKCOL_REVOKED,
+	AKCOL__MAX
+};
 int apikeys_list(struct db *db, struct db_rows *rows);
 
 #endif

@@ -12,10 +12,10 @@ struct db;
 
 /* Exit codes shared by all programs (documented in --help and README). */
 #define CLI_EXIT_OK 0
-#define CLI_EXIT_USAGE EX_USAGE         /* 64: bad arguments or input */
+#define CLI_EXIT_USAGE EX_USAGE             /* 64: bad arguments or input */
 #define CLI_EXIT_UNAVAILABLE EX_UNAVAILABLE /* 69: database unreachable */
-#define CLI_EXIT_SOFTWARE EX_SOFTWARE   /* 70: internal error */
-#define CLI_EXIT_CONFIG EX_CONFIG       /* 78: configuration missing or invalid */
+#define CLI_EXIT_SOFTWARE EX_SOFTWARE       /* 70: internal error */
+#define CLI_EXIT_CONFIG EX_CONFIG           /* 78: configuration missing or invalid */
 
 /* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.
  * Returns -1 when --config has no value. */

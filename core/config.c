@@ -15,43 +15,51 @@ struct config_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
-	size_t size;    /* buffer size for strings */
-	long min, max;  /* bounds for integers */
+	size_t size;          /* buffer size for strings */
+	long min, max;        /* bounds for integers */
 	const char *fallback; /* NULL: required */
 };
 
-#define STR_KEY(n, def) {#n, KEY_STRING, offsetof(struct config, n), sizeof(((struct config *)0)->n), 0, 0, def}
-#define PATH_KEY(n, def) {#n, KEY_PATH, offsetof(struct config, n), sizeof(((struct config *)0)->n), 0, 0, def}
-#define LONG_KEY(n, lo, hi, def) {#n, KEY_LONG, offsetof(struct config, n), 0, lo, hi, def}
+#define STR_KEY(n, def)                                                                                      \
+	{                                                                                                    \
+#n, KEY_STRING, offsetof(struct config, n), sizeof(((struct config *)0)->n), 0, 0, def       \
+	}
+#define PATH_KEY(n, def)                                                                                     \
+	{                                                                                                    \
+#n, KEY_PATH, offsetof(struct config, n), sizeof(((struct config *)0)->n), 0, 0, def         \
+	}
+#define LONG_KEY(n, lo, hi, def)                                                                             \
+	{                                                                                                    \
+#n, KEY_LONG, offsetof(struct config, n), 0, lo, hi, def                                     \
+	}
 
 static const struct config_key config_keys[] = {
-	PATH_KEY(db_socket, ""),
-	STR_KEY(db_host, "localhost"),
-	LONG_KEY(db_port, 1, 65535, "3306"),
-	STR_KEY(db_user, NULL),
-	STR_KEY(db_password, ""),
-	STR_KEY(db_name, NULL),
-	LONG_KEY(db_connect_timeout, 1, 60, "3"),
-	PATH_KEY(scripts_dir, NULL),
-	PATH_KEY(templates_dir, "/usr/share/provisioning/templates"),
-	PATH_KEY(cache_path, "/var/lib/provisioning/cache.json"),
-	PATH_KEY(spool_dir, "/var/spool/provisioning"),
-	LONG_KEY(session_ttl, 60, 30L * 24 * 3600, "28800"),
-	LONG_KEY(login_max_failures, 1, 1000, "5"),
-	LONG_KEY(login_lock_seconds, 1, 24L * 3600, "900"),
-	LONG_KEY(request_max_bytes, 1024, 16L * 1024 * 1024, "65536"),
-	LONG_KEY(page_size_default, 5, 500, "25"),
-	LONG_KEY(payload_max_bytes, 1024, 15L * 1024 * 1024, "1048576"), /* MEDIUMTEXT columns hold 16 MiB */
-	LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
-	LONG_KEY(log_retention_days, 1, 36500, "90"),
-	LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
-	LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
+    PATH_KEY(db_socket, ""),
+    STR_KEY(db_host, "localhost"),
+    LONG_KEY(db_port, 1, 65535, "3306"),
+    STR_KEY(db_user, NULL),
+    STR_KEY(db_password, ""),
+    STR_KEY(db_name, NULL),
+    LONG_KEY(db_connect_timeout, 1, 60, "3"),
+    PATH_KEY(scripts_dir, NULL),
+    PATH_KEY(templates_dir, "/usr/share/provisioning/templates"),
+    PATH_KEY(cache_path, "/var/lib/provisioning/cache.json"),
+    PATH_KEY(spool_dir, "/var/spool/provisioning"),
+    LONG_KEY(session_ttl, 60, 30L * 24 * 3600, "28800"),
+    LONG_KEY(login_max_failures, 1, 1000, "5"),
+    LONG_KEY(login_lock_seconds, 1, 24L * 3600, "900"),
+    LONG_KEY(request_max_bytes, 1024, 16L * 1024 * 1024, "65536"),
+    LONG_KEY(page_size_default, 5, 500, "25"),
+    LONG_KEY(payload_max_bytes, 1024, 15L * 1024 * 1024, "1048576"), /* MEDIUMTEXT columns hold 16 MiB */
+    LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
+    LONG_KEY(log_retention_days, 1, 36500, "90"),
+    LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
+    LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -113,7 +121,8 @@ static char *trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	size_t len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+	while (len > 0 &&
+	       (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r'))
 		s[--len] = '\0';
 	return s;
 }

@@ -28,19 +28,19 @@ struct config {
 	char spool_dir[CONFIG_PATH_MAX];
 
 	/* panel */
-	long session_ttl;         /* seconds of inactivity before a session ends */
-	long login_max_failures;  /* failed logins before the account locks */
-	long login_lock_seconds;  /* how long it stays locked */
-	long request_max_bytes;   /* largest POST body a page accepts */
+	long session_ttl;        /* seconds of inactivity before a session ends */
+	long login_max_failures; /* failed logins before the account locks */
+	long login_lock_seconds; /* how long it stays locked */
+	long request_max_bytes;  /* largest POST body a page accepts */
 	long page_size_default;
 
 	/* dispatcher and delivery */
-	long payload_max_bytes;   /* largest event data on stdin */
-	long response_max_bytes;  /* response body kept in the log */
+	long payload_max_bytes;  /* largest event data on stdin */
+	long response_max_bytes; /* response body kept in the log */
 	long log_retention_days;
 
 	/* delivery guarantees */
-	long auto_disable_failures; /* 0: off; else disable a handler after this many failures in a row */
+	long auto_disable_failures;     /* 0: off; else disable a handler after this many failures in a row */
 	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
 };
 

@@ -50,13 +50,13 @@ extern unsigned int mysql_port __attribute__((weak));
  * timer slack that sleep costs more than the rest of a Unix-socket connect.
  * The slack is lowered for the connect only. */
 static MYSQL *connect_with_small_slack(MYSQL *conn, const struct config *cfg, const char *host,
-				       const char *socket)
+                                       const char *socket)
 {
 	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 	if (slack > 1)
 		prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	MYSQL *done = mysql_real_connect(conn, host, cfg->db_user, cfg->db_password, cfg->db_name,
-					 (unsigned int)cfg->db_port, socket, 0);
+	                                 (unsigned int)cfg->db_port, socket, 0);
 	if (slack > 1)
 		prctl(PR_SET_TIMERSLACK, (unsigned long)slack, 0, 0, 0);
 	return done;
@@ -86,10 +86,10 @@ static int connect_conn(struct db *db, char *err, size_t errlen)
 	if (connect_with_small_slack(db->conn, cfg, host, socket) == NULL) {
 		if (socket)
 			snprintf(err, errlen, "database unreachable at socket %s: %s", socket,
-				 mysql_error(db->conn));
+			         mysql_error(db->conn));
 		else
 			snprintf(err, errlen, "database unreachable at %s:%ld: %s", cfg->db_host,
-				 cfg->db_port, mysql_error(db->conn));
+			         cfg->db_port, mysql_error(db->conn));
 		mysql_close(db->conn);
 		db->conn = NULL;
 		return -1;
@@ -193,7 +193,7 @@ static MYSQL_STMT *prepared(struct db *db, const char *sql)
 }
 
 static int bind_params(struct db *db, MYSQL_STMT *stmt, const struct db_param *params, size_t n,
-		       MYSQL_BIND *binds, unsigned long *lengths)
+                       MYSQL_BIND *binds, unsigned long *lengths)
 {
 	if (n > DB_MAX_PARAMS || mysql_stmt_param_count(stmt) != n) {
 		set_error(db, 0, "bind", "parameter count does not match the statement");
@@ -202,9 +202,7 @@ static int bind_params(struct db *db, MYSQL_STMT *stmt, const struct db_param *p
 	memset(binds, 0, sizeof(MYSQL_BIND) * n);
 	for (size_t i = 0; i < n; i++) {
 		switch (params[i].type) {
-		case DB_PARAM_NULL:
-			binds[i].buffer_type = MYSQL_TYPE_NULL;
-			break;
+		case DB_PARAM_NULL: binds[i].buffer_type = MYSQL_TYPE_NULL; break;
 		case DB_PARAM_INT:
 			binds[i].buffer_type = MYSQL_TYPE_LONGLONG;
 			binds[i].buffer = (void *)&params[i].i;
@@ -250,7 +248,7 @@ static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param
 }
 
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
-	    unsigned long long *affected, unsigned long long *insert_id)
+            unsigned long long *affected, unsigned long long *insert_id)
 {
 	MYSQL_STMT *stmt = execute(db, sql, params, nparams);
 	if (stmt == NULL)
@@ -331,7 +329,8 @@ static int collect_rows(struct db *db, MYSQL_STMT *stmt, MYSQL_RES *meta, struct
 			break;
 		if (status == 1 || status == MYSQL_DATA_TRUNCATED || row >= nrows) {
 			set_error(db, mysql_stmt_errno(stmt), "fetch",
-				  status == MYSQL_DATA_TRUNCATED ? "truncated column" : mysql_stmt_error(stmt));
+			          status == MYSQL_DATA_TRUNCATED ? "truncated column"
+			                                         : mysql_stmt_error(stmt));
 			goto out;
 		}
 		for (size_t c = 0; c < ncols; c++) {
@@ -369,7 +368,7 @@ out:
 }
 
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
-	     struct db_rows *rows)
+             struct db_rows *rows)
 {
 	memset(rows, 0, sizeof *rows);
 	MYSQL_STMT *stmt = execute(db, sql, params, nparams);

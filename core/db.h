@@ -51,11 +51,11 @@ void db_close(struct db *db);
 /* Run a statement that returns no rows. affected / insert_id may be NULL.
  * Returns 0, or -1 with db_error() set. */
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
-	    unsigned long long *affected, unsigned long long *insert_id);
+            unsigned long long *affected, unsigned long long *insert_id);
 
 /* Run a query and collect all its rows. Returns 0, or -1 with db_error() set. */
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
-	     struct db_rows *rows);
+             struct db_rows *rows);
 
 const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 long long db_cell_int(const struct db_rows *rows, size_t row, size_t col, long long fallback);

@@ -4,21 +4,21 @@
 #include <string.h>
 
 static const struct event_def catalog[] = {
-	{"clients.create", "Clients", "create"},
-	{"clients.update", "Clients", "update"},
-	{"clients.delete", "Clients", "delete"},
-	{"clients.archive", "Clients", "archive"},
-	{"clients.custom_fields.update", "Clients", "custom fields update"},
-	{"clients.balance_notzero", "Clients", "balance became >=0"},
-	{"clients.balance_zero", "Clients", "balance became <=0"},
-	{"clients.accounts.create", "Accounts", "create"},
-	{"clients.accounts.update", "Accounts", "update"},
-	{"clients.accounts.delete", "Accounts", "delete"},
-	{"clients.subscriptions.assign", "Clients Packages", "assign"},
-	{"clients.subscriptions.activate", "Clients Packages", "activate"},
-	{"clients.subscriptions.deactivate", "Clients Packages", "deactivate"},
-	{"clients.subscriptions.renew", "Clients Packages", "renew"},
-	{"clients.subscriptions.close", "Clients Packages", "close"},
+    {"clients.create", "Clients", "create"},
+    {"clients.update", "Clients", "update"},
+    {"clients.delete", "Clients", "delete"},
+    {"clients.archive", "Clients", "archive"},
+    {"clients.custom_fields.update", "Clients", "custom fields update"},
+    {"clients.balance_notzero", "Clients", "balance became >=0"},
+    {"clients.balance_zero", "Clients", "balance became <=0"},
+    {"clients.accounts.create", "Accounts", "create"},
+    {"clients.accounts.update", "Accounts", "update"},
+    {"clients.accounts.delete", "Accounts", "delete"},
+    {"clients.subscriptions.assign", "Clients Packages", "assign"},
+    {"clients.subscriptions.activate", "Clients Packages", "activate"},
+    {"clients.subscriptions.deactivate", "Clients Packages", "deactivate"},
+    {"clients.subscriptions.renew", "Clients Packages", "renew"},
+    {"clients.subscriptions.close", "Clients Packages", "close"},
 };
 
 #define CATALOG_SIZE (sizeof catalog / sizeof catalog[0])

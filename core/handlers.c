@@ -12,27 +12,27 @@
 
 /* ---------------------------------------------------------------- the list */
 
-#define LIST_COLUMNS                                                                                \
-	"SELECT id, priority, name, events_id, task, task_type, status, last_status, "             \
-	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), "                                           \
-	"TIMESTAMPDIFF(SECOND, last_run_at, UTC_TIMESTAMP(6)), consecutive_failures, last_error, " \
-	"secret IS NOT NULL "                                                                       \
+#define LIST_COLUMNS                                                                                         \
+	"SELECT id, priority, name, events_id, task, task_type, status, last_status, "                       \
+	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), "                                                    \
+	"TIMESTAMPDIFF(SECOND, last_run_at, UTC_TIMESTAMP(6)), consecutive_failures, last_error, "           \
+	"secret IS NOT NULL "                                                                                \
 	"FROM handlers "
 
 /* One WHERE covers every filter combination: an empty parameter means "any",
  * so each sort order is one statement, prepared once per process. */
-#define LIST_WHERE                                                                                  \
-	"WHERE (? = '' OR events_id = ?) "                                                          \
-	"AND (? = '' OR task_type = ?) "                                                            \
+#define LIST_WHERE                                                                                           \
+	"WHERE (? = '' OR events_id = ?) "                                                                   \
+	"AND (? = '' OR task_type = ?) "                                                                     \
 	"AND IF(? = '', status IN ('enabled','disabled'), status = ?) "
 
 /* The catalog's order (events.c), so "sort by event" groups as the select does. */
-#define EVENT_ORDER                                                                                 \
-	"FIELD(events_id, 'clients.create', 'clients.update', 'clients.delete', 'clients.archive', " \
-	"'clients.custom_fields.update', 'clients.balance_notzero', 'clients.balance_zero', "       \
-	"'clients.accounts.create', 'clients.accounts.update', 'clients.accounts.delete', "         \
-	"'clients.subscriptions.assign', 'clients.subscriptions.activate', "                        \
-	"'clients.subscriptions.deactivate', 'clients.subscriptions.renew', "                       \
+#define EVENT_ORDER                                                                                          \
+	"FIELD(events_id, 'clients.create', 'clients.update', 'clients.delete', 'clients.archive', "         \
+	"'clients.custom_fields.update', 'clients.balance_notzero', 'clients.balance_zero', "                \
+	"'clients.accounts.create', 'clients.accounts.update', 'clients.accounts.delete', "                  \
+	"'clients.subscriptions.assign', 'clients.subscriptions.activate', "                                 \
+	"'clients.subscriptions.deactivate', 'clients.subscriptions.renew', "                                \
 	"'clients.subscriptions.close')"
 
 #define LIST_SQL(order) LIST_COLUMNS LIST_WHERE "ORDER BY " order " LIMIT ? OFFSET ?"
@@ -53,20 +53,20 @@ static const char SQL_LIST_STATUS_ASC[] = LIST_SQL("status, priority, id");
 static const char SQL_LIST_STATUS_DESC[] = LIST_SQL("status DESC, priority, id");
 
 static const char *const list_sql[HANDLER_SORT__MAX][2] = {
-	[HANDLER_SORT_PRIORITY] = {SQL_LIST_PRIORITY_ASC, SQL_LIST_PRIORITY_DESC},
-	[HANDLER_SORT_ID] = {SQL_LIST_ID_ASC, SQL_LIST_ID_DESC},
-	[HANDLER_SORT_NAME] = {SQL_LIST_NAME_ASC, SQL_LIST_NAME_DESC},
-	[HANDLER_SORT_EVENT] = {SQL_LIST_EVENT_ASC, SQL_LIST_EVENT_DESC},
-	[HANDLER_SORT_HANDLER] = {SQL_LIST_HANDLER_ASC, SQL_LIST_HANDLER_DESC},
-	[HANDLER_SORT_STATUS] = {SQL_LIST_STATUS_ASC, SQL_LIST_STATUS_DESC},
+    [HANDLER_SORT_PRIORITY] = {SQL_LIST_PRIORITY_ASC, SQL_LIST_PRIORITY_DESC},
+    [HANDLER_SORT_ID] = {SQL_LIST_ID_ASC, SQL_LIST_ID_DESC},
+    [HANDLER_SORT_NAME] = {SQL_LIST_NAME_ASC, SQL_LIST_NAME_DESC},
+    [HANDLER_SORT_EVENT] = {SQL_LIST_EVENT_ASC, SQL_LIST_EVENT_DESC},
+    [HANDLER_SORT_HANDLER] = {SQL_LIST_HANDLER_ASC, SQL_LIST_HANDLER_DESC},
+    [HANDLER_SORT_STATUS] = {SQL_LIST_STATUS_ASC, SQL_LIST_STATUS_DESC},
 };
 
 static const char SQL_COUNT[] = "SELECT COUNT(*) FROM handlers " LIST_WHERE;
 
 static const char *const sort_names[HANDLER_SORT__MAX] = {
-	[HANDLER_SORT_PRIORITY] = "priority", [HANDLER_SORT_ID] = "id",
-	[HANDLER_SORT_NAME] = "name",         [HANDLER_SORT_EVENT] = "event",
-	[HANDLER_SORT_HANDLER] = "handler",   [HANDLER_SORT_STATUS] = "status",
+    [HANDLER_SORT_PRIORITY] = "priority", [HANDLER_SORT_ID] = "id",
+    [HANDLER_SORT_NAME] = "name",         [HANDLER_SORT_EVENT] = "event",
+    [HANDLER_SORT_HANDLER] = "handler",   [HANDLER_SORT_STATUS] = "status",
 };
 
 const char *handler_sort_name(enum handler_sort sort)
@@ -97,7 +97,8 @@ const char *handler_filter_check(const struct handler_filter *filter, char *buf,
 		snprintf(buf, buflen, "Unknown event; valid events are: %s", events_valid_list());
 		return buf;
 	}
-	if (filter->task_type && filter->task_type[0] && handler_task_type_parse(filter->task_type, &type) != 0)
+	if (filter->task_type && filter->task_type[0] &&
+	    handler_task_type_parse(filter->task_type, &type) != 0)
 		return "Unknown handler type; valid types are: http, script";
 	if (filter->status && filter->status[0] && handler_status_parse(filter->status, &status) != 0)
 		return "Unknown status; valid statuses are: enabled, disabled, archived";
@@ -112,10 +113,14 @@ int handlers_list(struct db *db, const struct handler_filter *filter, struct db_
 	const char *type = or_empty(filter->task_type);
 	const char *status = or_empty(filter->status);
 	unsigned sort = (unsigned)filter->sort < HANDLER_SORT__MAX ? (unsigned)filter->sort : 0;
-	struct db_param params[] = {DB_STR(event),  DB_STR(event),  DB_STR(type),
-				    DB_STR(type),   DB_STR(status), DB_STR(status),
-				    DB_INT(filter->limit > 0 ? filter->limit : 25),
-				    DB_INT(filter->offset > 0 ? filter->offset : 0)};
+	struct db_param params[] = {DB_STR(event),
+	                            DB_STR(event),
+	                            DB_STR(type),
+	                            DB_STR(type),
+	                            DB_STR(status),
+	                            DB_STR(status),
+	                            DB_INT(filter->limit > 0 ? filter->limit : 25),
+	                            DB_INT(filter->offset > 0 ? filter->offset : 0)};
 	return db_query(db, list_sql[sort][filter->descending ? 1 : 0], params, 8, rows);
 }
 
@@ -125,7 +130,7 @@ int handlers_count(struct db *db, const struct handler_filter *filter, long long
 	const char *type = or_empty(filter->task_type);
 	const char *status = or_empty(filter->status);
 	struct db_param params[] = {DB_STR(event), DB_STR(event),  DB_STR(type),
-				    DB_STR(type),  DB_STR(status), DB_STR(status)};
+	                            DB_STR(type),  DB_STR(status), DB_STR(status)};
 	struct db_rows rows;
 	if (db_query(db, SQL_COUNT, params, 6, &rows) != 0)
 		return -1;
@@ -137,25 +142,25 @@ int handlers_count(struct db *db, const struct handler_filter *filter, long long
 /* ---------------------------------------------------------------- the store */
 
 static const char SQL_BUMP_VERSION[] =
-	"UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
+    "UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
 static const char SQL_LOCK[] = "SELECT status FROM handlers WHERE id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
-	"INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
-	"retry_enabled, retry_max_attempts, retry_schedule, secret, created_at, updated_at) "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
+    "INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
+    "retry_enabled, retry_max_attempts, retry_schedule, secret, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
 static const char SQL_UPDATE[] =
-	"UPDATE handlers SET name = ?, events_id = ?, task = ?, task_type = ?, status = ?, "
-	"priority = ?, timeout_ms = ?, retry_enabled = ?, retry_max_attempts = ?, "
-	"retry_schedule = ?, secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    "UPDATE handlers SET name = ?, events_id = ?, task = ?, task_type = ?, status = ?, "
+    "priority = ?, timeout_ms = ?, retry_enabled = ?, retry_max_attempts = ?, "
+    "retry_schedule = ?, secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_SET_STATUS[] =
-	"UPDATE handlers SET status = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    "UPDATE handlers SET status = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM handlers WHERE id = ?";
 static const char SQL_GET[] =
-	"SELECT id, name, events_id, task, task_type, status, priority, timeout_ms, retry_enabled, "
-	"retry_max_attempts, retry_schedule, secret IS NOT NULL, last_status, "
-	"DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
-	"DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') "
-	"FROM handlers WHERE id = ?";
+    "SELECT id, name, events_id, task, task_type, status, priority, timeout_ms, retry_enabled, "
+    "retry_max_attempts, retry_schedule, secret IS NOT NULL, last_status, "
+    "DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
+    "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') "
+    "FROM handlers WHERE id = ?";
 
 /* Commit when every step went well, else roll back. */
 static enum handler_store_result finish(struct db *db, enum handler_store_result result)
@@ -209,17 +214,17 @@ enum handler_store_result handlers_insert(struct db *db, struct handler *h)
 	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
 		return HANDLER_STORE_ERROR;
 	struct db_param params[] = {
-		DB_STR(h->name),
-		DB_STR(h->events_id),
-		DB_STR(h->task),
-		DB_STR(handler_task_type_name(h->task_type)),
-		DB_STR(handler_status_name(h->status)),
-		DB_INT(h->priority),
-		DB_INT(h->timeout_ms),
-		DB_INT(h->retry_enabled ? 1 : 0),
-		h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
-		DB_STR_OR_NULL(h->retry_schedule),
-		DB_STR_OR_NULL(h->secret),
+	    DB_STR(h->name),
+	    DB_STR(h->events_id),
+	    DB_STR(h->task),
+	    DB_STR(handler_task_type_name(h->task_type)),
+	    DB_STR(handler_status_name(h->status)),
+	    DB_INT(h->priority),
+	    DB_INT(h->timeout_ms),
+	    DB_INT(h->retry_enabled ? 1 : 0),
+	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
+	    DB_STR_OR_NULL(h->retry_schedule),
+	    DB_STR_OR_NULL(h->secret),
 	};
 	unsigned long long id = 0;
 	if (db_begin(db) != 0)
@@ -244,19 +249,19 @@ enum handler_store_result handlers_update(struct db *db, long long id, struct ha
 		return HANDLER_STORE_ERROR;
 	int keep = h->secret_action == HANDLER_SECRET_KEEP;
 	struct db_param params[] = {
-		DB_STR(h->name),
-		DB_STR(h->events_id),
-		DB_STR(h->task),
-		DB_STR(handler_task_type_name(h->task_type)),
-		DB_STR(handler_status_name(h->status)),
-		DB_INT(h->priority),
-		DB_INT(h->timeout_ms),
-		DB_INT(h->retry_enabled ? 1 : 0),
-		h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
-		DB_STR_OR_NULL(h->retry_schedule),
-		DB_INT(keep),
-		DB_STR_OR_NULL(h->secret), /* NULL: removed */
-		DB_INT(id),
+	    DB_STR(h->name),
+	    DB_STR(h->events_id),
+	    DB_STR(h->task),
+	    DB_STR(handler_task_type_name(h->task_type)),
+	    DB_STR(handler_status_name(h->status)),
+	    DB_INT(h->priority),
+	    DB_INT(h->timeout_ms),
+	    DB_INT(h->retry_enabled ? 1 : 0),
+	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
+	    DB_STR_OR_NULL(h->retry_schedule),
+	    DB_INT(keep),
+	    DB_STR_OR_NULL(h->secret), /* NULL: removed */
+	    DB_INT(id),
 	};
 	enum handler_status current;
 	if (db_begin(db) != 0)

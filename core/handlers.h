@@ -10,7 +10,7 @@
 struct db;
 struct db_rows;
 
-#define HANDLER_NAME_CHARS 255      /* characters, as the column counts them */
+#define HANDLER_NAME_CHARS 255 /* characters, as the column counts them */
 #define HANDLER_NAME_BYTES (4 * HANDLER_NAME_CHARS)
 #define HANDLER_EVENT_MAX 64
 #define HANDLER_TASK_MAX 2048
@@ -43,12 +43,12 @@ struct handler {
 	char task[HANDLER_TASK_MAX + 1]; /* normalised: URL with scheme, or a script's realpath */
 	enum handler_task_type task_type;
 	enum handler_status status;
-	long priority;                   /* >= 1; 1 runs first, ties by id */
+	long priority; /* >= 1; 1 runs first, ties by id */
 	long timeout_ms;
 	int retry_enabled;
-	long retry_max_attempts;         /* 0: one per schedule step plus the first */
+	long retry_max_attempts;                       /* 0: one per schedule step plus the first */
 	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
-	enum handler_secret_action secret_action;     /* input of a save only */
+	enum handler_secret_action secret_action;      /* input of a save only */
 	int has_secret;
 	/* Filled only by a save that generated it, to show once; never read back. */
 	char secret[HANDLER_SECRET_MAX + 1];
@@ -81,7 +81,7 @@ struct handler_input {
 #define HANDLER_MESSAGE_MAX 640
 
 struct handler_field_error {
-	const char *field; /* the struct handler_input member name: "name", "task", ... */
+	const char *field;                 /* the struct handler_input member name: "name", "task", ... */
 	char message[HANDLER_MESSAGE_MAX]; /* one line, for people */
 };
 
@@ -94,14 +94,14 @@ struct handler_errors {
  * out. scripts_dir is the configured folder scripts must resolve inside.
  * Returns 0 when valid, -1 with errors->count > 0 otherwise. */
 int handler_validate(const struct handler_input *in, const char *scripts_dir, struct handler *out,
-		     struct handler_errors *errors);
+                     struct handler_errors *errors);
 
 /* The message for field, or NULL when it has none. */
 const char *handler_error_for(const struct handler_errors *errors, const char *field);
 
 /* Just the task rules: fills task (normalised) and type, or writes a message. */
 int handler_check_task(const char *task, const char *scripts_dir, char out[HANDLER_TASK_MAX + 1],
-		       enum handler_task_type *type, char *message, size_t messagelen);
+                       enum handler_task_type *type, char *message, size_t messagelen);
 
 const char *handler_status_name(enum handler_status status);
 int handler_status_parse(const char *text, enum handler_status *status);
@@ -114,9 +114,9 @@ enum handler_sort {
 	HANDLER_SORT_PRIORITY, /* the default: the order the dispatcher runs them in */
 	HANDLER_SORT_ID,
 	HANDLER_SORT_NAME,
-	HANDLER_SORT_EVENT,    /* in catalog order: Clients, Accounts, Clients Packages */
-	HANDLER_SORT_HANDLER,  /* type, then task */
-	HANDLER_SORT_STATUS,   /* enabled, disabled, archived */
+	HANDLER_SORT_EVENT,   /* in catalog order: Clients, Accounts, Clients Packages */
+	HANDLER_SORT_HANDLER, /* type, then task */
+	HANDLER_SORT_STATUS,  /* enabled, disabled, archived */
 	HANDLER_SORT__MAX
 };
 

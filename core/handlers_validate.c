@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 static void add_error(struct handler_errors *errors, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void add_error(struct handler_errors *errors, const char *field, const char *fmt, ...)
 {
@@ -261,8 +261,9 @@ static int check_url_rest(const char *rest, char *message, size_t messagelen)
 {
 	for (const char *p = rest; *p; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			snprintf(message, messagelen,
-				 "The URL must not contain spaces or non-ASCII characters: percent-encode them");
+			snprintf(
+			    message, messagelen,
+			    "The URL must not contain spaces or non-ASCII characters: percent-encode them");
 			return -1;
 		}
 	size_t authority_len = strcspn(rest, "/?#");
@@ -295,7 +296,8 @@ static int check_url_rest(const char *rest, char *message, size_t messagelen)
 			return -1;
 		}
 		if (p < end && *p != ':') {
-			snprintf(message, messagelen, "The URL's host contains characters that are not allowed");
+			snprintf(message, messagelen,
+			         "The URL's host contains characters that are not allowed");
 			return -1;
 		}
 		port = p < end ? p : NULL;
@@ -364,14 +366,14 @@ static int path_inside(const char *path, const char *dir)
 }
 
 static int check_script(const char *task, const char *scripts_dir, char out[HANDLER_TASK_MAX + 1],
-			char *message, size_t messagelen)
+                        char *message, size_t messagelen)
 {
 	char real_dir[PATH_MAX], lexical_dir[PATH_MAX], candidate[2 * PATH_MAX], lexical[2 * PATH_MAX];
 	char resolved[PATH_MAX];
 	if (realpath(scripts_dir, real_dir) == NULL ||
 	    path_normalize(scripts_dir, lexical_dir, sizeof lexical_dir) != 0) {
 		snprintf(message, messagelen,
-			 "The scripts directory cannot be read: ask the administrator to check scripts_dir");
+		         "The scripts directory cannot be read: ask the administrator to check scripts_dir");
 		return -1;
 	}
 	if (task[0] == '/')
@@ -381,21 +383,22 @@ static int check_script(const char *task, const char *scripts_dir, char out[HAND
 	if (path_normalize(candidate, lexical, sizeof lexical) != 0 ||
 	    (!path_inside(lexical, lexical_dir) && !path_inside(lexical, real_dir))) {
 		snprintf(message, messagelen,
-			 "A script must be inside the scripts directory %s (or use an http:// URL)", scripts_dir);
+		         "A script must be inside the scripts directory %s (or use an http:// URL)",
+		         scripts_dir);
 		return -1;
 	}
 	if (realpath(candidate, resolved) == NULL) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			snprintf(message, messagelen, "There is no such script in the scripts directory %s",
-				 scripts_dir);
+			         scripts_dir);
 		else
 			snprintf(message, messagelen, "The script cannot be read (%s)", strerror(errno));
 		return -1;
 	}
 	if (!path_inside(resolved, real_dir)) {
 		snprintf(message, messagelen,
-			 "The script resolves outside the scripts directory %s (through a symbolic link)",
-			 scripts_dir);
+		         "The script resolves outside the scripts directory %s (through a symbolic link)",
+		         scripts_dir);
 		return -1;
 	}
 	struct stat st;
@@ -408,7 +411,8 @@ static int check_script(const char *task, const char *scripts_dir, char out[HAND
 		return -1;
 	}
 	if (strlen(resolved) > HANDLER_TASK_MAX) {
-		snprintf(message, messagelen, "The script's path is longer than %d characters", HANDLER_TASK_MAX);
+		snprintf(message, messagelen, "The script's path is longer than %d characters",
+		         HANDLER_TASK_MAX);
 		return -1;
 	}
 	memcpy(out, resolved, strlen(resolved) + 1);
@@ -416,12 +420,13 @@ static int check_script(const char *task, const char *scripts_dir, char out[HAND
 }
 
 int handler_check_task(const char *task, const char *scripts_dir, char out[HANDLER_TASK_MAX + 1],
-		       enum handler_task_type *type, char *message, size_t messagelen)
+                       enum handler_task_type *type, char *message, size_t messagelen)
 {
 	char text[HANDLER_TASK_MAX + 1];
 	if (is_blank(task)) {
-		snprintf(message, messagelen,
-			 "The task is required: an http:// or https:// URL, host:port/path, or a script path");
+		snprintf(
+		    message, messagelen,
+		    "The task is required: an http:// or https:// URL, host:port/path, or a script path");
 		return -1;
 	}
 	if (trimmed_copy(task, text, sizeof text) != 0) {
@@ -434,12 +439,14 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 	}
 	const char *sep = strstr(text, "://");
 	size_t scheme_len = sep ? (size_t)(sep - text) : 0;
-	static const char scheme_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+	static const char scheme_chars[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
 	if (sep != NULL && scheme_len > 0 && strspn(text, scheme_chars) == scheme_len) {
 		int https = scheme_len == 5 && strncasecmp(text, "https", 5) == 0;
 		if (!https && !(scheme_len == 4 && strncasecmp(text, "http", 4) == 0)) {
-			snprintf(message, messagelen, "Only http:// and https:// URLs can be handlers, not %.*s://",
-				 (int)(scheme_len > 16 ? 16 : scheme_len), text);
+			snprintf(message, messagelen,
+			         "Only http:// and https:// URLs can be handlers, not %.*s://",
+			         (int)(scheme_len > 16 ? 16 : scheme_len), text);
 			return -1;
 		}
 		if (check_url_rest(sep + 3, message, messagelen) != 0)
@@ -452,7 +459,8 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 		if (check_url_rest(text, message, messagelen) != 0)
 			return -1;
 		if (strlen(text) + 7 > HANDLER_TASK_MAX) {
-			snprintf(message, messagelen, "The task is longer than %d characters", HANDLER_TASK_MAX);
+			snprintf(message, messagelen, "The task is longer than %d characters",
+			         HANDLER_TASK_MAX);
 			return -1;
 		}
 		memcpy(out, "http://", 7);
@@ -498,25 +506,25 @@ static void validate_event(const char *raw, struct handler *out, struct handler_
 }
 
 static void validate_delivery(const struct handler_input *in, struct handler *out,
-			      struct handler_errors *errors)
+                              struct handler_errors *errors)
 {
 	if (in->timeout != NULL &&
-	    (parse_seconds_ms(in->timeout, &out->timeout_ms) != 0 || out->timeout_ms < HANDLER_TIMEOUT_MIN_MS ||
-	     out->timeout_ms > HANDLER_TIMEOUT_MAX_MS))
+	    (parse_seconds_ms(in->timeout, &out->timeout_ms) != 0 ||
+	     out->timeout_ms < HANDLER_TIMEOUT_MIN_MS || out->timeout_ms > HANDLER_TIMEOUT_MAX_MS))
 		add_error(errors, "timeout", "The timeout must be a number of seconds from %.1f to %ld",
-			  HANDLER_TIMEOUT_MIN_MS / 1000.0, HANDLER_TIMEOUT_MAX_MS / 1000);
+		          HANDLER_TIMEOUT_MIN_MS / 1000.0, HANDLER_TIMEOUT_MAX_MS / 1000);
 	if (in->retry_enabled != NULL && parse_flag(in->retry_enabled, &out->retry_enabled) != 0)
 		add_error(errors, "retry_enabled", "Retries must be on or off");
 	char why[128];
-	if (!is_blank(in->retry_schedule) &&
-	    check_schedule(in->retry_schedule, out->retry_schedule, sizeof out->retry_schedule, why,
-			   sizeof why) != 0)
+	if (!is_blank(in->retry_schedule) && check_schedule(in->retry_schedule, out->retry_schedule,
+	                                                    sizeof out->retry_schedule, why, sizeof why) != 0)
 		add_error(errors, "retry_schedule", "The retry schedule is not valid: %s", why);
 	if (!is_blank(in->retry_max_attempts) &&
 	    parse_whole(in->retry_max_attempts, 1, HANDLER_ATTEMPTS_MAX, &out->retry_max_attempts) != 0)
 		add_error(errors, "retry_max_attempts",
-			  "Max attempts must be a whole number from 1 to %ld, or empty (one per step, plus the first)",
-			  HANDLER_ATTEMPTS_MAX);
+		          "Max attempts must be a whole number from 1 to %ld, or empty (one per step, plus "
+		          "the first)",
+		          HANDLER_ATTEMPTS_MAX);
 	if (in->secret_action != NULL) {
 		if (strcmp(in->secret_action, "keep") == 0)
 			out->secret_action = HANDLER_SECRET_KEEP;
@@ -525,12 +533,13 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 		else if (strcmp(in->secret_action, "remove") == 0)
 			out->secret_action = HANDLER_SECRET_REMOVE;
 		else
-			add_error(errors, "secret_action", "The signing secret action must be keep, generate or remove");
+			add_error(errors, "secret_action",
+			          "The signing secret action must be keep, generate or remove");
 	}
 }
 
 int handler_validate(const struct handler_input *in, const char *scripts_dir, struct handler *out,
-		     struct handler_errors *errors)
+                     struct handler_errors *errors)
 {
 	memset(out, 0, sizeof *out);
 	errors->count = 0;
@@ -543,13 +552,15 @@ int handler_validate(const struct handler_input *in, const char *scripts_dir, st
 	validate_name(in->name, out, errors);
 	validate_event(in->events_id, out, errors);
 	char message[HANDLER_MESSAGE_MAX];
-	if (handler_check_task(in->task, scripts_dir, out->task, &out->task_type, message, sizeof message) != 0)
+	if (handler_check_task(in->task, scripts_dir, out->task, &out->task_type, message, sizeof message) !=
+	    0)
 		add_error(errors, "task", "%s", message);
 	if (in->status != NULL && handler_status_parse(in->status, &out->status) != 0)
 		add_error(errors, "status", "The status must be enabled, disabled or archived");
 	if (in->priority != NULL && parse_whole(in->priority, 1, HANDLER_PRIORITY_MAX, &out->priority) != 0)
-		add_error(errors, "priority", "The priority must be a whole number from 1 to %ld (1 runs first)",
-			  HANDLER_PRIORITY_MAX);
+		add_error(errors, "priority",
+		          "The priority must be a whole number from 1 to %ld (1 runs first)",
+		          HANDLER_PRIORITY_MAX);
 	validate_delivery(in, out, errors);
 	return errors->count == 0 ? 0 : -1;
 }

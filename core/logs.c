@@ -12,23 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_COLUMNS                                                                              \
-	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, events_id, handler_id, "        \
-	"handler_name, object_id, LEFT(error, 160), LEFT(response_body, 160), duration_us, "      \
+#define LIST_COLUMNS                                                                                         \
+	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, events_id, handler_id, "                   \
+	"handler_name, object_id, LEFT(error, 160), LEFT(response_body, 160), duration_us, "                 \
 	"attempt, trigger_kind, http_status, exit_code FROM exec_logs FORCE INDEX ("
-#define EDGE_COLUMNS                                                                              \
-	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs FORCE INDEX ("
+#define EDGE_COLUMNS "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs FORCE INDEX ("
 
 /* Parameters after the filter ones: date from, date to, the cursor (dt, dt, id),
  * the search window's far edge (dt, dt, id), the text (text, like, like), limit. */
 #define DATE_RANGE "dt >= ? AND dt < ? AND "
 #define TEXT_MATCH "(? = '' OR error LIKE ? ESCAPE '!' OR response_body LIKE ? ESCAPE '!') "
-#define LIST_OLDER                                                                                \
-	DATE_RANGE "(dt < ? OR (dt = ? AND id < ?)) AND (dt > ? OR (dt = ? AND id >= ?)) AND "    \
-	TEXT_MATCH "ORDER BY dt DESC, id DESC LIMIT ?"
-#define LIST_NEWER                                                                                \
-	DATE_RANGE "(dt > ? OR (dt = ? AND id > ?)) AND (dt < ? OR (dt = ? AND id <= ?)) AND "    \
-	TEXT_MATCH "ORDER BY dt, id LIMIT ?"
+#define LIST_OLDER                                                                                           \
+	DATE_RANGE "(dt < ? OR (dt = ? AND id < ?)) AND (dt > ? OR (dt = ? AND id >= ?)) AND " TEXT_MATCH    \
+	           "ORDER BY dt DESC, id DESC LIMIT ?"
+#define LIST_NEWER                                                                                           \
+	DATE_RANGE "(dt > ? OR (dt = ? AND id > ?)) AND (dt < ? OR (dt = ? AND id <= ?)) AND " TEXT_MATCH    \
+	           "ORDER BY dt, id LIMIT ?"
 /* Parameters: date from, date to, the cursor (dt, dt, id), offset. */
 #define EDGE_OLDER DATE_RANGE "(dt < ? OR (dt = ? AND id < ?)) ORDER BY dt DESC, id DESC LIMIT 1 OFFSET ?"
 #define EDGE_NEWER DATE_RANGE "(dt > ? OR (dt = ? AND id > ?)) ORDER BY dt, id LIMIT 1 OFFSET ?"
@@ -40,12 +39,12 @@ struct logs_statements {
 	const char *edge[2];
 };
 
-#define STATEMENTS(index, where)                                                                  \
-	{                                                                                         \
-		{LIST_COLUMNS index ") WHERE " where LIST_OLDER,                                  \
-		 LIST_COLUMNS index ") WHERE " where LIST_NEWER},                                 \
-		{EDGE_COLUMNS index ") WHERE " where EDGE_OLDER,                                  \
-		 EDGE_COLUMNS index ") WHERE " where EDGE_NEWER},                                 \
+#define STATEMENTS(index, where)                                                                             \
+	{                                                                                                    \
+		{LIST_COLUMNS index ") WHERE " where LIST_OLDER,                                             \
+		 LIST_COLUMNS index ") WHERE " where LIST_NEWER},                                            \
+		    {EDGE_COLUMNS index ") WHERE " where EDGE_OLDER,                                         \
+		     EDGE_COLUMNS index ") WHERE " where EDGE_NEWER},                                        \
 	}
 
 #define HANDLER_EQ "handler_id = ? AND "
@@ -54,18 +53,18 @@ struct logs_statements {
 
 /* Indexed by the filters in use: bit 0 handler, bit 1 event, bit 2 status. */
 static const struct logs_statements statements[8] = {
-	STATEMENTS("ix_logs_dt", ""),
-	STATEMENTS("ix_logs_handler", HANDLER_EQ),
-	STATEMENTS("ix_logs_event", EVENT_EQ),
-	STATEMENTS("ix_logs_handler_event", HANDLER_EQ EVENT_EQ),
-	STATEMENTS("ix_logs_status", STATUS_EQ),
-	STATEMENTS("ix_logs_handler_status", HANDLER_EQ STATUS_EQ),
-	STATEMENTS("ix_logs_event_status", EVENT_EQ STATUS_EQ),
-	STATEMENTS("ix_logs_handler_event_status", HANDLER_EQ EVENT_EQ STATUS_EQ),
+    STATEMENTS("ix_logs_dt", ""),
+    STATEMENTS("ix_logs_handler", HANDLER_EQ),
+    STATEMENTS("ix_logs_event", EVENT_EQ),
+    STATEMENTS("ix_logs_handler_event", HANDLER_EQ EVENT_EQ),
+    STATEMENTS("ix_logs_status", STATUS_EQ),
+    STATEMENTS("ix_logs_handler_status", HANDLER_EQ STATUS_EQ),
+    STATEMENTS("ix_logs_event_status", EVENT_EQ STATUS_EQ),
+    STATEMENTS("ix_logs_handler_event_status", HANDLER_EQ EVENT_EQ STATUS_EQ),
 };
 
 static const char SQL_CURSOR_DT[] =
-	"SELECT DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs WHERE id = ?";
+    "SELECT DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs WHERE id = ?";
 
 #define DT_MIN "1000-01-01 00:00:00.000000"
 #define DT_MAX "9999-12-31 23:59:59.999999"
@@ -138,7 +137,7 @@ static int cursor_position(struct db *db, long long id, struct position *at)
  * the cursor in direction dir. 1 when the window ends there, 0 when the rows
  * run out before it, -1 on error. An index-only scan. */
 static int search_edge(struct db *db, const struct logs_query *q, int dir, const struct position *from,
-		       struct position *edge)
+                       struct position *edge)
 {
 	struct params p = {0};
 	unsigned mask = add_filters(q, &p);
@@ -150,7 +149,8 @@ static int search_edge(struct db *db, const struct logs_query *q, int dir, const
 	int found = rows.nrows == 1;
 	if (found) {
 		edge->id = db_cell_int(&rows, 0, 0, 0);
-		snprintf(edge->dt, sizeof edge->dt, "%s", db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : DT_MIN);
+		snprintf(edge->dt, sizeof edge->dt, "%s",
+		         db_cell(&rows, 0, 1) ? db_cell(&rows, 0, 1) : DT_MIN);
 	}
 	db_rows_free(&rows);
 	return found;
@@ -159,7 +159,7 @@ static int search_edge(struct db *db, const struct logs_query *q, int dir, const
 /* Rows from `from` in direction dir, at most limit, within the search window
  * (edge NULL: unbounded). */
 static int fetch(struct db *db, const struct logs_query *q, int dir, const struct position *from,
-		 const struct position *edge, size_t limit, struct db_rows *rows)
+                 const struct position *edge, size_t limit, struct db_rows *rows)
 {
 	static const struct position unbounded[2] = {{DT_MIN, 0}, {DT_MAX, ID_MAX}};
 	struct params p = {0};
@@ -205,7 +205,7 @@ static long long row_id(const struct db_rows *rows, size_t row)
 /* One page in direction dir from `from`; fills page except the fallback case
  * (NEWER ran out of rows), reported by returning 1. */
 static int read_page(struct db *db, const struct logs_query *q, int dir, const struct position *from,
-		     int have_cursor, size_t n, struct logs_page *page)
+                     int have_cursor, size_t n, struct logs_page *page)
 {
 	struct position edge;
 	int windowed = 0;
@@ -279,11 +279,11 @@ void logs_page_free(struct logs_page *page)
 }
 
 static const char SQL_LOG_GET[] =
-	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f'), status, events_id, handler_id, "
-	"handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, redelivery_of, "
-	"http_status, exit_code, duration_us, request_body, request_headers, response_body, "
-	"response_headers, response_truncated, script_stderr, error "
-	"FROM exec_logs WHERE id = ?";
+    "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f'), status, events_id, handler_id, "
+    "handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, redelivery_of, "
+    "http_status, exit_code, duration_us, request_body, request_headers, response_body, "
+    "response_headers, response_truncated, script_stderr, error "
+    "FROM exec_logs WHERE id = ?";
 
 int logs_get(struct db *db, long long id, struct db_rows *row)
 {
@@ -294,9 +294,9 @@ int logs_get(struct db *db, long long id, struct db_rows *row)
 }
 
 static const char SQL_LOG_ATTEMPTS[] =
-	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, attempt, trigger_kind, http_status, "
-	"exit_code, duration_us, LEFT(error, 160) "
-	"FROM exec_logs FORCE INDEX (ix_logs_delivery) WHERE delivery_id = ? ORDER BY dt, id LIMIT 50";
+    "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, attempt, trigger_kind, http_status, "
+    "exit_code, duration_us, LEFT(error, 160) "
+    "FROM exec_logs FORCE INDEX (ix_logs_delivery) WHERE delivery_id = ? ORDER BY dt, id LIMIT 50";
 
 int logs_delivery_attempts(struct db *db, const char *delivery_id, struct db_rows *rows)
 {
@@ -305,7 +305,7 @@ int logs_delivery_attempts(struct db *db, const char *delivery_id, struct db_row
 }
 
 static const char SQL_HANDLER_CHOICES[] =
-	"SELECT id, name, status FROM handlers ORDER BY name, id LIMIT 1000";
+    "SELECT id, name, status FROM handlers ORDER BY name, id LIMIT 1000";
 
 int logs_handler_choices(struct db *db, struct db_rows *rows)
 {

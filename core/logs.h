@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
-#define LOGS_TEXT_MAX 200        /* characters of search text */
-#define LOGS_SEARCH_WINDOW 5000  /* rows a text search reads per request */
-#define LOGS_PAGE_MAX 200        /* largest page a caller may ask for */
-#define LOGS_DATETIME_LEN 26     /* "YYYY-MM-DD HH:MM:SS.ffffff" */
+#define LOGS_TEXT_MAX 200       /* characters of search text */
+#define LOGS_SEARCH_WINDOW 5000 /* rows a text search reads per request */
+#define LOGS_PAGE_MAX 200       /* largest page a caller may ask for */
+#define LOGS_DATETIME_LEN 26    /* "YYYY-MM-DD HH:MM:SS.ffffff" */
 
 /* The raw request input: every field may be NULL or empty ("any"). */
 struct logs_input {
@@ -61,7 +61,7 @@ int logs_query_parse(const struct logs_input *in, struct logs_query *q);
 /* Columns of the rows logs_list returns, in order. */
 enum logs_list_column {
 	LCOL_ID,
-	LCOL_DT,       /* "YYYY-MM-DD HH:MM:SS" UTC */
+	LCOL_DT, /* "YYYY-MM-DD HH:MM:SS" UTC */
 	LCOL_STATUS,
 	LCOL_EVENTS_ID,
 	LCOL_HANDLER_ID,
@@ -79,10 +79,10 @@ enum logs_list_column {
 
 /* One page of results, newest first, and where the neighbouring pages start. */
 struct logs_page {
-	struct db_rows rows;   /* LCOL_* columns, at most page_size rows */
-	int cursor_missing;    /* the before/after row no longer exists: newest page shown */
-	long long older_id;    /* link "older": before=older_id; 0 when there is none */
-	long long newer_id;    /* link "newer": after=newer_id; 0 when this is the newest page */
+	struct db_rows rows; /* LCOL_* columns, at most page_size rows */
+	int cursor_missing;  /* the before/after row no longer exists: newest page shown */
+	long long older_id;  /* link "older": before=older_id; 0 when there is none */
+	long long newer_id;  /* link "newer": after=newer_id; 0 when this is the newest page */
 	/* Text search only: the window ended before a full page was found. */
 	int window_ended;
 	char window_dt[LOGS_DATETIME_LEN + 1]; /* the last row the search read */
@@ -141,8 +141,8 @@ struct logs_purge_result {
 	int more_left;
 	char cutoff[LOGS_DATETIME_LEN + 1];
 };
-int logs_purge(struct db *db, long days, long batch, double max_seconds,
-	       struct logs_purge_result *result, char *err, size_t errlen);
+int logs_purge(struct db *db, long days, long batch, double max_seconds, struct logs_purge_result *result,
+               char *err, size_t errlen);
 
 /* The last purge as the services row records it: columns last_run_at,
  * last_result, last_detail (all may be NULL). */

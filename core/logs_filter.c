@@ -11,7 +11,7 @@
 #include <time.h>
 
 static void field_error(struct logs_query *q, enum logs_field field, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void field_error(struct logs_query *q, enum logs_field field, const char *fmt, ...)
 {
@@ -87,16 +87,16 @@ static int parse_date(const char *s, struct tm *tm, enum date_unit *unit)
 		return -1;
 	memset(tm, 0, sizeof *tm);
 	int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
-	if (s[4] != '-' || s[7] != '-' || year < 1970 || year > 9998 || month < 1 || month > 12 ||
-	    day < 1 || day > days_in_month(year, month))
+	if (s[4] != '-' || s[7] != '-' || year < 1970 || year > 9998 || month < 1 || month > 12 || day < 1 ||
+	    day > days_in_month(year, month))
 		return -1;
 	int hour = 0, minute = 0, second = 0;
 	*unit = UNIT_DAY;
 	if (len >= 16) {
 		hour = digits(s + 11, 2);
 		minute = digits(s + 14, 2);
-		if ((s[10] != ' ' && s[10] != 'T') || s[13] != ':' || hour < 0 || hour > 23 ||
-		    minute < 0 || minute > 59)
+		if ((s[10] != ' ' && s[10] != 'T') || s[13] != ':' || hour < 0 || hour > 23 || minute < 0 ||
+		    minute > 59)
 			return -1;
 		*unit = UNIT_MINUTE;
 	}
@@ -124,14 +124,14 @@ static void format_sql_time(time_t t, char *out, size_t outlen)
 
 /* Validate one date field; the SQL bound is the start of what was typed, or
  * (for an inclusive "to") the start of the next day / minute / second. */
-static int parse_bound(struct logs_query *q, enum logs_field field, const char *input, char *echo,
-		       char *sql, int upper, time_t *when)
+static int parse_bound(struct logs_query *q, enum logs_field field, const char *input, char *echo, char *sql,
+                       int upper, time_t *when)
 {
 	const char *label = field == LOGS_F_FROM ? "Date From" : "Date To";
 	if (trimmed(input, echo, LOGS_DATETIME_LEN + 1) != 0) {
 		echo[0] = '\0';
 		field_error(q, field, "%s must be a real date like 2026-01-31 or 2026-01-31 14:30 (UTC).",
-			    label);
+		            label);
 		return -1;
 	}
 	if (echo[0] == '\0')
@@ -140,7 +140,7 @@ static int parse_bound(struct logs_query *q, enum logs_field field, const char *
 	enum date_unit unit;
 	if (parse_date(echo, &tm, &unit) != 0) {
 		field_error(q, field, "%s must be a real date like 2026-01-31 or 2026-01-31 14:30 (UTC).",
-			    label);
+		            label);
 		return -1;
 	}
 	time_t t = timegm(&tm);
@@ -233,7 +233,8 @@ static void parse_choice_fields(const struct logs_input *in, struct logs_query *
 	} else if (buf[0] != '\0' && events_find(buf) == NULL) {
 		char shown[40];
 		logs_preview(buf, 32, shown, sizeof shown);
-		field_error(q, LOGS_F_EVENT, "Unknown event '%s'. Valid events: %s.", shown, events_valid_list());
+		field_error(q, LOGS_F_EVENT, "Unknown event '%s'. Valid events: %s.", shown,
+		            events_valid_list());
 	} else if (buf[0] != '\0') {
 		const char *id = events_find(buf)->id; /* the catalog's own text, known to fit */
 		memcpy(q->events_id, id, strlen(id) + 1);
@@ -243,8 +244,8 @@ static void parse_choice_fields(const struct logs_input *in, struct logs_query *
 static void parse_paging(const struct logs_input *in, struct logs_query *q)
 {
 	char before[32], after[32];
-	int bad = trimmed(in->before, before, sizeof before) != 0 ||
-		  trimmed(in->after, after, sizeof after) != 0;
+	int bad =
+	    trimmed(in->before, before, sizeof before) != 0 || trimmed(in->after, after, sizeof after) != 0;
 	if (!bad && before[0] != '\0' && (q->before_id = parse_id(before, 9223372036854775807LL)) == 0)
 		bad = 1;
 	if (!bad && after[0] != '\0' && (q->after_id = parse_id(after, 9223372036854775807LL)) == 0)

@@ -127,7 +127,8 @@ static int copy_string(struct pretty *s)
 		if (c == '\\') {
 			char e = s->p[1];
 			if (e == 'u') {
-				if (!is_hex(s->p[2]) || !is_hex(s->p[3]) || !is_hex(s->p[4]) || !is_hex(s->p[5]))
+				if (!is_hex(s->p[2]) || !is_hex(s->p[3]) || !is_hex(s->p[4]) ||
+				    !is_hex(s->p[5]))
 					return -1;
 				s->p += 6;
 				continue;
@@ -226,12 +227,9 @@ static int copy_value(struct pretty *s, int depth)
 	static const char *const literals[] = {"true", "false", "null"};
 	switch (*s->p) {
 	case '{':
-	case '[':
-		return copy_container(s, depth);
-	case '"':
-		return copy_string(s);
-	default:
-		break;
+	case '[': return copy_container(s, depth);
+	case '"': return copy_string(s);
+	default: break;
 	}
 	for (size_t i = 0; i < 3; i++) {
 		size_t n = strlen(literals[i]);

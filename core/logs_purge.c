@@ -10,17 +10,16 @@
 #include <time.h>
 
 static const char SQL_PURGE_CUTOFF[] =
-	"SELECT DATE_FORMAT(UTC_TIMESTAMP(6) - INTERVAL ? DAY, '%Y-%m-%d %H:%i:%s.%f')";
-static const char SQL_PURGE_BATCH[] =
-	"DELETE FROM exec_logs WHERE dt < ? ORDER BY dt LIMIT ?";
+    "SELECT DATE_FORMAT(UTC_TIMESTAMP(6) - INTERVAL ? DAY, '%Y-%m-%d %H:%i:%s.%f')";
+static const char SQL_PURGE_BATCH[] = "DELETE FROM exec_logs WHERE dt < ? ORDER BY dt LIMIT ?";
 static const char SQL_PURGE_RECORD[] =
-	"INSERT INTO services (name, title, last_run_at, last_result, last_detail) "
-	"VALUES ('log_purge', 'Execution Log Purge', UTC_TIMESTAMP(6), ?, ?) "
-	"ON DUPLICATE KEY UPDATE last_run_at = VALUES(last_run_at), "
-	"last_result = VALUES(last_result), last_detail = VALUES(last_detail)";
+    "INSERT INTO services (name, title, last_run_at, last_result, last_detail) "
+    "VALUES ('log_purge', 'Execution Log Purge', UTC_TIMESTAMP(6), ?, ?) "
+    "ON DUPLICATE KEY UPDATE last_run_at = VALUES(last_run_at), "
+    "last_result = VALUES(last_result), last_detail = VALUES(last_detail)";
 static const char SQL_PURGE_LAST[] =
-	"SELECT DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
-	"FROM services WHERE name = 'log_purge'";
+    "SELECT DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
+    "FROM services WHERE name = 'log_purge'";
 
 static double seconds_now(void)
 {
@@ -48,8 +47,8 @@ static int find_cutoff(struct db *db, long days, char *cutoff, size_t len)
 	return ok ? 0 : -1;
 }
 
-int logs_purge(struct db *db, long days, long batch, double max_seconds,
-	       struct logs_purge_result *result, char *err, size_t errlen)
+int logs_purge(struct db *db, long days, long batch, double max_seconds, struct logs_purge_result *result,
+               char *err, size_t errlen)
 {
 	memset(result, 0, sizeof *result);
 	if (days < 1 || batch < 1) {
@@ -67,9 +66,9 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds,
 		struct db_param params[] = {DB_STR(result->cutoff), DB_INT(batch)};
 		if (db_exec(db, SQL_PURGE_BATCH, params, 2, &affected, NULL) != 0) {
 			snprintf(err, errlen, "delete failed after removing %llu rows: %s", result->removed,
-				 db_error(db));
+			         db_error(db));
 			snprintf(detail, sizeof detail, "failed after removing %llu rows older than %ld days",
-				 result->removed, days);
+			         result->removed, days);
 			record(db, "error", detail);
 			return -1;
 		}
@@ -83,10 +82,10 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds,
 		}
 	}
 	snprintf(detail, sizeof detail, "removed %llu rows older than %ld days%s", result->removed, days,
-		 result->more_left ? "; more remain" : "");
+	         result->more_left ? "; more remain" : "");
 	if (record(db, "ok", detail) != 0) {
 		snprintf(err, errlen, "removed %llu rows but could not record the run: %s", result->removed,
-			 db_error(db));
+		         db_error(db));
 		return -1;
 	}
 	return 0;

@@ -13,9 +13,9 @@
 #include <string.h>
 
 static const char SQL_NEXT_ATTEMPT[] =
-	"SELECT COALESCE(MAX(attempt), 0) + 1 FROM exec_logs WHERE delivery_id = ?";
+    "SELECT COALESCE(MAX(attempt), 0) + 1 FROM exec_logs WHERE delivery_id = ?";
 static const char SQL_NEW_ROW[] =
-	"SELECT MAX(id) FROM exec_logs WHERE delivery_id = ? AND attempt = ? AND trigger_kind = 'manual'";
+    "SELECT MAX(id) FROM exec_logs WHERE delivery_id = ? AND attempt = ? AND trigger_kind = 'manual'";
 
 static const struct cache_handler *find_handler(const struct cache_snapshot *snap, long long id)
 {
@@ -37,8 +37,8 @@ static long long query_number(struct db *db, const char *sql, const struct db_pa
 
 /* Run and log; the row's cells are borrowed from logged. */
 static enum redeliver_status run_again(struct db *db, const struct config *cfg, const struct db_rows *logged,
-				       const struct cache_handler *ch, struct redeliver_outcome *out, char *err,
-				       size_t errlen)
+                                       const struct cache_handler *ch, struct redeliver_outcome *out,
+                                       char *err, size_t errlen)
 {
 	const char *delivery_id = db_cell(logged, 0, DCOL_DELIVERY_ID);
 	const char *body = db_cell(logged, 0, DCOL_REQUEST_BODY);
@@ -49,40 +49,45 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 		return REDELIVER_ERROR;
 	}
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-					 .scripts_dir = cfg->scripts_dir};
+	                                 .scripts_dir = cfg->scripts_dir};
 	struct delivery *d = delivery_new(&limits, err, errlen);
 	if (d == NULL)
 		return REDELIVER_ERROR;
-	struct delivery_handler handler = {.id = ch->id, .name = ch->name, .kind = ch->kind, .task = ch->task,
-					   .timeout_ms = ch->timeout_ms, .secret = ch->secret};
+	struct delivery_handler handler = {.id = ch->id,
+	                                   .name = ch->name,
+	                                   .kind = ch->kind,
+	                                   .task = ch->task,
+	                                   .timeout_ms = ch->timeout_ms,
+	                                   .secret = ch->secret};
 	struct delivery_request req = {.handler = &handler,
-				       .events_id = db_cell(logged, 0, DCOL_EVENTS_ID),
-				       .event_uid = db_cell(logged, 0, DCOL_EVENT_UID),
-				       .delivery_id = delivery_id,
-				       .attempt = (unsigned)attempt,
-				       .trigger = DELIVERY_TRIGGER_MANUAL,
-				       .body = body,
-				       .body_len = strlen(body)};
+	                               .events_id = db_cell(logged, 0, DCOL_EVENTS_ID),
+	                               .event_uid = db_cell(logged, 0, DCOL_EVENT_UID),
+	                               .delivery_id = delivery_id,
+	                               .attempt = (unsigned)attempt,
+	                               .trigger = DELIVERY_TRIGGER_MANUAL,
+	                               .body = body,
+	                               .body_len = strlen(body)};
 	struct delivery_result result;
 	delivery_run(d, &req, &result);
 	delivery_free(d);
 	const char *object = db_cell(logged, 0, DCOL_OBJECT_ID);
 	struct logstore_entry entry = {.events_id = req.events_id,
-				       .event_uid = req.event_uid,
-				       .has_object_id = object != NULL,
-				       .object_id = object ? strtoll(object, NULL, 10) : 0,
-				       .handler_id = ch->id,
-				       .handler_name = ch->name,
-				       .delivery_id = delivery_id,
-				       .attempt = (unsigned)attempt,
-				       .trigger = DELIVERY_TRIGGER_MANUAL,
-				       .redelivery_of = db_cell_int(logged, 0, DCOL_ID, 0),
-				       .request_body = body,
-				       .request_len = strlen(body),
-				       .result = &result};
+	                               .event_uid = req.event_uid,
+	                               .has_object_id = object != NULL,
+	                               .object_id = object ? strtoll(object, NULL, 10) : 0,
+	                               .handler_id = ch->id,
+	                               .handler_name = ch->name,
+	                               .delivery_id = delivery_id,
+	                               .attempt = (unsigned)attempt,
+	                               .trigger = DELIVERY_TRIGGER_MANUAL,
+	                               .redelivery_of = db_cell_int(logged, 0, DCOL_ID, 0),
+	                               .request_body = body,
+	                               .request_len = strlen(body),
+	                               .result = &result};
 	/* Delivered: a retry still waiting for this delivery has nothing left to do. */
 	if (result.success)
-		entry.queue = (struct logstore_queue){.action = LOGSTORE_QUEUE_FINISH, .outcome = RETRYQ_DONE};
+		entry.queue =
+		    (struct logstore_queue){.action = LOGSTORE_QUEUE_FINISH, .outcome = RETRYQ_DONE};
 	out->success = result.success;
 	out->attempt = (unsigned)attempt;
 	snprintf(out->error, sizeof out->error, "%s", result.error);
@@ -98,7 +103,7 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 }
 
 enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, long long log_id,
-				    struct redeliver_outcome *out, char *err, size_t errlen)
+                                    struct redeliver_outcome *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	struct db_rows logged;
@@ -117,7 +122,8 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
 	if (cache_load(cfg, db, &snap, err, errlen, warning, sizeof warning) < 0) {
 		status = REDELIVER_NOT_PUBLISHED;
 	} else {
-		const struct cache_handler *ch = find_handler(&snap, db_cell_int(&logged, 0, DCOL_HANDLER_ID, 0));
+		const struct cache_handler *ch =
+		    find_handler(&snap, db_cell_int(&logged, 0, DCOL_HANDLER_ID, 0));
 		status = ch ? run_again(db, cfg, &logged, ch, out, err, errlen) : REDELIVER_NOT_PUBLISHED;
 		cache_snapshot_free(&snap);
 	}

@@ -18,13 +18,13 @@ enum redeliver_status {
 };
 
 struct redeliver_outcome {
-	int success;           /* the new execution succeeded */
-	long long new_log_id;  /* the row logged for it */
+	int success;          /* the new execution succeeded */
+	long long new_log_id; /* the row logged for it */
 	unsigned attempt;
-	char error[512];       /* the new execution's error, "" on success */
+	char error[512]; /* the new execution's error, "" on success */
 };
 
 enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, long long log_id,
-				    struct redeliver_outcome *out, char *err, size_t errlen);
+                                    struct redeliver_outcome *out, char *err, size_t errlen);
 
 #endif

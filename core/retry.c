@@ -69,7 +69,7 @@ int retry_is_retryable(int http_status)
 }
 
 long retry_next_delay(const struct retry_schedule *schedule, int attempts_made, int max_attempts,
-		      long retry_after, unsigned jitter_permille)
+                      long retry_after, unsigned jitter_permille)
 {
 	int limit = max_attempts > 0 ? max_attempts : (int)schedule->count + 1;
 	if (attempts_made < 1 || attempts_made >= limit)

@@ -30,7 +30,7 @@ int retry_is_retryable(int http_status);
  * RETRY_AFTER_CAP_SECONDS. jitter_permille in [0, 1000) spreads the delay by
  * up to +/-10% (pass a random value; 500 = no change). */
 long retry_next_delay(const struct retry_schedule *schedule, int attempts_made, int max_attempts,
-		      long retry_after, unsigned jitter_permille);
+                      long retry_after, unsigned jitter_permille);
 
 /* A handler's retry settings, ready to use. */
 struct retry_policy {

@@ -8,39 +8,39 @@
 #include <string.h>
 
 static const char SQL_ENQUEUE[] =
-	"INSERT INTO retry_queue (delivery_id, handler_id, handler_name, log_id, events_id, object_id, "
-	"event_uid, envelope, attempt, state, next_attempt_at, last_error, created_at, updated_at) "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, "
-	"UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) "
-	"ON DUPLICATE KEY UPDATE attempt = GREATEST(attempt, VALUES(attempt)), state = 'scheduled', "
-	"next_attempt_at = VALUES(next_attempt_at), last_error = VALUES(last_error), "
-	"log_id = VALUES(log_id), claimed_by = NULL, updated_at = UTC_TIMESTAMP(6)";
+    "INSERT INTO retry_queue (delivery_id, handler_id, handler_name, log_id, events_id, object_id, "
+    "event_uid, envelope, attempt, state, next_attempt_at, last_error, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, "
+    "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) "
+    "ON DUPLICATE KEY UPDATE attempt = GREATEST(attempt, VALUES(attempt)), state = 'scheduled', "
+    "next_attempt_at = VALUES(next_attempt_at), last_error = VALUES(last_error), "
+    "log_id = VALUES(log_id), claimed_by = NULL, updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_DUE[] =
-	"SELECT id FROM retry_queue WHERE state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6) "
-	"ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+    "SELECT id FROM retry_queue WHERE state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6) "
+    "ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char SQL_LEASE[] =
-	"UPDATE retry_queue SET claimed_by = ?, next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, "
-	"updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+    "UPDATE retry_queue SET claimed_by = ?, next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, "
+    "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char SQL_CLAIMED[] =
-	"SELECT id, delivery_id, handler_id, handler_name, events_id, object_id, event_uid, envelope, attempt "
-	"FROM retry_queue WHERE claimed_by = ? AND state = 'scheduled' AND id BETWEEN ? AND ? ORDER BY id";
+    "SELECT id, delivery_id, handler_id, handler_name, events_id, object_id, event_uid, envelope, attempt "
+    "FROM retry_queue WHERE claimed_by = ? AND state = 'scheduled' AND id BETWEEN ? AND ? ORDER BY id";
 static const char SQL_FINISH[] =
-	"UPDATE retry_queue SET state = ?, attempt = ?, "
-	"next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
-	"log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
-	"WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
+    "UPDATE retry_queue SET state = ?, attempt = ?, "
+    "next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
+    "log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
+    "WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
 static const char SQL_FINISH_SPOOLED[] =
-	"UPDATE retry_queue SET state = ?, attempt = ?, "
-	"next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
-	"log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
-	"WHERE delivery_id = ? AND state = 'scheduled' AND attempt < ?";
-static const char SQL_RENEW[] =
-	"UPDATE retry_queue SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? SECOND, updated_at = UTC_TIMESTAMP(6) "
-	"WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
+    "UPDATE retry_queue SET state = ?, attempt = ?, "
+    "next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
+    "log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
+    "WHERE delivery_id = ? AND state = 'scheduled' AND attempt < ?";
+static const char SQL_RENEW[] = "UPDATE retry_queue SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? "
+                                "SECOND, updated_at = UTC_TIMESTAMP(6) "
+                                "WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
 static const char SQL_COUNTS[] =
-	"SELECT COALESCE(SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), 0), "
-	"COALESCE(SUM(state = 'scheduled'), 0), COALESCE(SUM(state = 'exhausted'), 0), "
-	"COALESCE(SUM(state = 'done'), 0) FROM retry_queue";
+    "SELECT COALESCE(SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), 0), "
+    "COALESCE(SUM(state = 'scheduled'), 0), COALESCE(SUM(state = 'exhausted'), 0), "
+    "COALESCE(SUM(state = 'done'), 0) FROM retry_queue";
 
 static const char *state_name(enum retryq_outcome outcome)
 {
@@ -50,11 +50,12 @@ static const char *state_name(enum retryq_outcome outcome)
 int retryq_enqueue(struct db *db, const struct retryq_entry *e)
 {
 	struct db_param params[] = {
-		DB_STR(e->delivery_id), DB_INT(e->handler_id), DB_STR(e->handler_name),
-		e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(), DB_STR(e->events_id),
-		e->has_object_id ? DB_INT(e->object_id) : DB_NULL(), DB_STR(e->event_uid),
-		DB_STR(e->envelope), DB_INT(e->attempts_made), DB_INT(e->delay_seconds),
-		DB_STR_OR_NULL(e->last_error),
+	    DB_STR(e->delivery_id),        DB_INT(e->handler_id),
+	    DB_STR(e->handler_name),       e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(),
+	    DB_STR(e->events_id),          e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
+	    DB_STR(e->event_uid),          DB_STR(e->envelope),
+	    DB_INT(e->attempts_made),      DB_INT(e->delay_seconds),
+	    DB_STR_OR_NULL(e->last_error),
 	};
 	return db_exec(db, SQL_ENQUEUE, params, sizeof params / sizeof params[0], NULL, NULL);
 }
@@ -96,7 +97,7 @@ static int fill_items(const struct db_rows *rows, struct retryq_item **items, si
 }
 
 int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_t max,
-		 struct retryq_item **items, size_t *count)
+                 struct retryq_item **items, size_t *count)
 {
 	*items = NULL;
 	*count = 0;
@@ -136,27 +137,27 @@ int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_
 }
 
 int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
-		  int attempts_made, long delay_seconds, long long log_id, const char *error)
+                  int attempts_made, long delay_seconds, long long log_id, const char *error)
 {
 	const char *state = state_name(outcome);
 	unsigned long long affected = 0;
 	struct db_param params[] = {
-		DB_STR(state), DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds),
-		DB_INT(log_id), DB_INT(log_id), DB_STR_OR_NULL(error), DB_INT(id), DB_STR(worker_id),
+	    DB_STR(state),  DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds), DB_INT(log_id),
+	    DB_INT(log_id), DB_STR_OR_NULL(error), DB_INT(id),    DB_STR(worker_id),
 	};
 	if (db_exec(db, SQL_FINISH, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
 		return -1;
 	return affected > 0;
 }
 
-int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome, int attempts_made,
-			  long delay_seconds, long long log_id, const char *error)
+int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome,
+                          int attempts_made, long delay_seconds, long long log_id, const char *error)
 {
 	const char *state = state_name(outcome);
 	unsigned long long affected = 0;
 	struct db_param params[] = {
-		DB_STR(state), DB_INT(attempts_made), DB_STR(state), DB_INT(delay_seconds), DB_INT(log_id),
-		DB_INT(log_id), DB_STR_OR_NULL(error), DB_STR(delivery_id), DB_INT(attempts_made),
+	    DB_STR(state),  DB_INT(attempts_made), DB_STR(state),       DB_INT(delay_seconds), DB_INT(log_id),
+	    DB_INT(log_id), DB_STR_OR_NULL(error), DB_STR(delivery_id), DB_INT(attempts_made),
 	};
 	if (db_exec(db, SQL_FINISH_SPOOLED, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
 		return -1;

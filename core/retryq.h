@@ -14,14 +14,14 @@ struct retryq_entry {
 	const char *delivery_id;
 	long long handler_id;
 	const char *handler_name;
-	long long log_id;       /* 0: none */
+	long long log_id; /* 0: none */
 	const char *events_id;
 	long long object_id;
 	int has_object_id;
 	const char *event_uid;
 	const char *envelope;
 	int attempts_made;
-	long delay_seconds;     /* from now to the next attempt */
+	long delay_seconds; /* from now to the next attempt */
 	const char *last_error;
 };
 
@@ -44,7 +44,7 @@ struct retryq_item {
 
 /* Claim up to max due rows for worker_id, leased for lease_seconds. */
 int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_t max,
-		 struct retryq_item **items, size_t *count);
+                 struct retryq_item **items, size_t *count);
 void retryq_items_free(struct retryq_item *items, size_t count);
 
 enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED };
@@ -53,13 +53,13 @@ enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED };
  * claim may finish it: returns 1 when recorded, 0 when the claim was lost
  * (lease expired and taken by another worker), -1 on error. */
 int retryq_finish(struct db *db, long long id, const char *worker_id, enum retryq_outcome outcome,
-		  int attempts_made, long delay_seconds, long long log_id, const char *error);
+                  int attempts_made, long delay_seconds, long long log_id, const char *error);
 
 /* The same for an attempt read back from a spool, whose claim is long gone:
  * applied only while the row still waits for an attempt before this one.
  * Returns 1 when recorded, 0 when the queue had moved on, -1 on error. */
-int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome, int attempts_made,
-                          long delay_seconds, long long log_id, const char *error);
+int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome,
+                          int attempts_made, long delay_seconds, long long log_id, const char *error);
 
 /* Just before delivering a claimed row: still ours? Extends the lease to
  * lease_seconds from now. 1 yes, 0 the claim was lost, -1 on error. */

@@ -85,7 +85,8 @@ int spool_append(const char *dir, const char *payload, size_t len, char *err, si
 	int rc = 0;
 	if (written != (ssize_t)total) {
 		/* A short write leaves a torn record that readers skip; say so. */
-		snprintf(err, errlen, "spool %s: short write: %s", path, written < 0 ? strerror(errno) : "disk full?");
+		snprintf(err, errlen, "spool %s: short write: %s", path,
+		         written < 0 ? strerror(errno) : "disk full?");
 		rc = -1;
 	} else if (fsync(fd) != 0) {
 		snprintf(err, errlen, "spool %s: fsync: %s", path, strerror(errno));
@@ -100,7 +101,7 @@ int spool_take(const char *dir, char *out, size_t outlen, char *err, size_t errl
 	char path[4096];
 	if (spool_path(dir, path, sizeof path) != 0 ||
 	    snprintf(out, outlen, "%s/spool.%lld.%d.importing", dir, (long long)time(NULL), (int)getpid()) >=
-		    (int)outlen) {
+	        (int)outlen) {
 		snprintf(err, errlen, "spool: path too long");
 		return -1;
 	}
@@ -178,8 +179,8 @@ static int read_record(FILE *file, char **payload, size_t *len)
 	return 1;
 }
 
-int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result,
-	       char *err, size_t errlen)
+int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result, char *err,
+               size_t errlen)
 {
 	memset(result, 0, sizeof *result);
 	FILE *file = fopen(path, "re");
@@ -246,8 +247,8 @@ int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size
 	/* The random part of the temporary name keeps the final name unique. */
 	const char *suffix = tmp + strlen(tmp) - 6;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 ||
-	    snprintf(j->path, sizeof j->path, "%s/" SPOOL_JOURNAL_PREFIX "%d.%s", dir, (int)getpid(), suffix) >=
-	        (int)sizeof j->path ||
+	    snprintf(j->path, sizeof j->path, "%s/" SPOOL_JOURNAL_PREFIX "%d.%s", dir, (int)getpid(),
+	             suffix) >= (int)sizeof j->path ||
 	    rename(tmp, j->path) != 0) {
 		snprintf(err, errlen, "spool %s: cannot set up a journal: %s", dir, strerror(errno));
 		unlink(tmp);

@@ -30,8 +30,8 @@ struct spool_read_result {
  * is damage: it is skipped up to the next record header and reading goes
  * on; one at the end is a torn tail. Returns 0 (see result), -1 on I/O
  * error, or the callback's non-zero value. */
-int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result,
-	       char *err, size_t errlen);
+int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_read_result *result, char *err,
+               size_t errlen);
 
 /* Move dir/spool.log aside as dir/spool.<unix-time>.<pid>.importing, under the
  * writers' lock, so new appends go to a fresh file. Writes the new path into

@@ -37,7 +37,7 @@ const char *users_check_name(const char *name)
 	for (size_t i = 0; i < len; i++) {
 		char c = name[i];
 		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			 c == '.' || c == '_' || c == '-' || c == '@';
+		         c == '.' || c == '_' || c == '-' || c == '@';
 		if (!ok)
 			return "user name may contain only letters, digits and . _ - @";
 	}
@@ -55,30 +55,28 @@ const char *users_check_password(const char *password)
 }
 
 static const char SQL_USER_ADD[] =
-	"INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP())";
+    "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP())";
 static const char SQL_USER_SET_PASSWORD[] =
-	"UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE name = ?";
-static const char SQL_USER_BY_NAME[] =
-	"SELECT id, name, password_hash, role, failed_logins, "
-	"locked_until IS NOT NULL AND locked_until > UTC_TIMESTAMP() "
-	"FROM users WHERE name = ?";
+    "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE name = ?";
+static const char SQL_USER_BY_NAME[] = "SELECT id, name, password_hash, role, failed_logins, "
+                                       "locked_until IS NOT NULL AND locked_until > UTC_TIMESTAMP() "
+                                       "FROM users WHERE name = ?";
 static const char SQL_USER_FAILED[] =
-	"UPDATE users SET failed_logins = failed_logins + 1, "
-	"locked_until = IF(failed_logins >= ?, UTC_TIMESTAMP() + INTERVAL ? SECOND, locked_until) "
-	"WHERE id = ?";
+    "UPDATE users SET failed_logins = failed_logins + 1, "
+    "locked_until = IF(failed_logins >= ?, UTC_TIMESTAMP() + INTERVAL ? SECOND, locked_until) "
+    "WHERE id = ?";
 static const char SQL_USER_SUCCEEDED[] =
-	"UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = UTC_TIMESTAMP() "
-	"WHERE id = ?";
+    "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = UTC_TIMESTAMP() "
+    "WHERE id = ?";
 static const char SQL_SESSION_ADD[] =
-	"INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
-	"VALUES (?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? SECOND)";
-static const char SQL_SESSION_GET[] =
-	"SELECT u.id, u.name, u.role, s.csrf_token, "
-	"TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), s.expires_at) "
-	"FROM sessions s JOIN users u ON u.id = s.user_id "
-	"WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP()";
+    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
+    "VALUES (?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? SECOND)";
+static const char SQL_SESSION_GET[] = "SELECT u.id, u.name, u.role, s.csrf_token, "
+                                      "TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), s.expires_at) "
+                                      "FROM sessions s JOIN users u ON u.id = s.user_id "
+                                      "WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP()";
 static const char SQL_SESSION_TOUCH[] =
-	"UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND WHERE token_hash = ?";
+    "UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND WHERE token_hash = ?";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE token_hash = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE expires_at < UTC_TIMESTAMP()";
 
@@ -89,8 +87,8 @@ int users_list(struct db *db, struct db_rows *rows)
 	return db_query(db, SQL_USERS_LIST, NULL, 0, rows);
 }
 
-int users_add(struct db *db, const char *name, const char *password, enum user_role role,
-	      char *err, size_t errlen)
+int users_add(struct db *db, const char *name, const char *password, enum user_role role, char *err,
+              size_t errlen)
 {
 	const char *problem = users_check_name(name);
 	if (problem == NULL)
@@ -115,8 +113,7 @@ int users_add(struct db *db, const char *name, const char *password, enum user_r
 	return 0;
 }
 
-int users_set_password(struct db *db, const char *name, const char *password, char *err,
-		       size_t errlen)
+int users_set_password(struct db *db, const char *name, const char *password, char *err, size_t errlen)
 {
 	const char *problem = users_check_password(password);
 	if (problem != NULL) {
@@ -141,15 +138,14 @@ int users_set_password(struct db *db, const char *name, const char *password, ch
 	return 0;
 }
 
-enum login_result users_login(struct db *db, const struct config *cfg, const char *name,
-			      const char *password, struct user *out)
+enum login_result users_login(struct db *db, const struct config *cfg, const char *name, const char *password,
+                              struct user *out)
 {
 	/* A fixed hash to verify against when the user does not exist, so the
 	 * answer takes as long for an unknown name as for a wrong password. */
 	static const char dummy_hash[] =
-		"$y$j9T$CoB8X/pgjM4fThoh4Tb471$yRgQf.54dtFEWuZXw.f7M3XczmEhExjl.WeOh0raFNB";
-	if (name == NULL || password == NULL || users_check_name(name) != NULL ||
-	    strlen(password) > 1024) {
+	    "$y$j9T$CoB8X/pgjM4fThoh4Tb471$yRgQf.54dtFEWuZXw.f7M3XczmEhExjl.WeOh0raFNB";
+	if (name == NULL || password == NULL || users_check_name(name) != NULL || strlen(password) > 1024) {
 		auth_password_verify("x", dummy_hash);
 		return LOGIN_BAD;
 	}
@@ -173,7 +169,7 @@ enum login_result users_login(struct db *db, const struct config *cfg, const cha
 		return LOGIN_LOCKED;
 	if (!match) {
 		struct db_param failed[] = {DB_INT(cfg->login_max_failures - 1),
-					    DB_INT(cfg->login_lock_seconds), DB_INT(id)};
+		                            DB_INT(cfg->login_lock_seconds), DB_INT(id)};
 		if (db_exec(db, SQL_USER_FAILED, failed, 3, NULL, NULL) != 0)
 			return LOGIN_ERROR;
 		return LOGIN_BAD;
@@ -188,7 +184,7 @@ enum login_result users_login(struct db *db, const struct config *cfg, const cha
 }
 
 int sessions_create(struct db *db, const struct config *cfg, const struct user *user,
-		    char token[AUTH_HEX_LEN + 1], struct session *out)
+                    char token[AUTH_HEX_LEN + 1], struct session *out)
 {
 	char digest[AUTH_HEX_LEN + 1];
 	if (auth_random_hex(token, AUTH_HEX_LEN + 1, AUTH_TOKEN_BYTES) != 0 ||
@@ -199,7 +195,7 @@ int sessions_create(struct db *db, const struct config *cfg, const struct user *
 	if (db_exec(db, SQL_SESSION_PURGE, NULL, 0, NULL, NULL) != 0)
 		return -1;
 	struct db_param params[] = {DB_STR(digest), DB_INT(user->id), DB_STR(out->csrf),
-				    DB_INT(cfg->session_ttl)};
+	                            DB_INT(cfg->session_ttl)};
 	if (db_exec(db, SQL_SESSION_ADD, params, 4, NULL, NULL) != 0)
 		return -1;
 	out->user = *user;

@@ -34,22 +34,21 @@ const char *users_check_name(const char *name);
 const char *users_check_password(const char *password);
 
 /* Add a user. Returns 0, or -1 with a one-line reason in err (duplicate name included). */
-int users_add(struct db *db, const char *name, const char *password, enum user_role role,
-	      char *err, size_t errlen);
+int users_add(struct db *db, const char *name, const char *password, enum user_role role, char *err,
+              size_t errlen);
 /* Set a new password and clear any lock. Returns 0, or -1 with a reason. */
-int users_set_password(struct db *db, const char *name, const char *password, char *err,
-		       size_t errlen);
+int users_set_password(struct db *db, const char *name, const char *password, char *err, size_t errlen);
 
 /* All users, by name: columns id, name, role. */
 int users_list(struct db *db, struct db_rows *rows);
 
 enum login_result { LOGIN_OK, LOGIN_BAD, LOGIN_LOCKED, LOGIN_ERROR };
-enum login_result users_login(struct db *db, const struct config *cfg, const char *name,
-			      const char *password, struct user *out);
+enum login_result users_login(struct db *db, const struct config *cfg, const char *name, const char *password,
+                              struct user *out);
 
 /* Create a session; token receives the cookie value (only its digest is stored). */
 int sessions_create(struct db *db, const struct config *cfg, const struct user *user,
-		    char token[AUTH_HEX_LEN + 1], struct session *out);
+                    char token[AUTH_HEX_LEN + 1], struct session *out);
 /* 1 when token names a live session (filled into out), 0 when not, -1 on error. */
 int sessions_lookup(struct db *db, const struct config *cfg, const char *token, struct session *out);
 int sessions_delete(struct db *db, const char *token);

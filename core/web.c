@@ -181,8 +181,8 @@ void web_cookie(struct web_request *req, const char *name, const char *value, lo
 		snprintf(age, sizeof age, "; Max-Age=%ld", max_age);
 	const char *https = FCGX_GetParam("HTTPS", req->fcgx->envp);
 	snprintf(req->cookies[req->ncookies++], WEB_COOKIE_MAX,
-		 "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s%s\r\n", name, value, age,
-		 https && strcmp(https, "on") == 0 ? "; Secure" : "");
+	         "Set-Cookie: %s=%s; Path=/; HttpOnly; SameSite=Strict%s%s\r\n", name, value, age,
+	         https && strcmp(https, "on") == 0 ? "; Secure" : "");
 }
 
 int web_login(struct web_request *req, const struct user *user)
@@ -240,17 +240,17 @@ static const char *status_text(int status)
 static void write_head(struct web_request *req, int status, const char *extra)
 {
 	FCGX_FPrintF(req->fcgx->out,
-		     "Status: %d %s\r\n"
-		     "Content-Type: text/html; charset=utf-8\r\n"
-		     "Content-Security-Policy: default-src 'none'; script-src 'self'; "
-		     "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-		     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
-		     "X-Frame-Options: DENY\r\n"
-		     "X-Content-Type-Options: nosniff\r\n"
-		     "Referrer-Policy: same-origin\r\n"
-		     "Cache-Control: no-store\r\n"
-		     "%s",
-		     status, status_text(status), extra ? extra : "");
+	             "Status: %d %s\r\n"
+	             "Content-Type: text/html; charset=utf-8\r\n"
+	             "Content-Security-Policy: default-src 'none'; script-src 'self'; "
+	             "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+	             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n"
+	             "X-Frame-Options: DENY\r\n"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "Referrer-Policy: same-origin\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "%s",
+	             status, status_text(status), extra ? extra : "");
 	for (size_t i = 0; i < req->ncookies; i++)
 		FCGX_PutS(req->cookies[i], req->fcgx->out);
 	FCGX_PutS("\r\n", req->fcgx->out);
@@ -267,9 +267,9 @@ static void write_plain_error(struct web_request *req, int status)
 	req->ncookies = 0;
 	write_head(req, status, NULL);
 	FCGX_FPrintF(req->fcgx->out,
-		     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>"
-		     "<body><h1>%d %s</h1><p>The request could not be completed.</p></body></html>\n",
-		     status, status_text(status));
+	             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Error</title></head>"
+	             "<body><h1>%d %s</h1><p>The request could not be completed.</p></body></html>\n",
+	             status, status_text(status));
 	req->answered = 1;
 }
 
@@ -366,7 +366,8 @@ static void ensure_prelogin_csrf(struct web_request *req)
 {
 	const char *cookie = hdf_get_value(req->hdf, "Cookie." PRELOGIN_CSRF_COOKIE, NULL);
 	char token[AUTH_HEX_LEN + 1];
-	if (cookie != NULL && strlen(cookie) == AUTH_HEX_LEN && strspn(cookie, "0123456789abcdef") == AUTH_HEX_LEN) {
+	if (cookie != NULL && strlen(cookie) == AUTH_HEX_LEN &&
+	    strspn(cookie, "0123456789abcdef") == AUTH_HEX_LEN) {
 		web_set(req, "CSRF.Token", cookie);
 		return;
 	}
@@ -431,8 +432,10 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 		return;
 	}
 	if (strcmp(page->method, "POST") == 0 && !csrf_token_ok(req, page->guard == GUARD_PUBLIC)) {
-		web_error(req, 403, "The form has expired or was not sent by this panel; reload the page and try again.",
-			  "CSRF token missing or wrong");
+		web_error(
+		    req, 403,
+		    "The form has expired or was not sent by this panel; reload the page and try again.",
+		    "CSRF token missing or wrong");
 		return;
 	}
 	page->fn(req);

@@ -42,7 +42,7 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 
 /* --- for page functions --- */
 struct app *web_app(struct web_request *req);
-struct db *web_db(struct web_request *req); /* NULL after answering 500 */
+struct db *web_db(struct web_request *req);                 /* NULL after answering 500 */
 const struct session *web_session(struct web_request *req); /* NULL when not logged in */
 long long web_path_id(struct web_request *req);
 const char *web_method(struct web_request *req);
@@ -51,7 +51,7 @@ const char *web_param(struct web_request *req, const char *name);
 
 void web_set(struct web_request *req, const char *name, const char *value);
 void web_setf(struct web_request *req, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void web_set_int(struct web_request *req, const char *name, long long value);
 
 /* Set a cookie: HttpOnly; SameSite=Strict; Path=/ always. max_age < 0: session cookie, 0: delete. */

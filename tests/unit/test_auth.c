@@ -84,11 +84,11 @@ static void user_names_passwords_and_roles(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(password_hash_verifies_and_is_salted),
-		cmocka_unit_test(random_tokens_are_hex_and_distinct),
-		cmocka_unit_test(sha256_matches_the_standard_vector),
-		cmocka_unit_test(equal_compares_whole_strings),
-		cmocka_unit_test(user_names_passwords_and_roles),
+	    cmocka_unit_test(password_hash_verifies_and_is_salted),
+	    cmocka_unit_test(random_tokens_are_hex_and_distinct),
+	    cmocka_unit_test(sha256_matches_the_standard_vector),
+	    cmocka_unit_test(equal_compares_whole_strings),
+	    cmocka_unit_test(user_names_passwords_and_roles),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

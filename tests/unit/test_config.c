@@ -34,8 +34,8 @@ static int teardown(void **state)
 }
 
 static const char minimal[] = "db_user = prov\n"
-			      "db_name = provisioning\n"
-			      "scripts_dir = /srv/scripts\n";
+                              "db_name = provisioning\n"
+                              "scripts_dir = /srv/scripts\n";
 
 static void minimal_file_gets_defaults(void **state)
 {
@@ -59,7 +59,7 @@ static void comments_spaces_and_overrides(void **state)
 	struct config cfg;
 	char err[256] = "";
 	write_config("# comment\n\n  db_user=u  \r\ndb_name = n\nscripts_dir=/s\n"
-		     "db_port = 3307\ndb_password = p a s s\n");
+	             "db_port = 3307\ndb_password = p a s s\n");
 	assert_int_equal(config_load(path, &cfg, err, sizeof err), 0);
 	assert_string_equal(cfg.db_user, "u");
 	assert_int_equal(cfg.db_port, 3307);
@@ -84,9 +84,12 @@ static void bad_values_name_their_key(void **state)
 	(void)state;
 	expect_error("db_user = u\nscripts_dir=/s\n", "missing required key 'db_name'");
 	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ncolour = red\n", "unknown key 'colour'");
-	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 80a\n", "key 'db_port' must be an integer");
-	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 70000\n", "key 'db_port' is out of range");
-	expect_error("db_user = u\ndb_name=n\nscripts_dir=relative/dir\n", "key 'scripts_dir' must be an absolute path");
+	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 80a\n",
+	             "key 'db_port' must be an integer");
+	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 70000\n",
+	             "key 'db_port' is out of range");
+	expect_error("db_user = u\ndb_name=n\nscripts_dir=relative/dir\n",
+	             "key 'scripts_dir' must be an absolute path");
 	expect_error("db_user = u\ndb_name n\n", ":2: expected 'key = value'");
 	char long_line[400];
 	memset(long_line, 'x', sizeof long_line);
@@ -119,11 +122,11 @@ static void resolve_prefers_cli_then_env_then_default(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(minimal_file_gets_defaults, teardown),
-		cmocka_unit_test_teardown(comments_spaces_and_overrides, teardown),
-		cmocka_unit_test_teardown(bad_values_name_their_key, teardown),
-		cmocka_unit_test(missing_file_is_one_line),
-		cmocka_unit_test(resolve_prefers_cli_then_env_then_default),
+	    cmocka_unit_test_teardown(minimal_file_gets_defaults, teardown),
+	    cmocka_unit_test_teardown(comments_spaces_and_overrides, teardown),
+	    cmocka_unit_test_teardown(bad_values_name_their_key, teardown),
+	    cmocka_unit_test(missing_file_is_one_line),
+	    cmocka_unit_test(resolve_prefers_cli_then_env_then_default),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -54,9 +54,9 @@ static void valid_list_names_every_event(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(catalog_has_the_fifteen_events_of_the_spec),
-		cmocka_unit_test(find_knows_labels_and_refuses_unknown_ids),
-		cmocka_unit_test(valid_list_names_every_event),
+	    cmocka_unit_test(catalog_has_the_fifteen_events_of_the_spec),
+	    cmocka_unit_test(find_knows_labels_and_refuses_unknown_ids),
+	    cmocka_unit_test(valid_list_names_every_event),
 	};
 	return cmocka_run_group_tests_name("events", tests, NULL, NULL);
 }

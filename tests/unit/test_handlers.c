@@ -68,8 +68,8 @@ static int teardown(void **state)
 
 static struct handler_input good_input(void)
 {
-	return (struct handler_input){.name = "CRM sync", .events_id = "clients.create",
-				      .task = "http://127.0.0.1:5000/api"};
+	return (struct handler_input){
+	    .name = "CRM sync", .events_id = "clients.create", .task = "http://127.0.0.1:5000/api"};
 }
 
 /* Validate in; returns the number of errors; the task's message in msg. */
@@ -103,10 +103,16 @@ static void defaults_fill_what_is_not_given(void **state)
 static void every_bad_field_gets_its_own_message(void **state)
 {
 	(void)state;
-	struct handler_input in = {.name = "", .events_id = "clients.nope", .task = "ftp://x",
-				   .status = "paused", .priority = "abc", .timeout = "soon",
-				   .retry_enabled = "maybe", .retry_schedule = "5x",
-				   .retry_max_attempts = "0", .secret_action = "show"};
+	struct handler_input in = {.name = "",
+	                           .events_id = "clients.nope",
+	                           .task = "ftp://x",
+	                           .status = "paused",
+	                           .priority = "abc",
+	                           .timeout = "soon",
+	                           .retry_enabled = "maybe",
+	                           .retry_schedule = "5x",
+	                           .retry_max_attempts = "0",
+	                           .secret_action = "show"};
 	struct handler h;
 	struct handler_errors e;
 	assert_int_equal(handler_validate(&in, scripts, &h, &e), -1);
@@ -216,13 +222,13 @@ static void urls_and_host_port_are_http_tasks(void **state)
 	struct {
 		const char *task, *stored;
 	} good[] = {
-		{"http://127.0.0.1:5000/api", "http://127.0.0.1:5000/api"},
-		{"HTTPS://crm.example.com/hooks?x=1", "https://crm.example.com/hooks?x=1"},
-		{"120.0.0.1:5000/api", "http://120.0.0.1:5000/api"},
-		{"localhost:8080", "http://localhost:8080"},
-		{"[::1]:9000/x", "http://[::1]:9000/x"},
-		{"http://user:pw@host.example/p", "http://user:pw@host.example/p"},
-		{"  http://trim.me/  ", "http://trim.me/"},
+	    {"http://127.0.0.1:5000/api", "http://127.0.0.1:5000/api"},
+	    {"HTTPS://crm.example.com/hooks?x=1", "https://crm.example.com/hooks?x=1"},
+	    {"120.0.0.1:5000/api", "http://120.0.0.1:5000/api"},
+	    {"localhost:8080", "http://localhost:8080"},
+	    {"[::1]:9000/x", "http://[::1]:9000/x"},
+	    {"http://user:pw@host.example/p", "http://user:pw@host.example/p"},
+	    {"  http://trim.me/  ", "http://trim.me/"},
 	};
 	char out[HANDLER_TASK_MAX + 1], msg[HANDLER_MESSAGE_MAX];
 	enum handler_task_type type;
@@ -234,18 +240,18 @@ static void urls_and_host_port_are_http_tasks(void **state)
 	struct {
 		const char *task, *message;
 	} bad[] = {
-		{"ftp://x", "not ftp://"},
-		{"javascript://x", "not javascript://"},
-		{"http://", "no host"},
-		{"http:///path", "no host"},
-		{"http://host:0/x", "port"},
-		{"http://host:65536/x", "port"},
-		{"http://host:80a/x", "port"},
-		{"http://ho st/x", "spaces"},
-		{"http://h\xc3\xa9st/x", "non-ASCII"},
-		{"http://bad<host>/", "not allowed"},
-		{"", "required"},
-		{"   ", "required"},
+	    {"ftp://x", "not ftp://"},
+	    {"javascript://x", "not javascript://"},
+	    {"http://", "no host"},
+	    {"http:///path", "no host"},
+	    {"http://host:0/x", "port"},
+	    {"http://host:65536/x", "port"},
+	    {"http://host:80a/x", "port"},
+	    {"http://ho st/x", "spaces"},
+	    {"http://h\xc3\xa9st/x", "non-ASCII"},
+	    {"http://bad<host>/", "not allowed"},
+	    {"", "required"},
+	    {"   ", "required"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(handler_check_task(bad[i].task, scripts, out, &type, msg, sizeof msg), -1);
@@ -281,15 +287,15 @@ static void scripts_must_resolve_inside_the_scripts_directory(void **state)
 	struct {
 		const char *task, *message;
 	} bad[] = {
-		{"../../bin/sh", "must be inside the scripts directory"},
-		{"/bin/sh", "must be inside the scripts directory"},
-		{"sub/../../outside.sh", "must be inside the scripts directory"},
-		{"..", "must be inside the scripts directory"},
-		{"escape.sh", "through a symbolic link"},
-		{"missing.sh", "no such script"},
-		{"sub", "not a regular file"},
-		{"noexec.sh", "not executable"},
-		{"user/local/vcs/script.py", "no such script"},
+	    {"../../bin/sh", "must be inside the scripts directory"},
+	    {"/bin/sh", "must be inside the scripts directory"},
+	    {"sub/../../outside.sh", "must be inside the scripts directory"},
+	    {"..", "must be inside the scripts directory"},
+	    {"escape.sh", "through a symbolic link"},
+	    {"missing.sh", "no such script"},
+	    {"sub", "not a regular file"},
+	    {"noexec.sh", "not executable"},
+	    {"user/local/vcs/script.py", "no such script"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(handler_check_task(bad[i].task, scripts, out, &type, msg, sizeof msg), -1);
@@ -300,7 +306,8 @@ static void scripts_must_resolve_inside_the_scripts_directory(void **state)
 	snprintf(expected, sizeof expected, "%s/../outside.sh", scripts);
 	assert_int_equal(handler_check_task(expected, scripts, out, &type, msg, sizeof msg), -1);
 	/* A scripts directory that does not exist is a configuration problem. */
-	assert_int_equal(handler_check_task("ok.sh", "/nonexistent/scripts", out, &type, msg, sizeof msg), -1);
+	assert_int_equal(handler_check_task("ok.sh", "/nonexistent/scripts", out, &type, msg, sizeof msg),
+	                 -1);
 	assert_non_null(strstr(msg, "scripts_dir"));
 }
 
@@ -380,8 +387,8 @@ static void filters_accept_only_known_values(void **state)
 {
 	(void)state;
 	char buf[HANDLER_MESSAGE_MAX];
-	struct handler_filter f = {.events_id = "clients.balance_zero", .task_type = "script",
-				   .status = "archived"};
+	struct handler_filter f = {
+	    .events_id = "clients.balance_zero", .task_type = "script", .status = "archived"};
 	assert_null(handler_filter_check(&f, buf, sizeof buf));
 	f.events_id = "";
 	f.task_type = NULL;
@@ -400,16 +407,16 @@ static void filters_accept_only_known_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_fill_what_is_not_given),
-		cmocka_unit_test(every_bad_field_gets_its_own_message),
-		cmocka_unit_test(names_are_trimmed_bounded_and_clean),
-		cmocka_unit_test(events_come_from_the_catalog),
-		cmocka_unit_test(priorities_are_whole_numbers_from_one),
-		cmocka_unit_test(urls_and_host_port_are_http_tasks),
-		cmocka_unit_test(scripts_must_resolve_inside_the_scripts_directory),
-		cmocka_unit_test(delivery_settings_are_checked_and_normalised),
-		cmocka_unit_test(status_type_and_sort_names_round_trip),
-		cmocka_unit_test(filters_accept_only_known_values),
+	    cmocka_unit_test(defaults_fill_what_is_not_given),
+	    cmocka_unit_test(every_bad_field_gets_its_own_message),
+	    cmocka_unit_test(names_are_trimmed_bounded_and_clean),
+	    cmocka_unit_test(events_come_from_the_catalog),
+	    cmocka_unit_test(priorities_are_whole_numbers_from_one),
+	    cmocka_unit_test(urls_and_host_port_are_http_tasks),
+	    cmocka_unit_test(scripts_must_resolve_inside_the_scripts_directory),
+	    cmocka_unit_test(delivery_settings_are_checked_and_normalised),
+	    cmocka_unit_test(status_type_and_sort_names_round_trip),
+	    cmocka_unit_test(filters_accept_only_known_values),
 	};
 	return cmocka_run_group_tests_name("handlers", tests, setup, teardown);
 }

@@ -35,11 +35,14 @@ static void empty_input_means_everything(void **state)
 static void valid_filters_are_normalised(void **state)
 {
 	(void)state;
-	assert_int_equal(parse((struct logs_input){.handler = " 42 ", .event = "clients.balance_zero",
-						   .status = "fail", .text = "  refused  ",
-						   .from = "2026-01-31", .to = "2026-02-01 10:30",
-						   .before = "987"}),
-			 0);
+	assert_int_equal(parse((struct logs_input){.handler = " 42 ",
+	                                           .event = "clients.balance_zero",
+	                                           .status = "fail",
+	                                           .text = "  refused  ",
+	                                           .from = "2026-01-31",
+	                                           .to = "2026-02-01 10:30",
+	                                           .before = "987"}),
+	                 0);
 	assert_int_equal(q.handler_id, 42);
 	assert_string_equal(q.events_id, "clients.balance_zero");
 	assert_string_equal(q.status, "fail");
@@ -69,10 +72,21 @@ static void to_includes_the_whole_unit_typed(void **state)
 static void impossible_dates_are_refused(void **state)
 {
 	(void)state;
-	const char *bad[] = {"2026-13-45", "2026-02-29", "2023-02-29", "2026-04-31", "2026-00-10",
-			     "26-01-01", "2026/01/01", "2026-01-01 24:00", "2026-01-01 10:60",
-			     "2026-01-01 10:00:60", "2026-01-01x10:00", "yesterday", "1969-12-31",
-			     "2026-01-01 10:00:00.5", "'; DROP TABLE exec_logs; --"};
+	const char *bad[] = {"2026-13-45",
+	                     "2026-02-29",
+	                     "2023-02-29",
+	                     "2026-04-31",
+	                     "2026-00-10",
+	                     "26-01-01",
+	                     "2026/01/01",
+	                     "2026-01-01 24:00",
+	                     "2026-01-01 10:60",
+	                     "2026-01-01 10:00:60",
+	                     "2026-01-01x10:00",
+	                     "yesterday",
+	                     "1969-12-31",
+	                     "2026-01-01 10:00:00.5",
+	                     "'; DROP TABLE exec_logs; --"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		assert_int_equal(parse((struct logs_input){.from = bad[i]}), 1);
 		assert_non_null(strstr(q.errors[LOGS_F_FROM], "Date From must be a real date"));
@@ -116,9 +130,9 @@ static void bad_ids_status_and_events_are_refused(void **state)
 	assert_int_equal(parse((struct logs_input){.event = long_event}), 1);
 	assert_true(strlen(q.errors[LOGS_F_EVENT]) < sizeof q.errors[LOGS_F_EVENT]);
 	/* Every problem is reported at once. */
-	assert_int_equal(parse((struct logs_input){.handler = "x", .status = "y", .event = "z", .from = "w",
-						   .before = "v"}),
-			 5);
+	assert_int_equal(parse((struct logs_input){
+	                     .handler = "x", .status = "y", .event = "z", .from = "w", .before = "v"}),
+	                 5);
 }
 
 static void paging_links_take_ids(void **state)
@@ -205,24 +219,25 @@ static void json_is_indented_without_changing_values(void **state)
 {
 	(void)state;
 	char *out = logs_pretty_json("{\"a\":1.50,\"b\":[true,null,\"x\\\"y\\u00e9\"],\"c\":{},\"d\":[],"
-				     "\"big\":123456789012345678901234567890,\"e\":-0.5e+10}");
+	                             "\"big\":123456789012345678901234567890,\"e\":-0.5e+10}");
 	assert_non_null(out);
 	assert_string_equal(out, "{\n"
-				 "  \"a\": 1.50,\n"
-				 "  \"b\": [\n"
-				 "    true,\n"
-				 "    null,\n"
-				 "    \"x\\\"y\\u00e9\"\n"
-				 "  ],\n"
-				 "  \"c\": {},\n"
-				 "  \"d\": [],\n"
-				 "  \"big\": 123456789012345678901234567890,\n"
-				 "  \"e\": -0.5e+10\n"
-				 "}");
+	                         "  \"a\": 1.50,\n"
+	                         "  \"b\": [\n"
+	                         "    true,\n"
+	                         "    null,\n"
+	                         "    \"x\\\"y\\u00e9\"\n"
+	                         "  ],\n"
+	                         "  \"c\": {},\n"
+	                         "  \"d\": [],\n"
+	                         "  \"big\": 123456789012345678901234567890,\n"
+	                         "  \"e\": -0.5e+10\n"
+	                         "}");
 	free(out);
-	const char *not_json[] = {"", "plain text", "{\"a\":}", "{\"a\":1,}", "[1 2]", "{\"a\":1} x",
-				  "{'a':1}", "\"just a string\"", "42", "{\"a\":01}", "{\"a\":\"\x01\"}",
-				  "{\"a\":tru}", "[\"\\q\"]", "{\"a\":1"};
+	const char *not_json[] = {"",          "plain text",  "{\"a\":}",         "{\"a\":1,}",
+	                          "[1 2]",     "{\"a\":1} x", "{'a':1}",          "\"just a string\"",
+	                          "42",        "{\"a\":01}",  "{\"a\":\"\x01\"}", "{\"a\":tru}",
+	                          "[\"\\q\"]", "{\"a\":1"};
 	for (size_t i = 0; i < sizeof not_json / sizeof not_json[0]; i++)
 		assert_null(logs_pretty_json(not_json[i]));
 	assert_null(logs_pretty_json(NULL));
@@ -240,17 +255,17 @@ static void json_is_indented_without_changing_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(empty_input_means_everything),
-		cmocka_unit_test(valid_filters_are_normalised),
-		cmocka_unit_test(to_includes_the_whole_unit_typed),
-		cmocka_unit_test(impossible_dates_are_refused),
-		cmocka_unit_test(from_after_to_is_a_message),
-		cmocka_unit_test(bad_ids_status_and_events_are_refused),
-		cmocka_unit_test(paging_links_take_ids),
-		cmocka_unit_test(search_text_is_bounded_and_literal),
-		cmocka_unit_test(durations_read_naturally),
-		cmocka_unit_test(previews_are_one_line_and_cut_between_characters),
-		cmocka_unit_test(json_is_indented_without_changing_values),
+	    cmocka_unit_test(empty_input_means_everything),
+	    cmocka_unit_test(valid_filters_are_normalised),
+	    cmocka_unit_test(to_includes_the_whole_unit_typed),
+	    cmocka_unit_test(impossible_dates_are_refused),
+	    cmocka_unit_test(from_after_to_is_a_message),
+	    cmocka_unit_test(bad_ids_status_and_events_are_refused),
+	    cmocka_unit_test(paging_links_take_ids),
+	    cmocka_unit_test(search_text_is_bounded_and_literal),
+	    cmocka_unit_test(durations_read_naturally),
+	    cmocka_unit_test(previews_are_one_line_and_cut_between_characters),
+	    cmocka_unit_test(json_is_indented_without_changing_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,8 @@ static void jitter_and_retry_after(void **state)
 	assert_int_equal(retry_schedule_parse("100s", &s, err, sizeof err), 0);
 	assert_int_equal(retry_next_delay(&s, 1, 0, -1, 0), 90);
 	assert_int_equal(retry_next_delay(&s, 1, 0, -1, 999), 109);
-	assert_int_equal(retry_next_delay(&s, 1, 0, 50, 500), 100);       /* earlier Retry-After: schedule wins */
-	assert_int_equal(retry_next_delay(&s, 1, 0, 600, 500), 600);      /* later Retry-After wins */
+	assert_int_equal(retry_next_delay(&s, 1, 0, 50, 500), 100);  /* earlier Retry-After: schedule wins */
+	assert_int_equal(retry_next_delay(&s, 1, 0, 600, 500), 600); /* later Retry-After wins */
 	assert_int_equal(retry_next_delay(&s, 1, 0, 999999, 500), RETRY_AFTER_CAP_SECONDS);
 }
 
@@ -107,9 +107,9 @@ static void a_policy_decides_retry_give_up_or_final(void **state)
 	assert_int_equal(retry_decide(&p, 0, 0, -1, 1, 500, &delay), RETRY_AGAIN); /* no answer */
 	assert_int_equal(delay, 5);
 	assert_int_equal(retry_decide(&p, 0, 503, 120, 1, 500, &delay), RETRY_AGAIN);
-	assert_int_equal(delay, 120); /* Retry-After */
-	assert_int_equal(retry_decide(&p, 0, 404, -1, 1, 500, &delay), RETRY_NONE);   /* final 4xx */
-	assert_int_equal(retry_decide(&p, 0, 200, -1, 1, 500, &delay), RETRY_NONE);   /* acknowledged */
+	assert_int_equal(delay, 120);                                               /* Retry-After */
+	assert_int_equal(retry_decide(&p, 0, 404, -1, 1, 500, &delay), RETRY_NONE); /* final 4xx */
+	assert_int_equal(retry_decide(&p, 0, 200, -1, 1, 500, &delay), RETRY_NONE); /* acknowledged */
 	assert_int_equal(retry_decide(&p, 0, 429, -1, 2, 500, &delay), RETRY_AGAIN);
 	assert_int_equal(delay, 300);
 	assert_int_equal(retry_decide(&p, 0, 500, -1, 8, 500, &delay), RETRY_GIVE_UP); /* 1 + 7 made */
@@ -146,14 +146,14 @@ static void jitter_stays_in_range(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(default_schedule_is_the_spec_one),
-		cmocka_unit_test(custom_schedules_and_their_errors),
-		cmocka_unit_test(retryable_outcomes),
-		cmocka_unit_test(delays_follow_the_schedule_then_stop),
-		cmocka_unit_test(jitter_and_retry_after),
-		cmocka_unit_test(retry_after_header_forms),
-		cmocka_unit_test(a_policy_decides_retry_give_up_or_final),
-		cmocka_unit_test(jitter_stays_in_range),
+	    cmocka_unit_test(default_schedule_is_the_spec_one),
+	    cmocka_unit_test(custom_schedules_and_their_errors),
+	    cmocka_unit_test(retryable_outcomes),
+	    cmocka_unit_test(delays_follow_the_schedule_then_stop),
+	    cmocka_unit_test(jitter_and_retry_after),
+	    cmocka_unit_test(retry_after_header_forms),
+	    cmocka_unit_test(a_policy_decides_retry_give_up_or_final),
+	    cmocka_unit_test(jitter_stays_in_range),
 	};
 	return cmocka_run_group_tests_name("retry", tests, NULL, NULL);
 }

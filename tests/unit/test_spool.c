@@ -92,7 +92,8 @@ static void a_torn_last_record_is_reported_not_fatal(void **state)
 		assert_string_equal(seen.text[0], "first");
 		assert_true(result.torn_tail);
 		assert_false(result.corrupt);
-		assert_int_equal(result.stop_offset, 3 + 1 + 1 + 8 + 1 + 5 + 1); /* after "S1 5 xxxxxxxx\nfirst\n" */
+		assert_int_equal(result.stop_offset,
+		                 3 + 1 + 1 + 8 + 1 + 5 + 1); /* after "S1 5 xxxxxxxx\nfirst\n" */
 	}
 }
 
@@ -200,14 +201,14 @@ static void bad_arguments_are_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(records_come_back_in_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_torn_last_record_is_reported_not_fatal, setup, teardown),
-		cmocka_unit_test_setup_teardown(a_damaged_middle_record_is_skipped_and_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(garbage_and_a_bad_length_are_skipped_up_to_the_next_record, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(damage_then_a_torn_tail_are_both_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(take_moves_the_file_and_appends_start_afresh, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_arguments_are_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(records_come_back_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_torn_last_record_is_reported_not_fatal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_damaged_middle_record_is_skipped_and_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(garbage_and_a_bad_length_are_skipped_up_to_the_next_record, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(damage_then_a_torn_tail_are_both_reported, setup, teardown),
+	    cmocka_unit_test_setup_teardown(take_moves_the_file_and_appends_start_afresh, setup, teardown),
+	    cmocka_unit_test_setup_teardown(bad_arguments_are_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }
