@@ -465,3 +465,13 @@ int cache_status_read(struct db *db, struct cache_status *status)
 	status->pending = status->handlers_version != status->published_handlers_version;
 	return 0;
 }
+
+struct delivery_handler cache_delivery_handler(const struct cache_handler *h)
+{
+	return (struct delivery_handler){.id = h->id,
+	                                 .name = h->name,
+	                                 .kind = h->kind,
+	                                 .task = h->task,
+	                                 .timeout_ms = h->timeout_ms,
+	                                 .secret = h->secret};
+}

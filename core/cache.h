@@ -69,6 +69,9 @@ void cache_snapshot_free(struct cache_snapshot *snap);
 int cache_refresh(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err,
                   size_t errlen, char *warning, size_t warnlen);
 
+/* What delivery needs of a published handler (strings borrowed from h). */
+struct delivery_handler cache_delivery_handler(const struct cache_handler *h);
+
 /* The published handlers of one event, in run order: *first is an index
  * into snap->handlers; returns how many follow it. */
 size_t cache_select(const struct cache_snapshot *snap, const char *events_id, size_t *first);

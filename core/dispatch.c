@@ -199,12 +199,7 @@ static int run_step(const struct dispatch_event *event, struct dispatch_outcome 
 		return -1;
 	step->request_len = strlen(step->request_body);
 	out->nsteps++;
-	struct delivery_handler dh = {.id = h->id,
-	                              .name = h->name,
-	                              .kind = h->kind,
-	                              .task = h->task,
-	                              .timeout_ms = h->timeout_ms,
-	                              .secret = h->secret};
+	struct delivery_handler dh = cache_delivery_handler(h);
 	struct delivery_request req = {.handler = &dh,
 	                               .events_id = event->events_id,
 	                               .event_uid = event->uid,

@@ -53,12 +53,7 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 	struct delivery *d = delivery_new(&limits, err, errlen);
 	if (d == NULL)
 		return REDELIVER_ERROR;
-	struct delivery_handler handler = {.id = ch->id,
-	                                   .name = ch->name,
-	                                   .kind = ch->kind,
-	                                   .task = ch->task,
-	                                   .timeout_ms = ch->timeout_ms,
-	                                   .secret = ch->secret};
+	struct delivery_handler handler = cache_delivery_handler(ch);
 	struct delivery_request req = {.handler = &handler,
 	                               .events_id = db_cell(logged, 0, DCOL_EVENTS_ID),
 	                               .event_uid = db_cell(logged, 0, DCOL_EVENT_UID),

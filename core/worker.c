@@ -131,12 +131,7 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
                        struct worker_stats *st, char *err, size_t errlen)
 {
 	unsigned attempt = (unsigned)it->attempts_made + 1;
-	struct delivery_handler dh = {.id = h->id,
-	                              .name = h->name,
-	                              .kind = h->kind,
-	                              .task = h->task,
-	                              .timeout_ms = h->timeout_ms,
-	                              .secret = h->secret};
+	struct delivery_handler dh = cache_delivery_handler(h);
 	struct delivery_request req = {.handler = &dh,
 	                               .events_id = it->events_id,
 	                               .event_uid = it->event_uid,

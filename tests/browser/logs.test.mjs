@@ -3,7 +3,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { baseUrl, createUser, launchBrowser, outputDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { baseUrl, createUser, launchBrowser, outputDir, sql, sqlValue, uniqueName, loggedInPage } from '../lib/panel.mjs';
 
 let browser;
 let handlerId;
@@ -33,17 +33,7 @@ after(async () => { await browser?.close(); });
 const rowIds = (page) => page.$$eval('#logs tbody tr[data-id]', (rows) => rows.map((r) => Number(r.dataset.id)));
 
 test('read, filter, page and open the execution logs', async () => {
-  const name = uniqueName('operator');
-  const password = createUser(name, 'admin');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) errors.push(m.text()); });
-  await page.goto(`${baseUrl}/login`);
-  await page.fill('#username', name);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/handlers$/);
+  const { page, name, errors } = await loggedInPage(browser, 'admin', { viewport: { width: 1280, height: 900 }, prefix: 'operator' });
 
   // From the menu: all handlers, newest first.
   await page.click('nav.mainnav >> text=Execution Logs');

@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { baseUrl, createUser, launchBrowser, outputDir, sql, uniqueName } from '../lib/panel.mjs';
+import { baseUrl, createUser, launchBrowser, outputDir, sql, uniqueName, loggedInPage } from '../lib/panel.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
@@ -26,17 +26,7 @@ test('the retry queue card shows what waits, what is due and what gave up', asyn
   const [due, later, exhausted, done] = sql(`SELECT SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)),
     SUM(state = 'scheduled' AND next_attempt_at > UTC_TIMESTAMP(6)), SUM(state = 'exhausted'), SUM(state = 'done')
     FROM retry_queue`)[0];
-  const name = uniqueName('viewer');
-  const password = createUser(name, 'viewer');
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) errors.push(m.text()); });
-  await page.goto(`${baseUrl}/login`);
-  await page.fill('#username', name);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/handlers$/);
+  const { page, name, errors } = await loggedInPage(browser, 'viewer', { viewport: { width: 1280, height: 800 }, prefix: 'viewer' });
   await page.goto(`${baseUrl}/scheduler`);
   assert.equal((await page.textContent('#retry-due')).trim(), due);
   assert.equal((await page.textContent('#retry-scheduled')).trim(), later);

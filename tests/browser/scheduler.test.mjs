@@ -3,25 +3,15 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { baseUrl, createUser, launchBrowser, outputDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { baseUrl, createUser, launchBrowser, outputDir, sql, sqlValue, uniqueName, loggedInPage } from '../lib/panel.mjs';
 
 let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
 
 test('restart the Cache Manager from the Task Scheduler', async () => {
-  const name = uniqueName('operator');
-  const password = createUser(name, 'admin');
   sql('UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1'); // an edit is pending
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) errors.push(m.text()); });
-  await page.goto(`${baseUrl}/login`);
-  await page.fill('#username', name);
-  await page.fill('#password', password);
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/handlers$/);
+  const { page, errors } = await loggedInPage(browser, 'admin', { prefix: 'operator' });
   await page.click('nav >> text=Task Scheduler');
   await page.waitForURL(/\/scheduler$/);
   assert.equal(await page.textContent('h1'), 'Task Scheduler');

@@ -153,3 +153,20 @@ export function apiUser(role) {
   createUser(name, role);
   return { name, key: createApiKey(name) };
 }
+
+// A new browser page logged in as a fresh user of role. errors collects script
+// errors and Content-Security-Policy violations for the test to assert on.
+export async function loggedInPage(browser, role, { viewport = { width: 1280, height: 800 }, prefix = role } = {}) {
+  const name = uniqueName(prefix);
+  const password = createUser(name, role);
+  const page = await browser.newPage({ viewport });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/.test(m.text())) errors.push(m.text()); });
+  await page.goto(`${baseUrl}/login`);
+  await page.fill('#username', name);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/handlers$/);
+  return { page, name, errors };
+}
