@@ -43,6 +43,7 @@ FCGI_BINS := $(BINDIR)/cgi-bin/panel.fcgi $(BINDIR)/cgi-bin/api.fcgi
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+.SECONDARY:
 .PHONY: all asan deps run stop test test-unit test-integration bench lint format clean help
 .DEFAULT_GOAL := all
 
