@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "route.h"
+#include "web_tmpl.h"
 
 #include <ClearSilver.h>
 #include <fcgiapp.h>
@@ -256,11 +257,6 @@ static void write_head(struct web_request *req, int status, const char *extra)
 	FCGX_PutS("\r\n", req->fcgx->out);
 }
 
-static NEOERR *render_append(void *ctx, char *text)
-{
-	return nerr_pass(string_append((STRING *)ctx, text));
-}
-
 /* Last resort when a template cannot be rendered: fixed text, nothing echoed. */
 static void write_plain_error(struct web_request *req, int status)
 {
@@ -293,17 +289,9 @@ void web_render(struct web_request *req, int status, const char *template_name)
 		write_plain_error(req, 500);
 		return;
 	}
-	CSPARSE *cs = NULL;
 	STRING out;
 	string_init(&out);
-	NEOERR *err = cs_init(&cs, req->hdf);
-	if (err == STATUS_OK)
-		err = cgi_register_strfuncs(cs);
-	if (err == STATUS_OK)
-		err = cs_parse_file(cs, template_name);
-	if (err == STATUS_OK)
-		err = cs_render(cs, &out, render_append);
-	cs_destroy(&cs);
+	NEOERR *err = web_tmpl_render(req->app->cfg.templates_dir, template_name, req->hdf, &out);
 	if (err != STATUS_OK) {
 		log_neoerr(template_name, err);
 		string_clear(&out);
@@ -522,5 +510,6 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 		serve_one(app, &fcgx, pages, npages);
 		FCGX_Finish_r(&fcgx);
 	}
+	web_tmpl_clear();
 	return 0;
 }
