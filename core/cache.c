@@ -371,6 +371,8 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 	json_object_set_new(root, "handlers", list);
 	if (snapshot_from_root(root, snap, err, errlen) != 0)
 		return -1;
+	if (cfg == NULL)
+		return 0; /* a reader that keeps no local copy (the panel, the API) */
 	char *text = json_dumps(snap->root, JSON_COMPACT);
 	if (text == NULL) {
 		snprintf(warning, warnlen, "out of memory: the local snapshot copy was not written");

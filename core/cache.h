@@ -65,7 +65,9 @@ void cache_snapshot_free(struct cache_snapshot *snap);
  * round trip for the current generation, and the new snapshot (also written
  * to the local copy) only when it changed. The held snapshot stays in use,
  * with a warning, when the database cannot answer. Same returns as cache_load;
- * CACHE_FROM_LOCAL means "the held one". */
+ * CACHE_FROM_LOCAL means "the held one". With cfg NULL and a zeroed snap it
+ * reads the published set and keeps no local copy: the panel and the API run
+ * as another user and must not write the dispatcher's cache_path. */
 int cache_refresh(const struct config *cfg, struct db *db, struct cache_snapshot *snap, char *err,
                   size_t errlen, char *warning, size_t warnlen);
 

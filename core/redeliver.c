@@ -111,10 +111,12 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
 		db_rows_free(&logged);
 		return REDELIVER_NOT_FOUND;
 	}
-	struct cache_snapshot snap;
+	/* From the database, without touching the dispatcher's local copy: the
+	 * panel runs as another user than the billing system's dispatcher. */
+	struct cache_snapshot snap = {0};
 	char warning[512];
 	enum redeliver_status status;
-	if (cache_load(cfg, db, &snap, err, errlen, warning, sizeof warning) < 0) {
+	if (cache_refresh(NULL, db, &snap, err, errlen, warning, sizeof warning) < 0) {
 		status = REDELIVER_NOT_PUBLISHED;
 	} else {
 		const struct cache_handler *ch =
