@@ -60,9 +60,14 @@ int auth_password_verify(const char *password, const char *hash)
 
 void auth_sha256_hex(const void *data, size_t len, char out[AUTH_HEX_LEN + 1])
 {
+	/* Fetched once per process: EVP_sha256() makes OpenSSL 3 look the
+	 * algorithm up again on every digest, once per panel request. */
+	static EVP_MD *sha256;
+	if (sha256 == NULL)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
-	if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
+	if (EVP_Digest(data, len, digest, &dlen, sha256 ? sha256 : EVP_sha256(), NULL) != 1 || dlen != 32) {
 		out[0] = '\0'; /* never equal to a stored digest */
 		return;
 	}
