@@ -64,8 +64,9 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The dispatcher starts once per billing event, so its start-up is most of its
-# cost: loading Debian's shared libcurl alone maps ~30 libraries. The release
+# The dispatcher starts once per billing event when no service runs (and for
+# --batch), so its start-up is most of its cost: loading Debian's shared
+# libcurl alone maps ~30 libraries. The release
 # build links Debian's static archives of its stack instead; what Debian ships
 # no archive of stays shared (Kerberos for curl's GSSAPI, p11-kit for GnuTLS,
 # SASL for LDAP). scripts/deps.sh installs the -dev packages with the archives.
@@ -79,9 +80,20 @@ DISPATCH_LDFLAGS ?= -Wl,-O1 -Wl,-z,pack-relative-relocs
 else
 DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
 endif
-$(BINDIR)/prov-dispatch: $(BUILD)/cmd/prov-dispatch.o $(CORE_LIB)
+$(BINDIR)/prov-dispatchd: $(BUILD)/cmd/prov-dispatchd.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(DISPATCH_LDFLAGS) -Wl,--as-needed $^ $(DISPATCH_LDLIBS) -o $@
+
+# prov-dispatch is the front billing starts per event: it hands the event to
+# the resident service or execs prov-dispatchd. It uses libc only; the
+# release build links it statically (static-pie keeps ASLR), so starting it
+# maps nothing but itself.
+ifeq ($(VARIANT),release)
+FRONT_LDFLAGS := -static-pie
+endif
+$(BINDIR)/prov-dispatch: $(BUILD)/cmd/prov-dispatch.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(FRONT_LDFLAGS) $^ -o $@
 
 $(BINDIR)/cgi-bin/panel.fcgi: $(PANEL_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)

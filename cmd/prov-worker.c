@@ -190,7 +190,7 @@ int main(int argc, char **argv)
 		}
 	struct worker_args args;
 	memset(&args, 0, sizeof args);
-	if (cli_take_config(&argc, argv, &args.config_path) != 0)
+	if (config_take_option(&argc, argv, &args.config_path) != 0)
 		return usage_error("--config needs a file");
 	int rc = parse_args(argc, argv, &args);
 	if (rc != 0)

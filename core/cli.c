@@ -6,30 +6,6 @@
 
 #include <string.h>
 
-int cli_take_config(int *argc, char **argv, const char **path)
-{
-	*path = NULL;
-	int out = 1;
-	for (int i = 1; i < *argc; i++) {
-		if (strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= *argc)
-				return -1;
-			*path = argv[++i];
-			continue;
-		}
-		if (strncmp(argv[i], "--config=", 9) == 0) {
-			*path = argv[i] + 9;
-			if (**path == '\0')
-				return -1;
-			continue;
-		}
-		argv[out++] = argv[i];
-	}
-	argv[out] = NULL;
-	*argc = out;
-	return 0;
-}
-
 int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const char **config_path)
 {
 	for (int i = 1; i < *argc; i++)
@@ -37,7 +13,7 @@ int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const
 			fputs(usage, stdout);
 			return CLI_EXIT_OK;
 		}
-	if (cli_take_config(argc, argv, config_path) != 0) {
+	if (config_take_option(argc, argv, config_path) != 0) {
 		fprintf(stderr, "%s: --config needs a file (see --help)\n", prog);
 		return CLI_EXIT_USAGE;
 	}

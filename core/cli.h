@@ -17,10 +17,6 @@ struct db;
 #define CLI_EXIT_SOFTWARE EX_SOFTWARE       /* 70: internal error */
 #define CLI_EXIT_CONFIG EX_CONFIG           /* 78: configuration missing or invalid */
 
-/* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.
- * Returns -1 when --config has no value. */
-int cli_take_config(int *argc, char **argv, const char **path);
-
 /* The start every program shares: --help/-h prints usage (returns 0), then
  * --config FILE is taken out of argv (a missing FILE prints "PROG: --config
  * needs a file" and returns CLI_EXIT_USAGE). Returns -1 when main goes on. */

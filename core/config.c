@@ -54,7 +54,10 @@ static const struct config_key config_keys[] = {
     LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
     LONG_KEY(log_retention_days, 1, 36500, "90"),
     LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
-    LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
+    LONG_KEY(generation_check_ms, 0, 3600000, "1000"),
+    PATH_KEY(dispatch_socket, ""),
+    LONG_KEY(dispatch_workers, 1, 256, "4"),
+    LONG_KEY(dispatch_wait_ms, 0, 60000, "100"),
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -67,6 +70,30 @@ static void fail(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+int config_take_option(int *argc, char **argv, const char **path)
+{
+	*path = NULL;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= *argc)
+				return -1;
+			*path = argv[++i];
+			continue;
+		}
+		if (strncmp(argv[i], "--config=", 9) == 0) {
+			*path = argv[i] + 9;
+			if (**path == '\0')
+				return -1;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return 0;
 }
 
 const char *config_resolve_path(const char *cli_path)

@@ -41,8 +41,17 @@ struct config {
 
 	/* delivery guarantees */
 	long auto_disable_failures;     /* 0: off; else disable a handler after this many failures in a row */
-	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
+	long generation_check_ms;       /* --batch and the service: how old a generation check may get */
+
+	/* the dispatcher service (prov-dispatchd --serve) */
+	char dispatch_socket[108]; /* its Unix socket (sun_path's size); empty: no service */
+	long dispatch_workers;     /* resident dispatcher processes */
+	long dispatch_wait_ms;     /* how long prov-dispatch waits for a free one */
 };
+
+/* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.
+ * Returns -1 when --config has no value. */
+int config_take_option(int *argc, char **argv, const char **path);
 
 /* Resolve which file to read: cli_path if set, else $PROV_CONFIG, else default. */
 const char *config_resolve_path(const char *cli_path);

@@ -1,0 +1,742 @@
+/* prov-dispatchd: the dispatcher (SPEC section 5). Runs one event, a --batch,
+ * or, with --serve, stays resident as a pool of workers that prov-dispatch
+ * hands its events to (core/dispatch_service.c). An event: read the data, run
+ * the published handlers, log every execution (or spool it when MariaDB is
+ * unreachable, SPEC section 7), answer with one JSON result and an exit code. */
+#include "cache.h"
+#include "cli.h"
+#include "config.h"
+#include "db.h"
+#include "delivery.h"
+#include "dispatch.h"
+#include "dispatch_service.h"
+#include "events.h"
+#include "journal.h"
+#include "logstore.h"
+#include "retry.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG "prov-dispatch"
+#define SERVICE_PROG "prov-dispatchd"
+
+enum dispatch_exit {
+	EXIT_ALLOWED = 0,
+	EXIT_FORBIDDEN = 1,
+	EXIT_BAD_INPUT = CLI_EXIT_USAGE,         /* 64 */
+	EXIT_NO_SNAPSHOT = CLI_EXIT_UNAVAILABLE, /* 69 */
+	EXIT_INTERNAL = CLI_EXIT_SOFTWARE,       /* 70 */
+	EXIT_CONFIG = CLI_EXIT_CONFIG,           /* 78 */
+};
+
+/* GnuTLS is in the release binary only as a dependency of libcurl's LDAP and
+ * RTMP backends, which the dispatcher never uses (delivery allows http and
+ * https only, and https goes through OpenSSL). Linked statically, its
+ * constructor would still build its ASN.1 trees and probe the CPU at every
+ * start, about 60 page faults (0.3 ms) here. GnuTLS's documented switch
+ * GNUTLS_NO_IMPLICIT_INIT skips that; gnutls_global_init() would still run
+ * if anything called into GnuTLS. Priority 101 runs this before the default
+ * priority constructors of the statically linked libraries. */
+static int gnutls_switch_set;
+
+__attribute__((constructor(101))) static void skip_gnutls_implicit_init(void)
+{
+	if (getenv("GNUTLS_NO_IMPLICIT_INIT") == NULL && setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0) == 0)
+		gnutls_switch_set = 1;
+}
+
+static const char usage[] =
+    "usage: prov-dispatch [--config FILE] EVENT [--object-id N] [--event-id UID] < data.json\n"
+    "       prov-dispatch [--config FILE] --batch < envelopes.ndjson\n"
+    "       prov-dispatchd [--config FILE] --serve\n"
+    "\n"
+    "Runs the published enabled handlers of EVENT in priority order with the JSON object\n"
+    "read from stdin as the event data, logs every execution, and prints one JSON result:\n"
+    "  {\"event\":{...},\"data\":{final data},\"verdict\":\"allow\"|\"forbid\",\"reason\":...,\n"
+    "   \"forbidden_by\":ID,\"generation\":N,\"logged\":true,\"spooled\":false,\n"
+    "   \"handlers\":[{\"id\",\"name\",\"status\",\"verdict\",\"duration_ms\",\"http_status\",\n"
+    "   \"exit_code\",\"error\",\"delivery_id\"}]}\n"
+    "\n"
+    "arguments:\n"
+    "  EVENT            an event id, e.g. clients.update (see the list below)\n"
+    "  --object-id N    the id of the client, account or package the event is about\n"
+    "  --event-id UID   the event's id (1-64 of A-Z a-z 0-9 . _ : -); default: a new UUID\n"
+    "  --batch          many events: one envelope per stdin line,\n"
+    "                   {\"event\":{\"events_id\":E,\"id\":UID,\"dt\":ISO-8601 "
+    "UTC,\"object_id\":N},\"data\":{...}}\n"
+    "                   (id, dt, object_id optional), each line at most payload_max_bytes;\n"
+    "                   one result per line on stdout, in order, with \"line\":N added; a bad\n"
+    "                   line gets {\"line\":N,\"error\":\"...\"} and nothing runs for it. One\n"
+    "                   database connection and one HTTP connection pool serve the batch; the\n"
+    "                   published generation is checked before every event; every event's\n"
+    "                   log is its own transaction\n"
+    "  --serve          (prov-dispatchd) stay resident: dispatch_workers processes on the\n"
+    "                   Unix socket dispatch_socket run the events prov-dispatch hands\n"
+    "                   them, with the caller's stdin, stdout and stderr; each keeps its\n"
+    "                   database connection, HTTP connections and snapshot (the published\n"
+    "                   generation is checked before every event). prov-dispatch runs an\n"
+    "                   event itself when the service is not running or no worker is free\n"
+    "                   within dispatch_wait_ms. Stops on SIGTERM after the runs in progress\n"
+    "  --config FILE    configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
+    "  --help           this text\n"
+    "\n"
+    "exit codes:\n"
+    "  0   allowed: every handler ran (or failed and was logged); the result is on stdout.\n"
+    "      --batch: every line was read and run (each result carries its own verdict)\n"
+    "  1   forbidden: a handler answered \"allow\": false; the reason is in the result\n"
+    "  64  bad input (unknown event, bad option, data not a JSON object, data larger than\n"
+    "      payload_max_bytes): one line on stderr, no handler was run, nothing logged.\n"
+    "      --batch: at least one line was bad (the others were run)\n"
+    "  69  no handler set to run: the database is unreachable and there is no local copy\n"
+    "      of the published snapshot (cache_path); no handler was run\n"
+    "  70  internal error, e.g. the execution log could be neither written nor spooled:\n"
+    "      handlers may have run, and the result on stdout (when present) still carries\n"
+    "      the verdict. --batch: this for any event wins over 64\n"
+    "  78  configuration missing or invalid\n"
+    "prov-dispatch also exits 70 when the service's worker ended during the run (its\n"
+    "handlers may have run; the spool keeps their log). --serve exits 0 once stopped,\n"
+    "70 when it cannot listen on dispatch_socket, 78 for the configuration.\n"
+    "\n"
+    "When MariaDB is unreachable the handlers still run (from the local snapshot copy)\n"
+    "and the log rows and retries are kept in spool_dir (\"logged\":false,\"spooled\":true,\n"
+    "exit code as above) until prov-worker imports them. Failed deliveries are queued\n"
+    "for prov-worker to retry.\n";
+
+struct dispatch_args {
+	const char *config_path;
+	int batch;
+	int serve;
+	const char *events_id;
+	const char *event_uid;
+	int has_object_id;
+	long long object_id;
+};
+
+static int bad_input(const char *fmt, const char *detail)
+{
+	fprintf(stderr, PROG ": ");
+	fprintf(stderr, fmt, detail);
+	fputc('\n', stderr);
+	return EXIT_BAD_INPUT;
+}
+
+static int parse_object_id(const char *text, struct dispatch_args *args)
+{
+	char *end;
+	errno = 0;
+	long long value = strtoll(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno == ERANGE || value < 0)
+		return -1;
+	args->object_id = value;
+	args->has_object_id = 1;
+	return 0;
+}
+
+/* Options may come before or after EVENT, as "--opt value" or "--opt=value". */
+static int parse_args(int argc, char **argv, struct dispatch_args *args)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value = NULL;
+		int is_object = strncmp(arg, "--object-id", 11) == 0 && (arg[11] == '\0' || arg[11] == '=');
+		int is_event = strncmp(arg, "--event-id", 10) == 0 && (arg[10] == '\0' || arg[10] == '=');
+		if (is_object || is_event) {
+			const char *eq = strchr(arg, '=');
+			if (eq != NULL)
+				value = eq + 1;
+			else if (i + 1 < argc)
+				value = argv[++i];
+			else
+				return bad_input("%s needs a value (see --help)", arg);
+			if (is_object && parse_object_id(value, args) != 0)
+				return bad_input("--object-id must be a non-negative integer, not '%s'",
+				                 value);
+			if (is_event)
+				args->event_uid = value;
+		} else if (strcmp(arg, "--batch") == 0) {
+			args->batch = 1;
+		} else if (strcmp(arg, "--serve") == 0) {
+			args->serve = 1;
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			return bad_input("unknown option %s (see --help)", arg);
+		} else if (args->events_id != NULL) {
+			return bad_input("one EVENT only; unexpected '%s'", arg);
+		} else {
+			args->events_id = arg;
+		}
+	}
+	if (args->serve) {
+		if (args->batch || args->events_id != NULL || args->event_uid != NULL || args->has_object_id)
+			return bad_input("%s", "--serve takes no EVENT, --batch, --object-id or --event-id");
+		return 0;
+	}
+	if (args->batch) {
+		if (args->events_id != NULL || args->event_uid != NULL || args->has_object_id)
+			return bad_input(
+			    "%s", "--batch takes the events from stdin: no EVENT, --object-id or --event-id");
+		return 0;
+	}
+	if (args->events_id == NULL)
+		return bad_input("missing EVENT; valid events: %s", events_valid_list());
+	if (events_find(args->events_id) == NULL) {
+		fprintf(stderr, PROG ": unknown event '%s'; valid events: %s\n", args->events_id,
+		        events_valid_list());
+		return EXIT_BAD_INPUT;
+	}
+	return 0;
+}
+
+/* The event data: a JSON object of at most max bytes on stdin. */
+static json_t *read_data(long max, int *rc)
+{
+	size_t limit = (size_t)max;
+	char *buf = malloc(limit + 1);
+	size_t len = 0;
+	*rc = EXIT_BAD_INPUT;
+	if (buf == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		*rc = EXIT_INTERNAL;
+		return NULL;
+	}
+	while (len <= limit) {
+		ssize_t n = read(STDIN_FILENO, buf + len, limit + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, PROG ": cannot read the event data from stdin: %s\n",
+			        strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	json_t *data = NULL;
+	json_error_t jerr;
+	if (len > limit)
+		fprintf(stderr, PROG ": the event data is larger than payload_max_bytes (%ld bytes)\n", max);
+	else if (len == 0)
+		fprintf(stderr, PROG ": no event data on stdin: expected a JSON object\n");
+	else if ((data = json_loadb(buf, len, JSON_DECODE_ANY, &jerr)) == NULL)
+		fprintf(stderr, PROG ": the event data is not valid JSON: %s (line %d, column %d)\n",
+		        jerr.text, jerr.line, jerr.column);
+	else if (!json_is_object(data)) {
+		fprintf(stderr, PROG ": the event data must be a JSON object, not %s\n",
+		        json_is_array(data) ? "an array" : "a scalar");
+		json_decref(data);
+		data = NULL;
+	}
+	free(buf);
+	return data;
+}
+
+/* What a run keeps across its events: the database connection, the snapshot
+ * and the delivery context (its curl handle keeps connections alive). */
+struct dispatcher {
+	const struct config *cfg;
+	struct db *db; /* NULL: unreachable, db_err says why */
+	char db_err[1024];
+	struct cache_snapshot snap;
+	long long checked_us; /* when the generation was last checked (monotonic) */
+	struct delivery *delivery;
+	int output_failed; /* stdout refused a result: a batch stops there */
+};
+
+static long long monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------------- the journal
+ * Every delivery's request goes to this process's spool journal before it is
+ * sent and its outcome after: a kill -9 loses no log row. The journal is
+ * removed once the log is committed, and kept (fsync) when it cannot be. */
+struct run_state {
+	struct delivery *delivery;
+	struct journal journal;
+	const struct dispatch_event *event;
+	const struct cache_handler *chain; /* the handlers in run order */
+	size_t next;                       /* the step being delivered */
+	struct logstore_queue *queues;     /* what the retry queue does with each step */
+};
+
+/* A failed first delivery is queued when the handler retries and it is worth it. */
+static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
+{
+	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
+	if (r->success || !h->retry_enabled)
+		return q;
+	struct retry_policy policy;
+	char ignored[128];
+	retry_policy_init(&policy, 1, h->retry_schedule, h->retry_max_attempts, ignored, sizeof ignored);
+	if (retry_decide(&policy, 0, r->http_status, r->retry_after_s, 1, retry_jitter(), &q.delay_seconds) ==
+	    RETRY_AGAIN)
+		q.action = LOGSTORE_QUEUE_ENQUEUE;
+	return q;
+}
+
+static void journal_step_begin(struct run_state *rs, const struct cache_handler *h,
+                               const struct delivery_request *req)
+{
+	const struct dispatch_event *ev = rs->event;
+	struct journal_begin b = {.trigger = DELIVERY_TRIGGER_DISPATCH,
+	                          .delivery_id = req->delivery_id,
+	                          .attempt = req->attempt,
+	                          .events_id = ev->events_id,
+	                          .event_uid = ev->uid,
+	                          .has_object_id = ev->has_object_id,
+	                          .object_id = ev->object_id,
+	                          .handler_id = h->id,
+	                          .handler_name = h->name,
+	                          .retry_enabled = h->retry_enabled,
+	                          .retry_schedule = h->retry_schedule,
+	                          .retry_max_attempts = h->retry_max_attempts,
+	                          .request = req->body,
+	                          .request_len = req->body_len,
+	                          .started_us = delivery_now_us()};
+	journal_begin(&rs->journal, &b);
+}
+
+static int deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
+{
+	struct run_state *rs = ctx;
+	const struct cache_handler *h = &rs->chain[rs->next];
+	journal_step_begin(rs, h, req);
+	int rc = delivery_run(rs->delivery, req, out);
+	rs->queues[rs->next] = queue_for(h, out);
+	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
+	rs->next++;
+	return rc;
+}
+
+/* Log the run, or keep its journal for prov-worker. Sets *logged / *spooled. */
+static void log_run(const struct config *cfg, struct db *db, const char *db_err, struct run_state *rs,
+                    const struct dispatch_outcome *outcome, int *logged, int *spooled)
+{
+	char err[1024];
+	struct logstore_options opt;
+	logstore_options_from_config(cfg, &opt);
+	*logged = *spooled = 0;
+	if (db != NULL &&
+	    logstore_write_outcome(db, &opt, rs->event, outcome, rs->queues, err, sizeof err) == 0) {
+		*logged = 1;
+		if (rs->journal.failed)
+			fprintf(stderr,
+			        PROG ": warning: the spool journal could not be written (%s): a crash "
+			             "during a run could lose its log rows\n",
+			        rs->journal.error);
+		journal_discard(&rs->journal);
+		return;
+	}
+	const char *why = db == NULL ? db_err : err;
+	if (journal_keep(&rs->journal) == 0) {
+		*spooled = 1;
+		fprintf(stderr,
+		        PROG
+		        ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
+		        why, rs->journal.file.path);
+	} else {
+		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,
+		        rs->journal.error);
+	}
+}
+
+static void print_warning(const char *warning)
+{
+	if (warning[0] != '\0')
+		fprintf(stderr, PROG ": warning: %s\n", warning);
+}
+
+/* The published generation costs a round trip, a third of an event's time
+ * to the database: a batch and the service check it again once the last
+ * check is older than generation_check_ms (0: before every event). */
+static int dispatcher_stale(const struct dispatcher *dp)
+{
+	return monotonic_us() - dp->checked_us >= dp->cfg->generation_check_ms * 1000;
+}
+
+/* Connect, load the snapshot, make the delivery context. Returns 0 or an exit code. */
+static int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
+{
+	memset(dp, 0, sizeof *dp);
+	dp->cfg = cfg;
+	dp->db = db_open(cfg, dp->db_err, sizeof dp->db_err);
+	char err[2048], warning[1024];
+	if (cache_load(cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
+		fprintf(stderr, PROG ": no handler set to run: %s\n", err);
+		return EXIT_NO_SNAPSHOT;
+	}
+	print_warning(warning);
+	dp->checked_us = monotonic_us();
+	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
+	                                 .scripts_dir = cfg->scripts_dir};
+	dp->delivery = delivery_new(&limits, err, sizeof err);
+	if (dp->delivery == NULL) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+static void dispatcher_close(struct dispatcher *dp)
+{
+	delivery_free(dp->delivery);
+	cache_snapshot_free(&dp->snap);
+	db_close(dp->db);
+	memset(dp, 0, sizeof *dp);
+}
+
+/* Run one event's chain (data is taken over) and log it, or spool it.
+ * Returns the result document for billing (NULL when out of memory) and sets
+ * *exit_code. */
+static json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
+                              int *exit_code)
+{
+	size_t first = 0;
+	size_t n = cache_select(&dp->snap, event->events_id, &first);
+	struct run_state rs = {
+	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
+	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
+	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
+	if (rs.queues == NULL) {
+		json_decref(data);
+		fprintf(stderr, PROG ": out of memory\n");
+		*exit_code = EXIT_INTERNAL;
+		return NULL;
+	}
+	struct dispatch_outcome outcome;
+	int rc = dispatch_run(event, data, rs.chain, n, deliver, &rs, &outcome);
+	int logged = 1, spooled = 0;
+	if (rc == 0 && outcome.nsteps > 0)
+		log_run(dp->cfg, dp->db, dp->db_err, &rs, &outcome, &logged, &spooled);
+	else if (rc != 0 && journal_keep(&rs.journal) == 0)
+		spooled = 1; /* what ran before running out of memory stays for prov-worker */
+	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, dp->snap.generation, logged) : NULL;
+	if (result != NULL)
+		json_object_set_new(result, "spooled", json_boolean(spooled));
+	*exit_code = (!logged && !spooled) || result == NULL ? EXIT_INTERNAL
+	             : outcome.forbidden                     ? EXIT_FORBIDDEN
+	                                                     : EXIT_ALLOWED;
+	if (result == NULL)
+		fprintf(stderr, PROG ": out of memory\n");
+	dispatch_outcome_free(&outcome);
+	free(rs.queues);
+	return result;
+}
+
+/* One result line on stdout, flushed (a batch consumer may read as it goes). */
+static int print_result(struct dispatcher *dp, json_t *result)
+{
+	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": the result could not be written: %s\n", strerror(errno));
+		dp->output_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int run_single(struct dispatcher *dp, const struct dispatch_event *event, json_t *data)
+{
+	int exit_code;
+	json_t *result = dispatcher_run(dp, event, data, &exit_code);
+	if (result != NULL && print_result(dp, result) != 0)
+		exit_code = EXIT_INTERNAL;
+	json_decref(result);
+	return exit_code;
+}
+
+/* ---------------------------------------------------------------- batch mode */
+
+/* One line of stdin into buf (capacity cap, NUL-terminated, without the line
+ * end). A longer line is consumed to its end and flagged. Returns the length,
+ * or -1 at the end of input. */
+static long read_batch_line(char *buf, size_t cap, int *too_long, int *has_nul)
+{
+	size_t len = 0;
+	int c = EOF, any = 0;
+	*too_long = *has_nul = 0;
+	while ((c = getc_unlocked(stdin)) != EOF && c != '\n') {
+		any = 1;
+		if (c == '\0')
+			*has_nul = 1;
+		if (len + 1 < cap)
+			buf[len++] = (char)c;
+		else
+			*too_long = 1;
+	}
+	if (c == EOF && !any)
+		return -1;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	return (long)len;
+}
+
+/* The result line of a line that was not run. */
+static int print_bad_line(struct dispatcher *dp, long line, const char *message)
+{
+	fprintf(stderr, PROG ": line %ld: %s\n", line, message);
+	json_t *result = json_pack("{s:I,s:s}", "line", (json_int_t)line, "error", message);
+	int rc = result != NULL ? print_result(dp, result) : -1;
+	json_decref(result);
+	return rc;
+}
+
+/* Read, check and run one line. Returns 0, EXIT_BAD_INPUT or EXIT_INTERNAL. */
+static int run_batch_line(struct dispatcher *dp, long line, const char *text, size_t len)
+{
+	char err[1024], warning[1024];
+	json_error_t jerr;
+	json_t *envelope = json_loadb(text, len, 0, &jerr);
+	if (envelope == NULL) {
+		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
+		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+	}
+	struct dispatch_event event;
+	json_t *data;
+	int rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
+	json_decref(envelope);
+	if (rc != 0)
+		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+	int stale = dispatcher_stale(dp);
+	if (stale)
+		dp->checked_us = monotonic_us();
+	if (stale &&
+	    cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
+		json_decref(data);
+		char message[1200];
+		snprintf(message, sizeof message, "no handler set to run: %s", err);
+		print_bad_line(dp, line, message);
+		return EXIT_INTERNAL;
+	}
+	if (stale)
+		print_warning(warning);
+	int exit_code;
+	json_t *result = dispatcher_run(dp, &event, data, &exit_code);
+	if (result == NULL || json_object_set_new(result, "line", json_integer(line)) != 0 ||
+	    print_result(dp, result) != 0)
+		exit_code = EXIT_INTERNAL;
+	json_decref(result);
+	return exit_code == EXIT_INTERNAL ? EXIT_INTERNAL : 0;
+}
+
+/* Every line of stdin, in order. Exit code: 70 if any event hit an internal
+ * error, else 64 if any line was bad, else 0. When stdout refuses a result
+ * the batch stops there: nobody would learn the verdicts of the next events. */
+static int run_batch(struct dispatcher *dp)
+{
+	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
+	char *buf = malloc(cap);
+	if (buf == NULL) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return EXIT_INTERNAL;
+	}
+	int bad = 0, internal = 0, too_long, has_nul;
+	long len;
+	for (long line = 1; !dp->output_failed && (len = read_batch_line(buf, cap, &too_long, &has_nul)) >= 0;
+	     line++) {
+		int rc;
+		if (too_long)
+			rc = print_bad_line(dp, line, "the line is larger than payload_max_bytes") == 0
+			         ? EXIT_BAD_INPUT
+			         : EXIT_INTERNAL;
+		else if (has_nul || len == 0)
+			rc = print_bad_line(dp, line,
+			                    has_nul ? "the line contains a NUL byte" : "the line is empty") ==
+			             0
+			         ? EXIT_BAD_INPUT
+			         : EXIT_INTERNAL;
+		else
+			rc = run_batch_line(dp, line, buf, (size_t)len);
+		bad |= rc == EXIT_BAD_INPUT;
+		internal |= rc == EXIT_INTERNAL;
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, PROG ": cannot read the envelopes from stdin: %s\n", strerror(errno));
+		internal = 1;
+	}
+	free(buf);
+	return internal ? EXIT_INTERNAL : bad ? EXIT_BAD_INPUT : EXIT_ALLOWED;
+}
+
+/* ---------------------------------------------------------------- --serve */
+
+/* Reconnect if the database was away, and pick up a newly published
+ * generation (one round trip). */
+static int dispatcher_refresh(struct dispatcher *dp)
+{
+	dp->checked_us = monotonic_us();
+	if (dp->db == NULL)
+		dp->db = db_open(dp->cfg, dp->db_err, sizeof dp->db_err);
+	char err[2048], warning[1024];
+	if (cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
+		fprintf(stderr, PROG ": no handler set to run: %s\n", err);
+		return EXIT_NO_SNAPSHOT;
+	}
+	print_warning(warning);
+	return 0;
+}
+
+/* One worker's state: what a --batch keeps, kept across callers. */
+struct service {
+	const struct config *cfg;
+	int listen_fd;
+	int open; /* dp holds a snapshot */
+	struct dispatcher dp;
+};
+
+/* One caller's event, with the caller's stdin, stdout and stderr as fds 0-2:
+ * the same checks, run and result as a direct run. */
+static int serve_event(void *ctx, int argc, char **argv)
+{
+	struct service *svc = ctx;
+	struct dispatch_args args = {0};
+	int rc = parse_args(argc, argv, &args);
+	if (rc != 0)
+		return rc;
+	if (args.batch || args.serve)
+		return bad_input("%s", "--batch and --serve run in their own process, not in the service");
+	struct dispatch_event event;
+	if (dispatch_event_init(&event, args.events_id, args.event_uid) != 0)
+		return bad_input("--event-id must be 1-64 characters of A-Z a-z 0-9 . _ : - (got '%s')",
+		                 args.event_uid);
+	event.has_object_id = args.has_object_id;
+	event.object_id = args.object_id;
+	json_t *data = read_data(svc->cfg->payload_max_bytes, &rc);
+	if (data == NULL)
+		return rc;
+	rc = !svc->open                   ? dispatcher_open(&svc->dp, svc->cfg)
+	     : dispatcher_stale(&svc->dp) ? dispatcher_refresh(&svc->dp)
+	                                  : 0;
+	if (rc != 0) {
+		json_decref(data);
+		if (!svc->open)
+			dispatcher_close(&svc->dp);
+		return rc;
+	}
+	svc->open = 1;
+	return run_single(&svc->dp, &event, data);
+}
+
+/* Between callers: keep the generation check fresh off the callers' time,
+ * so an event finds it at most generation_check_ms old without waiting for
+ * the round trip (with 0 every event checks it itself). */
+static long service_idle(void *ctx)
+{
+	struct service *svc = ctx;
+	long check_ms = svc->cfg->generation_check_ms;
+	if (check_ms == 0)
+		return -1;
+	if (!svc->open) {
+		svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
+		if (!svc->open)
+			dispatcher_close(&svc->dp);
+		return check_ms;
+	}
+	if (dispatcher_stale(&svc->dp))
+		dispatcher_refresh(&svc->dp);
+	long long left_us = svc->dp.checked_us + check_ms * 1000 - monotonic_us();
+	return left_us > 0 ? (long)(left_us / 1000) + 1 : 0;
+}
+
+static int service_worker(void *ctx)
+{
+	struct service *svc = ctx;
+	/* Connect and load the snapshot now, so the first caller does not wait
+	 * for it; a failure here is retried by the first event (or when idle). */
+	svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
+	if (!svc->open)
+		dispatcher_close(&svc->dp);
+	int rc = dsvc_worker_loop(svc->listen_fd, serve_event, service_idle, svc);
+	if (rc != 0)
+		fprintf(stderr, SERVICE_PROG "[%d]: the listening socket failed: %s\n", (int)getpid(),
+		        strerror(errno));
+	if (svc->open)
+		dispatcher_close(&svc->dp);
+	return rc == 0 ? EXIT_ALLOWED : EXIT_INTERNAL;
+}
+
+static int serve(const struct config *cfg)
+{
+	if (cfg->dispatch_socket[0] == '\0') {
+		fprintf(stderr, SERVICE_PROG ": --serve needs dispatch_socket in %s\n", cfg->path);
+		return EXIT_CONFIG;
+	}
+	char err[512];
+	int fd = dsvc_listen(cfg->dispatch_socket, err, sizeof err);
+	if (fd < 0) {
+		fprintf(stderr, SERVICE_PROG ": %s\n", err);
+		return EXIT_INTERNAL;
+	}
+	struct service svc = {.cfg = cfg, .listen_fd = fd};
+	return dsvc_serve(SERVICE_PROG, cfg->dispatch_socket, fd, (int)cfg->dispatch_workers, service_worker,
+	                  &svc);
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* Leaves without the libraries' exit-time cleanup (OpenSSL and GnuTLS free
+ * their global tables: 0.1 ms of a 4 ms run); the kernel frees the memory,
+ * and stdout is flushed first. Sanitizer builds return normally so that
+ * LeakSanitizer still checks at exit; valgrind checks either way. */
+static int leave(int exit_code)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	if (fflush(NULL) == 0)
+		_exit(exit_code);
+#endif
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	if (gnutls_switch_set)
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT"); /* the environment stays the caller's */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return EXIT_ALLOWED;
+		}
+	struct dispatch_args args = {0};
+	if (config_take_option(&argc, argv, &args.config_path) != 0)
+		return bad_input("%s", "--config needs a file");
+	int rc = parse_args(argc, argv, &args);
+	if (rc != 0)
+		return rc;
+	static struct config cfg;
+	if (cli_load_config(args.serve ? SERVICE_PROG : PROG, args.config_path, &cfg) != 0)
+		return EXIT_CONFIG;
+	if (args.serve)
+		return serve(&cfg);
+	struct dispatch_event event;
+	json_t *data = NULL;
+	if (!args.batch) {
+		if (dispatch_event_init(&event, args.events_id, args.event_uid) != 0)
+			return bad_input(
+			    "--event-id must be 1-64 characters of A-Z a-z 0-9 . _ : - (got '%s')",
+			    args.event_uid);
+		event.has_object_id = args.has_object_id;
+		event.object_id = args.object_id;
+		data = read_data(cfg.payload_max_bytes, &rc);
+		if (data == NULL)
+			return rc;
+	}
+	struct dispatcher dp;
+	rc = dispatcher_open(&dp, &cfg);
+	if (rc == 0)
+		rc = args.batch ? run_batch(&dp) : run_single(&dp, &event, data);
+	else
+		json_decref(data);
+	dispatcher_close(&dp);
+	return leave(rc);
+}

@@ -1,0 +1,510 @@
+/* dispatch_service: the Unix-socket hand-over between prov-dispatch and the
+ * resident workers of prov-dispatchd --serve, and the worker pool itself.
+ * Wire format: the worker sends "R" once it owns the connection; the caller
+ * sends "PD1\n", the arguments' length (uint32, host order: same host) and
+ * the NUL-terminated arguments, with its fds 0-2 attached to the first byte;
+ * the worker answers "X" and the exit code as one byte. */
+#include "dispatch_service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char MAGIC[4] = {'P', 'D', '1', '\n'};
+
+struct header {
+	char magic[4];
+	uint32_t len;
+};
+
+static int socket_address(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof sa->sun_path)
+		return -1;
+	memcpy(sa->sun_path, path, len + 1);
+	return 0;
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- caller */
+
+int dsvc_connect(const char *path, long wait_ms)
+{
+	struct sockaddr_un sa;
+	if (socket_address(path, &sa) != 0)
+		return -1;
+	/* Non-blocking: a full backlog (every worker busy for a while) fails at
+	 * once with EAGAIN instead of blocking the caller. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		goto fail;
+	long long deadline = monotonic_ms() + wait_ms;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long long left = deadline - monotonic_ms();
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (n > 0)
+			break;
+		if (n == 0 || errno != EINTR)
+			goto fail;
+	}
+	char ready;
+	if (recv(fd, &ready, 1, 0) != 1 || ready != 'R')
+		goto fail;
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int send_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int dsvc_send(int conn, int argc, char **argv)
+{
+	char body[DSVC_ARGS_MAX];
+	size_t len = 0;
+	if (argc - 1 > DSVC_ARGC_MAX)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (n > sizeof body - len)
+			return -1;
+		memcpy(body + len, argv[i], n);
+		len += n;
+	}
+	struct header h = {.len = (uint32_t)len};
+	memcpy(h.magic, MAGIC, sizeof MAGIC);
+	int fds[3] = {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO};
+	union {
+		char buf[CMSG_SPACE(sizeof fds)];
+		struct cmsghdr align;
+	} control;
+	memset(&control, 0, sizeof control);
+	struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof h}, {.iov_base = body, .iov_len = len}};
+	struct msghdr msg = {
+	    .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	ssize_t n;
+	do
+		n = sendmsg(conn, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	/* Unix sockets take a message this small whole; a short write is finished plainly. */
+	size_t sent = (size_t)n;
+	if (sent < sizeof h && send_all(conn, (const char *)&h + sent, sizeof h - sent) != 0)
+		return -1;
+	size_t body_sent = sent > sizeof h ? sent - sizeof h : 0;
+	return send_all(conn, body + body_sent, len - body_sent);
+}
+
+static ssize_t recv_all(int fd, char *p, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = recv(fd, p + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int dsvc_wait_exit(int conn)
+{
+	unsigned char reply[2];
+	if (recv_all(conn, (char *)reply, sizeof reply) != (ssize_t)sizeof reply || reply[0] != 'X')
+		return -1;
+	return reply[1];
+}
+
+/* ---------------------------------------------------------------- service */
+
+int dsvc_listen(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	if (socket_address(path, &sa) != 0) {
+		snprintf(err, errlen, "dispatch_socket '%s' is empty or longer than %zu bytes", path,
+		         sizeof sa.sun_path - 1);
+		return -1;
+	}
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			return -1;
+		}
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			snprintf(err, errlen, "%s: another prov-dispatchd is already serving there", path);
+			return -1;
+		}
+		if (unlink(path) != 0) {
+			snprintf(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	/* Non-blocking: every worker polls it, and the one that loses the race
+	 * for a connection must not block in accept. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	mode_t old = umask(0117);
+	int bound = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	int bind_errno = errno;
+	umask(old);
+	if (bound != 0 || listen(fd, 128) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(bound != 0 ? bind_errno : errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void dsvc_request_close(struct dsvc_request *req)
+{
+	for (int i = 0; i < 3; i++)
+		if (req->fds[i] >= 0) {
+			close(req->fds[i]);
+			req->fds[i] = -1;
+		}
+}
+
+/* The header and the fds that came with it. */
+static int receive_header(int conn, struct dsvc_request *req, struct header *h, char *err, size_t errlen)
+{
+	union {
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = {.iov_base = h, .iov_len = sizeof *h};
+	struct msghdr msg = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	ssize_t n;
+	do
+		n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0)
+			snprintf(err, errlen, "reading a request: %s", strerror(errno));
+		return -1; /* n == 0: the caller gave up waiting; nothing to say */
+	}
+	int nfds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+			if (nfds < 3)
+				req->fds[nfds] = fd;
+			else
+				close(fd); /* more than a caller sends: not ours to keep */
+			nfds++;
+		}
+	}
+	if (nfds != 3 || (msg.msg_flags & MSG_CTRUNC)) {
+		snprintf(err, errlen, "a request without its stdin, stdout and stderr");
+		return -1;
+	}
+	if ((size_t)n < sizeof *h && recv_all(conn, (char *)h + n, sizeof *h - (size_t)n) != (ssize_t)(sizeof *h - (size_t)n)) {
+		snprintf(err, errlen, "a truncated request");
+		return -1;
+	}
+	if (memcmp(h->magic, MAGIC, sizeof MAGIC) != 0 || h->len >= DSVC_ARGS_MAX) {
+		snprintf(err, errlen, "not a prov-dispatch request");
+		return -1;
+	}
+	return 0;
+}
+
+int dsvc_receive(int conn, struct dsvc_request *req, char *err, size_t errlen)
+{
+	err[0] = '\0';
+	req->argc = 0;
+	req->fds[0] = req->fds[1] = req->fds[2] = -1;
+	struct timeval tv = {.tv_sec = DSVC_REQUEST_TIMEOUT_MS / 1000, .tv_usec = DSVC_REQUEST_TIMEOUT_MS % 1000 * 1000};
+	struct header h;
+	if (setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+	    receive_header(conn, req, &h, err, errlen) != 0)
+		goto fail;
+	if (recv_all(conn, req->buf, h.len) != (ssize_t)h.len || (h.len > 0 && req->buf[h.len - 1] != '\0')) {
+		snprintf(err, errlen, "a truncated request");
+		goto fail;
+	}
+	req->argv[req->argc++] = "prov-dispatchd";
+	for (size_t off = 0; off < h.len; off += strlen(req->buf + off) + 1) {
+		if (req->argc > DSVC_ARGC_MAX) {
+			snprintf(err, errlen, "a request with more than %d arguments", DSVC_ARGC_MAX);
+			goto fail;
+		}
+		req->argv[req->argc++] = req->buf + off;
+	}
+	req->argv[req->argc] = NULL;
+	return 0;
+fail:
+	dsvc_request_close(req);
+	return -1;
+}
+
+int dsvc_reply(int conn, int exit_code)
+{
+	char reply[2] = {'X', (char)(unsigned char)exit_code};
+	return send_all(conn, reply, sizeof reply);
+}
+
+int dsvc_stdio_take(struct dsvc_stdio *s, const int fds[3])
+{
+	fflush(stdout);
+	fflush(stderr);
+	for (int i = 0; i < 3; i++)
+		s->saved[i] = -1;
+	for (int i = 0; i < 3; i++) {
+		if ((s->saved[i] = fcntl(i, F_DUPFD_CLOEXEC, 3)) < 0 || dup2(fds[i], i) < 0) {
+			dsvc_stdio_restore(s);
+			return -1;
+		}
+	}
+	clearerr(stdin);
+	clearerr(stdout);
+	clearerr(stderr);
+	return 0;
+}
+
+void dsvc_stdio_restore(struct dsvc_stdio *s)
+{
+	fflush(stdout);
+	fflush(stderr);
+	for (int i = 0; i < 3; i++) {
+		if (s->saved[i] < 0)
+			continue;
+		dup2(s->saved[i], i);
+		close(s->saved[i]);
+		s->saved[i] = -1;
+	}
+	clearerr(stdout);
+	clearerr(stderr);
+}
+
+/* ---------------------------------------------------------------- worker */
+
+static volatile sig_atomic_t worker_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
+{
+	if (send_all(conn, "R", 1) != 0)
+		return;
+	struct dsvc_request req;
+	char err[256];
+	if (dsvc_receive(conn, &req, err, sizeof err) != 0) {
+		if (err[0] != '\0')
+			fprintf(stderr, "prov-dispatchd[%d]: %s\n", (int)getpid(), err);
+		return;
+	}
+	struct dsvc_stdio s;
+	int code = 70; /* EX_SOFTWARE */
+	if (dsvc_stdio_take(&s, req.fds) == 0) {
+		code = run(ctx, req.argc, req.argv);
+		dsvc_stdio_restore(&s);
+	} else {
+		fprintf(stderr, "prov-dispatchd[%d]: cannot take the caller's stdio: %s\n", (int)getpid(),
+		        strerror(errno));
+	}
+	dsvc_request_close(&req); /* before the reply: the caller's pipes close with it */
+	dsvc_reply(conn, code);
+}
+
+int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, dsvc_idle_fn idle, void *ctx)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN); /* a caller gone away is an error to report, not a death */
+	sigset_t waiting; /* the stop signals arrive only while waiting for a caller */
+	sigprocmask(SIG_SETMASK, NULL, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
+	long next_ms = idle != NULL ? idle(ctx) : -1;
+	while (!worker_stop) {
+		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
+		struct timespec timeout = {.tv_sec = next_ms / 1000, .tv_nsec = next_ms % 1000 * 1000000};
+		int ready = ppoll(&p, 1, next_ms >= 0 ? &timeout : NULL, &waiting);
+		if (ready < 0 && errno != EINTR)
+			return -1;
+		if (ready <= 0) {
+			if (ready == 0 && idle != NULL)
+				next_ms = idle(ctx);
+			continue;
+		}
+		int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (conn < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+				continue; /* another worker took it */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				fprintf(stderr, "prov-dispatchd[%d]: accept: %s\n", (int)getpid(), strerror(errno));
+				struct timespec pause = {.tv_nsec = 100 * 1000000};
+				nanosleep(&pause, NULL); /* the caller falls back after its wait; retry later */
+				continue;
+			}
+			return -1;
+		}
+		serve_connection(conn, run, ctx);
+		close(conn);
+		if (idle != NULL)
+			next_ms = idle(ctx); /* after the reply: the caller does not wait for it */
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+struct slot {
+	pid_t pid;
+	long long started_ms;
+};
+
+static pid_t spawn(int (*worker_main)(void *), void *ctx)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t chld;
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &chld, NULL); /* script handlers are waited for */
+		exit(worker_main(ctx));
+	}
+	return pid;
+}
+
+static void reap(const char *prog, struct slot *slots, int n)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < n; i++)
+			if (slots[i].pid == pid)
+				slots[i].pid = 0;
+		if (WIFSIGNALED(status))
+			fprintf(stderr, "%s: worker %d killed by signal %d; starting another\n", prog, (int)pid,
+			        WTERMSIG(status));
+		else if (WEXITSTATUS(status) != 0)
+			fprintf(stderr, "%s: worker %d exited with %d; starting another\n", prog, (int)pid,
+			        WEXITSTATUS(status));
+	}
+}
+
+/* fds 0-2 must be open: a worker swaps a caller's in and back out. */
+static int stdio_open(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return -1;
+	return 0;
+}
+
+int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int (*worker_main)(void *ctx),
+               void *ctx)
+{
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	struct slot *slots = calloc((size_t)workers, sizeof *slots);
+	if (slots == NULL || stdio_open() != 0 || sigprocmask(SIG_BLOCK, &set, &old) != 0) {
+		fprintf(stderr, "%s: cannot start the workers: %s\n", prog, strerror(errno));
+		free(slots);
+		return 70;
+	}
+	fprintf(stderr, "%s: serving on %s with %d workers\n", prog, path, workers);
+	for (;;) {
+		long long now = monotonic_ms();
+		for (int i = 0; i < workers; i++) {
+			if (slots[i].pid != 0 || now - slots[i].started_ms < 1000)
+				continue; /* a worker that dies at once is restarted once a second */
+			slots[i].started_ms = now;
+			if ((slots[i].pid = spawn(worker_main, ctx)) < 0) {
+				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+				slots[i].pid = 0;
+			}
+		}
+		struct timespec tick = {.tv_sec = 1};
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		reap(prog, slots, workers);
+	}
+	for (int i = 0; i < workers; i++)
+		if (slots[i].pid > 0)
+			kill(slots[i].pid, SIGTERM);
+	/* Each worker finishes the run it is in (bounded by its handlers' timeouts). */
+	for (int i = 0; i < workers; i++)
+		if (slots[i].pid > 0)
+			while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR)
+				;
+	unlink(path);
+	close(listen_fd);
+	free(slots);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	fprintf(stderr, "%s: stopped\n", prog);
+	return 0;
+}
