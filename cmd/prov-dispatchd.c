@@ -655,8 +655,14 @@ static int service_worker(void *ctx)
 	/* Connect and load the snapshot now, so the first caller does not wait
 	 * for it; a failure here is retried by the first event (or when idle). */
 	svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
-	if (!svc->open)
+	if (svc->open)
+		fprintf(stderr, SERVICE_PROG "[%d]: worker ready, generation %lld\n", (int)getpid(),
+		        svc->dp.snap.generation);
+	else {
 		dispatcher_close(&svc->dp);
+		fprintf(stderr, SERVICE_PROG "[%d]: worker ready without a snapshot (tried again per event)\n",
+		        (int)getpid());
+	}
 	int rc = dsvc_worker_loop(svc->listen_fd, serve_event, service_idle, svc);
 	if (rc != 0)
 		fprintf(stderr, SERVICE_PROG "[%d]: the listening socket failed: %s\n", (int)getpid(),

@@ -274,13 +274,14 @@ test('arbitrary bytes from a handler are logged as valid text', async () => {
 test('valgrind: the release dispatcher is clean (HTTP, script, log)', { timeout: 120000 }, async () => {
   const valgrind = spawnSync('valgrind', ['--version']);
   assert.equal(valgrind.status, 0, 'valgrind is installed by scripts/deps.sh');
-  assert.ok(existsSync(path.join(releaseBinDir, 'prov-dispatch')), 'make builds bin/prov-dispatch');
+  assert.ok(existsSync(path.join(releaseBinDir, 'prov-dispatchd')), 'make builds bin/prov-dispatchd');
   addHandler({ name: 'vg http', event: EVENT, task: `${rx.url}/modify?set=${encodeURIComponent('{"vg":1}')}`, priority: 1, secret: 'k' });
   addHandler({ name: 'vg fail', event: EVENT, task: `${rx.url}/status/500`, priority: 2 });
   addHandler({ name: 'vg script', event: EVENT, type: 'script', priority: 3, task: script('vg.sh', '#!/bin/sh\ncat\n') });
   publish();
   const r = await dispatch([EVENT, '--event-id', ID_VALGRIND, '--object-id', '3'], { a: 1 }, {
     bin: releaseBinDir,
+    program: 'prov-dispatchd', // what prov-dispatch execs when no service runs (valgrind stops at exec)
     prefix: ['valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=definite,indirect',
       '--errors-for-leak-kinds=definite,indirect', '--error-exitcode=99', '--track-fds=no'],
   });
@@ -291,7 +292,7 @@ test('valgrind: the release dispatcher is clean (HTTP, script, log)', { timeout:
   assert.deepEqual(r.result.data, { a: 1, vg: 1 });
   assert.equal(logsOf(ID_VALGRIND).length, 3);
   const out = await run('valgrind', ['--quiet', '--leak-check=full', '--error-exitcode=99',
-    path.join(releaseBinDir, 'prov-dispatch'), 'clients.nope'], { input: '{}' });
+    path.join(releaseBinDir, 'prov-dispatchd'), 'clients.nope'], { input: '{}' });
   assert.equal(out.status, 64, out.stderr);
 });
 

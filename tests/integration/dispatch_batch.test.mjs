@@ -4,13 +4,13 @@
 // published generation re-checked between events, exit codes, valgrind.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { binDir, configPath, runBin, runDir, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { binDir, runBin, runDir, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 import {
-  addHandler, disableAll, envelope, logsOf, publish, releaseBinDir, run, scriptsDir, startBatch,
+  addHandler, configWith, disableAll, envelope, logsOf, publish, releaseBinDir, run, scriptsDir, startBatch,
 } from '../lib/dispatch.mjs';
 
 let rx;
@@ -23,14 +23,6 @@ const enc = (value) => encodeURIComponent(JSON.stringify(value));
 const ndjson = (lines) => `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
 const logCount = () => Number(sqlValue('SELECT COUNT(*) FROM exec_logs'));
 
-// A config file next to the test instance's, with keys added or replaced.
-function configWith(name, keys) {
-  const lines = readFileSync(configPath, 'utf8').split('\n')
-    .filter((l) => !Object.keys(keys).some((k) => l.startsWith(`${k} `)));
-  const file = path.join(runDir, name);
-  writeFileSync(file, `${lines.join('\n')}\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
-  return file;
-}
 
 test('results come back in line order; each event has its own data and log; a bad line is skipped', async () => {
   addHandler({ name: 'batch modify', event: 'clients.update', task: `${rx.url}/modify?set=${enc({ seen: true })}` });
@@ -207,7 +199,7 @@ test('valgrind: the release dispatcher in batch mode is clean (HTTP, script, bad
   addHandler({ name: 'batch vg script', event: 'clients.update', type: 'script', task: 'batch-vg.sh', priority: 2 });
   publish();
   const id = uniqueName('batch-vg');
-  const r = await run(path.join(releaseBinDir, 'prov-dispatch'), ['--batch'], {
+  const r = await run(path.join(releaseBinDir, 'prov-dispatchd'), ['--batch'], {
     input: ndjson([envelope('clients.update', { a: 1 }, { id }), 'nope', envelope('clients.update', { a: 2 })]),
     prefix: ['valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=definite,indirect',
       '--errors-for-leak-kinds=definite,indirect', '--error-exitcode=99', '--track-fds=no'],

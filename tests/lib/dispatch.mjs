@@ -2,8 +2,9 @@
 // MariaDB (as an edit would leave them), publishing, and running prov-dispatch
 // without blocking the event loop (the test receiver lives in this process).
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { binDir, runBin, sql, sqlValue } from './panel.mjs';
+import { binDir, configPath, runBin, runDir, sql, sqlValue } from './panel.mjs';
 
 export const scriptsDir = path.join(process.env.PROV_TEST_RUN, 'scripts');
 // The release build in bin/, for valgrind (ASan and valgrind do not mix).
@@ -59,9 +60,19 @@ export function run(program, args, { input = '', env = {}, prefix = [] } = {}) {
   });
 }
 
+// prov-dispatch (the front billing runs), or opts.program (e.g. prov-dispatchd).
 export function dispatch(args, data = {}, opts = {}) {
   const input = typeof data === 'string' ? data : JSON.stringify(data);
-  return run(path.join(opts.bin || binDir, 'prov-dispatch'), args, { ...opts, input });
+  return run(path.join(opts.bin || binDir, opts.program || 'prov-dispatch'), args, { ...opts, input });
+}
+
+// A config file next to the test instance's, with keys added or replaced.
+export function configWith(name, keys) {
+  const lines = readFileSync(configPath, 'utf8').split('\n')
+    .filter((l) => !Object.keys(keys).some((k) => l.startsWith(`${k} `)));
+  const file = path.join(runDir, name);
+  writeFileSync(file, `${lines.join('\n')}\n${Object.entries(keys).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  return file;
 }
 
 export function logsOf(eventUid) {
