@@ -357,11 +357,11 @@ static void print_warning(const char *warning)
 }
 
 /* The published generation costs a round trip, a third of an event's time
- * to the database: a batch and the service check it again once the last
- * check is older than generation_check_ms (0: before every event). */
+ * to the database: a batch checks it again once the last check is older
+ * than batch_generation_check_ms (0: before every event). */
 static int dispatcher_stale(const struct dispatcher *dp)
 {
-	return monotonic_us() - dp->checked_us >= dp->cfg->generation_check_ms * 1000;
+	return monotonic_us() - dp->checked_us >= dp->cfg->batch_generation_check_ms * 1000;
 }
 
 /* Connect, load the snapshot, make the delivery context. Returns 0 or an exit code. */
@@ -615,9 +615,9 @@ static int serve_event(void *ctx, int argc, char **argv)
 	json_t *data = read_data(svc->cfg->payload_max_bytes, &rc);
 	if (data == NULL)
 		return rc;
-	rc = !svc->open                   ? dispatcher_open(&svc->dp, svc->cfg)
-	     : dispatcher_stale(&svc->dp) ? dispatcher_refresh(&svc->dp)
-	                                  : 0;
+	/* Like a direct run, every event runs the generation published when it
+	 * arrives: one round trip, the price of "seen right after a restart". */
+	rc = svc->open ? dispatcher_refresh(&svc->dp) : dispatcher_open(&svc->dp, svc->cfg);
 	if (rc != 0) {
 		json_decref(data);
 		if (!svc->open)
@@ -628,32 +628,11 @@ static int serve_event(void *ctx, int argc, char **argv)
 	return run_single(&svc->dp, &event, data);
 }
 
-/* Between callers: keep the generation check fresh off the callers' time,
- * so an event finds it at most generation_check_ms old without waiting for
- * the round trip (with 0 every event checks it itself). */
-static long service_idle(void *ctx)
-{
-	struct service *svc = ctx;
-	long check_ms = svc->cfg->generation_check_ms;
-	if (check_ms == 0)
-		return -1;
-	if (!svc->open) {
-		svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
-		if (!svc->open)
-			dispatcher_close(&svc->dp);
-		return check_ms;
-	}
-	if (dispatcher_stale(&svc->dp))
-		dispatcher_refresh(&svc->dp);
-	long long left_us = svc->dp.checked_us + check_ms * 1000 - monotonic_us();
-	return left_us > 0 ? (long)(left_us / 1000) + 1 : 0;
-}
-
 static int service_worker(void *ctx)
 {
 	struct service *svc = ctx;
 	/* Connect and load the snapshot now, so the first caller does not wait
-	 * for it; a failure here is retried by the first event (or when idle). */
+	 * for it; a failure here is tried again by the next event. */
 	svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
 	if (svc->open)
 		fprintf(stderr, SERVICE_PROG "[%d]: worker ready, generation %lld\n", (int)getpid(),
@@ -663,7 +642,7 @@ static int service_worker(void *ctx)
 		fprintf(stderr, SERVICE_PROG "[%d]: worker ready without a snapshot (tried again per event)\n",
 		        (int)getpid());
 	}
-	int rc = dsvc_worker_loop(svc->listen_fd, serve_event, service_idle, svc);
+	int rc = dsvc_worker_loop(svc->listen_fd, serve_event, svc);
 	if (rc != 0)
 		fprintf(stderr, SERVICE_PROG "[%d]: the listening socket failed: %s\n", (int)getpid(),
 		        strerror(errno));

@@ -54,7 +54,7 @@ static const struct config_key config_keys[] = {
     LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
     LONG_KEY(log_retention_days, 1, 36500, "90"),
     LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
-    LONG_KEY(generation_check_ms, 0, 3600000, "1000"),
+    LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
     PATH_KEY(dispatch_socket, ""),
     LONG_KEY(dispatch_workers, 1, 256, "4"),
     LONG_KEY(dispatch_wait_ms, 0, 60000, "100"),

@@ -41,7 +41,7 @@ struct config {
 
 	/* delivery guarantees */
 	long auto_disable_failures;     /* 0: off; else disable a handler after this many failures in a row */
-	long generation_check_ms;       /* --batch and the service: how old a generation check may get */
+	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
 
 	/* the dispatcher service (prov-dispatchd --serve) */
 	char dispatch_socket[108]; /* its Unix socket (sun_path's size); empty: no service */

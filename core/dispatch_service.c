@@ -371,7 +371,7 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 	dsvc_reply(conn, code);
 }
 
-int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, dsvc_idle_fn idle, void *ctx)
+int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 {
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigemptyset(&sa.sa_mask);
@@ -382,17 +382,12 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, dsvc_idle_fn idle, void *ct
 	sigprocmask(SIG_SETMASK, NULL, &waiting);
 	sigdelset(&waiting, SIGTERM);
 	sigdelset(&waiting, SIGINT);
-	long next_ms = idle != NULL ? idle(ctx) : -1;
 	while (!worker_stop) {
 		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-		struct timespec timeout = {.tv_sec = next_ms / 1000, .tv_nsec = next_ms % 1000 * 1000000};
-		int ready = ppoll(&p, 1, next_ms >= 0 ? &timeout : NULL, &waiting);
-		if (ready < 0 && errno != EINTR)
+		if (ppoll(&p, 1, NULL, &waiting) < 0) {
+			if (errno == EINTR)
+				continue;
 			return -1;
-		if (ready <= 0) {
-			if (ready == 0 && idle != NULL)
-				next_ms = idle(ctx);
-			continue;
 		}
 		int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
@@ -408,8 +403,6 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, dsvc_idle_fn idle, void *ct
 		}
 		serve_connection(conn, run, ctx);
 		close(conn);
-		if (idle != NULL)
-			next_ms = idle(ctx); /* after the reply: the caller does not wait for it */
 	}
 	return 0;
 }

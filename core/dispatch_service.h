@@ -63,16 +63,12 @@ struct dsvc_stdio {
 int dsvc_stdio_take(struct dsvc_stdio *s, const int fds[3]);
 void dsvc_stdio_restore(struct dsvc_stdio *s);
 
-/* Work a worker does between callers (after each reply, and when its
- * timeout passes); returns the ms until it wants to run again, -1: never. */
-typedef long (*dsvc_idle_fn)(void *ctx);
-
 /* One worker's loop: wait for a connection, announce readiness, take the
- * request, run it with the caller's stdio, reply, call idle (may be NULL);
- * until SIGTERM/SIGINT (only delivered while waiting, so a run is never cut
- * short). The caller blocks those signals first (dsvc_serve does). Returns 0,
- * or -1 when the listening socket fails. */
-int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, dsvc_idle_fn idle, void *ctx);
+ * request, run it with the caller's stdio, reply; until SIGTERM/SIGINT (only
+ * delivered while waiting, so a run is never cut short). The caller blocks
+ * those signals first (dsvc_serve does). Returns 0, or -1 when the listening
+ * socket fails. */
+int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx);
 
 /* The pool: fork `workers` processes that each call worker_main(ctx) (which
  * should end with dsvc_worker_loop), restart the ones that die (at most once

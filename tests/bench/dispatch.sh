@@ -2,10 +2,14 @@
 # bench/dispatch: one event, one HTTP handler, logged to MariaDB. For each of
 # two local receivers (Apache answering 200 from a static file: the "fast
 # receiver"; the node test receiver's /echo: the seed's echo handler), the
-# median wall time per prov-dispatch run against the shell baseline doing the
-# same work in the same run (curl CLI POST, then a mariadb CLI INSERT into
-# exec_logs), and the dispatcher's peak RSS. Then --batch: 1,000 events
-# through one process, events/s and the median time per event.
+# median wall time per `prov-dispatch EVENT < data` run, interleaved in one
+# run with the shell baseline doing the same work (curl CLI POST, then a
+# mariadb CLI INSERT into exec_logs): with the dispatcher service running
+# (prov-dispatchd --serve, the production setup: prov-dispatch hands the
+# event to a resident worker), and without it (prov-dispatch execs
+# prov-dispatchd, which does everything itself). Peak RSS of the process
+# billing starts and of a service worker. Then --batch: 1,000 events through
+# one process, events/s and the median time per event.
 # Run by tests/bench.sh (`make bench`), which exports PROV_TEST_URL,
 # PROV_TEST_RUN, PROV_CONFIG, PROV_TEST_BIN.
 set -euo pipefail
@@ -38,6 +42,15 @@ port=$(head -1 "$portfile")
 [ -n "$port" ] || { echo "bench: the receiver did not start" >&2; exit 1; }
 echo_url=http://127.0.0.1:$port/echo
 
+# The service, on its own config: two workers (this machine's CPUs).
+svc_conf=$PROV_TEST_RUN/bench-service.conf
+{ grep -v '^dispatch_' "$PROV_CONFIG"; echo "dispatch_socket = $PROV_TEST_RUN/bench-dispatch.sock"; echo "dispatch_workers = 2"; } >"$svc_conf"
+"$PROV_TEST_BIN/prov-dispatchd" --config "$svc_conf" --serve 2>"$OUT/service.log" &
+service=$!
+trap 'kill $receiver $service 2>/dev/null; rm -f "$portfile"' EXIT
+for _ in $(seq 200); do [ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] && break; sleep 0.05; done
+[ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] || { echo "bench: the service did not start" >&2; cat "$OUT/service.log" >&2; exit 1; }
+
 data=$OUT/event.json
 printf '{"client_id":12,"name":"Example Ltd","balance":-3.5,"currency":"EUR"}\n' >"$data"
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
@@ -51,6 +64,17 @@ use_receiver() {
         UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1;"
   "$PROV_TEST_BIN/prov-cache" reload --by bench >/dev/null
   "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 <"$data" >/dev/null # warm-up, fills the local copy
+  for _ in 1 2 3 4; do "$PROV_TEST_BIN/prov-dispatch" --config "$svc_conf" clients.create <"$data" >/dev/null; done
+}
+
+# The largest peak RSS of the service's workers so far.
+worker_rss_kib() {
+  local pid max=0 kib
+  for pid in $(cat "/proc/$service/task/$service/children"); do
+    kib=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+    [ "${kib:-0}" -gt "$max" ] && max=$kib
+  done
+  echo "$max"
 }
 
 # bench_single NAME URL: dispatcher and baseline against one receiver.
@@ -62,18 +86,22 @@ bench_single() {
     events_id, handler_id, handler_name, event_uid, delivery_id, request_body) VALUES (UTC_TIMESTAMP(6),
     'success', 'clients.create', NULL, 'baseline', UUID(), UUID(), '{}')\""
   logged_before=$(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'")
-  # Interleaved runs (dispatcher, baseline, dispatcher, ...): both see the same machine load.
-  local both
-  both=$("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 -- sh -c "$baseline")
-  disp=$(sed -n 1p <<<"$both"); base=$(sed -n 2p <<<"$both")
+  # Interleaved runs (service, direct, baseline, service, ...): all see the same machine load.
+  local all svc direct
+  all=$("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatch" --config "$svc_conf" clients.create --object-id 12 \
+    -- "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 -- sh -c "$baseline")
+  svc=$(sed -n 1p <<<"$all"); direct=$(sed -n 2p <<<"$all"); base=$(sed -n 3p <<<"$all")
   logged=$(( $(sqlq "SELECT COUNT(*) FROM exec_logs WHERE handler_name='bench'") - logged_before ))
-  d=$(field median_ms "$disp"); b=$(field median_ms "$base")
+  d=$(field median_ms "$direct"); b=$(field median_ms "$base")
   echo "-- receiver: $name ($url)"
-  echo "prov-dispatch clients.create --object-id 12 < event.json: $disp"
-  echo "baseline sh -c 'curl POST && mariadb INSERT':            $base"
-  echo "log rows written by the dispatcher runs: $logged of $RUNS"
-  awk -v n="$name" -v d="$d" -v b="$b" -v rss="$(field peak_rss_kib "$disp")" 'BEGIN {
-    printf "%s: median per event: dispatcher %.2f ms, baseline %.2f ms, %.1fx faster; peak RSS %.1f MiB\n", n, d, b, b / d, rss / 1024
+  echo "prov-dispatch clients.create < event.json, service running: $svc"
+  echo "prov-dispatch clients.create < event.json, no service:      $direct"
+  echo "baseline sh -c 'curl POST && mariadb INSERT':                 $base"
+  echo "log rows written by the dispatcher runs: $logged of $((2 * RUNS))"
+  [ "$logged" -eq $((2 * RUNS)) ] || { echo "bench: log rows missing" >&2; return 1; }
+  awk -v n="$name" -v s="$(field median_ms "$svc")" -v d="$d" -v b="$b" -v rss="$(field peak_rss_kib "$svc")" \
+    -v wrss="$(worker_rss_kib)" -v drss="$(field peak_rss_kib "$direct")" 'BEGIN {
+    printf "%s: median per event: service %.2f ms (%.1fx faster than the baseline), no service %.2f ms (%.1fx), baseline %.2f ms; peak RSS: prov-dispatch %.1f MiB, service worker %.1f MiB, prov-dispatchd alone %.1f MiB\n", n, s, b / s, d, b / d, b, rss / 1024, wrss / 1024, drss / 1024
   }' | tee -a "$OUT/dispatch.txt"
 }
 
@@ -119,9 +147,11 @@ cc -O2 -o "$ROOT/build/bench/empty" "$ROOT/build/bench/empty.c"
 cc -O2 -Wl,--no-as-needed -o "$ROOT/build/bench/empty-libs" "$ROOT/build/bench/empty.c" \
   $(pkg-config --libs libmariadb jansson libcurl libcrypto)
 echo "-- floors"
+cc -O2 -static-pie -o "$ROOT/build/bench/empty-static" "$ROOT/build/bench/empty.c"
 echo "empty program: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty")"
+echo "empty program, static-pie like prov-dispatch: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-static")"
 echo "empty program linked with shared libmariadb+jansson+libcurl+libcrypto: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-libs")"
-echo "prov-dispatch --help (start-up and exit only): $("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatch" --help)"
+echo "prov-dispatchd --help (start-up and exit only): $("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatchd" --help)"
 echo "== summary ($OUT/dispatch.txt)"
 cat "$OUT/dispatch.txt"
 sqlq "UPDATE handlers SET status='disabled' WHERE name='bench'; DELETE FROM exec_logs WHERE handler_name IN ('bench','baseline')"

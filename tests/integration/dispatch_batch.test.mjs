@@ -75,7 +75,7 @@ test('events run one after another: each log is committed before the next event,
   const first = addHandler({ name: 'batch first', event: 'clients.update', task: `${rx.url}/echo`, priority: 1 });
   addHandler({ name: 'batch forbid', event: 'clients.delete', task: `${rx.url}/forbid?reason=open%20invoices` });
   const generation = publish();
-  const batch = startBatch({ env: { PROV_CONFIG: configWith('batch-check-always.conf', { generation_check_ms: 0 }) } });
+  const batch = startBatch({ env: { PROV_CONFIG: configWith('batch-check-always.conf', { batch_generation_check_ms: 0 }) } });
   const id1 = uniqueName('batch-live-1');
   const one = await batch.send(envelope('clients.update', { step: 1 }, { id: id1 }));
   assert.equal(one.generation, generation);

@@ -23,7 +23,7 @@ const enc = (value) => encodeURIComponent(JSON.stringify(value));
 
 function serviceConfig(name, keys = {}) {
   return configWith(name, {
-    dispatch_socket: socketPath, dispatch_workers: 1, dispatch_wait_ms: 10000, generation_check_ms: 0, ...keys,
+    dispatch_socket: socketPath, dispatch_workers: 1, dispatch_wait_ms: 10000, ...keys,
   });
 }
 
@@ -117,31 +117,26 @@ test('events handed to the service: the same results, exit codes and logs; a wor
   assert.doesNotMatch(svc.stderr(), /ERROR: (Address|Leak)Sanitizer|runtime error/, svc.stderr());
 });
 
-test('a publish is seen by the next event; with generation_check_ms an idle worker picks it up itself', async () => {
-  for (const [name, keys] of [['service-check-always.conf', {}], ['service-check-idle.conf', { generation_check_ms: 200 }]]) {
-    disableAll();
-    const config = serviceConfig(name, keys);
-    const svc = await startService(config);
-    try {
-      const env = { PROV_CONFIG: config };
-      const one = addHandler({ name: `svc gen one ${name}`, event: EVENT, task: `${rx.url}/echo` });
-      const g1 = publish();
-      if (keys.generation_check_ms) await new Promise((resolve) => setTimeout(resolve, 600)); // > 2 idle checks
-      const r1 = await dispatch([EVENT], { n: 1 }, { env });
-      assert.equal(r1.status, 0, r1.stderr);
-      assert.equal(r1.result.generation, g1, name);
-      assert.deepEqual(r1.result.handlers.map((h) => h.id), [one]);
-      const two = addHandler({ name: `svc gen two ${name}`, event: EVENT, task: `${rx.url}/echo`, priority: 2 });
-      const unpublished = await dispatch([EVENT], { n: 2 }, { env });
-      assert.deepEqual(unpublished.result.handlers.map((h) => h.id), [one], 'an edit is not run before it is published');
-      const g2 = publish();
-      if (keys.generation_check_ms) await new Promise((resolve) => setTimeout(resolve, 600));
-      const r2 = await dispatch([EVENT], { n: 3 }, { env });
-      assert.equal(r2.result.generation, g2, name);
-      assert.deepEqual(r2.result.handlers.map((h) => h.id), [one, two]);
-    } finally {
-      assert.equal(await svc.stop(), 0);
-    }
+test('a publish is seen by the very next event, whatever batch_generation_check_ms says', async () => {
+  const config = serviceConfig('service-publish.conf', { batch_generation_check_ms: 3600000 });
+  const svc = await startService(config);
+  try {
+    const env = { PROV_CONFIG: config };
+    const one = addHandler({ name: 'svc gen one', event: EVENT, task: `${rx.url}/echo` });
+    const g1 = publish();
+    const r1 = await dispatch([EVENT], { n: 1 }, { env });
+    assert.equal(r1.status, 0, r1.stderr);
+    assert.equal(r1.result.generation, g1);
+    assert.deepEqual(r1.result.handlers.map((h) => h.id), [one]);
+    const two = addHandler({ name: 'svc gen two', event: EVENT, task: `${rx.url}/echo`, priority: 2 });
+    const unpublished = await dispatch([EVENT], { n: 2 }, { env });
+    assert.deepEqual(unpublished.result.handlers.map((h) => h.id), [one], 'an edit is not run before it is published');
+    const g2 = publish();
+    const r2 = await dispatch([EVENT], { n: 3 }, { env });
+    assert.equal(r2.result.generation, g2);
+    assert.deepEqual(r2.result.handlers.map((h) => h.id), [one, two]);
+  } finally {
+    assert.equal(await svc.stop(), 0);
   }
 });
 
