@@ -24,7 +24,7 @@ start() {
   [ -x "$PROV_ROOT/bin/prov-admin" ] || { echo "make run: bin/prov-admin is not built; run make" >&2; exit 1; }
   prov_port_in_use "$PORT" && { echo "make run: port 127.0.0.1:$PORT is already in use; set PROV_PORT=... to use another" >&2; exit 1; }
 
-  trap 'echo "make run: failed; stopping what was started" >&2; prov_apache_stop "$RUN"; prov_mariadb_stop "$RUN"' ERR
+  trap 'echo "make run: failed; stopping what was started" >&2; dispatchd_stop; prov_apache_stop "$RUN"; prov_mariadb_stop "$RUN"' ERR
   set -e
   prov_run_dir_prepare "$RUN"
   prov_stage_site "$RUN" "$PROV_ROOT/bin"
@@ -33,8 +33,10 @@ start() {
   prov_db_setup "$RUN" provisioning prov "$(cat "$VAR/db.password")"
   touch "$VAR/mysql/.prov-initialised"
   prov_write_config "$RUN" "$CONFIG" provisioning prov "$(cat "$VAR/db.password")"
+  printf 'dispatch_socket = %s\n' "$RUN/dispatch.sock" >>"$CONFIG"
   cp -p "$CONFIG" "$RUN/provisioning.conf"
   prov_apache_start "$RUN" "$PORT" "$RUN/provisioning.conf"
+  dispatchd_start
   local password
   if [ ! -f "$VAR/admin.password" ]; then
     password=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-16)
@@ -49,19 +51,46 @@ start() {
   Provisioning API panel: http://127.0.0.1:$PORT/
   Log in as:              admin / $password
   Config:                 $CONFIG (PROV_CONFIG for bin/ programs)
-  Logs:                   $RUN/apache/error.log, $RUN/mariadb.log
+  Dispatcher service:     prov-dispatchd --serve on $RUN/dispatch.sock
+                          (bin/prov-dispatch hands it its events)
+  Logs:                   $RUN/apache/error.log, $RUN/mariadb.log, $RUN/dispatchd.log
   Stop with:              make stop
 
 MSG
+}
+
+# The dispatcher service (prov-dispatchd --serve) on the config's socket.
+dispatchd_start() {
+  "$PROV_ROOT/bin/prov-dispatchd" --config "$CONFIG" --serve >>"$RUN/dispatchd.log" 2>&1 9>&- &
+  echo $! >"$RUN/dispatchd.pid"
+  local _
+  for _ in $(seq 100); do
+    grep -q 'worker ready' "$RUN/dispatchd.log" 2>/dev/null && return 0
+    kill -0 "$(cat "$RUN/dispatchd.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "make run: prov-dispatchd --serve did not start; see $RUN/dispatchd.log" >&2
+  return 1
+}
+
+dispatchd_stop() {
+  local pid
+  [ -f "$RUN/dispatchd.pid" ] || return 0
+  pid=$(cat "$RUN/dispatchd.pid")
+  if kill "$pid" 2>/dev/null; then
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  fi
+  rm -f "$RUN/dispatchd.pid"
 }
 
 stop() {
   local was=0
   [ -f "$RUN/apache/httpd.pid" ] && was=1
   [ -f "$RUN/mysqld.pid" ] && was=1
+  dispatchd_stop
   prov_apache_stop "$RUN"
   prov_mariadb_stop "$RUN"
-  if [ "$was" = 1 ]; then echo "make stop: stopped Apache and MariaDB"; else echo "make stop: nothing was running"; fi
+  if [ "$was" = 1 ]; then echo "make stop: stopped the dispatcher service, Apache and MariaDB"; else echo "make stop: nothing was running"; fi
 }
 
 case "${1:-}" in
