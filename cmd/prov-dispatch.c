@@ -70,8 +70,9 @@ int main(int argc, char **argv)
 	int code = dsvc_wait_exit(conn);
 	close(conn);
 	if (code < 0) {
-		fprintf(stderr, PROG ": the dispatcher service ended during the run; its handlers may have run "
-		                     "and the spool keeps their log for prov-worker\n");
+		fprintf(stderr,
+		        PROG ": the dispatcher service ended during the run; its handlers may have run "
+		             "and the spool keeps their log for prov-worker\n");
 		return EXIT_INTERNAL;
 	}
 	return code;

@@ -639,7 +639,8 @@ static int service_worker(void *ctx)
 		        svc->dp.snap.generation);
 	else {
 		dispatcher_close(&svc->dp);
-		fprintf(stderr, SERVICE_PROG "[%d]: worker ready without a snapshot (tried again per event)\n",
+		fprintf(stderr,
+		        SERVICE_PROG "[%d]: worker ready without a snapshot (tried again per event)\n",
 		        (int)getpid());
 	}
 	int rc = dsvc_worker_loop(svc->listen_fd, serve_event, svc);

@@ -118,8 +118,10 @@ int dsvc_send(int conn, int argc, char **argv)
 	} control;
 	memset(&control, 0, sizeof control);
 	struct iovec iov[2] = {{.iov_base = &h, .iov_len = sizeof h}, {.iov_base = body, .iov_len = len}};
-	struct msghdr msg = {
-	    .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	struct msghdr msg = {.msg_iov = iov,
+	                     .msg_iovlen = 2,
+	                     .msg_control = control.buf,
+	                     .msg_controllen = sizeof control.buf};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -204,7 +206,8 @@ int dsvc_listen(const char *path, char *err, size_t errlen)
 	int bind_errno = errno;
 	umask(old);
 	if (bound != 0 || listen(fd, 128) != 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(bound != 0 ? bind_errno : errno));
+		snprintf(err, errlen, "cannot listen on %s: %s", path,
+		         strerror(bound != 0 ? bind_errno : errno));
 		close(fd);
 		return -1;
 	}
@@ -228,8 +231,10 @@ static int receive_header(int conn, struct dsvc_request *req, struct header *h, 
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = {.iov_base = h, .iov_len = sizeof *h};
-	struct msghdr msg = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = control.buf,
+	                     .msg_controllen = sizeof control.buf};
 	ssize_t n;
 	do
 		n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
@@ -258,7 +263,8 @@ static int receive_header(int conn, struct dsvc_request *req, struct header *h, 
 		snprintf(err, errlen, "a request without its stdin, stdout and stderr");
 		return -1;
 	}
-	if ((size_t)n < sizeof *h && recv_all(conn, (char *)h + n, sizeof *h - (size_t)n) != (ssize_t)(sizeof *h - (size_t)n)) {
+	if ((size_t)n < sizeof *h &&
+	    recv_all(conn, (char *)h + n, sizeof *h - (size_t)n) != (ssize_t)(sizeof *h - (size_t)n)) {
 		snprintf(err, errlen, "a truncated request");
 		return -1;
 	}
@@ -274,7 +280,8 @@ int dsvc_receive(int conn, struct dsvc_request *req, char *err, size_t errlen)
 	err[0] = '\0';
 	req->argc = 0;
 	req->fds[0] = req->fds[1] = req->fds[2] = -1;
-	struct timeval tv = {.tv_sec = DSVC_REQUEST_TIMEOUT_MS / 1000, .tv_usec = DSVC_REQUEST_TIMEOUT_MS % 1000 * 1000};
+	struct timeval tv = {.tv_sec = DSVC_REQUEST_TIMEOUT_MS / 1000,
+	                     .tv_usec = DSVC_REQUEST_TIMEOUT_MS % 1000 * 1000};
 	struct header h;
 	if (setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
 	    receive_header(conn, req, &h, err, errlen) != 0)
@@ -378,7 +385,7 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN); /* a caller gone away is an error to report, not a death */
-	sigset_t waiting; /* the stop signals arrive only while waiting for a caller */
+	sigset_t waiting;         /* the stop signals arrive only while waiting for a caller */
 	sigprocmask(SIG_SETMASK, NULL, &waiting);
 	sigdelset(&waiting, SIGTERM);
 	sigdelset(&waiting, SIGINT);
@@ -391,12 +398,15 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 		}
 		int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED)
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
+			    errno == ECONNABORTED)
 				continue; /* another worker took it */
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				fprintf(stderr, "prov-dispatchd[%d]: accept: %s\n", (int)getpid(), strerror(errno));
+				fprintf(stderr, "prov-dispatchd[%d]: accept: %s\n", (int)getpid(),
+				        strerror(errno));
 				struct timespec pause = {.tv_nsec = 100 * 1000000};
-				nanosleep(&pause, NULL); /* the caller falls back after its wait; retry later */
+				nanosleep(&pause,
+				          NULL); /* the caller falls back after its wait; retry later */
 				continue;
 			}
 			return -1;
@@ -437,8 +447,8 @@ static void reap(const char *prog, struct slot *slots, int n)
 			if (slots[i].pid == pid)
 				slots[i].pid = 0;
 		if (WIFSIGNALED(status))
-			fprintf(stderr, "%s: worker %d killed by signal %d; starting another\n", prog, (int)pid,
-			        WTERMSIG(status));
+			fprintf(stderr, "%s: worker %d killed by signal %d; starting another\n", prog,
+			        (int)pid, WTERMSIG(status));
 		else if (WEXITSTATUS(status) != 0)
 			fprintf(stderr, "%s: worker %d exited with %d; starting another\n", prog, (int)pid,
 			        WEXITSTATUS(status));

@@ -265,14 +265,14 @@ test('prov-worker: usage errors, --help, an unreachable database', async () => {
   assert.match(r.stderr, /^prov-worker: database unreachable/);
 });
 
-test('the example systemd units (worker loop, log purge timer) pass systemd-analyze verify', (t) => {
+test('the example systemd units (dispatcher service, worker loop, log purge timer) pass systemd-analyze verify', (t) => {
   if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
     t.skip('systemd-analyze is not installed');
     return;
   }
   const source = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/systemd');
   const units = readdirSync(source).filter((f) => /\.(service|timer)$/.test(f));
-  assert.deepEqual(units.sort(), ['prov-log-purge.service', 'prov-log-purge.timer', 'prov-worker.service']);
+  assert.deepEqual(units.sort(), ['prov-dispatchd.service', 'prov-log-purge.service', 'prov-log-purge.timer', 'prov-worker.service']);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'prov-units-'));
   try {
     const me = os.userInfo().username;
@@ -281,7 +281,9 @@ test('the example systemd units (worker loop, log purge timer) pass systemd-anal
         .replaceAll('/usr/local/bin/', `${binDir}/`).replace(/^(User|Group)=.*$/gm, `$1=${me}`);
       writeFileSync(path.join(dir, unit), text);
     }
-    assert.match(readFileSync(path.join(source, 'prov-worker.service'), 'utf8'), /^KillMode=mixed$/m);
+    for (const unit of ['prov-worker.service', 'prov-dispatchd.service']) {
+      assert.match(readFileSync(path.join(source, unit), 'utf8'), /^KillMode=mixed$/m, `${unit}: SIGTERM to the main process only`);
+    }
     const r = spawnSync('systemd-analyze', ['verify', ...units.map((u) => path.join(dir, u))], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr.trim(), '');

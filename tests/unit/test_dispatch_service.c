@@ -146,7 +146,8 @@ static void malformed_requests_are_refused_with_a_reason(void **state)
 	assert_string_equal(err, "a request without its stdin, stdout and stderr");
 	assert_int_equal(receive_crafted(&r, 12, 2, err, sizeof err), -1);
 	assert_string_equal(err, "a request without its stdin, stdout and stderr");
-	assert_int_equal(receive_crafted(&r, 12, 4, err, sizeof err), -1); /* extra fds are closed, not kept */
+	assert_int_equal(receive_crafted(&r, 12, 4, err, sizeof err),
+	                 -1); /* extra fds are closed, not kept */
 	assert_int_equal(receive_crafted(&r, 10, 3, err, sizeof err), -1);
 	assert_string_equal(err, "a truncated request");
 	r.body[3] = 'd'; /* the last argument is not terminated */
@@ -229,7 +230,8 @@ int main(void)
 	    cmocka_unit_test(too_many_or_too_long_arguments_are_not_sent),
 	    cmocka_unit_test(malformed_requests_are_refused_with_a_reason),
 	    cmocka_unit_test(the_stdio_swap_sends_output_to_the_caller_and_back),
-	    cmocka_unit_test_setup_teardown(connect_gives_up_without_a_service_or_a_free_worker, setup, teardown),
+	    cmocka_unit_test_setup_teardown(connect_gives_up_without_a_service_or_a_free_worker, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests_name("dispatch_service", tests, NULL, NULL);
 }
