@@ -107,7 +107,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
--include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(API_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+-include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(API_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%.d) \
+         $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
 
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -427,8 +428,14 @@ struct slot {
 static pid_t spawn(int (*worker_main)(void *), void *ctx)
 {
 	fflush(NULL);
+	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* A master killed with -9 takes its workers with it (each finishes
+		 * its run first): they would keep the socket live and a new service
+		 * could not start. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+			_exit(0);
 		sigset_t chld;
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);

@@ -13,8 +13,14 @@ import { addHandler, configWith, disableAll, dispatch, logsOf, publish, releaseB
 import { journals } from '../lib/retry.mjs';
 
 let rx;
+const services = new Set(); // services a failed test left behind: killed in after()
 before(async () => { rx = await startReceiver(); });
-after(async () => { await rx?.close(); });
+after(async () => {
+  for (const pid of services) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  await rx?.close();
+});
 beforeEach(() => { disableAll(); rx.reset(); });
 
 const EVENT = 'clients.update';
@@ -44,10 +50,12 @@ const until = async (what, check, ms = 20000) => {
 // Start prov-dispatchd --serve; resolves once its workers said they are ready.
 async function startService(config, { bin = binDir, prefix = [], workers = 1 } = {}) {
   const argv = [...prefix, path.join(bin, 'prov-dispatchd'), '--serve'];
-  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, PROV_CONFIG: config } });
+  // Its own process group: after() can kill it with its workers.
+  const child = spawn(argv[0], argv.slice(1), { env: { ...process.env, PROV_CONFIG: config }, detached: true });
+  services.add(child.pid);
   const err = [];
   child.stderr.on('data', (c) => err.push(c));
-  const exited = new Promise((resolve) => child.on('close', (status) => resolve(status)));
+  const exited = new Promise((resolve) => child.on('close', (status) => { services.delete(child.pid); resolve(status); }));
   const stderr = () => Buffer.concat(err).toString('utf8');
   await until('the service to listen', () => /serving on /.test(stderr()) || child.exitCode !== null);
   assert.equal(child.exitCode, null, stderr());
@@ -243,6 +251,15 @@ test('stopping lets the run in progress finish; a second service on the socket a
   });
   assert.equal(notSocket.status, 70);
   assert.match(notSocket.stderr, /provisioning\.conf exists and is not a socket\n$/);
+
+  // A master killed with -9: its workers go too, and a new service can start.
+  const orphaned = await startService(config, { workers: 1 });
+  const [worker] = orphaned.workers();
+  process.kill(orphaned.pid, 'SIGKILL');
+  await until('the worker to follow its master', () => !existsSync(`/proc/${worker}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, 'utf8')));
+  const again = await startService(config);
+  assert.match(again.stderr(), /serving on /, 'the stale socket was replaced');
+  assert.equal(await again.stop(), 0);
 });
 
 test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks nothing', { timeout: 120000 }, async () => {
