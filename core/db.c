@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 
 #define DB_STMT_CACHE 64
@@ -28,9 +29,17 @@ struct db {
 	struct db_stmt_slot cache[DB_STMT_CACHE];
 	size_t ncache;
 	int in_transaction;
+	long long used_ms; /* when the connection last answered (monotonic) */
 	unsigned int last_errno;
 	char error[1024];
 };
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void set_error(struct db *db, unsigned int code, const char *what, const char *detail)
 {
@@ -94,6 +103,7 @@ static int connect_conn(struct db *db, char *err, size_t errlen)
 		db->conn = NULL;
 		return -1;
 	}
+	db->used_ms = monotonic_ms();
 	return 0;
 }
 
@@ -236,8 +246,10 @@ static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param
 		if (stmt != NULL) {
 			if (bind_params(db, stmt, params, n, binds, lengths) != 0)
 				return NULL;
-			if (mysql_stmt_execute(stmt) == 0)
+			if (mysql_stmt_execute(stmt) == 0) {
+				db->used_ms = monotonic_ms();
 				return stmt;
+			}
 			set_error(db, mysql_stmt_errno(stmt), "execute", mysql_stmt_error(stmt));
 		}
 		if (attempt > 0 || db->in_transaction || !connection_lost(db->last_errno))
@@ -397,13 +409,34 @@ static int simple(struct db *db, const char *sql)
 	for (int attempt = 0;; attempt++) {
 		if (db->conn == NULL && reconnect(db) != 0)
 			return -1;
-		if (mysql_query(db->conn, sql) == 0)
+		if (mysql_query(db->conn, sql) == 0) {
+			db->used_ms = monotonic_ms();
 			return 0;
+		}
 		set_error(db, mysql_errno(db->conn), sql, mysql_error(db->conn));
 		if (attempt > 0 || db->in_transaction || !connection_lost(db->last_errno) ||
 		    reconnect(db) != 0)
 			return -1;
 	}
+}
+
+int db_exec_block(struct db *db, const char *sql, const struct db_param *params, size_t nparams, int opens,
+                  int closes)
+{
+	/* Checked first after a quiet spell: the block itself is never retried. */
+	if (opens && !db->in_transaction && db->conn != NULL &&
+	    monotonic_ms() - db->used_ms > DB_IDLE_CHECK_MS && mysql_ping(db->conn) != 0 &&
+	    reconnect(db) != 0)
+		return -1;
+	if (opens)
+		db->in_transaction = 1;
+	MYSQL_STMT *stmt = execute(db, sql, params, nparams);
+	if (stmt == NULL)
+		return -1;
+	mysql_stmt_free_result(stmt);
+	if (closes)
+		db->in_transaction = 0;
+	return 0;
 }
 
 int db_begin(struct db *db)

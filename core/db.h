@@ -61,6 +61,17 @@ const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 long long db_cell_int(const struct db_rows *rows, size_t row, size_t col, long long fallback);
 void db_rows_free(struct db_rows *rows);
 
+/* Run a statement block (BEGIN NOT ATOMIC ... END) that starts the
+ * transaction itself (opens) and/or commits it (closes): one round trip
+ * where START, the statements and COMMIT would take one each. Never run
+ * again after a lost connection (it may have committed): a connection idle
+ * for DB_IDLE_CHECK_MS is checked first, so one the server closed meanwhile
+ * is replaced before the block, not lost during it. On failure the
+ * transaction may be open: db_rollback(). */
+#define DB_IDLE_CHECK_MS 30000
+int db_exec_block(struct db *db, const char *sql, const struct db_param *params, size_t nparams, int opens,
+                  int closes);
+
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

@@ -14,17 +14,30 @@
 #define LOGSTORE_ERROR_MAX 1024 /* exec_logs.error, handlers.last_error */
 #define LOGSTORE_TEXT_MAX 60000 /* TEXT columns hold 65535 bytes */
 
-static const char SQL_INSERT_LOG[] =
-    "INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, object_id, event_uid, "
-    "delivery_id, attempt, trigger_kind, redelivery_of, http_status, exit_code, duration_us, "
-    "request_body, request_headers, response_body, response_headers, response_truncated, "
-    "script_stderr, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#define INSERT_LOG                                                                                           \
+	"INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, object_id, event_uid, "     \
+	"delivery_id, attempt, trigger_kind, redelivery_of, http_status, exit_code, duration_us, "           \
+	"request_body, request_headers, response_body, response_headers, response_truncated, "               \
+	"script_stderr, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define LOG_PARAMS 21
 /* An execution imported from a spool may be older than the last one logged:
  * it must not overwrite a newer state. */
+#define UPDATE_HANDLER_WHERE "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)"
+static const char SQL_INSERT_LOG[] = INSERT_LOG;
 static const char SQL_UPDATE_HANDLER[] =
     "UPDATE handlers SET last_status = ?, last_run_at = ?, last_error = ?, "
-    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) "
-    "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)";
+    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) " UPDATE_HANDLER_WHERE;
+/* A success of a dispatch and its handler's last-run state in one round
+ * trip; the first and last of an event's blocks start and commit the
+ * transaction themselves (the statements above take one round trip each). */
+#define SUCCESS_BLOCK(start, commit)                                                                         \
+	"BEGIN NOT ATOMIC " start INSERT_LOG "; "                                                            \
+	"UPDATE handlers SET last_status = 'success', last_run_at = ?, last_error = NULL, "                  \
+	"consecutive_failures = 0 " UPDATE_HANDLER_WHERE "; " commit "END"
+static const char SQL_SUCCESS_ONLY[] = SUCCESS_BLOCK("START TRANSACTION; ", "COMMIT; ");
+static const char SQL_SUCCESS_FIRST[] = SUCCESS_BLOCK("START TRANSACTION; ", "");
+static const char SQL_SUCCESS_NEXT[] = SUCCESS_BLOCK("", "");
+static const char SQL_SUCCESS_LAST[] = SUCCESS_BLOCK("", "COMMIT; ");
 static const char SQL_AUTO_DISABLE[] = "UPDATE handlers SET status = 'disabled', auto_disabled_at = "
                                        "UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
                                        "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
@@ -132,6 +145,37 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 	return 0;
 }
 
+/* The INSERT_LOG parameters of e (p has room for LOG_PARAMS). */
+static void log_params(const struct logstore_entry *e, const char *dt, const struct row_texts *t,
+                       struct db_param *p)
+{
+	const struct delivery_result *r = e->result;
+	struct db_param all[LOG_PARAMS] = {
+	    DB_STR(dt),
+	    DB_STR(r->success ? "success" : "fail"),
+	    DB_STR(e->events_id),
+	    e->handler_id > 0 ? DB_INT(e->handler_id) : DB_NULL(),
+	    DB_STR(e->handler_name ? e->handler_name : ""),
+	    e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
+	    DB_STR(e->event_uid),
+	    DB_STR(e->delivery_id),
+	    DB_INT(e->attempt ? e->attempt : 1),
+	    DB_STR(delivery_trigger_name(e->trigger)),
+	    e->redelivery_of > 0 ? DB_INT(e->redelivery_of) : DB_NULL(),
+	    r->http_status > 0 ? DB_INT(r->http_status) : DB_NULL(),
+	    r->has_exit_code ? DB_INT(r->exit_code) : DB_NULL(),
+	    DB_INT(r->duration_us > 0 ? r->duration_us : 0),
+	    DB_STR(t->request),
+	    DB_STR_OR_NULL(t->request_headers),
+	    t->response ? DB_STR(t->response) : DB_NULL(),
+	    DB_STR_OR_NULL(t->response_headers),
+	    DB_INT(t->response_cut),
+	    DB_STR_OR_NULL(t->stderr_text),
+	    DB_STR_OR_NULL(t->error),
+	};
+	memcpy(p, all, sizeof all);
+}
+
 static int write_one(struct db *db, struct logstore_entry *e, size_t response_max)
 {
 	const struct delivery_result *r = e->result;
@@ -151,31 +195,10 @@ static int write_one(struct db *db, struct logstore_entry *e, size_t response_ma
 		texts_free(&t);
 		return -1;
 	}
-	struct db_param p[] = {
-	    DB_STR(dt),
-	    DB_STR(r->success ? "success" : "fail"),
-	    DB_STR(e->events_id),
-	    e->handler_id > 0 ? DB_INT(e->handler_id) : DB_NULL(),
-	    DB_STR(e->handler_name ? e->handler_name : ""),
-	    e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
-	    DB_STR(e->event_uid),
-	    DB_STR(e->delivery_id),
-	    DB_INT(e->attempt ? e->attempt : 1),
-	    DB_STR(delivery_trigger_name(e->trigger)),
-	    e->redelivery_of > 0 ? DB_INT(e->redelivery_of) : DB_NULL(),
-	    r->http_status > 0 ? DB_INT(r->http_status) : DB_NULL(),
-	    r->has_exit_code ? DB_INT(r->exit_code) : DB_NULL(),
-	    DB_INT(r->duration_us > 0 ? r->duration_us : 0),
-	    DB_STR(t.request),
-	    DB_STR_OR_NULL(t.request_headers),
-	    t.response ? DB_STR(t.response) : DB_NULL(),
-	    DB_STR_OR_NULL(t.response_headers),
-	    DB_INT(t.response_cut),
-	    DB_STR_OR_NULL(t.stderr_text),
-	    DB_STR_OR_NULL(t.error),
-	};
+	struct db_param p[LOG_PARAMS];
+	log_params(e, dt, &t, p);
 	unsigned long long id = 0;
-	int rc = db_exec(db, SQL_INSERT_LOG, p, sizeof p / sizeof p[0], NULL, &id);
+	int rc = db_exec(db, SQL_INSERT_LOG, p, LOG_PARAMS, NULL, &id);
 	e->log_id = (long long)id;
 	if (rc == 0)
 		rc = queue_write(db, e, &t);
@@ -240,6 +263,58 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 	return 0;
 }
 
+/* Whether every execution is a dispatched success of its own handler with
+ * nothing for the retry queue: the common case, logged by write_successes. */
+static int plain_successes(const struct logstore_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct logstore_entry *e = &entries[i];
+		if (!e->result->success || e->from_spool || e->handler_id <= 0 ||
+		    e->trigger != DELIVERY_TRIGGER_DISPATCH || e->queue.action != LOGSTORE_QUEUE_NONE)
+			return 0;
+		for (size_t j = 0; j < i; j++)
+			if (entries[j].handler_id == e->handler_id)
+				return 0;
+	}
+	return 1;
+}
+
+/* The whole transaction of plain successes, one block per execution in
+ * execution order (rows keep that order; one event type's handlers are
+ * always locked in the same order). Commits itself; on failure the caller
+ * rolls back. */
+static int write_successes(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
+                           size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct logstore_entry *e = &entries[i];
+		e->log_id = 0;
+		e->skipped = e->claim_lost = e->auto_disabled = 0;
+		char dt[32];
+		delivery_time_text(e->result->started_us, 0, dt, sizeof dt);
+		struct row_texts t;
+		if (texts_build(e, opt->response_max, &t) != 0) {
+			texts_free(&t);
+			return -1;
+		}
+		struct db_param p[LOG_PARAMS + 3];
+		log_params(e, dt, &t, p);
+		p[LOG_PARAMS] = DB_STR(dt);
+		p[LOG_PARAMS + 1] = DB_INT(e->handler_id);
+		p[LOG_PARAMS + 2] = DB_STR(dt);
+		int first = i == 0, last = i + 1 == n;
+		const char *sql = first && last ? SQL_SUCCESS_ONLY
+		                  : first       ? SQL_SUCCESS_FIRST
+		                  : last        ? SQL_SUCCESS_LAST
+		                                : SQL_SUCCESS_NEXT;
+		int rc = db_exec_block(db, sql, p, LOG_PARAMS + 3, first, last);
+		texts_free(&t);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int by_handler_then_time(const void *a, const void *b)
 {
 	const struct logstore_entry *x = *(struct logstore_entry *const *)a;
@@ -278,13 +353,17 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 	for (size_t i = 0; i < n; i++)
 		order[i] = &entries[i];
 	qsort(order, n, sizeof *order, by_handler_then_time);
-	int rc = -1;
+	int rc = -1, fast = plain_successes(entries, n);
 	for (int tries = 0; rc != 0 && tries < LOGSTORE_DEADLOCK_TRIES; tries++) {
-		rc = db_begin(db);
-		if (rc == 0)
-			rc = write_all(db, opt, entries, n, order);
-		if (rc == 0)
-			rc = db_commit(db);
+		if (fast) {
+			rc = write_successes(db, opt, entries, n);
+		} else {
+			rc = db_begin(db);
+			if (rc == 0)
+				rc = write_all(db, opt, entries, n, order);
+			if (rc == 0)
+				rc = db_commit(db);
+		}
 		if (rc == 0)
 			break;
 		snprintf(err, errlen, "%s", db_error(db));
