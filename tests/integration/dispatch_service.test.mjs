@@ -55,7 +55,10 @@ async function startService(config, { bin = binDir, prefix = [], workers = 1 } =
   services.add(child.pid);
   const err = [];
   child.stderr.on('data', (c) => err.push(c));
-  const exited = new Promise((resolve) => child.on('close', (status) => { services.delete(child.pid); resolve(status); }));
+  const exited = new Promise((resolve) => child.on('close', (status, signal) => {
+    services.delete(child.pid);
+    resolve(status ?? signal);
+  }));
   const stderr = () => Buffer.concat(err).toString('utf8');
   await until('the service to listen', () => /serving on /.test(stderr()) || child.exitCode !== null);
   assert.equal(child.exitCode, null, stderr());
@@ -119,7 +122,7 @@ test('events handed to the service: the same results, exit codes and logs; a wor
     assert.equal(large.status, 0, large.stderr);
     assert.deepEqual(large.result.data, { ...data, plan: 'gold' });
   } finally {
-    assert.equal(await svc.stop(), 0);
+    assert.equal(await svc.stop(), 0, svc.stderr());
   }
   assert.ok(!existsSync(socketPath), 'the socket is removed on stop');
   assert.doesNotMatch(svc.stderr(), /ERROR: (Address|Leak)Sanitizer|runtime error/, svc.stderr());
@@ -144,7 +147,7 @@ test('a publish is seen by the very next event, whatever batch_generation_check_
     assert.equal(r2.result.generation, g2);
     assert.deepEqual(r2.result.handlers.map((h) => h.id), [one, two]);
   } finally {
-    assert.equal(await svc.stop(), 0);
+    assert.equal(await svc.stop(), 0, svc.stderr());
   }
 });
 
@@ -182,7 +185,7 @@ test('no service, a stale socket, or no free worker: prov-dispatch runs the even
     assert.match(hung.result.handlers[0].error, /timed out|timeout/i);
     assert.ok(hung.result.handlers[0].duration_ms >= 2900, 'the first event waited for its handler');
   } finally {
-    assert.equal(await svc.stop(), 0);
+    assert.equal(await svc.stop(), 0, svc.stderr());
   }
 });
 
@@ -214,7 +217,7 @@ test('a worker killed during a run: the caller exits 70, the journal keeps the r
     assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE delivery_id = '${delivery}'`)), 1,
       'prov-worker logged the killed run from its journal');
   } finally {
-    assert.equal(await svc.stop(), 0);
+    assert.equal(await svc.stop(), 0, svc.stderr());
   }
 });
 
@@ -236,7 +239,7 @@ test('stopping lets the run in progress finish; a second service on the socket a
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.result.handlers[0].status, 'success', 'the run finished after SIGTERM');
   } finally {
-    assert.equal(await (stopped || svc.stop()), 0);
+    assert.equal(await (stopped || svc.stop()), 0, svc.stderr());
   }
   assert.match(svc.stderr(), /prov-dispatchd: stopped\n$/);
   const noSocket = spawnSync(path.join(binDir, 'prov-dispatchd'), ['--serve'], { encoding: 'utf8' });
@@ -259,7 +262,7 @@ test('stopping lets the run in progress finish; a second service on the socket a
   await until('the worker to follow its master', () => !existsSync(`/proc/${worker}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, 'utf8')));
   const again = await startService(config);
   assert.match(again.stderr(), /serving on /, 'the stale socket was replaced');
-  assert.equal(await again.stop(), 0);
+  assert.equal(await again.stop(), 0, again.stderr());
 });
 
 test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks nothing', { timeout: 120000 }, async () => {
@@ -279,7 +282,7 @@ test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks
     assert.deepEqual(r.result.data, { i, vg: 1 });
   }
   assert.equal((await dispatch(['clients.nope'], {}, { env })).status, 64);
-  assert.equal(await svc.stop(), 0);
+  assert.equal(await svc.stop(), 0, svc.stderr());
   const report = svc.stderr().split('\n').filter((l) => l && !/serving on|worker ready|stopped$|syscall: 434|own handler|README_MISSING|consider this a bug|bug_reports/.test(l));
   assert.deepEqual(report, [], 'no valgrind report from the master or its worker');
 });
