@@ -60,14 +60,15 @@ int main(int argc, char **argv)
 	    config_load(config_resolve_path(config_path), &cfg, err, sizeof err) != 0 ||
 	    cfg.dispatch_socket[0] == '\0')
 		return run_direct(argv); /* which reports whatever is wrong */
-	int conn = dsvc_connect(cfg.dispatch_socket, cfg.dispatch_wait_ms);
+	int taken;
+	int conn = dsvc_connect(cfg.dispatch_socket, cfg.dispatch_wait_ms, &taken);
 	if (conn < 0)
 		return run_direct(argv);
 	if (dsvc_send(conn, nargs, args) != 0) {
 		close(conn); /* the worker drops a request it did not get whole */
 		return run_direct(argv);
 	}
-	int code = dsvc_wait_exit(conn);
+	int code = dsvc_wait_exit(conn, taken);
 	close(conn);
 	if (code < 0) {
 		fprintf(stderr,

@@ -15,19 +15,22 @@
 
 /* ---- the caller's side (prov-dispatch) */
 
-/* Connect to the service at path and wait up to wait_ms for a worker to
- * take the connection. Returns the connection, or -1 when there is no
- * service, it refuses, or every worker stayed busy (the caller then runs the
- * event itself: nothing was handed over). */
-int dsvc_connect(const char *path, long wait_ms);
+/* Connect to the service at path. When its state file (path + ".state")
+ * shows an idle worker the request may go at once (*taken = 0: the worker's
+ * readiness is read with the exit code); otherwise wait up to wait_ms for a
+ * worker to take the connection (*taken = 1). Returns the connection, or -1
+ * when there is no service, it refuses, or every worker stayed busy (the
+ * caller then runs the event itself: nothing was handed over). */
+int dsvc_connect(const char *path, long wait_ms, int *taken);
 
 /* Hand over argv[1..argc-1] and the caller's fds 0, 1 and 2. Returns 0, or
  * -1 (nothing was run: the worker drops an incomplete request). */
 int dsvc_send(int conn, int argc, char **argv);
 
 /* The worker's exit code (0-255), or -1 when the connection ended without
- * one (the worker died during the run: its handlers may have run). */
-int dsvc_wait_exit(int conn);
+ * one (the worker died during the run: its handlers may have run). taken:
+ * what dsvc_connect said. */
+int dsvc_wait_exit(int conn, int taken);
 
 /* ---- the service's side (prov-dispatchd --serve) */
 

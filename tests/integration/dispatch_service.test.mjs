@@ -125,6 +125,7 @@ test('events handed to the service: the same results, exit codes and logs; a wor
     assert.equal(await svc.stop(), 0, svc.stderr());
   }
   assert.ok(!existsSync(socketPath), 'the socket is removed on stop');
+  assert.ok(!existsSync(`${socketPath}.state`), 'and its state file');
   assert.doesNotMatch(svc.stderr(), /ERROR: (Address|Leak)Sanitizer|runtime error/, svc.stderr());
 });
 
@@ -260,6 +261,10 @@ test('stopping lets the run in progress finish; a second service on the socket a
   const [worker] = orphaned.workers();
   process.kill(orphaned.pid, 'SIGKILL');
   await until('the worker to follow its master', () => !existsSync(`/proc/${worker}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, 'utf8')));
+  assert.ok(existsSync(`${socketPath}.state`), 'a master killed with -9 leaves its state file, which says a worker is idle');
+  const orphanRun = await dispatch([EVENT], { orphan: 1 }, { env: { PROV_CONFIG: config } });
+  assert.equal(orphanRun.status, 0, orphanRun.stderr); // the connect is refused: run directly
+  assert.equal(orphanRun.result.logged, true);
   const again = await startService(config);
   assert.match(again.stderr(), /serving on /, 'the stale socket was replaced');
   assert.equal(await again.stop(), 0, again.stderr());
