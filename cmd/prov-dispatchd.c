@@ -246,7 +246,9 @@ struct dispatcher {
 	struct cache_snapshot snap;
 	long long checked_us; /* when the generation was last checked (monotonic) */
 	struct delivery *delivery;
-	int output_failed; /* stdout refused a result: a batch stops there */
+	int output_failed;          /* stdout refused a result: a batch stops there */
+	int many;                   /* a batch or the service: events keep coming */
+	struct spool_journal spare; /* with many: the journal file, emptied between events */
 };
 
 static long long monotonic_us(void)
@@ -368,6 +370,7 @@ static int dispatcher_stale(const struct dispatcher *dp)
 static int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
 {
 	memset(dp, 0, sizeof *dp);
+	dp->spare.fd = -1;
 	dp->cfg = cfg;
 	dp->db = db_open(cfg, dp->db_err, sizeof dp->db_err);
 	char err[2048], warning[1024];
@@ -389,6 +392,7 @@ static int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
 
 static void dispatcher_close(struct dispatcher *dp)
 {
+	spool_journal_discard(&dp->spare);
 	delivery_free(dp->delivery);
 	cache_snapshot_free(&dp->snap);
 	db_close(dp->db);
@@ -406,6 +410,8 @@ static json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event
 	struct run_state rs = {
 	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
 	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
+	if (dp->many)
+		journal_reuse(&rs.journal, &dp->spare); /* no file created and removed per event */
 	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
 	if (rs.queues == NULL) {
 		json_decref(data);
@@ -624,7 +630,7 @@ static int serve_event(void *ctx, int argc, char **argv)
 			dispatcher_close(&svc->dp);
 		return rc;
 	}
-	svc->open = 1;
+	svc->open = svc->dp.many = 1;
 	return run_single(&svc->dp, &event, data);
 }
 
@@ -633,7 +639,7 @@ static int service_worker(void *ctx)
 	struct service *svc = ctx;
 	/* Connect and load the snapshot now, so the first caller does not wait
 	 * for it; a failure here is tried again by the next event. */
-	svc->open = dispatcher_open(&svc->dp, svc->cfg) == 0;
+	svc->open = svc->dp.many = dispatcher_open(&svc->dp, svc->cfg) == 0;
 	if (svc->open)
 		fprintf(stderr, SERVICE_PROG "[%d]: worker ready, generation %lld\n", (int)getpid(),
 		        svc->dp.snap.generation);
@@ -719,6 +725,7 @@ int main(int argc, char **argv)
 	}
 	struct dispatcher dp;
 	rc = dispatcher_open(&dp, &cfg);
+	dp.many = args.batch;
 	if (rc == 0)
 		rc = args.batch ? run_batch(&dp) : run_single(&dp, &event, data);
 	else

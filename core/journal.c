@@ -25,6 +25,11 @@ void journal_init(struct journal *j, const char *dir, size_t response_max)
 	j->response_max = response_max;
 }
 
+void journal_reuse(struct journal *j, struct spool_journal *spare)
+{
+	j->spare = spare;
+}
+
 /* A JSON string of arbitrary bytes: valid UTF-8 of at most max bytes. */
 static json_t *text_json(const char *text, size_t len, size_t max, int *cut)
 {
@@ -54,6 +59,19 @@ static void put(json_t *record, const char *key, json_t *value, int *ok)
 }
 
 /* Append record (taken over; NULL when it could not be built). */
+/* The journal file for the first record: the spare, or a new one. */
+static int file_ready(struct journal *j)
+{
+	if (j->file.fd >= 0)
+		return 0;
+	if (j->spare != NULL && j->spare->fd >= 0) {
+		j->file = *j->spare; /* emptied when its last run committed */
+		j->spare->fd = -1;
+		return 0;
+	}
+	return spool_journal_open(j->dir, &j->file, j->error, sizeof j->error);
+}
+
 static int append(struct journal *j, json_t *record, int ok)
 {
 	char *text = record && ok ? json_dumps(record, JSON_COMPACT) : NULL;
@@ -61,9 +79,7 @@ static int append(struct journal *j, json_t *record, int ok)
 	int rc = -1;
 	if (text == NULL)
 		snprintf(j->error, sizeof j->error, "journal: out of memory");
-	else if (j->file.fd < 0 && spool_journal_open(j->dir, &j->file, j->error, sizeof j->error) != 0)
-		rc = -1;
-	else
+	else if (file_ready(j) == 0)
 		rc = spool_journal_append(&j->file, text, strlen(text), j->error, sizeof j->error);
 	free(text);
 	if (rc != 0)
@@ -138,6 +154,12 @@ int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, co
 
 void journal_discard(struct journal *j)
 {
+	if (j->file.fd >= 0 && j->spare != NULL && j->spare->fd < 0 && !j->failed &&
+	    spool_journal_reset(&j->file) == 0) {
+		*j->spare = j->file;
+		j->file.fd = -1;
+		return;
+	}
 	spool_journal_discard(&j->file);
 }
 

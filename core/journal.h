@@ -44,13 +44,20 @@ struct journal {
 	size_t records;
 	int failed; /* a record could not be written: the journal is incomplete */
 	char error[512];
+	struct spool_journal *spare; /* NULL, or an emptied journal kept for the next run */
 };
 
 void journal_init(struct journal *j, const char *dir, size_t response_max);
+/* A process that runs many events (--batch, the service) keeps one journal
+ * file: the first record takes it from *spare (fd -1: none yet), and a
+ * discard empties it back into *spare instead of removing it. The owner
+ * removes it at the end with spool_journal_discard(spare). */
+void journal_reuse(struct journal *j, struct spool_journal *spare);
 int journal_begin(struct journal *j, const struct journal_begin *b);
 int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
                 const struct logstore_queue *queue);
-/* The log transaction committed: the records are no longer needed. */
+/* The log transaction committed: the records are no longer needed (the file
+ * goes, or back to the spare). */
 void journal_discard(struct journal *j);
 /* The log could not be written: make the records durable for the importer.
  * Returns 0 when every record is safe, -1 (reason in j->error) otherwise. */

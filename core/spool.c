@@ -289,6 +289,17 @@ void spool_journal_discard(struct spool_journal *j)
 	j->fd = -1;
 }
 
+int spool_journal_reset(struct spool_journal *j)
+{
+	if (j->fd < 0)
+		return -1;
+	if (ftruncate(j->fd, 0) != 0 || lseek(j->fd, 0, SEEK_SET) != 0) {
+		spool_journal_discard(j);
+		return -1;
+	}
+	return 0;
+}
+
 static int fsync_dir_of(const char *path)
 {
 	char dir[4096];

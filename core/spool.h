@@ -56,6 +56,11 @@ int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size
 int spool_journal_append(struct spool_journal *j, const char *payload, size_t len, char *err, size_t errlen);
 /* The records are safe elsewhere (committed): remove the file. */
 void spool_journal_discard(struct spool_journal *j);
+/* The records are safe elsewhere and the process goes on: empty the file for
+ * its next run, keeping its name and lock (a crash before the next record
+ * leaves an empty journal, which the importer removes). 0, or -1 (the file
+ * is then discarded). */
+int spool_journal_reset(struct spool_journal *j);
 /* Keep the records for the importer: fsync the file and its folder, close
  * (which releases the lock). 0, or -1 with a reason. */
 int spool_journal_keep(struct spool_journal *j, char *err, size_t errlen);

@@ -261,6 +261,63 @@ static void live_journals_are_not_offered_finished_ones_are(void **state)
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
+/* Records read back through the spool reader: how many. */
+static size_t records_seen;
+static int count_record(void *ctx, const char *payload, size_t len)
+{
+	(void)ctx;
+	(void)payload;
+	(void)len;
+	records_seen++;
+	return 0;
+}
+
+static void a_reused_journal_is_emptied_between_runs_and_removed_at_the_end(void **state)
+{
+	(void)state;
+	struct spool_journal spare = {.fd = -1};
+	struct journal run;
+	journal_init(&run, dir, 100);
+	journal_reuse(&run, &spare);
+	struct journal_begin b = begin_of(ID1, DELIVERY_TRIGGER_DISPATCH, 1);
+	assert_int_equal(journal_begin(&run, &b), 0);
+	char path[sizeof spare.path];
+	snprintf(path, sizeof path, "%s", run.file.path);
+	journal_discard(&run); /* committed: emptied into the spare, not removed */
+	assert_true(spare.fd >= 0);
+	assert_string_equal(spare.path, path);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	char err[256];
+	offered = 0;
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 0);
+	assert_int_equal(offered, 0); /* still locked by its owner */
+
+	journal_init(&run, dir, 100); /* the next run takes the same file */
+	journal_reuse(&run, &spare);
+	b = begin_of(ID2, DELIVERY_TRIGGER_DISPATCH, 1);
+	assert_int_equal(journal_begin(&run, &b), 0);
+	assert_int_equal(spare.fd, -1);
+	assert_string_equal(run.file.path, path);
+	assert_int_equal(journal_keep(&run), 0); /* not committed: kept for the importer, this run only */
+	struct spool_read_result res;
+	records_seen = 0;
+	assert_int_equal(spool_read(path, count_record, NULL, &res, err, sizeof err), 0);
+	assert_int_equal(records_seen, 1);
+	assert_int_equal(files_in_dir(), 1);
+
+	journal_init(&run, dir, 100); /* the spare is gone with the kept file: a new one */
+	journal_reuse(&run, &spare);
+	assert_int_equal(journal_begin(&run, &b), 0);
+	assert_string_not_equal(run.file.path, path);
+	journal_discard(&run);
+	assert_int_equal(files_in_dir(), 2);
+	spool_journal_discard(&spare); /* the owner's end */
+	assert_int_equal(spare.fd, -1);
+	assert_int_equal(files_in_dir(), 1);
+}
+
 static void an_unwritable_spool_is_reported(void **state)
 {
 	(void)state;
@@ -279,6 +336,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(records_read_back_as_log_rows, setup, teardown),
 	    cmocka_unit_test_setup_teardown(a_retry_attempt_reads_back_as_a_finish, setup, teardown),
 	    cmocka_unit_test_setup_teardown(live_journals_are_not_offered_finished_ones_are, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_reused_journal_is_emptied_between_runs_and_removed_at_the_end,
+	                                    setup, teardown),
 	    cmocka_unit_test(an_unwritable_spool_is_reported),
 	};
 	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
