@@ -14,6 +14,7 @@ packages=(
   libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk
+  nginx-light # the dispatcher benchmark's fast receiver (return 200)
 )
 
 missing=()

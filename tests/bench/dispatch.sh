@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/dispatch: one event, one HTTP handler, logged to MariaDB. For each of
-# two local receivers (Apache answering 200 from a static file: the "fast
-# receiver"; the node test receiver's /echo: the seed's echo handler), the
+# three local receivers (nginx `return 200`, the fast receiver; Apache
+# answering 200 from a static file; the node test receiver's /echo: the
+# seed's echo handler), the
 # median wall time per `prov-dispatch EVENT < data` run, interleaved in one
 # run with the shell baseline doing the same work (curl CLI POST, then a
 # mariadb CLI INSERT into exec_logs): with the dispatcher service running
@@ -23,7 +24,31 @@ cc -O2 -Wall -Wextra -Werror -o "$timer" "$ROOT/tests/bench/spawn-timer.c"
 sock=$PROV_TEST_RUN/mysqld.sock
 sqlq() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-names provisioning -e "$1"; }
 
-# Receiver 1: the private Apache serves a two-byte JSON file; a POST to it answers 200.
+# Receiver 1: nginx answering `return 200 '{}'` on a free loopback port (the
+# fast receiver the issue names). Receiver 2: the private Apache serving a
+# two-byte JSON file; a POST to it answers 200.
+. "$ROOT/scripts/servers.sh"
+nginx_dir=$PROV_TEST_RUN/nginx
+mkdir -p "$nginx_dir"
+nginx_port=$(prov_free_port)
+cat >"$nginx_dir/nginx.conf" <<NGINX
+worker_processes 1;
+pid $nginx_dir/nginx.pid;
+error_log $nginx_dir/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $nginx_dir/body;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { default_type application/json; return 200 '{}'; }
+  }
+}
+NGINX
+nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" -g 'daemon off;' &
+nginx_pid=$!
+nginx_url=http://127.0.0.1:$nginx_port/ok
+prov_wait_for 10 curl -fsS -o /dev/null -X POST --data '{}' "$nginx_url" || { echo "bench: nginx did not start" >&2; cat "$nginx_dir/error.log" >&2; exit 1; }
 printf '{}\n' >"$PROV_TEST_RUN/site/static/bench-ok.json"
 fast_url=$PROV_TEST_URL/static/bench-ok.json
 
@@ -36,7 +61,7 @@ node --input-type=module -e "
   setInterval(() => r.reset(), 1000);
 " >"$portfile" &
 receiver=$!
-trap 'kill $receiver 2>/dev/null; rm -f "$portfile"' EXIT
+trap 'kill $receiver $nginx_pid 2>/dev/null; rm -f "$portfile"' EXIT
 for _ in $(seq 100); do [ -s "$portfile" ] && break; sleep 0.05; done
 port=$(head -1 "$portfile")
 [ -n "$port" ] || { echo "bench: the receiver did not start" >&2; exit 1; }
@@ -47,7 +72,7 @@ svc_conf=$PROV_TEST_RUN/bench-service.conf
 { grep -v '^dispatch_' "$PROV_CONFIG"; echo "dispatch_socket = $PROV_TEST_RUN/bench-dispatch.sock"; echo "dispatch_workers = 2"; } >"$svc_conf"
 "$PROV_TEST_BIN/prov-dispatchd" --config "$svc_conf" --serve 2>"$OUT/service.log" &
 service=$!
-trap 'kill $receiver $service 2>/dev/null; rm -f "$portfile"' EXIT
+trap 'kill $receiver $service $nginx_pid 2>/dev/null; rm -f "$portfile"' EXIT
 for _ in $(seq 200); do [ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] && break; sleep 0.05; done
 [ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] || { echo "bench: the service did not start" >&2; cat "$OUT/service.log" >&2; exit 1; }
 
@@ -135,9 +160,10 @@ PY
 }
 
 : >"$OUT/dispatch.txt"
-bench_single "fast receiver (Apache, static 200)" "$fast_url"
+bench_single "nginx (return 200)" "$nginx_url"
+bench_single "Apache (static file, 200)" "$fast_url"
 bench_single "node test receiver (/echo)" "$echo_url"
-bench_batch "fast receiver (Apache, static 200)" "$fast_url"
+bench_batch "nginx (return 200)" "$nginx_url"
 bench_batch "node test receiver (/echo)" "$echo_url"
 
 # What starting a process costs on this machine: an empty program, and one
