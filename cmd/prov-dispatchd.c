@@ -3,17 +3,12 @@
  * hands its events to (core/dispatch_service.c). An event: read the data, run
  * the published handlers, log every execution (or spool it when MariaDB is
  * unreachable, SPEC section 7), answer with one JSON result and an exit code. */
-#include "cache.h"
 #include "cli.h"
 #include "config.h"
-#include "db.h"
-#include "delivery.h"
 #include "dispatch.h"
 #include "dispatch_service.h"
+#include "dispatcher.h"
 #include "events.h"
-#include "journal.h"
-#include "logstore.h"
-#include "retry.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -25,15 +20,6 @@
 
 #define PROG "prov-dispatch"
 #define SERVICE_PROG "prov-dispatchd"
-
-enum dispatch_exit {
-	EXIT_ALLOWED = 0,
-	EXIT_FORBIDDEN = 1,
-	EXIT_BAD_INPUT = CLI_EXIT_USAGE,         /* 64 */
-	EXIT_NO_SNAPSHOT = CLI_EXIT_UNAVAILABLE, /* 69 */
-	EXIT_INTERNAL = CLI_EXIT_SOFTWARE,       /* 70 */
-	EXIT_CONFIG = CLI_EXIT_CONFIG,           /* 78 */
-};
 
 /* GnuTLS is in the release binary only as a dependency of libcurl's LDAP and
  * RTMP backends, which the dispatcher never uses (delivery allows http and
@@ -123,7 +109,7 @@ static int bad_input(const char *fmt, const char *detail)
 	fprintf(stderr, PROG ": ");
 	fprintf(stderr, fmt, detail);
 	fputc('\n', stderr);
-	return EXIT_BAD_INPUT;
+	return DISPATCHER_BAD_INPUT;
 }
 
 static int parse_object_id(const char *text, struct dispatch_args *args)
@@ -187,7 +173,7 @@ static int parse_args(int argc, char **argv, struct dispatch_args *args)
 	if (events_find(args->events_id) == NULL) {
 		fprintf(stderr, PROG ": unknown event '%s'; valid events: %s\n", args->events_id,
 		        events_valid_list());
-		return EXIT_BAD_INPUT;
+		return DISPATCHER_BAD_INPUT;
 	}
 	return 0;
 }
@@ -198,10 +184,10 @@ static json_t *read_data(long max, int *rc)
 	size_t limit = (size_t)max;
 	char *buf = malloc(limit + 1);
 	size_t len = 0;
-	*rc = EXIT_BAD_INPUT;
+	*rc = DISPATCHER_BAD_INPUT;
 	if (buf == NULL) {
 		fprintf(stderr, PROG ": out of memory\n");
-		*rc = EXIT_INTERNAL;
+		*rc = DISPATCHER_INTERNAL;
 		return NULL;
 	}
 	while (len <= limit) {
@@ -237,208 +223,6 @@ static json_t *read_data(long max, int *rc)
 	return data;
 }
 
-/* What a run keeps across its events: the database connection, the snapshot
- * and the delivery context (its curl handle keeps connections alive). */
-struct dispatcher {
-	const struct config *cfg;
-	struct db *db; /* NULL: unreachable, db_err says why */
-	char db_err[1024];
-	struct cache_snapshot snap;
-	long long checked_us; /* when the generation was last checked (monotonic) */
-	struct delivery *delivery;
-	int output_failed;          /* stdout refused a result: a batch stops there */
-	int many;                   /* a batch or the service: events keep coming */
-	struct spool_journal spare; /* with many: the journal file, emptied between events */
-};
-
-static long long monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ---------------------------------------------------------------- the journal
- * Every delivery's request goes to this process's spool journal before it is
- * sent and its outcome after: a kill -9 loses no log row. The journal is
- * removed once the log is committed, and kept (fsync) when it cannot be. */
-struct run_state {
-	struct delivery *delivery;
-	struct journal journal;
-	const struct dispatch_event *event;
-	const struct cache_handler *chain; /* the handlers in run order */
-	size_t next;                       /* the step being delivered */
-	struct logstore_queue *queues;     /* what the retry queue does with each step */
-};
-
-/* A failed first delivery is queued when the handler retries and it is worth it. */
-static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
-{
-	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
-	if (r->success || !h->retry_enabled)
-		return q;
-	struct retry_policy policy;
-	char ignored[128];
-	retry_policy_init(&policy, 1, h->retry_schedule, h->retry_max_attempts, ignored, sizeof ignored);
-	if (retry_decide(&policy, 0, r->http_status, r->retry_after_s, 1, retry_jitter(), &q.delay_seconds) ==
-	    RETRY_AGAIN)
-		q.action = LOGSTORE_QUEUE_ENQUEUE;
-	return q;
-}
-
-static void journal_step_begin(struct run_state *rs, const struct cache_handler *h,
-                               const struct delivery_request *req)
-{
-	const struct dispatch_event *ev = rs->event;
-	struct journal_begin b = {.trigger = DELIVERY_TRIGGER_DISPATCH,
-	                          .delivery_id = req->delivery_id,
-	                          .attempt = req->attempt,
-	                          .events_id = ev->events_id,
-	                          .event_uid = ev->uid,
-	                          .has_object_id = ev->has_object_id,
-	                          .object_id = ev->object_id,
-	                          .handler_id = h->id,
-	                          .handler_name = h->name,
-	                          .retry_enabled = h->retry_enabled,
-	                          .retry_schedule = h->retry_schedule,
-	                          .retry_max_attempts = h->retry_max_attempts,
-	                          .request = req->body,
-	                          .request_len = req->body_len,
-	                          .started_us = delivery_now_us()};
-	journal_begin(&rs->journal, &b);
-}
-
-static int deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
-{
-	struct run_state *rs = ctx;
-	const struct cache_handler *h = &rs->chain[rs->next];
-	journal_step_begin(rs, h, req);
-	int rc = delivery_run(rs->delivery, req, out);
-	rs->queues[rs->next] = queue_for(h, out);
-	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
-	rs->next++;
-	return rc;
-}
-
-/* Log the run, or keep its journal for prov-worker. Sets *logged / *spooled. */
-static void log_run(const struct config *cfg, struct db *db, const char *db_err, struct run_state *rs,
-                    const struct dispatch_outcome *outcome, int *logged, int *spooled)
-{
-	char err[1024];
-	struct logstore_options opt;
-	logstore_options_from_config(cfg, &opt);
-	*logged = *spooled = 0;
-	if (db != NULL &&
-	    logstore_write_outcome(db, &opt, rs->event, outcome, rs->queues, err, sizeof err) == 0) {
-		*logged = 1;
-		if (rs->journal.failed)
-			fprintf(stderr,
-			        PROG ": warning: the spool journal could not be written (%s): a crash "
-			             "during a run could lose its log rows\n",
-			        rs->journal.error);
-		journal_discard(&rs->journal);
-		return;
-	}
-	const char *why = db == NULL ? db_err : err;
-	if (journal_keep(&rs->journal) == 0) {
-		*spooled = 1;
-		fprintf(stderr,
-		        PROG
-		        ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
-		        why, rs->journal.file.path);
-	} else {
-		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,
-		        rs->journal.error);
-	}
-}
-
-static void print_warning(const char *warning)
-{
-	if (warning[0] != '\0')
-		fprintf(stderr, PROG ": warning: %s\n", warning);
-}
-
-/* The published generation costs a round trip, a third of an event's time
- * to the database: a batch checks it again once the last check is older
- * than batch_generation_check_ms (0: before every event). */
-static int dispatcher_stale(const struct dispatcher *dp)
-{
-	return monotonic_us() - dp->checked_us >= dp->cfg->batch_generation_check_ms * 1000;
-}
-
-/* Connect, load the snapshot, make the delivery context. Returns 0 or an exit code. */
-static int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
-{
-	memset(dp, 0, sizeof *dp);
-	dp->spare.fd = -1;
-	dp->cfg = cfg;
-	dp->db = db_open(cfg, dp->db_err, sizeof dp->db_err);
-	char err[2048], warning[1024];
-	if (cache_load(cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
-		fprintf(stderr, PROG ": no handler set to run: %s\n", err);
-		return EXIT_NO_SNAPSHOT;
-	}
-	print_warning(warning);
-	dp->checked_us = monotonic_us();
-	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-	                                 .scripts_dir = cfg->scripts_dir};
-	dp->delivery = delivery_new(&limits, err, sizeof err);
-	if (dp->delivery == NULL) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return EXIT_INTERNAL;
-	}
-	return 0;
-}
-
-static void dispatcher_close(struct dispatcher *dp)
-{
-	spool_journal_discard(&dp->spare);
-	delivery_free(dp->delivery);
-	cache_snapshot_free(&dp->snap);
-	db_close(dp->db);
-	memset(dp, 0, sizeof *dp);
-}
-
-/* Run one event's chain (data is taken over) and log it, or spool it.
- * Returns the result document for billing (NULL when out of memory) and sets
- * *exit_code. */
-static json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
-                              int *exit_code)
-{
-	size_t first = 0;
-	size_t n = cache_select(&dp->snap, event->events_id, &first);
-	struct run_state rs = {
-	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
-	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
-	if (dp->many)
-		journal_reuse(&rs.journal, &dp->spare); /* no file created and removed per event */
-	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
-	if (rs.queues == NULL) {
-		json_decref(data);
-		fprintf(stderr, PROG ": out of memory\n");
-		*exit_code = EXIT_INTERNAL;
-		return NULL;
-	}
-	struct dispatch_outcome outcome;
-	int rc = dispatch_run(event, data, rs.chain, n, deliver, &rs, &outcome);
-	int logged = 1, spooled = 0;
-	if (rc == 0 && outcome.nsteps > 0)
-		log_run(dp->cfg, dp->db, dp->db_err, &rs, &outcome, &logged, &spooled);
-	else if (rc != 0 && journal_keep(&rs.journal) == 0)
-		spooled = 1; /* what ran before running out of memory stays for prov-worker */
-	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, dp->snap.generation, logged) : NULL;
-	if (result != NULL)
-		json_object_set_new(result, "spooled", json_boolean(spooled));
-	*exit_code = (!logged && !spooled) || result == NULL ? EXIT_INTERNAL
-	             : outcome.forbidden                     ? EXIT_FORBIDDEN
-	                                                     : EXIT_ALLOWED;
-	if (result == NULL)
-		fprintf(stderr, PROG ": out of memory\n");
-	dispatch_outcome_free(&outcome);
-	free(rs.queues);
-	return result;
-}
-
 /* One result line on stdout, flushed (a batch consumer may read as it goes). */
 static int print_result(struct dispatcher *dp, json_t *result)
 {
@@ -456,7 +240,7 @@ static int run_single(struct dispatcher *dp, const struct dispatch_event *event,
 	int exit_code;
 	json_t *result = dispatcher_run(dp, event, data, &exit_code);
 	if (result != NULL && print_result(dp, result) != 0)
-		exit_code = EXIT_INTERNAL;
+		exit_code = DISPATCHER_INTERNAL;
 	json_decref(result);
 	return exit_code;
 }
@@ -498,7 +282,7 @@ static int print_bad_line(struct dispatcher *dp, long line, const char *message)
 	return rc;
 }
 
-/* Read, check and run one line. Returns 0, EXIT_BAD_INPUT or EXIT_INTERNAL. */
+/* Read, check and run one line. Returns 0, DISPATCHER_BAD_INPUT or DISPATCHER_INTERNAL. */
 static int run_batch_line(struct dispatcher *dp, long line, const char *text, size_t len)
 {
 	char err[1024], warning[1024];
@@ -506,34 +290,34 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 	json_t *envelope = json_loadb(text, len, 0, &jerr);
 	if (envelope == NULL) {
 		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
-		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+		return print_bad_line(dp, line, err) == 0 ? DISPATCHER_BAD_INPUT : DISPATCHER_INTERNAL;
 	}
 	struct dispatch_event event;
 	json_t *data;
 	int rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
 	json_decref(envelope);
 	if (rc != 0)
-		return print_bad_line(dp, line, err) == 0 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+		return print_bad_line(dp, line, err) == 0 ? DISPATCHER_BAD_INPUT : DISPATCHER_INTERNAL;
 	int stale = dispatcher_stale(dp);
 	if (stale)
-		dp->checked_us = monotonic_us();
+		dp->checked_us = dispatcher_now_us();
 	if (stale &&
 	    cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
 		json_decref(data);
 		char message[1200];
 		snprintf(message, sizeof message, "no handler set to run: %s", err);
 		print_bad_line(dp, line, message);
-		return EXIT_INTERNAL;
+		return DISPATCHER_INTERNAL;
 	}
 	if (stale)
-		print_warning(warning);
+		dispatcher_warning(warning);
 	int exit_code;
 	json_t *result = dispatcher_run(dp, &event, data, &exit_code);
 	if (result == NULL || json_object_set_new(result, "line", json_integer(line)) != 0 ||
 	    print_result(dp, result) != 0)
-		exit_code = EXIT_INTERNAL;
+		exit_code = DISPATCHER_INTERNAL;
 	json_decref(result);
-	return exit_code == EXIT_INTERNAL ? EXIT_INTERNAL : 0;
+	return exit_code == DISPATCHER_INTERNAL ? DISPATCHER_INTERNAL : 0;
 }
 
 /* Every line of stdin, in order. Exit code: 70 if any event hit an internal
@@ -545,7 +329,7 @@ static int run_batch(struct dispatcher *dp)
 	char *buf = malloc(cap);
 	if (buf == NULL) {
 		fprintf(stderr, PROG ": out of memory\n");
-		return EXIT_INTERNAL;
+		return DISPATCHER_INTERNAL;
 	}
 	int bad = 0, internal = 0, too_long, has_nul;
 	long len;
@@ -554,44 +338,28 @@ static int run_batch(struct dispatcher *dp)
 		int rc;
 		if (too_long)
 			rc = print_bad_line(dp, line, "the line is larger than payload_max_bytes") == 0
-			         ? EXIT_BAD_INPUT
-			         : EXIT_INTERNAL;
+			         ? DISPATCHER_BAD_INPUT
+			         : DISPATCHER_INTERNAL;
 		else if (has_nul || len == 0)
 			rc = print_bad_line(dp, line,
 			                    has_nul ? "the line contains a NUL byte" : "the line is empty") ==
 			             0
-			         ? EXIT_BAD_INPUT
-			         : EXIT_INTERNAL;
+			         ? DISPATCHER_BAD_INPUT
+			         : DISPATCHER_INTERNAL;
 		else
 			rc = run_batch_line(dp, line, buf, (size_t)len);
-		bad |= rc == EXIT_BAD_INPUT;
-		internal |= rc == EXIT_INTERNAL;
+		bad |= rc == DISPATCHER_BAD_INPUT;
+		internal |= rc == DISPATCHER_INTERNAL;
 	}
 	if (ferror(stdin)) {
 		fprintf(stderr, PROG ": cannot read the envelopes from stdin: %s\n", strerror(errno));
 		internal = 1;
 	}
 	free(buf);
-	return internal ? EXIT_INTERNAL : bad ? EXIT_BAD_INPUT : EXIT_ALLOWED;
+	return internal ? DISPATCHER_INTERNAL : bad ? DISPATCHER_BAD_INPUT : DISPATCHER_ALLOWED;
 }
 
 /* ---------------------------------------------------------------- --serve */
-
-/* Reconnect if the database was away, and pick up a newly published
- * generation (one round trip). */
-static int dispatcher_refresh(struct dispatcher *dp)
-{
-	dp->checked_us = monotonic_us();
-	if (dp->db == NULL)
-		dp->db = db_open(dp->cfg, dp->db_err, sizeof dp->db_err);
-	char err[2048], warning[1024];
-	if (cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
-		fprintf(stderr, PROG ": no handler set to run: %s\n", err);
-		return EXIT_NO_SNAPSHOT;
-	}
-	print_warning(warning);
-	return 0;
-}
 
 /* One worker's state: what a --batch keeps, kept across callers. */
 struct service {
@@ -655,20 +423,20 @@ static int service_worker(void *ctx)
 		        strerror(errno));
 	if (svc->open)
 		dispatcher_close(&svc->dp);
-	return rc == 0 ? EXIT_ALLOWED : EXIT_INTERNAL;
+	return rc == 0 ? DISPATCHER_ALLOWED : DISPATCHER_INTERNAL;
 }
 
 static int serve(const struct config *cfg)
 {
 	if (cfg->dispatch_socket[0] == '\0') {
 		fprintf(stderr, SERVICE_PROG ": --serve needs dispatch_socket in %s\n", cfg->path);
-		return EXIT_CONFIG;
+		return DISPATCHER_CONFIG;
 	}
 	char err[512];
 	int fd = dsvc_listen(cfg->dispatch_socket, err, sizeof err);
 	if (fd < 0) {
 		fprintf(stderr, SERVICE_PROG ": %s\n", err);
-		return EXIT_INTERNAL;
+		return DISPATCHER_INTERNAL;
 	}
 	struct service svc = {.cfg = cfg, .listen_fd = fd};
 	return dsvc_serve(SERVICE_PROG, cfg->dispatch_socket, fd, (int)cfg->dispatch_workers, service_worker,
@@ -697,7 +465,7 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
-			return EXIT_ALLOWED;
+			return DISPATCHER_ALLOWED;
 		}
 	struct dispatch_args args = {0};
 	if (config_take_option(&argc, argv, &args.config_path) != 0)
@@ -707,7 +475,7 @@ int main(int argc, char **argv)
 		return rc;
 	static struct config cfg;
 	if (cli_load_config(args.serve ? SERVICE_PROG : PROG, args.config_path, &cfg) != 0)
-		return EXIT_CONFIG;
+		return DISPATCHER_CONFIG;
 	if (args.serve)
 		return serve(&cfg);
 	struct dispatch_event event;
