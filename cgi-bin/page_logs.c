@@ -131,7 +131,8 @@ static const struct db_rows *handler_choices(struct db *db, const char *version)
 }
 
 /* The handler select, and the heading's name for ?handler=ID. */
-static int set_handler_choices(struct web_request *req, struct db *db, const char *version, long long selected)
+static int set_handler_choices(struct web_request *req, struct db *db, const char *version,
+                               long long selected)
 {
 	char key[64];
 	const struct db_rows *rows = handler_choices(db, version);
@@ -361,7 +362,8 @@ void page_logs_list(struct web_request *req)
 		return;
 	set_filters(req, &in, q);
 	set_event_catalog(req);
-	if (set_handler_choices(req, db, handlers_version, q->handler_id) != 0 || set_purge_info(req, db) != 0) {
+	if (set_handler_choices(req, db, handlers_version, q->handler_id) != 0 ||
+	    set_purge_info(req, db) != 0) {
 		web_error(req, 500, "The execution log could not be read.", db_error(db));
 		return;
 	}

@@ -396,7 +396,7 @@ static int ids_text(unsigned long long *ids, size_t n, char *out, size_t outlen)
 
 int logs_ids_from_newest(const char *newest, size_t page_size, char *out, size_t outlen)
 {
-	unsigned long long ids[LOGS_PAGE_MAX + 1];
+	unsigned long long ids[LOGS_PAGE_MAX + 1] = {0};
 	size_t n = 0, most = page_size_clamp(page_size) + 1;
 	for (const char *p = newest; p != NULL && *p != '\0';) {
 		size_t digits = strspn(p, "0123456789");
@@ -410,7 +410,7 @@ int logs_ids_from_newest(const char *newest, size_t page_size, char *out, size_t
 
 int logs_ids_of_page(const struct logs_page *page, char *out, size_t outlen)
 {
-	unsigned long long ids[LOGS_PAGE_MAX + 1];
+	unsigned long long ids[LOGS_PAGE_MAX + 1] = {0};
 	size_t n = 0;
 	for (size_t row = 0; row < page->rows.nrows && n < LOGS_PAGE_MAX; row++) {
 		long long id = db_cell_int(&page->rows, row, LCOL_ID, 0);

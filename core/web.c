@@ -7,6 +7,7 @@
 #include "db.h"
 #include "route.h"
 #include "web_cache.h"
+#include "web_io.h"
 #include "web_tmpl.h"
 
 #include <ClearSilver.h>
@@ -39,78 +40,6 @@ struct web_request {
 	char cookies[WEB_MAX_COOKIES][WEB_COOKIE_MAX];
 	size_t ncookies;
 };
-
-/* ---------------------------------------------------------------- cgiwrap over FCGX */
-
-static int io_read(void *data, char *buf, int len)
-{
-	struct web_request *req = data;
-	return FCGX_GetStr(buf, len, req->fcgx->in);
-}
-
-static int io_writef(void *data, const char *fmt, va_list ap)
-{
-	struct web_request *req = data;
-	return FCGX_VFPrintF(req->fcgx->out, fmt, ap);
-}
-
-static int io_write(void *data, const char *buf, int len)
-{
-	struct web_request *req = data;
-	int written = FCGX_PutStr(buf, len, req->fcgx->out);
-	return written == len ? len : -1;
-}
-
-/* What ClearSilver may read of the request's environment: what cgi_init and
- * cgi_parse need for the method, the form body, the query string and the
- * cookies. It asks for some 150 names (CGI.*, SSL.*) and copies every HTTP_*
- * header into the HDF, each lookup a scan of the FastCGI parameters: that
- * cost more than the rest of a cached page. Pages read other parameters
- * (PATH_INFO, HTTPS) through FCGX directly. */
-static const char *const cgi_env_names[] = {
-    "REQUEST_METHOD", "CONTENT_TYPE", "CONTENT_LENGTH", "QUERY_STRING", "HTTP_COOKIE",
-};
-#define CGI_ENV_HEADERS_FROM 4 /* the HTTP_* ones, offered to io_iterenv */
-
-static int cgi_env_allowed(const char *name)
-{
-	for (size_t i = 0; i < sizeof cgi_env_names / sizeof cgi_env_names[0]; i++)
-		if (strcmp(name, cgi_env_names[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static char *io_getenv(void *data, const char *name)
-{
-	struct web_request *req = data;
-	if (!cgi_env_allowed(name))
-		return NULL;
-	const char *value = FCGX_GetParam(name, req->fcgx->envp);
-	return value ? strdup(value) : NULL;
-}
-
-/* The index-th HTTP_* variable of cgi_env_names that the request has. */
-static int io_iterenv(void *data, int index, char **name, char **value)
-{
-	struct web_request *req = data;
-	*name = *value = NULL;
-	int seen = 0;
-	for (size_t i = CGI_ENV_HEADERS_FROM; i < sizeof cgi_env_names / sizeof cgi_env_names[0]; i++) {
-		const char *found = FCGX_GetParam(cgi_env_names[i], req->fcgx->envp);
-		if (found == NULL || seen++ != index)
-			continue;
-		*name = strdup(cgi_env_names[i]);
-		*value = strdup(found);
-		if (*name == NULL || *value == NULL) {
-			free(*name);
-			free(*value);
-			*name = *value = NULL;
-			return -1;
-		}
-		return 0;
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------------- logging */
 
@@ -477,8 +406,8 @@ static void load_session(struct web_request *req, const struct page *page)
 		prefetch->prepare(req, &extra);
 	int found;
 	if (extra.sql != NULL)
-		found = sessions_lookup_with(db, &req->app->cfg, token, extra.sql, extra.params, extra.nparams,
-		                             &req->session, &req->session_row);
+		found = sessions_lookup_with(db, &req->app->cfg, token, extra.sql, extra.params,
+		                             extra.nparams, &req->session, &req->session_row);
 	else
 		found = sessions_lookup(db, &req->app->cfg, token, &req->session);
 	if (found < 0) {
@@ -576,7 +505,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 		req.method = "GET";
 	if (req.path == NULL || req.path[0] == '\0')
 		req.path = "/";
-	cgiwrap_init_emu(&req, io_read, io_writef, io_write, io_getenv, NULL, io_iterenv);
+	web_io_attach(fcgx);
 
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {

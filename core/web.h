@@ -17,7 +17,7 @@ struct page_prefetch;
 /* What every page process shares across requests. */
 struct app {
 	struct config cfg;
-	struct db *db; /* opened lazily, reopened when it fails */
+	struct db *db;                        /* opened lazily, reopened when it fails */
 	const struct page_prefetch *prefetch; /* optional, see below */
 	size_t nprefetch;
 };

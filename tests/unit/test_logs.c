@@ -259,11 +259,12 @@ static void first_pages_are_those_without_text_dates_or_cursor(void **state)
 	(void)state;
 	assert_int_equal(parse((struct logs_input){0}), 0);
 	assert_true(logs_is_first_page(&q));
-	assert_int_equal(parse((struct logs_input){.handler = "7", .event = "clients.update", .status = "fail"}), 0);
+	assert_int_equal(
+	    parse((struct logs_input){.handler = "7", .event = "clients.update", .status = "fail"}), 0);
 	assert_true(logs_is_first_page(&q));
 	const struct logs_input not_first[] = {
-	    {.text = "refused"}, {.from = "2026-01-01"}, {.to = "2026-01-01"}, {.before = "10"}, {.after = "10"},
-	    {.status = "maybe"},
+	    {.text = "refused"}, {.from = "2026-01-01"}, {.to = "2026-01-01"},
+	    {.before = "10"},    {.after = "10"},        {.status = "maybe"},
 	};
 	for (size_t i = 0; i < sizeof not_first / sizeof not_first[0]; i++) {
 		parse(not_first[i]);
