@@ -70,7 +70,7 @@ test('cacheable views say so; text search, dates, paging and purge answers are n
   for (let i = 0; i < 3; i++) insertLog({ handler: h, ago: 10 + i });
   const first = await admin.get(`/logs?handler=${h}`);
   assert.ok(['hit', 'miss'].includes(cache(first)), 'a first page by handler is kept');
-  assert.equal(cache(await admin.get(`/logs?handler=${h}`)), 'hit');
+  await warm(admin, `/logs?handler=${h}`);
   const [older] = rowIds(first);
   for (const p of [`/logs?handler=${h}&q=x`, `/logs?handler=${h}&from=2020-01-01`, `/logs?handler=${h}&before=${older}`,
     `/logs?handler=${h}&after=${older}`, '/logs?purged=1', `/logs?handler=${h}&status=nope`, `/logs/${older}`]) {
@@ -83,6 +83,7 @@ test('a row inserted straight into MariaDB is on the next answer of every view i
   for (let i = 0; i < 3; i++) insertLog({ handler: h, ago: 60 + i });
   const views = ['/logs', `/logs?handler=${h}`, `/logs?handler=${h}&status=fail`, '/logs?status=fail'];
   for (const v of views) await warm(admin, v);
+  const before = await warm(admin, `/logs?handler=${h}&status=success`);
   const added = insertLog({ handler: h, status: 'fail', name: `added-${token}` });
   for (const v of views) {
     await next(admin, v, (r, i) => {
@@ -91,10 +92,8 @@ test('a row inserted straight into MariaDB is on the next answer of every view i
     });
   }
   // Where it does not belong, the kept copy stays good.
-  await warm(admin, `/logs?handler=${h}&status=success`);
-  const success = await admin.get(`/logs?handler=${h}&status=success`);
-  assert.equal(cache(success), 'hit');
-  assert.ok(!rowIds(success).includes(added));
+  const success = await warm(admin, `/logs?handler=${h}&status=success`);
+  assert.equal(success.text, before.text);
 });
 
 test('rows committed out of id order, or dated back, are on the next answer too', async () => {
@@ -284,8 +283,7 @@ test('filters and paging stay right around kept pages', async () => {
     assert.equal(/href="([^"]*)" id="page-older"/.exec(r.text)[1], `/logs?handler=${h}&amp;before=${newestFirst[23]}`);
   });
   await next(admin, `${view}&status=success`, (r) => assert.equal(rowIds(r)[0], added));
-  const kept = await admin.get(`${view}&status=fail`);
-  assert.equal(cache(kept), 'hit', 'a success row leaves the fail view as it was');
+  const kept = await warm(admin, `${view}&status=fail`); // a success row leaves it as it was
   assert.deepEqual(rowIds(kept), rowIds(fails));
   assert.deepEqual(rowIds(await admin.get(olderLink)), newestFirst.slice(25), 'older pages are read afresh');
 });
