@@ -110,27 +110,47 @@ static void set_event_catalog(struct web_request *req)
 	}
 }
 
-/* The handler select, and the heading's name for ?handler=ID. */
-static int set_handler_choices(struct web_request *req, struct db *db, long long selected)
+/* The handler choices, kept per process with the handlers_version read
+ * before them: every handler write bumps it in its own transaction
+ * (handlers.c, logstore.c's auto-disable), so an equal version means the
+ * same choices. One owner: these statics. */
+static struct db_rows choices;
+static char choices_version[32];
+
+static const struct db_rows *handler_choices(struct db *db, const char *version)
 {
-	struct db_rows rows;
+	if (version != NULL && choices_version[0] != '\0' && strcmp(version, choices_version) == 0)
+		return &choices;
+	db_rows_free(&choices);
+	choices_version[0] = '\0';
+	if (logs_handler_choices(db, &choices) != 0)
+		return NULL;
+	if (version != NULL && strlen(version) < sizeof choices_version)
+		snprintf(choices_version, sizeof choices_version, "%s", version);
+	return &choices;
+}
+
+/* The handler select, and the heading's name for ?handler=ID. */
+static int set_handler_choices(struct web_request *req, struct db *db, const char *version,
+                               long long selected)
+{
 	char key[64];
-	if (logs_handler_choices(db, &rows) != 0)
+	const struct db_rows *rows = handler_choices(db, version);
+	if (rows == NULL)
 		return -1;
-	for (size_t i = 0; i < rows.nrows; i++) {
+	for (size_t i = 0; i < rows->nrows; i++) {
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Id", i);
-		web_set(req, key, db_cell(&rows, i, 0));
+		web_set(req, key, db_cell(rows, i, 0));
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Name", i);
-		web_set(req, key, db_cell(&rows, i, 1));
+		web_set(req, key, db_cell(rows, i, 1));
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Status", i);
-		web_set(req, key, db_cell(&rows, i, 2));
-		if (selected > 0 && db_cell_int(&rows, i, 0, 0) == selected) {
+		web_set(req, key, db_cell(rows, i, 2));
+		if (selected > 0 && db_cell_int(rows, i, 0, 0) == selected) {
 			snprintf(key, sizeof key, "HandlerChoices.%zu.Selected", i);
 			web_set_int(req, key, 1);
-			web_set(req, "Filter.HandlerName", db_cell(&rows, i, 1));
+			web_set(req, "Filter.HandlerName", db_cell(rows, i, 1));
 		}
 	}
-	db_rows_free(&rows);
 	return 0;
 }
 
@@ -259,12 +279,14 @@ static int set_purge_info(struct web_request *req, struct db *db)
 	return 0;
 }
 
-void page_logs_list(struct web_request *req)
+/* The list's query, parsed by the prefetch and again by the page (the same
+ * input gives the same result); the prefetch's parameters point into it.
+ * Large; one request at a time per process. */
+static struct logs_query list_query;
+
+static int list_parse(struct web_request *req, struct logs_input *in)
 {
-	struct db *db = web_db(req);
-	if (db == NULL)
-		return;
-	struct logs_input in = {
+	*in = (struct logs_input){
 	    .handler = web_param(req, "handler"),
 	    .event = web_param(req, "event"),
 	    .status = web_param(req, "status"),
@@ -274,36 +296,99 @@ void page_logs_list(struct web_request *req)
 	    .before = web_param(req, "before"),
 	    .after = web_param(req, "after"),
 	};
-	static struct logs_query q; /* large; one request at a time per process */
-	int problems = logs_query_parse(&in, &q);
-	set_filters(req, &in, &q);
+	return logs_query_parse(in, &list_query);
+}
+
+/* A first page by handler / event / status (no text search, dates or
+ * cursor), and not the answer of a purge (which shows the purge's result):
+ * what the page cache keeps. */
+static int list_cacheable(struct web_request *req, int problems)
+{
+	return problems == 0 && logs_is_first_page(&list_query) && web_param(req, "purged") == NULL;
+}
+
+static size_t list_page_size(struct web_request *req)
+{
+	return (size_t)web_app(req)->cfg.page_size_default;
+}
+
+/* Before the login check: the handlers_version and, for a cacheable view, the
+ * ids of the rows it would show, in the session lookup's round trip. */
+void page_logs_list_prefetch(struct web_request *req, struct web_prefetch *prefetch)
+{
+	struct logs_input in;
+	int problems = list_parse(req, &in);
+	prefetch->sql = logs_freshness_sql(&list_query, list_cacheable(req, problems), list_page_size(req),
+	                                   prefetch->params, &prefetch->nparams);
+}
+
+/* Answered from the page cache when the prefetched rows and handlers version
+ * are those of the kept copy. */
+static int list_from_cache(struct web_request *req, const char *handlers_version)
+{
+	char ids[LOGS_IDS_MAX], version[LOGS_IDS_MAX + 32];
+	if (handlers_version == NULL || web_prefetched_count(req) != 2 ||
+	    logs_ids_from_newest(web_prefetched(req, 1), list_page_size(req), ids, sizeof ids) != 0)
+		return 0;
+	snprintf(version, sizeof version, "%s|%s", handlers_version, ids);
+	return web_cached(req, version);
+}
+
+static void list_render(struct web_request *req, const struct logs_page *page, const char *handlers_version,
+                        int cacheable)
+{
+	char ids[LOGS_IDS_MAX], version[LOGS_IDS_MAX + 32];
+	/* Keyed by the rows rendered (not by those prefetched: a row may have come
+	 * or gone since) and by the handlers version read before the choices. */
+	if (cacheable && handlers_version != NULL && logs_ids_of_page(page, ids, sizeof ids) == 0) {
+		snprintf(version, sizeof version, "%s|%s", handlers_version, ids);
+		web_render_cached(req, "logs_list.cs", version);
+		return;
+	}
+	web_render(req, 200, "logs_list.cs");
+}
+
+void page_logs_list(struct web_request *req)
+{
+	struct logs_input in;
+	int problems = list_parse(req, &in);
+	const struct logs_query *q = &list_query;
+	int cacheable = list_cacheable(req, problems);
+	const char *handlers_version = web_prefetched(req, 0);
+	if (cacheable && list_from_cache(req, handlers_version))
+		return;
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return;
+	set_filters(req, &in, q);
 	set_event_catalog(req);
-	if (set_handler_choices(req, db, q.handler_id) != 0 || set_purge_info(req, db) != 0) {
+	if (set_handler_choices(req, db, handlers_version, q->handler_id) != 0 ||
+	    set_purge_info(req, db) != 0) {
 		web_error(req, 500, "The execution log could not be read.", db_error(db));
 		return;
 	}
 	web_set(req, "Page.Title", "Execution Logs");
 	web_set(req, "Page.Section", "logs");
-	if (q.handler_id > 0) /* as text: ClearSilver's numbers are too small for every id */
-		web_set_int(req, "Filter.HandlerId", q.handler_id);
+	if (q->handler_id > 0) /* as text: ClearSilver's numbers are too small for every id */
+		web_set_int(req, "Filter.HandlerId", q->handler_id);
 	if (problems > 0) {
 		web_set_int(req, "List.Count", 0);
 		web_render(req, 422, "logs_list.cs");
 		return;
 	}
 	struct logs_page page;
-	if (logs_list(db, &q, (size_t)web_app(req)->cfg.page_size_default, &page) != 0) {
+	if (logs_list(db, q, list_page_size(req), &page) != 0) {
 		web_error(req, 500, "The execution log could not be read.", db_error(db));
 		return;
 	}
 	for (size_t row = 0; row < page.rows.nrows; row++)
 		set_log_row(req, &page.rows, row);
-	if (q.handler_id > 0 && page.rows.nrows > 0)
+	if (q->handler_id > 0 && page.rows.nrows > 0)
 		web_set(req, "Filter.LoggedName", db_cell(&page.rows, 0, LCOL_HANDLER_NAME));
 	web_set_int(req, "List.Count", (long long)page.rows.nrows);
-	set_pager(req, &q, &page);
+	set_pager(req, q, &page);
+	list_render(req, &page, handlers_version, cacheable);
 	logs_page_free(&page);
-	web_render(req, 200, "logs_list.cs");
 }
 
 /* ---------------------------------------------------------------- details */

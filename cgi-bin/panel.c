@@ -34,9 +34,16 @@ static const struct page pages[] = {
     {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
 };
 
+/* Pages that read what they need to decide in the session lookup's round trip. */
+static const struct page_prefetch prefetch[] = {
+    {page_logs_list, page_logs_list_prefetch},
+};
+
 int main(void)
 {
 	static struct app app;
+	app.prefetch = prefetch;
+	app.nprefetch = sizeof prefetch / sizeof prefetch[0];
 	char err[512];
 	const char *path = config_resolve_path(NULL);
 	if (config_load(path, &app.cfg, err, sizeof err) != 0) {

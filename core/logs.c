@@ -7,6 +7,7 @@
 #include "logs.h"
 
 #include "db.h"
+#include "users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,8 @@ static int read_page(struct db *db, const struct logs_query *q, int dir, const s
 	if (fetch(db, q, dir, from, windowed ? &edge : NULL, n + 1, &page->rows) != 0)
 		return -1;
 	int more = page->rows.nrows > n;
+	if (more && dir == DIR_OLDER)
+		page->next_id = row_id(&page->rows, n);
 	keep_rows(&page->rows, n);
 	size_t shown = page->rows.nrows;
 	if (dir == DIR_NEWER) {
@@ -238,13 +241,15 @@ static int read_page(struct db *db, const struct logs_query *q, int dir, const s
 	return 0;
 }
 
+static size_t page_size_clamp(size_t page_size)
+{
+	return page_size < 1 ? 1 : page_size > LOGS_PAGE_MAX ? LOGS_PAGE_MAX : page_size;
+}
+
 int logs_list(struct db *db, const struct logs_query *q, size_t page_size, struct logs_page *page)
 {
 	memset(page, 0, sizeof *page);
-	if (page_size < 1)
-		page_size = 1;
-	if (page_size > LOGS_PAGE_MAX)
-		page_size = LOGS_PAGE_MAX;
+	page_size = page_size_clamp(page_size);
 	static const struct position newest = {DT_MAX, ID_MAX};
 	struct position from = newest;
 	int dir = q->after_id > 0 ? DIR_NEWER : DIR_OLDER;
@@ -310,4 +315,110 @@ static const char SQL_HANDLER_CHOICES[] =
 int logs_handler_choices(struct db *db, struct db_rows *rows)
 {
 	return db_query(db, SQL_HANDLER_CHOICES, NULL, 0, rows);
+}
+
+/* ---------------------------------------------------------------- freshness */
+
+#define HANDLERS_VERSION "(SELECT handlers_version FROM cache_state WHERE id = 1)"
+/* The rows the first page's list statement reads (the same index, filters and
+ * order, with no date range: a range costs the optimizer an index dive per
+ * execution), ids only, so InnoDB reads index entries alone. In no order:
+ * the set names the page. */
+#define NEWEST_IDS(index, where)                                                                             \
+	"(SELECT GROUP_CONCAT(id) FROM (SELECT id FROM exec_logs FORCE INDEX (" index ") " where             \
+	"ORDER BY dt DESC, id DESC LIMIT ?) newest)"
+#define FRESHNESS(index, where) SESSIONS_LOOKUP_SQL(HANDLERS_VERSION ", " NEWEST_IDS(index, where))
+
+static const char SQL_FRESHNESS_VERSION[] = SESSIONS_LOOKUP_SQL(HANDLERS_VERSION);
+/* Indexed like statements[]: bit 0 handler, bit 1 event, bit 2 status. */
+static const char *const freshness_statements[8] = {
+    FRESHNESS("ix_logs_dt", ""),
+    FRESHNESS("ix_logs_handler", "WHERE handler_id = ? "),
+    FRESHNESS("ix_logs_event", "WHERE events_id = ? "),
+    FRESHNESS("ix_logs_handler_event", "WHERE handler_id = ? AND events_id = ? "),
+    FRESHNESS("ix_logs_status", "WHERE status = ? "),
+    FRESHNESS("ix_logs_handler_status", "WHERE handler_id = ? AND status = ? "),
+    FRESHNESS("ix_logs_event_status", "WHERE events_id = ? AND status = ? "),
+    FRESHNESS("ix_logs_handler_event_status", "WHERE handler_id = ? AND events_id = ? AND status = ? "),
+};
+
+int logs_is_first_page(const struct logs_query *q)
+{
+	return q->nerrors == 0 && q->text[0] == '\0' && q->from_sql[0] == '\0' && q->to_sql[0] == '\0' &&
+	       q->before_id == 0 && q->after_id == 0;
+}
+
+const char *logs_freshness_sql(const struct logs_query *q, int first_page, size_t page_size,
+                               struct db_param *params, size_t *nparams)
+{
+	*nparams = 0;
+	if (!first_page || !logs_is_first_page(q))
+		return SQL_FRESHNESS_VERSION;
+	unsigned mask = 0;
+	if (q->handler_id > 0) {
+		params[(*nparams)++] = DB_INT(q->handler_id);
+		mask |= 1;
+	}
+	if (q->events_id[0]) {
+		params[(*nparams)++] = DB_STR(q->events_id);
+		mask |= 2;
+	}
+	if (q->status[0]) {
+		params[(*nparams)++] = DB_STR(q->status);
+		mask |= 4;
+	}
+	params[(*nparams)++] = DB_INT(page_size_clamp(page_size) + 1);
+	return freshness_statements[mask];
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+	return (x > y) - (x < y);
+}
+
+/* ids (n of them) sorted, as "id,id,...". 0, or -1 when it does not fit. */
+static int ids_text(unsigned long long *ids, size_t n, char *out, size_t outlen)
+{
+	size_t len = 0;
+	qsort(ids, n, sizeof ids[0], compare_ids);
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + len, outlen - len, i ? ",%llu" : "%llu", ids[i]);
+		if (w < 0 || (size_t)w >= outlen - len)
+			return -1;
+		len += (size_t)w;
+	}
+	return 0;
+}
+
+int logs_ids_from_newest(const char *newest, size_t page_size, char *out, size_t outlen)
+{
+	unsigned long long ids[LOGS_PAGE_MAX + 1] = {0};
+	size_t n = 0, most = page_size_clamp(page_size) + 1;
+	for (const char *p = newest; p != NULL && *p != '\0';) {
+		size_t digits = strspn(p, "0123456789");
+		if (digits == 0 || digits > 19 || (p[digits] != ',' && p[digits] != '\0') || n == most)
+			return -1;
+		ids[n++] = strtoull(p, NULL, 10);
+		p += digits + (p[digits] == ',');
+	}
+	return ids_text(ids, n, out, outlen);
+}
+
+int logs_ids_of_page(const struct logs_page *page, char *out, size_t outlen)
+{
+	unsigned long long ids[LOGS_PAGE_MAX + 1] = {0};
+	size_t n = 0;
+	for (size_t row = 0; row < page->rows.nrows && n < LOGS_PAGE_MAX; row++) {
+		long long id = db_cell_int(&page->rows, row, LCOL_ID, 0);
+		if (id <= 0)
+			return -1;
+		ids[n++] = (unsigned long long)id;
+	}
+	if (page->next_id > 0)
+		ids[n++] = (unsigned long long)page->next_id;
+	return ids_text(ids, n, out, outlen);
 }

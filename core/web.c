@@ -6,6 +6,8 @@
 #include "auth.h"
 #include "db.h"
 #include "route.h"
+#include "web_cache.h"
+#include "web_io.h"
 #include "web_tmpl.h"
 
 #include <ClearSilver.h>
@@ -20,6 +22,7 @@
 #define WEB_COOKIE_MAX 512
 #define PRELOGIN_CSRF_COOKIE "prov_csrf"
 #define SESSION_COOKIE "prov_session"
+#define CACHE_SLOT_MAX 8192
 
 struct web_request {
 	struct app *app;
@@ -30,64 +33,13 @@ struct web_request {
 	const char *path;
 	long long path_id;
 	struct session session;
+	struct db_rows session_row; /* with the prefetch's extra columns */
 	int logged_in;
 	int answered;
 	int hdf_failed;
 	char cookies[WEB_MAX_COOKIES][WEB_COOKIE_MAX];
 	size_t ncookies;
 };
-
-/* ---------------------------------------------------------------- cgiwrap over FCGX */
-
-static int io_read(void *data, char *buf, int len)
-{
-	struct web_request *req = data;
-	return FCGX_GetStr(buf, len, req->fcgx->in);
-}
-
-static int io_writef(void *data, const char *fmt, va_list ap)
-{
-	struct web_request *req = data;
-	return FCGX_VFPrintF(req->fcgx->out, fmt, ap);
-}
-
-static int io_write(void *data, const char *buf, int len)
-{
-	struct web_request *req = data;
-	int written = FCGX_PutStr(buf, len, req->fcgx->out);
-	return written == len ? len : -1;
-}
-
-static char *io_getenv(void *data, const char *name)
-{
-	struct web_request *req = data;
-	const char *value = FCGX_GetParam(name, req->fcgx->envp);
-	return value ? strdup(value) : NULL;
-}
-
-static int io_iterenv(void *data, int index, char **name, char **value)
-{
-	struct web_request *req = data;
-	*name = *value = NULL;
-	for (int i = 0; req->fcgx->envp[i] != NULL; i++) {
-		if (i != index)
-			continue;
-		const char *entry = req->fcgx->envp[i];
-		const char *eq = strchr(entry, '=');
-		if (eq == NULL)
-			return 0;
-		*name = strndup(entry, (size_t)(eq - entry));
-		*value = strdup(eq + 1);
-		if (*name == NULL || *value == NULL) {
-			free(*name);
-			free(*value);
-			*name = *value = NULL;
-			return -1;
-		}
-		return 0;
-	}
-	return 0;
-}
 
 /* ---------------------------------------------------------------- logging */
 
@@ -134,6 +86,21 @@ const char *web_param(struct web_request *req, const char *name)
 	/* A repeated field becomes a node with children; take the first value. */
 	HDF *child = hdf_obj_child(node);
 	return child ? hdf_obj_value(child) : hdf_obj_value(node);
+}
+
+const char *web_prefetched(struct web_request *req, size_t column)
+{
+	if (column >= web_prefetched_count(req))
+		return NULL;
+	return db_cell(&req->session_row, 0, SESSIONS_LOOKUP_COLUMNS + column);
+}
+
+size_t web_prefetched_count(struct web_request *req)
+{
+	if (!req->logged_in || req->session_row.nrows != 1 ||
+	    req->session_row.ncols <= SESSIONS_LOOKUP_COLUMNS)
+		return 0;
+	return req->session_row.ncols - SESSIONS_LOOKUP_COLUMNS;
 }
 
 struct db *web_db(struct web_request *req)
@@ -280,7 +247,48 @@ static void set_common(struct web_request *req)
 	web_set(req, "Page.Path", req->path);
 }
 
-void web_render(struct web_request *req, int status, const char *template_name)
+/* Head and body of a complete answer. Content-Length spares Apache the
+ * chunked encoding of a body of unknown length. cache: the page cache's part
+ * in it ("hit", "miss": rendered and kept) for the X-Panel-Cache header, or NULL. */
+static void write_body(struct web_request *req, int status, const char *body, size_t len, const char *cache)
+{
+	char extra[96];
+	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n%s%s%s", len, cache ? "X-Panel-Cache: " : "",
+	         cache ? cache : "", cache ? "\r\n" : "");
+	write_head(req, status, extra);
+	if (len > 0)
+		FCGX_PutStr(body, (int)len, req->fcgx->out);
+	req->answered = 1;
+}
+
+/* The slot of this request in the page cache; 0, or -1 when it has none. */
+static int cache_slot(struct web_request *req, char *slot, size_t size)
+{
+	if (!req->logged_in || req->ncookies > 0 ||
+	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0))
+		return -1;
+	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
+	int n = snprintf(slot, size, "%s?%s\n%lld\n%s\n%s\n%s", req->path, query ? query : "",
+	                 req->session.user.id, req->session.user.name,
+	                 users_role_name(req->session.user.role), req->session.csrf);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+int web_cached(struct web_request *req, const char *version)
+{
+	char slot[CACHE_SLOT_MAX];
+	size_t len = 0;
+	if (req->answered || version == NULL || cache_slot(req, slot, sizeof slot) != 0)
+		return 0;
+	const char *body = web_cache_find(slot, version, &len);
+	if (body == NULL)
+		return 0;
+	write_body(req, 200, body, len, "hit");
+	return 1;
+}
+
+/* Render and answer; keep the bytes in the page cache when version is set. */
+static void render(struct web_request *req, int status, const char *template_name, const char *version)
 {
 	if (req->answered)
 		return;
@@ -298,11 +306,22 @@ void web_render(struct web_request *req, int status, const char *template_name)
 		write_plain_error(req, 500);
 		return;
 	}
-	write_head(req, status, NULL);
-	if (out.len > 0)
-		FCGX_PutStr(out.buf, out.len, req->fcgx->out);
+	const char *body = out.buf ? out.buf : "";
+	char slot[CACHE_SLOT_MAX];
+	int kept = version != NULL && cache_slot(req, slot, sizeof slot) == 0 &&
+	           web_cache_store(slot, version, body, (size_t)out.len) == 0;
+	write_body(req, status, body, (size_t)out.len, kept ? "miss" : NULL);
 	string_clear(&out);
-	req->answered = 1;
+}
+
+void web_render(struct web_request *req, int status, const char *template_name)
+{
+	render(req, status, template_name, NULL);
+}
+
+void web_render_cached(struct web_request *req, const char *template_name, const char *version)
+{
+	render(req, 200, template_name, version);
 }
 
 void web_redirect(struct web_request *req, const char *path)
@@ -365,7 +384,15 @@ static void ensure_prelogin_csrf(struct web_request *req)
 	web_set(req, "CSRF.Token", token);
 }
 
-static void load_session(struct web_request *req)
+static const struct page_prefetch *prefetch_of(struct web_request *req, const struct page *page)
+{
+	for (size_t i = 0; i < req->app->nprefetch; i++)
+		if (req->app->prefetch[i].page == page->fn)
+			return &req->app->prefetch[i];
+	return NULL;
+}
+
+static void load_session(struct web_request *req, const struct page *page)
 {
 	const char *token = hdf_get_value(req->hdf, "Cookie." SESSION_COOKIE, NULL);
 	if (token == NULL)
@@ -373,7 +400,16 @@ static void load_session(struct web_request *req)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	int found = sessions_lookup(db, &req->app->cfg, token, &req->session);
+	const struct page_prefetch *prefetch = prefetch_of(req, page);
+	struct web_prefetch extra = {.sql = NULL, .nparams = 0};
+	if (prefetch != NULL)
+		prefetch->prepare(req, &extra);
+	int found;
+	if (extra.sql != NULL)
+		found = sessions_lookup_with(db, &req->app->cfg, token, extra.sql, extra.params,
+		                             extra.nparams, &req->session, &req->session_row);
+	else
+		found = sessions_lookup(db, &req->app->cfg, token, &req->session);
 	if (found < 0) {
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));
 		return;
@@ -403,7 +439,7 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 			web_error(req, 404, "There is no such page.", NULL);
 		return;
 	}
-	load_session(req);
+	load_session(req, page);
 	if (req->answered)
 		return;
 	if (!req->logged_in && page->guard == GUARD_PUBLIC)
@@ -469,7 +505,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 		req.method = "GET";
 	if (req.path == NULL || req.path[0] == '\0')
 		req.path = "/";
-	cgiwrap_init_emu(&req, io_read, io_writef, io_write, io_getenv, NULL, io_iterenv);
+	web_io_attach(fcgx);
 
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {
@@ -496,6 +532,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	} else {
 		web_dispatch(&req, pages, npages);
 	}
+	db_rows_free(&req.session_row);
 	cgi_destroy(&req.cgi);
 }
 
@@ -511,5 +548,6 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 		FCGX_Finish_r(&fcgx);
 	}
 	web_tmpl_clear();
+	web_cache_clear();
 	return 0;
 }
