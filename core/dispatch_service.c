@@ -569,6 +569,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP); /* a terminal hang-up: a clean stop, not a death by signal */
 	sigaddset(&set, SIGCHLD);
 	struct slot *slots = calloc((size_t)workers, sizeof *slots);
 	if (slots == NULL || stdio_open() != 0 || sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
@@ -591,7 +592,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		}
 		struct timespec tick = {.tv_sec = 1};
 		int sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
 		reap(prog, slots, workers, st);
 	}

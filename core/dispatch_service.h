@@ -75,7 +75,7 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx);
 
 /* The pool: fork `workers` processes that each call worker_main(ctx) (which
  * should end with dsvc_worker_loop), restart the ones that die (at most once
- * a second per slot), stop them all on SIGTERM/SIGINT, let their runs finish,
+ * a second per slot), stop them all on SIGTERM/SIGINT/SIGHUP, let their runs finish,
  * and remove the socket. Messages go to stderr prefixed with prog. Returns
  * the process's exit code. */
 int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int (*worker_main)(void *ctx),
