@@ -168,6 +168,17 @@ void list_redirect(struct web_request *req, const struct list_state *state, cons
 	web_redirect(req, location);
 }
 
+void handler_store_failed(struct web_request *req, enum handler_store_result r, struct db *db,
+                          const char *failed)
+{
+	if (r == HANDLER_STORE_NOT_FOUND)
+		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
+	else if (r == HANDLER_STORE_ARCHIVED)
+		web_error(req, 409, "This handler is archived: change its status in the edit form.", NULL);
+	else
+		web_error(req, 503, failed, db_error(db));
+}
+
 /* ---------------------------------------------------------------- events */
 
 void event_labels(const char *events_id, const char **group, const char **label)

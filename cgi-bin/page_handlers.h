@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+struct db;
 struct web_request;
 
 #define LIST_QUERY_MAX 256
@@ -34,6 +35,12 @@ void list_state_query(struct web_request *req, const struct list_state *state, i
 
 /* Answer with a redirect to the list in state, telling it what was done to id. */
 void list_redirect(struct web_request *req, const struct list_state *state, const char *done, long long id);
+
+/* The answer to a store result other than HANDLER_STORE_OK: 404 when the
+ * handler is gone, 409 when it is archived, else 503 saying failed (e.g.
+ * "The handler could not be saved; try again shortly."). */
+void handler_store_failed(struct web_request *req, enum handler_store_result r, struct db *db,
+                          const char *failed);
 
 /* Events.N.{Id,Group,Label} and EventGroups.N.{Name,Events.M.{Id,Label}}. */
 void set_event_catalog(struct web_request *req);

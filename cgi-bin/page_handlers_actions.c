@@ -25,18 +25,11 @@ void page_handler_toggle(struct web_request *req)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	switch (handlers_set_status(db, web_path_id(req), to)) {
-	case HANDLER_STORE_OK: list_redirect(req, &state, handler_status_name(to), web_path_id(req)); return;
-	case HANDLER_STORE_NOT_FOUND:
-		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
-		return;
-	case HANDLER_STORE_ARCHIVED:
-		web_error(req, 409, "This handler is archived: change its status in the edit form.", NULL);
-		return;
-	default:
-		web_error(req, 503, "The status could not be changed; try again shortly.", db_error(db));
-		return;
-	}
+	enum handler_store_result r = handlers_set_status(db, web_path_id(req), to);
+	if (r == HANDLER_STORE_OK)
+		list_redirect(req, &state, handler_status_name(to), web_path_id(req));
+	else
+		handler_store_failed(req, r, db, "The status could not be changed; try again shortly.");
 }
 
 void page_handler_delete_confirm(struct web_request *req)
@@ -47,13 +40,9 @@ void page_handler_delete_confirm(struct web_request *req)
 	if (db == NULL)
 		return;
 	struct handler h;
-	switch (handlers_get(db, web_path_id(req), &h)) {
-	case HANDLER_STORE_OK: break;
-	case HANDLER_STORE_NOT_FOUND:
-		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
-		return;
-	default:
-		web_error(req, 503, "The handler could not be read; try again shortly.", db_error(db));
+	enum handler_store_result got = handlers_get(db, web_path_id(req), &h);
+	if (got != HANDLER_STORE_OK) {
+		handler_store_failed(req, got, db, "The handler could not be read; try again shortly.");
 		return;
 	}
 	char query[LIST_QUERY_MAX];
@@ -80,13 +69,9 @@ void page_handler_delete(struct web_request *req)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	switch (handlers_delete(db, web_path_id(req))) {
-	case HANDLER_STORE_OK: list_redirect(req, &state, "deleted", web_path_id(req)); return;
-	case HANDLER_STORE_NOT_FOUND:
-		web_error(req, 404, "There is no such handler; it may have been deleted already.", NULL);
-		return;
-	default:
-		web_error(req, 503, "The handler could not be deleted; try again shortly.", db_error(db));
-		return;
-	}
+	enum handler_store_result r = handlers_delete(db, web_path_id(req));
+	if (r == HANDLER_STORE_OK)
+		list_redirect(req, &state, "deleted", web_path_id(req));
+	else
+		handler_store_failed(req, r, db, "The handler could not be deleted; try again shortly.");
 }

@@ -179,15 +179,11 @@ static int load_handler(struct web_request *req, struct handler *h)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return -1;
-	switch (handlers_get(db, web_path_id(req), h)) {
-	case HANDLER_STORE_OK: return 0;
-	case HANDLER_STORE_NOT_FOUND:
-		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
-		return -1;
-	default:
-		web_error(req, 503, "The handler could not be read; try again shortly.", db_error(db));
-		return -1;
-	}
+	enum handler_store_result got = handlers_get(db, web_path_id(req), h);
+	if (got == HANDLER_STORE_OK)
+		return 0;
+	handler_store_failed(req, got, db, "The handler could not be read; try again shortly.");
+	return -1;
 }
 
 void page_handler_show(struct web_request *req)
@@ -226,13 +222,9 @@ void page_handler_update(struct web_request *req)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	switch (handlers_update(db, current.id, &h)) {
-	case HANDLER_STORE_OK: break;
-	case HANDLER_STORE_NOT_FOUND:
-		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
-		return;
-	default:
-		web_error(req, 503, "The handler could not be saved; try again shortly.", db_error(db));
+	enum handler_store_result saved = handlers_update(db, current.id, &h);
+	if (saved != HANDLER_STORE_OK) {
+		handler_store_failed(req, saved, db, "The handler could not be saved; try again shortly.");
 		return;
 	}
 	if (h.secret[0] != '\0')

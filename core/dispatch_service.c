@@ -384,7 +384,7 @@ void dsvc_stdio_restore(struct dsvc_stdio *s)
 	for (int i = 0; i < 3; i++) {
 		if (s->saved[i] < 0)
 			continue;
-		dup2(s->saved[i], i);
+		dup2(s->saved[i], i); /* both open and ours: EBADF and EBUSY cannot happen */
 		close(s->saved[i]);
 		s->saved[i] = -1;
 	}
@@ -422,8 +422,10 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 		fprintf(stderr, "prov-dispatchd[%d]: cannot take the caller's stdio: %s\n", (int)getpid(),
 		        strerror(errno));
 	}
-	dsvc_request_close(&req); /* before the reply: the caller's pipes close with it */
-	dsvc_reply(conn, code);
+	dsvc_request_close(&req);        /* before the reply: the caller's pipes close with it */
+	if (dsvc_reply(conn, code) != 0) /* the caller is gone (billing killed it): the run stays logged */
+		fprintf(stderr, "prov-dispatchd[%d]: the caller left before its exit code %d\n",
+		        (int)getpid(), code);
 }
 
 int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)

@@ -208,12 +208,12 @@ static int make_secret(struct handler *h)
 	return 0;
 }
 
-enum handler_store_result handlers_insert(struct db *db, struct handler *h)
+/* The columns SQL_INSERT and SQL_UPDATE share, in their order (p has room
+ * for HANDLER_PARAMS). */
+#define HANDLER_PARAMS 10
+static void handler_params(const struct handler *h, struct db_param *p)
 {
-	h->secret[0] = '\0';
-	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
-		return HANDLER_STORE_ERROR;
-	struct db_param params[] = {
+	struct db_param all[HANDLER_PARAMS] = {
 	    DB_STR(h->name),
 	    DB_STR(h->events_id),
 	    DB_STR(h->task),
@@ -224,13 +224,23 @@ enum handler_store_result handlers_insert(struct db *db, struct handler *h)
 	    DB_INT(h->retry_enabled ? 1 : 0),
 	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
 	    DB_STR_OR_NULL(h->retry_schedule),
-	    DB_STR_OR_NULL(h->secret),
 	};
+	memcpy(p, all, sizeof all);
+}
+
+enum handler_store_result handlers_insert(struct db *db, struct handler *h)
+{
+	h->secret[0] = '\0';
+	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
+		return HANDLER_STORE_ERROR;
+	struct db_param params[HANDLER_PARAMS + 1];
+	handler_params(h, params);
+	params[HANDLER_PARAMS] = DB_STR_OR_NULL(h->secret);
 	unsigned long long id = 0;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
 	enum handler_store_result result = HANDLER_STORE_ERROR;
-	if (db_exec(db, SQL_INSERT, params, 11, NULL, &id) == 0 && bump_version(db) == 0)
+	if (db_exec(db, SQL_INSERT, params, HANDLER_PARAMS + 1, NULL, &id) == 0 && bump_version(db) == 0)
 		result = HANDLER_STORE_OK;
 	result = finish(db, result);
 	if (result == HANDLER_STORE_OK) {
@@ -248,27 +258,17 @@ enum handler_store_result handlers_update(struct db *db, long long id, struct ha
 	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
 		return HANDLER_STORE_ERROR;
 	int keep = h->secret_action == HANDLER_SECRET_KEEP;
-	struct db_param params[] = {
-	    DB_STR(h->name),
-	    DB_STR(h->events_id),
-	    DB_STR(h->task),
-	    DB_STR(handler_task_type_name(h->task_type)),
-	    DB_STR(handler_status_name(h->status)),
-	    DB_INT(h->priority),
-	    DB_INT(h->timeout_ms),
-	    DB_INT(h->retry_enabled ? 1 : 0),
-	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
-	    DB_STR_OR_NULL(h->retry_schedule),
-	    DB_INT(keep),
-	    DB_STR_OR_NULL(h->secret), /* NULL: removed */
-	    DB_INT(id),
-	};
+	struct db_param params[HANDLER_PARAMS + 3];
+	handler_params(h, params);
+	params[HANDLER_PARAMS] = DB_INT(keep);
+	params[HANDLER_PARAMS + 1] = DB_STR_OR_NULL(h->secret); /* NULL: removed */
+	params[HANDLER_PARAMS + 2] = DB_INT(id);
 	enum handler_status current;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
 	enum handler_store_result result = lock_row(db, id, &current);
 	if (result == HANDLER_STORE_OK &&
-	    (db_exec(db, SQL_UPDATE, params, 13, NULL, NULL) != 0 || bump_version(db) != 0))
+	    (db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 3, NULL, NULL) != 0 || bump_version(db) != 0))
 		result = HANDLER_STORE_ERROR;
 	result = finish(db, result);
 	if (result == HANDLER_STORE_OK)

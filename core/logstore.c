@@ -342,20 +342,24 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 {
 	if (n == 0)
 		return 0;
-	/* Handler rows are updated in id order: concurrent writers then lock
-	 * them in one global order, which keeps deadlocks rare; one that still
-	 * happens (InnoDB's gap locks) is rolled back and run again. */
-	struct logstore_entry **order = calloc(n, sizeof *order);
-	if (order == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
+	/* The common case needs no sort: write_successes keeps execution order. */
+	struct logstore_entry **order = NULL;
+	if (!plain_successes(entries, n)) {
+		/* Handler rows are updated in id order: concurrent writers then lock
+		 * them in one global order, which keeps deadlocks rare; one that still
+		 * happens (InnoDB's gap locks) is rolled back and run again. */
+		order = calloc(n, sizeof *order);
+		if (order == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			order[i] = &entries[i];
+		qsort(order, n, sizeof *order, by_handler_then_time);
 	}
-	for (size_t i = 0; i < n; i++)
-		order[i] = &entries[i];
-	qsort(order, n, sizeof *order, by_handler_then_time);
-	int rc = -1, fast = plain_successes(entries, n);
+	int rc = -1;
 	for (int tries = 0; rc != 0 && tries < LOGSTORE_DEADLOCK_TRIES; tries++) {
-		if (fast) {
+		if (order == NULL) {
 			rc = write_successes(db, opt, entries, n);
 		} else {
 			rc = db_begin(db);

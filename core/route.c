@@ -1,5 +1,9 @@
-/* route: the one path matcher. Patterns are literal text with '#' for an id. */
+/* route: the one path matcher (patterns are literal text with '#' for an id)
+ * and the request line both FastCGI front ends read. */
 #include "route.h"
+
+#include <fcgiapp.h>
+#include <stddef.h>
 
 int route_match(const char *pattern, const char *path, long long *id)
 {
@@ -22,4 +26,14 @@ int route_match(const char *pattern, const char *path, long long *id)
 			return 0;
 	}
 	return *pattern == '\0' && *path == '\0';
+}
+
+void route_request_line(char **envp, const char **method, const char **path)
+{
+	*method = FCGX_GetParam("REQUEST_METHOD", envp);
+	*path = FCGX_GetParam("PATH_INFO", envp);
+	if (*method == NULL)
+		*method = "GET";
+	if (*path == NULL || (*path)[0] == '\0')
+		*path = "/";
 }

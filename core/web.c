@@ -499,12 +499,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	memset(&req, 0, sizeof req);
 	req.app = app;
 	req.fcgx = fcgx;
-	req.method = FCGX_GetParam("REQUEST_METHOD", fcgx->envp);
-	req.path = FCGX_GetParam("PATH_INFO", fcgx->envp);
-	if (req.method == NULL)
-		req.method = "GET";
-	if (req.path == NULL || req.path[0] == '\0')
-		req.path = "/";
+	route_request_line(fcgx->envp, &req.method, &req.path);
 	web_io_attach(fcgx);
 
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
