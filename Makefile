@@ -85,15 +85,34 @@ $(BINDIR)/prov-dispatchd: $(BUILD)/cmd/prov-dispatchd.o $(CORE_LIB)
 	$(CC) $(LDFLAGS) $(DISPATCH_LDFLAGS) -Wl,--as-needed $^ $(DISPATCH_LDLIBS) -o $@
 
 # prov-dispatch is the front billing starts per event: it hands the event to
-# the resident service or execs prov-dispatchd. It uses libc only; the
-# release build links it statically (static-pie keeps ASLR), so starting it
-# maps nothing but itself.
+# the resident service or execs prov-dispatchd. It needs libc only and is
+# built with musl (Debian's musl-tools), statically, as a static-pie (ASLR
+# kept). Its start-up is most of its cost: glibc's reads the CPU's features
+# and cache sizes with dozens of CPUID instructions, each a trap to the
+# hypervisor on a virtual machine (0.5 ms per start measured here; musl's
+# start-up has none, 0.1 ms). Both variants build the same program, so the
+# tests run what ships; the asan variant adds UBSan in trap mode (musl has no
+# sanitizer runtimes) and ASan covers its code in the unit tests.
+FRONT_CC  ?= musl-gcc
+FRONT_SRC := cmd/prov-dispatch.c core/config.c core/dispatch_service.c
+FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/musl/%.o)
 ifeq ($(VARIANT),release)
-FRONT_LDFLAGS := -static-pie
+FRONT_VFLAGS := -O2 -fstack-protector-strong
+else
+FRONT_VFLAGS := -O1 -fsanitize=undefined -fsanitize-undefined-trap-on-error -fno-omit-frame-pointer
 endif
-$(BINDIR)/prov-dispatch: $(BUILD)/cmd/prov-dispatch.o $(CORE_LIB)
+$(BUILD)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $(FRONT_LDFLAGS) $^ -o $@
+	$(FRONT_CC) $(WARN) -g -D_GNU_SOURCE -Icore $(FRONT_VFLAGS) -MMD -MP -c $< -o $@
+
+# musl-gcc's specs always name the dynamic loader, so the static-pie link is
+# spelled out: musl's self-relocating start file, its libc.a, gcc's runtime.
+MUSL_LIB ?= /usr/lib/$(subst -gnu,-musl,$(shell $(CC) -dumpmachine))
+$(BINDIR)/prov-dispatch: $(FRONT_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -nostdlib -static-pie -Wl,-z,now -Wl,-z,relro -o $@ $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o \
+	  $$($(CC) -print-file-name=crtbeginS.o) $^ $(MUSL_LIB)/libc.a $$($(CC) -print-libgcc-file-name) \
+	  $$($(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 
 $(BINDIR)/cgi-bin/panel.fcgi: $(PANEL_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -108,6 +127,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 -include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(API_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%.d) \
+         $(FRONT_OBJ:.o=.d) \
          $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
 
 deps:           ## install missing Debian packages and npm modules

@@ -15,6 +15,7 @@ packages=(
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk
   nginx-light # the dispatcher benchmark's fast receiver (return 200)
+  musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
 )
 
 missing=()

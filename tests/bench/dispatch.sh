@@ -69,12 +69,12 @@ echo_url=http://127.0.0.1:$port/echo
 
 # The service, on its own config: two workers (this machine's CPUs).
 svc_conf=$PROV_TEST_RUN/bench-service.conf
-{ grep -v '^dispatch_' "$PROV_CONFIG"; echo "dispatch_socket = $PROV_TEST_RUN/bench-dispatch.sock"; echo "dispatch_workers = 2"; } >"$svc_conf"
+{ grep -v '^dispatch_' "$PROV_CONFIG"; echo "dispatch_socket = $PROV_TEST_RUN/bench-dispatch.sock"; echo "dispatch_workers = ${PROV_BENCH_WORKERS:-2}"; } >"$svc_conf"
 "$PROV_TEST_BIN/prov-dispatchd" --config "$svc_conf" --serve 2>"$OUT/service.log" &
 service=$!
 trap 'kill $receiver $service $nginx_pid 2>/dev/null; rm -f "$portfile"' EXIT
-for _ in $(seq 200); do [ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] && break; sleep 0.05; done
-[ "$(grep -c 'worker ready' "$OUT/service.log")" -ge 2 ] || { echo "bench: the service did not start" >&2; cat "$OUT/service.log" >&2; exit 1; }
+for _ in $(seq 200); do [ "$(grep -c 'worker ready' "$OUT/service.log")" -ge "${PROV_BENCH_WORKERS:-2}" ] && break; sleep 0.05; done
+[ "$(grep -c 'worker ready' "$OUT/service.log")" -ge "${PROV_BENCH_WORKERS:-2}" ] || { echo "bench: the service did not start" >&2; cat "$OUT/service.log" >&2; exit 1; }
 
 data=$OUT/event.json
 printf '{"client_id":12,"name":"Example Ltd","balance":-3.5,"currency":"EUR"}\n' >"$data"
@@ -174,8 +174,15 @@ cc -O2 -Wl,--no-as-needed -o "$ROOT/build/bench/empty-libs" "$ROOT/build/bench/e
   $(pkg-config --libs libmariadb jansson libcurl libcrypto)
 echo "-- floors"
 cc -O2 -static-pie -o "$ROOT/build/bench/empty-static" "$ROOT/build/bench/empty.c"
+# Built as the Makefile builds prov-dispatch: musl, static-pie.
+musl=/usr/lib/$(cc -dumpmachine | sed 's/-gnu$/-musl/')
+musl-gcc -O2 -fPIE -c -o "$ROOT/build/bench/empty-musl.o" "$ROOT/build/bench/empty.c"
+cc -nostdlib -static-pie -o "$ROOT/build/bench/empty-musl" "$musl/rcrt1.o" "$musl/crti.o" \
+  "$(cc -print-file-name=crtbeginS.o)" "$ROOT/build/bench/empty-musl.o" "$musl/libc.a" \
+  "$(cc -print-libgcc-file-name)" "$(cc -print-file-name=crtendS.o)" "$musl/crtn.o"
 echo "empty program: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty")"
-echo "empty program, static-pie like prov-dispatch: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-static")"
+echo "empty program, glibc static-pie: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-static")"
+echo "empty program, musl static-pie like prov-dispatch: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-musl")"
 echo "empty program linked with shared libmariadb+jansson+libcurl+libcrypto: $("$timer" "$RUNS" "$data" "$ROOT/build/bench/empty-libs")"
 echo "prov-dispatchd --help (start-up and exit only): $("$timer" "$RUNS" "$data" "$PROV_TEST_BIN/prov-dispatchd" --help)"
 echo "== summary ($OUT/dispatch.txt)"
