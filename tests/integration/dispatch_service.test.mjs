@@ -285,7 +285,8 @@ test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks
   addHandler({ name: 'vg svc fail', event: EVENT, task: `${rx.url}/status/500`, priority: 2 });
   publish();
   for (let i = 0; i < 3; i++) {
-    const r = await dispatch([EVENT], { i }, { env });
+    // The release front too: what ships is handed to the release worker.
+    const r = await dispatch([EVENT], { i }, { env, bin: i === 2 ? releaseBinDir : binDir });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.result.data, { i, vg: 1 });
   }
@@ -297,4 +298,20 @@ test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks
 
 test('the journal files of served runs are removed once logged', () => {
   assert.deepEqual(readdirSync(path.join(runDir, 'spool')).filter((f) => f.startsWith('.journal-')), []);
+});
+
+// The front is built with musl and linked as a static-pie (Makefile): a
+// dynamic loader would put back the start-up cost it exists to avoid, and
+// musl-gcc silently makes a dynamic executable of -static-pie.
+test('prov-dispatch in both builds is a static-pie: no program interpreter, no shared library', () => {
+  for (const bin of [binDir, releaseBinDir]) {
+    const file = path.join(bin, 'prov-dispatch');
+    const headers = spawnSync('readelf', ['-hlW', file], { encoding: 'utf8' });
+    assert.equal(headers.status, 0, headers.stderr);
+    assert.match(headers.stdout, /Type:\s+DYN/, `${file} is position-independent`);
+    assert.doesNotMatch(headers.stdout, /INTERP/, `${file} names no program interpreter`);
+    const dynamic = spawnSync('readelf', ['-dW', file], { encoding: 'utf8' });
+    assert.equal(dynamic.status, 0, dynamic.stderr);
+    assert.doesNotMatch(dynamic.stdout, /\(NEEDED\)/, `${file} needs no shared library`);
+  }
 });
