@@ -1,5 +1,7 @@
 /* Unit tests: the per-process page cache (core/web_cache): exact slot and
- * version matches only, one version per slot, and its bounds. */
+ * version matches only, one version per slot, its bounds, and trusted
+ * answers (only the vouched key, only within the window, never after the
+ * slot changed). */
 #include "web_cache.h"
 
 #include <setjmp.h>
@@ -108,6 +110,55 @@ static void the_byte_cap_holds(void **state)
 	free(body);
 }
 
+#define SLOT_A "/logs?\n1\nann\nadmin\ncsrf-a"
+#define TRUST_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define TRUST_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void trusted_only_for_the_vouched_key_within_the_window(void **state)
+{
+	(void)state;
+	size_t len = 0;
+	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
+	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len)); /* stored, not vouched */
+	web_cache_vouch(SLOT_A, TRUST_A, 1000);
+	const char *body = web_cache_find_trusted(TRUST_A, 1000, 250, &len);
+	assert_non_null(body);
+	assert_int_equal(len, 6);
+	assert_memory_equal(body, "page A", 6);
+	assert_non_null(web_cache_find_trusted(TRUST_A, 1249, 250, &len));
+	assert_null(web_cache_find_trusted(TRUST_A, 1250, 250, &len)); /* the window is over */
+	assert_null(web_cache_find_trusted(TRUST_A, 999, 250, &len));  /* a clock that went back */
+	assert_null(web_cache_find_trusted(TRUST_B, 1000, 250, &len)); /* another session or address */
+	assert_null(web_cache_find_trusted("", 1000, 250, &len));      /* no key: never */
+	assert_null(web_cache_find_trusted(TRUST_A, 1000, 0, &len));   /* trust off */
+	/* A check that found it current again opens a new window. */
+	web_cache_vouch(SLOT_A, TRUST_A, 1300);
+	assert_non_null(web_cache_find_trusted(TRUST_A, 1500, 250, &len));
+	/* The slot's entry is what is trusted: a vouch for a missing slot does nothing. */
+	web_cache_vouch("/logs?status=fail\n1\nann\nadmin\ncsrf-a", TRUST_B, 1500);
+	assert_null(web_cache_find_trusted(TRUST_B, 1500, 250, &len));
+}
+
+static void a_new_version_or_a_clear_ends_the_trust(void **state)
+{
+	(void)state;
+	size_t len = 0;
+	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
+	web_cache_vouch(SLOT_A, TRUST_A, 1000);
+	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,4", "page A2", 7), 0);
+	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len));
+	web_cache_vouch(SLOT_A, TRUST_A, 1000);
+	const char *body = web_cache_find_trusted(TRUST_A, 1000, 250, &len);
+	assert_non_null(body);
+	assert_memory_equal(body, "page A2", 7);
+	web_cache_clear();
+	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len));
+	/* A key longer than the digest is not kept. */
+	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
+	web_cache_vouch(SLOT_A, TRUST_A "a", 1000);
+	assert_null(web_cache_find_trusted(TRUST_A "a", 1000, 250, &len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -116,6 +167,8 @@ int main(void)
 	    cmocka_unit_test_teardown(bodies_may_hold_any_bytes, teardown),
 	    cmocka_unit_test_teardown(the_least_recently_used_go_first, teardown),
 	    cmocka_unit_test_teardown(the_byte_cap_holds, teardown),
+	    cmocka_unit_test_teardown(trusted_only_for_the_vouched_key_within_the_window, teardown),
+	    cmocka_unit_test_teardown(a_new_version_or_a_clear_ends_the_trust, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
