@@ -89,13 +89,17 @@ scenarios=(
 )
 
 # curl config: the scenario's URL N times (cursor ids vary), one connection.
+# Each URL gets its own unused parameter (n=...): a page the panel keeps is
+# then a new view every time, so these times are of the queries and the
+# rendering, never of the page cache (section 4 measures that).
 write_urls() {
-  local path=$1 count=$2 file=$3
+  local path=$1 count=$2 file=$3 sep='?' i=0
+  [[ $path == *\?* ]] && sep='&'
   : >"$file"
   case $path in
-    *@deep*) head -n "$count" "$OUT/deep-ids.txt" | while read -r id; do printf 'url = "%s%s"\noutput = /dev/null\n' "$URL" "${path/@deep/$id}"; done >>"$file" ;;
+    *@deep*) head -n "$count" "$OUT/deep-ids.txt" | while read -r id; do printf 'url = "%s%s%sn=%s"\noutput = /dev/null\n' "$URL" "${path/@deep/$id}" "$sep" "$RANDOM$id"; done >>"$file" ;;
     *@detail*) head -n "$count" "$OUT/detail-ids.txt" | while read -r id; do printf 'url = "%s%s"\noutput = /dev/null\n' "$URL" "${path/@detail/$id}"; done >>"$file" ;;
-    *) for _ in $(seq "$count"); do printf 'url = "%s%s"\noutput = /dev/null\n' "$URL" "$path"; done >>"$file" ;;
+    *) for i in $(seq "$count"); do printf 'url = "%s%s%sn=%s%s"\noutput = /dev/null\n' "$URL" "$path" "$sep" "$RANDOM" "$i"; done >>"$file" ;;
   esac
 }
 
