@@ -109,10 +109,16 @@ int web_cache_store(const char *slot, const char *version, const char *body, siz
 
 void web_cache_vouch(const char *slot, const char *trust, long long now_ms)
 {
+	size_t trust_len = strlen(trust);
 	struct entry *e = find_slot(slot, strlen(slot));
-	if (e == NULL || strlen(trust) > WEB_CACHE_TRUST_LEN)
+	if (e == NULL || trust_len > WEB_CACHE_TRUST_LEN)
 		return;
-	memcpy(e->trust, trust, strlen(trust) + 1);
+	/* One key, one entry: a session whose name or role changed has a new
+	 * slot for the same address, and only that one may be repeated. */
+	for (size_t i = 0; i < WEB_CACHE_ENTRIES; i++)
+		if (&table[i] != e && strcmp(table[i].trust, trust) == 0)
+			table[i].trust[0] = '\0';
+	memcpy(e->trust, trust, trust_len + 1);
 	e->vouched_ms = now_ms;
 }
 

@@ -27,7 +27,8 @@ int web_cache_store(const char *slot, const char *version, const char *body, siz
  * later, web_cache_find_trusted answers that body again for that key without
  * a check: the very bytes that session was shown, so nothing is disclosed
  * that it was not shown already, and nothing is missed for longer than
- * within_ms. A slot replaced by web_cache_store is vouched for no more. */
+ * within_ms. A key names one entry at a time: vouching moves it. A slot
+ * replaced by web_cache_store is vouched for no more. */
 #define WEB_CACHE_TRUST_LEN 64
 void web_cache_vouch(const char *slot, const char *trust, long long now_ms);
 const char *web_cache_find_trusted(const char *trust, long long now_ms, long long within_ms, size_t *len);

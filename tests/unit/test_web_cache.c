@@ -134,6 +134,17 @@ static void trusted_only_for_the_vouched_key_within_the_window(void **state)
 	/* A check that found it current again opens a new window. */
 	web_cache_vouch(SLOT_A, TRUST_A, 1300);
 	assert_non_null(web_cache_find_trusted(TRUST_A, 1500, 250, &len));
+	/* The same session and address under a new slot (its name or role changed):
+	 * only the entry vouched for last is repeated. */
+	assert_int_equal(web_cache_store("/logs?\n1\nann2\nadmin\ncsrf-a", "7|1,2,3", "page A'", 7), 0);
+	web_cache_vouch("/logs?\n1\nann2\nadmin\ncsrf-a", TRUST_A, 1400);
+	body = web_cache_find_trusted(TRUST_A, 1500, 250, &len);
+	assert_non_null(body);
+	assert_memory_equal(body, "page A'", 7);
+	web_cache_vouch(SLOT_A, TRUST_A, 1500);
+	body = web_cache_find_trusted(TRUST_A, 1500, 250, &len);
+	assert_non_null(body);
+	assert_memory_equal(body, "page A", 6);
 	/* The slot's entry is what is trusted: a vouch for a missing slot does nothing. */
 	web_cache_vouch("/logs?status=fail\n1\nann\nadmin\ncsrf-a", TRUST_B, 1500);
 	assert_null(web_cache_find_trusted(TRUST_B, 1500, 250, &len));
