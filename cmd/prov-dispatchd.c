@@ -9,6 +9,7 @@
 #include "dispatch_service.h"
 #include "dispatcher.h"
 #include "events.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -300,7 +301,7 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 		return print_bad_line(dp, line, err) == 0 ? DISPATCHER_BAD_INPUT : DISPATCHER_INTERNAL;
 	int stale = dispatcher_stale(dp);
 	if (stale)
-		dp->checked_us = dispatcher_now_us();
+		dp->checked_us = monotonic_us();
 	if (stale &&
 	    cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
 		json_decref(data);

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "db.h"
 #include "events.h"
+#include "monotonic.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -256,19 +257,12 @@ static char *handlers_json(struct db *db, const struct options *o)
 	return text;
 }
 
-static double seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int generate(struct db *db, const struct options *o, const char *handlers)
 {
 	long long span = (long long)o->days * 86400;
 	long long t0 = (long long)time(NULL) - span;
 	long long handler_count = o->handlers;
-	double started = seconds_now();
+	long long started_us = monotonic_us();
 	for (long long base = 0; base < o->rows; base += BATCH) {
 		long long count = o->rows - base < BATCH ? o->rows - base : BATCH;
 		struct db_param params[] = {DB_INT(base),  DB_INT(o->rows), DB_INT(t0),
@@ -287,7 +281,7 @@ static int generate(struct db *db, const struct options *o, const char *handlers
 			return CLI_EXIT_SOFTWARE;
 		}
 	}
-	double took = seconds_now() - started;
+	double took = (double)(monotonic_us() - started_us) / 1e6;
 	printf("inserted %lld rows over %ld days across %ld handlers in %.1f s (%.0f rows/s), seed %lld\n",
 	       o->rows, o->days, o->handlers, took, took > 0 ? (double)o->rows / took : 0.0, o->seed);
 	return 0;

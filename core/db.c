@@ -5,6 +5,7 @@
 #include "db.h"
 
 #include "config.h"
+#include "monotonic.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -33,13 +34,6 @@ struct db {
 	unsigned int last_errno;
 	char error[1024];
 };
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_error(struct db *db, unsigned int code, const char *what, const char *detail)
 {

@@ -3,6 +3,7 @@
 #include "delivery_internal.h"
 
 #include "auth.h"
+#include "monotonic.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -88,13 +89,6 @@ void delivery_time_text(long long us, int iso, char *out, size_t outlen)
 		snprintf(out, outlen, "%s.%03lldZ", date, (us % 1000000) / 1000);
 	else
 		snprintf(out, outlen, "%s.%06lld", date, us % 1000000);
-}
-
-long long delivery_monotonic_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 const char *delivery_trigger_name(enum delivery_trigger trigger)
@@ -305,10 +299,10 @@ int delivery_run(struct delivery *d, const struct delivery_request *req, struct 
 	memset(out, 0, sizeof *out);
 	out->retry_after_s = -1;
 	out->started_us = delivery_now_us();
-	long long t0 = delivery_monotonic_us();
+	long long t0 = monotonic_us();
 	int transport = req->handler->kind == DELIVERY_HTTP ? delivery_http_post(d, req, out)
 	                                                    : delivery_script_run(d, req, out);
-	out->duration_us = delivery_monotonic_us() - t0;
+	out->duration_us = monotonic_us() - t0;
 	if (transport != 0) {
 		out->success = 0;
 		if (out->error[0] == '\0')

@@ -28,7 +28,6 @@ char *delivery_buf_take(struct delivery_buf *buf);
 void delivery_buf_free(struct delivery_buf *buf);
 
 void delivery_fail(struct delivery_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-long long delivery_monotonic_us(void);
 
 /* The transports: fill out (transport part only); 0 when the handler answered
  * with success (2xx / exit 0), -1 otherwise. */

@@ -4,6 +4,8 @@
  * of stragglers when the script exits, so no zombie or orphan is left. */
 #include "delivery_internal.h"
 
+#include "monotonic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -197,7 +199,7 @@ fail:
  * status, or -1 when it had to be killed (out->error says why). */
 static int supervise(struct script_run *run, const struct delivery_request *req, struct delivery_result *out)
 {
-	long long deadline = delivery_monotonic_us() + (long long)req->handler->timeout_ms * 1000;
+	long long deadline = monotonic_us() + (long long)req->handler->timeout_ms * 1000;
 	int status = 0;
 	for (;;) {
 		struct pollfd p[4];
@@ -210,7 +212,7 @@ static int supervise(struct script_run *run, const struct delivery_request *req,
 			p[n++] = (struct pollfd){.fd = run->from_err, .events = POLLIN};
 		if (run->pidfd >= 0)
 			p[n++] = (struct pollfd){.fd = run->pidfd, .events = POLLIN};
-		long long left_ms = (deadline - delivery_monotonic_us() + 999) / 1000;
+		long long left_ms = (deadline - monotonic_us() + 999) / 1000;
 		if (left_ms <= 0) {
 			delivery_fail(out, "timeout: the script was killed after %ld ms",
 			              req->handler->timeout_ms);

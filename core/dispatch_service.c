@@ -6,6 +6,8 @@
  * the worker answers "X" and the exit code as one byte. */
 #include "dispatch_service.h"
 
+#include "monotonic.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -78,13 +80,6 @@ static int socket_address(const char *path, struct sockaddr_un *sa)
 		return -1;
 	memcpy(sa->sun_path, path, len + 1);
 	return 0;
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---------------------------------------------------------------- caller */

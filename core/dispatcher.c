@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "journal.h"
 #include "logstore.h"
+#include "monotonic.h"
 #include "retry.h"
 
 #include <stdio.h>
@@ -15,13 +16,6 @@
 #include <time.h>
 
 #define PROG "prov-dispatch"
-
-long long dispatcher_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---------------------------------------------------------------- the journal
  * Every delivery's request goes to this process's spool journal before it is
@@ -129,7 +123,7 @@ void dispatcher_warning(const char *warning)
  * than batch_generation_check_ms (0: before every event). */
 int dispatcher_stale(const struct dispatcher *dp)
 {
-	return dispatcher_now_us() - dp->checked_us >= dp->cfg->batch_generation_check_ms * 1000;
+	return monotonic_us() - dp->checked_us >= dp->cfg->batch_generation_check_ms * 1000;
 }
 
 /* Connect, load the snapshot, make the delivery context. Returns 0 or an exit code. */
@@ -145,7 +139,7 @@ int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
 		return DISPATCHER_NO_SNAPSHOT;
 	}
 	dispatcher_warning(warning);
-	dp->checked_us = dispatcher_now_us();
+	dp->checked_us = monotonic_us();
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
 	                                 .scripts_dir = cfg->scripts_dir};
 	dp->delivery = delivery_new(&limits, err, sizeof err);
@@ -209,7 +203,7 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
  * generation (one round trip). */
 int dispatcher_refresh(struct dispatcher *dp)
 {
-	dp->checked_us = dispatcher_now_us();
+	dp->checked_us = monotonic_us();
 	if (dp->db == NULL)
 		dp->db = db_open(dp->cfg, dp->db_err, sizeof dp->db_err);
 	char err[2048], warning[1024];

@@ -58,9 +58,6 @@ int dispatcher_refresh(struct dispatcher *dp);
 json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
                        int *exit_code);
 
-/* The clock of checked_us (monotonic, microseconds). */
-long long dispatcher_now_us(void);
-
 /* "prov-dispatch: warning: ..." on stderr unless warning is empty. */
 void dispatcher_warning(const char *warning);
 

@@ -4,6 +4,7 @@
 #include "logs.h"
 
 #include "db.h"
+#include "monotonic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,13 +21,6 @@ static const char SQL_PURGE_RECORD[] =
 static const char SQL_PURGE_LAST[] =
     "SELECT DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
     "FROM services WHERE name = 'log_purge'";
-
-static double seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int record(struct db *db, const char *result, const char *detail)
 {
@@ -60,7 +54,7 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 		snprintf(err, errlen, "cannot read the clock of the database: %s", db_error(db));
 		return -1;
 	}
-	double started = seconds_now();
+	long long started_us = monotonic_us();
 	for (;;) {
 		unsigned long long affected = 0;
 		struct db_param params[] = {DB_STR(result->cutoff), DB_INT(batch)};
@@ -76,7 +70,7 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 		result->batches++;
 		if (affected < (unsigned long long)batch)
 			break;
-		if (max_seconds > 0 && seconds_now() - started >= max_seconds) {
+		if (max_seconds > 0 && (double)(monotonic_us() - started_us) / 1e6 >= max_seconds) {
 			result->more_left = 1;
 			break;
 		}

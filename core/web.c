@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "monotonic.h"
 #include "route.h"
 #include "web_cache.h"
 #include "web_io.h"
@@ -275,13 +276,6 @@ static int cache_slot(struct web_request *req, char *slot, size_t size)
 	                 req->session.user.id, req->session.user.name,
 	                 users_role_name(req->session.user.role), req->session.csrf);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-static long long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The trust key of this request (web_cache.h): a digest of the session token
