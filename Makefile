@@ -42,12 +42,15 @@ FCGI_BINS := $(BINDIR)/cgi-bin/panel.fcgi $(BINDIR)/cgi-bin/api.fcgi
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Live tests: C tests of the core against the test instance's real MariaDB.
+LIVE_SRC  := $(wildcard tests/live/test_*.c)
+LIVE_BINS := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 .SECONDARY:
 .PHONY: all asan deps run stop test test-unit test-integration bench lint format clean help
 .DEFAULT_GOAL := all
 
-all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS)
+all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS) $(LIVE_BINS)
 
 asan:
 	$(MAKE) VARIANT=asan all
@@ -126,9 +129,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
+$(BUILD)/live/%: $(BUILD)/tests/live/%.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
 -include $(CORE_OBJ:.o=.d) $(PANEL_OBJ:.o=.d) $(API_OBJ:.o=.d) $(CMDS:%=$(BUILD)/cmd/%.d) \
          $(FRONT_OBJ:.o=.d) \
-         $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d)
+         $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(LIVE_SRC:tests/live/%.c=$(BUILD)/tests/live/%.d)
 
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh
@@ -153,10 +160,10 @@ bench: deps all ## benchmarks (see README)
 lint:           ## cppcheck + clang-format check
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Icore core cgi-bin cmd
-	clang-format --dry-run --Werror core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c
+	clang-format --dry-run --Werror core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c
 
 format:
-	clang-format -i core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c
+	clang-format -i core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c
 
 clean:
 	rm -rf build bin

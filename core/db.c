@@ -30,6 +30,7 @@ struct db {
 	struct db_stmt_slot cache[DB_STMT_CACHE];
 	size_t ncache;
 	int in_transaction;
+	int transaction_lost; /* the connection went away inside the transaction */
 	long long used_ms; /* when the connection last answered (monotonic) */
 	unsigned int last_errno;
 	char error[1024];
@@ -151,7 +152,8 @@ static int reconnect(struct db *db)
 
 static int connection_lost(unsigned int code)
 {
-	return code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == ER_UNKNOWN_STMT_HANDLER;
+	return code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == ER_UNKNOWN_STMT_HANDLER ||
+	       code == ER_CONNECTION_KILLED || code == ER_SERVER_SHUTDOWN;
 }
 
 const char *db_error(const struct db *db)
@@ -227,12 +229,55 @@ static int bind_params(struct db *db, MYSQL_STMT *stmt, const struct db_param *p
 	return 0;
 }
 
-/* Prepare (or reuse), bind and execute. When the connection was lost while
- * idle (never inside a transaction) reconnect once and try again. */
-static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param *params, size_t n)
+/* A statement that failed this way may simply run again on a new
+ * connection: the server closed an idle one (FastCGI processes outlive its
+ * wait_timeout, servers restart). Never inside a transaction: what the
+ * transaction did is gone with its connection, and a COMMIT that lost its
+ * connection may or may not have committed. Outside one, a read is always
+ * safe to repeat; a write only when it cannot have reached the server
+ * (CR_SERVER_LOST means it was sent and the answer never came). */
+static int may_run_again(const struct db *db, int is_read)
+{
+	if (db->in_transaction)
+		return 0;
+	unsigned int code = db->last_errno;
+	if (is_read)
+		return connection_lost(code);
+	return code == CR_SERVER_GONE_ERROR || code == ER_UNKNOWN_STMT_HANDLER;
+}
+
+/* After a failure: a connection lost inside a transaction is closed (the
+ * server rolled the transaction back, or committed it, without us) and the
+ * transaction is marked lost until db_rollback or db_commit ends it, so
+ * nothing runs on a new connection in the belief that it is still inside. */
+static void after_failure(struct db *db)
+{
+	if (!db->in_transaction || !connection_lost(db->last_errno))
+		return;
+	db->transaction_lost = 1;
+	drop_statements(db);
+	if (db->conn)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
+static int refuse_lost_transaction(struct db *db)
+{
+	if (!db->transaction_lost)
+		return 0;
+	set_error(db, CR_SERVER_LOST, "transaction", "its connection was lost; roll back");
+	return -1;
+}
+
+/* Prepare (or reuse), bind and execute. A connection lost while idle is
+ * replaced once and the statement run again when may_run_again says so. */
+static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param *params, size_t n,
+                           int is_read)
 {
 	MYSQL_BIND binds[DB_MAX_PARAMS];
 	unsigned long lengths[DB_MAX_PARAMS];
+	if (refuse_lost_transaction(db) != 0)
+		return NULL;
 	for (int attempt = 0;; attempt++) {
 		if (db->conn == NULL && reconnect(db) != 0)
 			return NULL;
@@ -246,8 +291,10 @@ static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param
 			}
 			set_error(db, mysql_stmt_errno(stmt), "execute", mysql_stmt_error(stmt));
 		}
-		if (attempt > 0 || db->in_transaction || !connection_lost(db->last_errno))
+		if (attempt > 0 || !may_run_again(db, is_read)) {
+			after_failure(db);
 			return NULL;
+		}
 		if (reconnect(db) != 0)
 			return NULL;
 	}
@@ -256,7 +303,12 @@ static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
             unsigned long long *affected, unsigned long long *insert_id)
 {
-	MYSQL_STMT *stmt = execute(db, sql, params, nparams);
+	/* A write that loses its answer is not repeated: find a dead idle
+	 * connection before sending rather than after. */
+	if (!db->in_transaction && db->conn != NULL && monotonic_ms() - db->used_ms > DB_IDLE_CHECK_MS &&
+	    mysql_ping(db->conn) != 0 && reconnect(db) != 0)
+		return -1;
+	MYSQL_STMT *stmt = execute(db, sql, params, nparams, 0);
 	if (stmt == NULL)
 		return -1;
 	if (affected)
@@ -377,7 +429,7 @@ int db_query(struct db *db, const char *sql, const struct db_param *params, size
              struct db_rows *rows)
 {
 	memset(rows, 0, sizeof *rows);
-	MYSQL_STMT *stmt = execute(db, sql, params, nparams);
+	MYSQL_STMT *stmt = execute(db, sql, params, nparams, 1);
 	if (stmt == NULL)
 		return -1;
 	MYSQL_RES *meta = mysql_stmt_result_metadata(stmt);
@@ -398,8 +450,11 @@ int db_query(struct db *db, const char *sql, const struct db_param *params, size
 	return rc;
 }
 
+/* A statement without parameters (transaction control), text protocol. */
 static int simple(struct db *db, const char *sql)
 {
+	if (refuse_lost_transaction(db) != 0)
+		return -1;
 	for (int attempt = 0;; attempt++) {
 		if (db->conn == NULL && reconnect(db) != 0)
 			return -1;
@@ -408,29 +463,13 @@ static int simple(struct db *db, const char *sql)
 			return 0;
 		}
 		set_error(db, mysql_errno(db->conn), sql, mysql_error(db->conn));
-		if (attempt > 0 || db->in_transaction || !connection_lost(db->last_errno) ||
-		    reconnect(db) != 0)
+		if (attempt > 0 || !may_run_again(db, 1)) {
+			after_failure(db);
+			return -1;
+		}
+		if (reconnect(db) != 0)
 			return -1;
 	}
-}
-
-int db_exec_block(struct db *db, const char *sql, const struct db_param *params, size_t nparams, int opens,
-                  int closes)
-{
-	/* Checked first after a quiet spell: the block itself is never retried. */
-	if (opens && !db->in_transaction && db->conn != NULL &&
-	    monotonic_ms() - db->used_ms > DB_IDLE_CHECK_MS && mysql_ping(db->conn) != 0 &&
-	    reconnect(db) != 0)
-		return -1;
-	if (opens)
-		db->in_transaction = 1;
-	MYSQL_STMT *stmt = execute(db, sql, params, nparams);
-	if (stmt == NULL)
-		return -1;
-	mysql_stmt_free_result(stmt);
-	if (closes)
-		db->in_transaction = 0;
-	return 0;
 }
 
 int db_begin(struct db *db)
@@ -438,18 +477,31 @@ int db_begin(struct db *db)
 	if (simple(db, "START TRANSACTION") != 0)
 		return -1;
 	db->in_transaction = 1;
+	db->transaction_lost = 0;
 	return 0;
 }
 
+/* Still inside the transaction while COMMIT is on its way: a COMMIT that
+ * fails or loses its connection is a failure, never sent again on another
+ * connection (where it would trivially succeed, having nothing to commit). */
 int db_commit(struct db *db)
 {
+	int rc = simple(db, "COMMIT");
 	db->in_transaction = 0;
-	return simple(db, "COMMIT");
+	db->transaction_lost = 0;
+	return rc;
 }
 
 void db_rollback(struct db *db)
 {
 	db->in_transaction = 0;
-	if (db->conn != NULL && mysql_rollback(db->conn) != 0)
+	db->transaction_lost = 0;
+	if (db->conn != NULL && mysql_rollback(db->conn) != 0) {
 		set_error(db, mysql_errno(db->conn), "rollback", mysql_error(db->conn));
+		if (connection_lost(db->last_errno)) {
+			drop_statements(db);
+			mysql_close(db->conn);
+			db->conn = NULL; /* the server rolls back a transaction whose connection went */
+		}
+	}
 }

@@ -49,11 +49,15 @@ struct db *db_open(const struct config *cfg, char *err, size_t errlen);
 void db_close(struct db *db);
 
 /* Run a statement that returns no rows. affected / insert_id may be NULL.
- * Returns 0, or -1 with db_error() set. */
+ * Returns 0, or -1 with db_error() set. Outside a transaction it is run
+ * again on a new connection only when it cannot have reached the server;
+ * a connection idle for DB_IDLE_CHECK_MS is checked (ping) first. */
+#define DB_IDLE_CHECK_MS 1000
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
             unsigned long long *affected, unsigned long long *insert_id);
 
-/* Run a query and collect all its rows. Returns 0, or -1 with db_error() set. */
+/* Run a query and collect all its rows. Returns 0, or -1 with db_error() set.
+ * Outside a transaction a lost connection is replaced and the query run again. */
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
              struct db_rows *rows);
 
@@ -61,17 +65,11 @@ const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 long long db_cell_int(const struct db_rows *rows, size_t row, size_t col, long long fallback);
 void db_rows_free(struct db_rows *rows);
 
-/* Run a statement block (BEGIN NOT ATOMIC ... END) that starts the
- * transaction itself (opens) and/or commits it (closes): one round trip
- * where START, the statements and COMMIT would take one each. Never run
- * again after a lost connection (it may have committed): a connection idle
- * for DB_IDLE_CHECK_MS is checked first, so one the server closed meanwhile
- * is replaced before the block, not lost during it. On failure the
- * transaction may be open: db_rollback(). */
-#define DB_IDLE_CHECK_MS 30000
-int db_exec_block(struct db *db, const char *sql, const struct db_param *params, size_t nparams, int opens,
-                  int closes);
-
+/* A transaction. Any statement of it, COMMIT included, that fails or loses
+ * its connection is a failure and is never run again on another connection:
+ * the caller rolls back (db_rollback) and treats the transaction as not
+ * written; after a lost COMMIT it may or may not have committed, so what
+ * the caller keeps (a journal) must be safe to import twice. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);

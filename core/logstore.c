@@ -27,17 +27,6 @@ static const char SQL_INSERT_LOG[] = INSERT_LOG;
 static const char SQL_UPDATE_HANDLER[] =
     "UPDATE handlers SET last_status = ?, last_run_at = ?, last_error = ?, "
     "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) " UPDATE_HANDLER_WHERE;
-/* A success of a dispatch and its handler's last-run state in one round
- * trip; the first and last of an event's blocks start and commit the
- * transaction themselves (the statements above take one round trip each). */
-#define SUCCESS_BLOCK(start, commit)                                                                         \
-	"BEGIN NOT ATOMIC " start INSERT_LOG "; "                                                            \
-	"UPDATE handlers SET last_status = 'success', last_run_at = ?, last_error = NULL, "                  \
-	"consecutive_failures = 0 " UPDATE_HANDLER_WHERE "; " commit "END"
-static const char SQL_SUCCESS_ONLY[] = SUCCESS_BLOCK("START TRANSACTION; ", "COMMIT; ");
-static const char SQL_SUCCESS_FIRST[] = SUCCESS_BLOCK("START TRANSACTION; ", "");
-static const char SQL_SUCCESS_NEXT[] = SUCCESS_BLOCK("", "");
-static const char SQL_SUCCESS_LAST[] = SUCCESS_BLOCK("", "COMMIT; ");
 static const char SQL_AUTO_DISABLE[] = "UPDATE handlers SET status = 'disabled', auto_disabled_at = "
                                        "UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
                                        "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
@@ -263,58 +252,6 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 	return 0;
 }
 
-/* Whether every execution is a dispatched success of its own handler with
- * nothing for the retry queue: the common case, logged by write_successes. */
-static int plain_successes(const struct logstore_entry *entries, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const struct logstore_entry *e = &entries[i];
-		if (!e->result->success || e->from_spool || e->handler_id <= 0 ||
-		    e->trigger != DELIVERY_TRIGGER_DISPATCH || e->queue.action != LOGSTORE_QUEUE_NONE)
-			return 0;
-		for (size_t j = 0; j < i; j++)
-			if (entries[j].handler_id == e->handler_id)
-				return 0;
-	}
-	return 1;
-}
-
-/* The whole transaction of plain successes, one block per execution in
- * execution order (rows keep that order; one event type's handlers are
- * always locked in the same order). Commits itself; on failure the caller
- * rolls back. */
-static int write_successes(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
-                           size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct logstore_entry *e = &entries[i];
-		e->log_id = 0;
-		e->skipped = e->claim_lost = e->auto_disabled = 0;
-		char dt[32];
-		delivery_time_text(e->result->started_us, 0, dt, sizeof dt);
-		struct row_texts t;
-		if (texts_build(e, opt->response_max, &t) != 0) {
-			texts_free(&t);
-			return -1;
-		}
-		struct db_param p[LOG_PARAMS + 3];
-		log_params(e, dt, &t, p);
-		p[LOG_PARAMS] = DB_STR(dt);
-		p[LOG_PARAMS + 1] = DB_INT(e->handler_id);
-		p[LOG_PARAMS + 2] = DB_STR(dt);
-		int first = i == 0, last = i + 1 == n;
-		const char *sql = first && last ? SQL_SUCCESS_ONLY
-		                  : first       ? SQL_SUCCESS_FIRST
-		                  : last        ? SQL_SUCCESS_LAST
-		                                : SQL_SUCCESS_NEXT;
-		int rc = db_exec_block(db, sql, p, LOG_PARAMS + 3, first, last);
-		texts_free(&t);
-		if (rc != 0)
-			return -1;
-	}
-	return 0;
-}
-
 static int by_handler_then_time(const void *a, const void *b)
 {
 	const struct logstore_entry *x = *(struct logstore_entry *const *)a;
@@ -342,32 +279,27 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 {
 	if (n == 0)
 		return 0;
-	/* The common case needs no sort: write_successes keeps execution order. */
-	struct logstore_entry **order = NULL;
-	if (!plain_successes(entries, n)) {
-		/* Handler rows are updated in id order: concurrent writers then lock
-		 * them in one global order, which keeps deadlocks rare; one that still
-		 * happens (InnoDB's gap locks) is rolled back and run again. */
-		order = calloc(n, sizeof *order);
-		if (order == NULL) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		for (size_t i = 0; i < n; i++)
-			order[i] = &entries[i];
-		qsort(order, n, sizeof *order, by_handler_then_time);
+	/* The one lock order of every log transaction (dispatcher, worker,
+	 * import, redeliver): exec_logs rows and their retry_queue rows in
+	 * execution order, then handlers rows in ascending id, then cache_state
+	 * (an auto-disable). Writers of one event then wait for each other but
+	 * never deadlock on handlers; a deadlock with another kind of writer
+	 * (InnoDB's gap locks) is rolled back by the server and run again. */
+	struct logstore_entry **order = calloc(n, sizeof *order);
+	if (order == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		order[i] = &entries[i];
+	qsort(order, n, sizeof *order, by_handler_then_time);
 	int rc = -1;
 	for (int tries = 0; rc != 0 && tries < LOGSTORE_DEADLOCK_TRIES; tries++) {
-		if (order == NULL) {
-			rc = write_successes(db, opt, entries, n);
-		} else {
-			rc = db_begin(db);
-			if (rc == 0)
-				rc = write_all(db, opt, entries, n, order);
-			if (rc == 0)
-				rc = db_commit(db);
-		}
+		rc = db_begin(db);
+		if (rc == 0)
+			rc = write_all(db, opt, entries, n, order);
+		if (rc == 0)
+			rc = db_commit(db); /* a lost COMMIT fails: never run again */
 		if (rc == 0)
 			break;
 		snprintf(err, errlen, "%s", db_error(db));

@@ -62,9 +62,11 @@ struct logstore_entry {
 struct config;
 void logstore_options_from_config(const struct config *cfg, struct logstore_options *opt);
 
-/* Write n entries in one transaction (tried again after a deadlock). Returns
- * 0, or -1 with a reason (nothing written). An auto-disable is announced on
- * stderr once committed. */
+/* Write n entries in one transaction (tried again after a deadlock; never
+ * after a lost connection). Returns 0, or -1 with a reason: nothing was
+ * written, or, when the COMMIT lost its connection, maybe everything; the
+ * caller keeps its journal, whose import skips what was logged. An
+ * auto-disable is announced on stderr once committed. */
 int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
                    size_t n, char *err, size_t errlen);
 

@@ -23,10 +23,10 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
-run_unit() {
-  echo "== unit tests (cmocka, asan+ubsan)"
+# run_cmocka DIR: every cmocka program test_* in DIR.
+run_cmocka() {
   local t log n
-  for t in "$UNIT"/test_*; do
+  for t in "$1"/test_*; do
     [ -x "$t" ] || continue
     log=$OUT/$(basename "$t").log
     if "$t" >"$log" 2>&1; then
@@ -39,6 +39,11 @@ run_unit() {
       echo "FAIL $(basename "$t")"; sed 's/^/     /' "$log" | tail -40
     fi
   done
+}
+
+run_unit() {
+  echo "== unit tests (cmocka, asan+ubsan)"
+  run_cmocka "$UNIT"
   echo "== template golden files (cstest)"
   local hdf gold actual
   for hdf in tests/templates/*.hdf; do
@@ -61,6 +66,8 @@ run_integration() {
   echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
   trap prov_instance_stop EXIT
   prov_instance_start "$BIN" || { count 0 1; return 1; }
+  echo "== live tests of the core against the instance's MariaDB (cmocka, asan+ubsan)"
+  run_cmocka "${PROV_TEST_LIVE:-$PROV_ROOT/build/asan/live}"
   export PROV_TEST_OUTPUT=$OUT
   local log=$OUT/node-tests.log files
   files=$(ls tests/integration/*.test.mjs tests/browser/*.test.mjs 2>/dev/null)
