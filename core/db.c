@@ -31,7 +31,7 @@ struct db {
 	size_t ncache;
 	int in_transaction;
 	int transaction_lost; /* the connection went away inside the transaction */
-	long long used_ms; /* when the connection last answered (monotonic) */
+	long long used_ms;    /* when the connection last answered (monotonic) */
 	unsigned int last_errno;
 	char error[1024];
 };
