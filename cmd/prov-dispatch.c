@@ -60,17 +60,18 @@ int main(int argc, char **argv)
 	    config_load(config_resolve_path(config_path), &cfg, err, sizeof err) != 0 ||
 	    cfg.dispatch_socket[0] == '\0')
 		return run_direct(argv); /* which reports whatever is wrong */
-	int taken;
-	int conn = dsvc_connect(cfg.dispatch_socket, cfg.dispatch_wait_ms, &taken);
+	int conn = dsvc_connect(cfg.dispatch_socket, cfg.dispatch_wait_ms);
 	if (conn < 0)
 		return run_direct(argv);
 	if (dsvc_send(conn, nargs, args) != 0) {
 		close(conn); /* the worker drops a request it did not get whole */
 		return run_direct(argv);
 	}
-	int code = dsvc_wait_exit(conn, taken);
+	int code = dsvc_wait_exit(conn);
 	close(conn);
-	if (code < 0) {
+	if (code == DSVC_NOT_RUN)
+		return run_direct(argv); /* no worker accepted it: exactly once, here */
+	if (code == DSVC_DIED) {
 		fprintf(stderr,
 		        PROG ": the dispatcher service ended during the run; its handlers may have run "
 		             "and the spool keeps their log for prov-worker\n");

@@ -3,7 +3,9 @@
  * Wire format: the worker sends "R" once it owns the connection; the caller
  * sends "PD1\n", the arguments' length (uint32, host order: same host) and
  * the NUL-terminated arguments, with its fds 0-2 attached to the first byte;
- * the worker answers "X" and the exit code as one byte. */
+ * the worker answers "A" once it has the whole request, before it runs
+ * anything, and "X" with the exit code as one byte after the run. A caller
+ * that saw no "A" knows nothing ran and runs the event itself. */
 #include "dispatch_service.h"
 
 #include "monotonic.h"
@@ -27,45 +29,6 @@
 
 static const char MAGIC[4] = {'P', 'D', '1', '\n'};
 
-/* The state file next to the socket: which workers wait for a caller, so
- * that a caller who sees one idle sends its request without first waiting
- * for the worker's "R" (one wake-up less on each side). Workers write their
- * own byte; the master clears a dead worker's. A stale file is harmless: the
- * connect then fails and the caller runs the event itself. */
-#define STATE_MAGIC 0x31445350u
-#define STATE_WORKERS_MAX 256
-struct state {
-	uint32_t magic;
-	uint32_t workers;
-	unsigned char idle[STATE_WORKERS_MAX];
-};
-
-static volatile unsigned char *my_idle; /* this worker's byte of the state file */
-
-static int state_path(const char *socket_path, char *out, size_t len)
-{
-	return snprintf(out, len, "%s.state", socket_path) < (int)len ? 0 : -1;
-}
-
-static int some_worker_idle(const char *socket_path)
-{
-	char path[256];
-	struct state st;
-	if (state_path(socket_path, path, sizeof path) != 0)
-		return 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, &st, sizeof st);
-	close(fd);
-	if (n != (ssize_t)sizeof st || st.magic != STATE_MAGIC || st.workers > STATE_WORKERS_MAX)
-		return 0;
-	for (uint32_t i = 0; i < st.workers; i++)
-		if (st.idle[i])
-			return 1;
-	return 0;
-}
-
 struct header {
 	char magic[4];
 	uint32_t len;
@@ -84,13 +47,11 @@ static int socket_address(const char *path, struct sockaddr_un *sa)
 
 /* ---------------------------------------------------------------- caller */
 
-int dsvc_connect(const char *path, long wait_ms, int *taken)
+int dsvc_connect(const char *path, long wait_ms)
 {
 	struct sockaddr_un sa;
-	*taken = 0;
 	if (socket_address(path, &sa) != 0)
 		return -1;
-	int idle = some_worker_idle(path);
 	/* Non-blocking: a full backlog (every worker busy for a while) fails at
 	 * once with EAGAIN instead of blocking the caller. */
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -98,22 +59,19 @@ int dsvc_connect(const char *path, long wait_ms, int *taken)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
 		goto fail;
-	if (!idle) {
-		long long deadline = monotonic_ms() + wait_ms;
-		for (;;) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			long long left = deadline - monotonic_ms();
-			int n = poll(&p, 1, left > 0 ? (int)left : 0);
-			if (n > 0)
-				break;
-			if (n == 0 || errno != EINTR)
-				goto fail;
-		}
-		char ready;
-		if (recv(fd, &ready, 1, 0) != 1 || ready != 'R')
-			goto fail;
-		*taken = 1;
+	long long deadline = monotonic_ms() + wait_ms;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long long left = deadline - monotonic_ms();
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (n > 0)
+			break;
+		if (n == 0 || errno != EINTR)
+			goto fail; /* no worker in time: a worker that takes it later gets nothing */
 	}
+	char ready;
+	if (recv(fd, &ready, 1, 0) != 1 || ready != 'R')
+		goto fail; /* the service is stopping: its workers closed the connection */
 	int flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
 		goto fail;
@@ -198,14 +156,15 @@ static ssize_t recv_all(int fd, char *p, size_t len)
 	return (ssize_t)got;
 }
 
-int dsvc_wait_exit(int conn, int taken)
+int dsvc_wait_exit(int conn)
 {
 	unsigned char reply[3];
-	size_t len = taken ? 2 : 3; /* "R" first unless dsvc_connect read it */
-	if (recv_all(conn, (char *)reply, len) != (ssize_t)len || (!taken && reply[0] != 'R') ||
-	    reply[len - 2] != 'X')
-		return -1;
-	return reply[len - 1];
+	ssize_t got = recv_all(conn, (char *)reply, sizeof reply);
+	if (got < 1 || reply[0] != 'A')
+		return DSVC_NOT_RUN;
+	if (got != (ssize_t)sizeof reply || reply[1] != 'X')
+		return DSVC_DIED;
+	return reply[2];
 }
 
 /* ---------------------------------------------------------------- service */
@@ -410,6 +369,10 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 	}
 	struct dsvc_stdio s;
 	int code = 70; /* EX_SOFTWARE */
+	if (send_all(conn, "A", 1) != 0) { /* the caller is gone: it runs the event itself */
+		dsvc_request_close(&req);
+		return;
+	}
 	if (dsvc_stdio_take(&s, req.fds) == 0) {
 		code = run(ctx, req.argc, req.argv);
 		dsvc_stdio_restore(&s);
@@ -436,8 +399,6 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 	sigdelset(&waiting, SIGINT);
 	while (!worker_stop) {
 		struct pollfd p = {.fd = listen_fd, .events = POLLIN};
-		if (my_idle != NULL)
-			*my_idle = 1;
 		if (ppoll(&p, 1, NULL, &waiting) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -458,8 +419,6 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 			}
 			return -1;
 		}
-		if (my_idle != NULL)
-			*my_idle = 0;
 		serve_connection(conn, run, ctx);
 		close(conn);
 	}
@@ -473,7 +432,7 @@ struct slot {
 	long long started_ms;
 };
 
-static pid_t spawn(int (*worker_main)(void *), void *ctx, volatile unsigned char *idle)
+static pid_t spawn(int (*worker_main)(void *), void *ctx)
 {
 	fflush(NULL);
 	pid_t master = getpid();
@@ -488,23 +447,19 @@ static pid_t spawn(int (*worker_main)(void *), void *ctx, volatile unsigned char
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_UNBLOCK, &chld, NULL); /* script handlers are waited for */
-		my_idle = idle;
 		exit(worker_main(ctx));
 	}
 	return pid;
 }
 
-static void reap(const char *prog, struct slot *slots, int n, struct state *st)
+static void reap(const char *prog, struct slot *slots, int n)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (int i = 0; i < n; i++)
-			if (slots[i].pid == pid) {
+			if (slots[i].pid == pid)
 				slots[i].pid = 0;
-				if (st != NULL)
-					st->idle[i] = 0;
-			}
 		if (WIFSIGNALED(status))
 			fprintf(stderr, "%s: worker %d killed by signal %d; starting another\n", prog,
 			        (int)pid, WTERMSIG(status));
@@ -512,42 +467,6 @@ static void reap(const char *prog, struct slot *slots, int n, struct state *st)
 			fprintf(stderr, "%s: worker %d exited with %d; starting another\n", prog, (int)pid,
 			        WEXITSTATUS(status));
 	}
-}
-
-/* The state file, shared with the workers; NULL (callers then wait for
- * "R" every time) when it cannot be made. Mode 0640: the billing group reads it. */
-static struct state *state_open(const char *prog, const char *socket_path, int workers)
-{
-	char path[256];
-	if (workers > STATE_WORKERS_MAX || state_path(socket_path, path, sizeof path) != 0)
-		return NULL;
-	mode_t old = umask(0137);
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
-	umask(old);
-	struct state *st = MAP_FAILED;
-	if (fd >= 0 && ftruncate(fd, sizeof *st) == 0)
-		st = mmap(NULL, sizeof *st, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (fd >= 0)
-		close(fd);
-	if (st == MAP_FAILED) {
-		fprintf(stderr,
-		        "%s: warning: no state file %s (%s): callers wait for a worker's answer first\n",
-		        prog, path, strerror(errno));
-		return NULL;
-	}
-	st->workers = (uint32_t)workers;
-	st->magic = STATE_MAGIC;
-	return st;
-}
-
-static void state_close(struct state *st, const char *socket_path)
-{
-	char path[256];
-	if (st == NULL)
-		return;
-	if (state_path(socket_path, path, sizeof path) == 0)
-		unlink(path);
-	munmap(st, sizeof *st);
 }
 
 /* fds 0-2 must be open: a worker swaps a caller's in and back out. */
@@ -574,7 +493,6 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		free(slots);
 		return 70;
 	}
-	struct state *st = state_open(prog, path, workers);
 	fprintf(stderr, "%s: serving on %s with %d workers\n", prog, path, workers);
 	for (;;) {
 		long long now = monotonic_ms();
@@ -582,7 +500,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 			if (slots[i].pid != 0 || now - slots[i].started_ms < 1000)
 				continue; /* a worker that dies at once is restarted once a second */
 			slots[i].started_ms = now;
-			if ((slots[i].pid = spawn(worker_main, ctx, st != NULL ? &st->idle[i] : NULL)) < 0) {
+			if ((slots[i].pid = spawn(worker_main, ctx)) < 0) {
 				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
 				slots[i].pid = 0;
 			}
@@ -591,8 +509,13 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
-		reap(prog, slots, workers, st);
+		reap(prog, slots, workers);
 	}
+	/* New callers find no socket and run their events themselves; callers
+	 * already queued get no "R" (the listening socket closes with the last
+	 * worker) or give up after dispatch_wait_ms, and run theirs. */
+	unlink(path);
+	close(listen_fd);
 	for (int i = 0; i < workers; i++)
 		if (slots[i].pid > 0)
 			kill(slots[i].pid, SIGTERM);
@@ -601,9 +524,6 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		if (slots[i].pid > 0)
 			while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
-	unlink(path);
-	state_close(st, path);
-	close(listen_fd);
 	free(slots);
 	/* The stop signals stay blocked: a second SIGTERM now must not turn a
 	 * clean stop into a death by signal. */

@@ -15,22 +15,23 @@
 
 /* ---- the caller's side (prov-dispatch) */
 
-/* Connect to the service at path. When its state file (path + ".state")
- * shows an idle worker the request may go at once (*taken = 0: the worker's
- * readiness is read with the exit code); otherwise wait up to wait_ms for a
- * worker to take the connection (*taken = 1). Returns the connection, or -1
- * when there is no service, it refuses, or every worker stayed busy (the
+/* Connect to the service at path and wait up to wait_ms for a worker to take
+ * the connection (its "R"). Returns the connection, or -1 when there is no
+ * service, it refuses or is stopping, or every worker stayed busy (the
  * caller then runs the event itself: nothing was handed over). */
-int dsvc_connect(const char *path, long wait_ms, int *taken);
+int dsvc_connect(const char *path, long wait_ms);
 
 /* Hand over argv[1..argc-1] and the caller's fds 0, 1 and 2. Returns 0, or
  * -1 (nothing was run: the worker drops an incomplete request). */
 int dsvc_send(int conn, int argc, char **argv);
 
-/* The worker's exit code (0-255), or -1 when the connection ended without
- * one (the worker died during the run: its handlers may have run). taken:
- * what dsvc_connect said. */
-int dsvc_wait_exit(int conn, int taken);
+/* The worker's exit code (0-255); DSVC_NOT_RUN when the connection ended
+ * before the worker accepted the request (nothing ran, stdin is untouched:
+ * the caller runs the event itself); DSVC_DIED when it ended during the run
+ * (its handlers may have run; its journal keeps their log). */
+#define DSVC_NOT_RUN (-2)
+#define DSVC_DIED (-1)
+int dsvc_wait_exit(int conn);
 
 /* ---- the service's side (prov-dispatchd --serve) */
 

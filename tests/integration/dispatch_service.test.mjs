@@ -126,7 +126,6 @@ test('events handed to the service: the same results, exit codes and logs; a wor
     assert.equal(await svc.stop(), 0, svc.stderr());
   }
   assert.ok(!existsSync(socketPath), 'the socket is removed on stop');
-  assert.ok(!existsSync(`${socketPath}.state`), 'and its state file');
   assert.doesNotMatch(svc.stderr(), /ERROR: (Address|Leak)Sanitizer|runtime error/, svc.stderr());
 });
 
@@ -262,7 +261,6 @@ test('stopping lets the run in progress finish; a second service on the socket a
   const [worker] = orphaned.workers();
   process.kill(orphaned.pid, 'SIGKILL');
   await until('the worker to follow its master', () => !existsSync(`/proc/${worker}`) || /^State:\s+Z/m.test(readFileSync(`/proc/${worker}/status`, 'utf8')));
-  assert.ok(existsSync(`${socketPath}.state`), 'a master killed with -9 leaves its state file, which says a worker is idle');
   const orphanRun = await dispatch([EVENT], { orphan: 1 }, { env: { PROV_CONFIG: config } });
   assert.equal(orphanRun.status, 0, orphanRun.stderr); // the connect is refused: run directly
   assert.equal(orphanRun.result.logged, true);
@@ -271,6 +269,78 @@ test('stopping lets the run in progress finish; a second service on the socket a
   process.kill(again.pid, 'SIGHUP'); // a terminal hang-up stops it cleanly, on its own
   assert.equal(await again.exited, 0, again.stderr());
   assert.ok(!existsSync(socketPath), 'SIGHUP removed the socket');
+});
+
+// A caller that arrives while a service stops (one worker still busy, the
+// idle one gone) is not taken by anybody: it runs its event itself, at once
+// and exactly once, and is not told "may have run".
+test('a caller arriving during a graceful stop runs its event itself, exactly once', async () => {
+  const config = serviceConfig('service-stop-arrive.conf', { dispatch_workers: 2, dispatch_wait_ms: 20000 });
+  const svc = await startService(config, { workers: 2 });
+  let stopped;
+  try {
+    addHandler({ name: 'svc arrive slow', event: 'clients.create', task: `${rx.url}/slow?ms=1500` });
+    addHandler({ name: 'svc arrive echo', event: EVENT, task: `${rx.url}/echo` });
+    publish();
+    const env = { PROV_CONFIG: config };
+    const busy = dispatch(['clients.create'], { a: 1 }, { env });
+    await rx.waitFor((x) => x.path === '/slow');
+    stopped = svc.stop();
+    const running = (pid) => { try { return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
+    await until('the idle worker to stop', () => svc.workers().filter(running).length === 1);
+    const id = uniqueName('svc-arrive');
+    const started = Date.now();
+    const r = await dispatch([EVENT, '--event-id', id], { a: 2 }, { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.result.logged, true);
+    assert.ok(Date.now() - started < 15000, 'it did not wait out dispatch_wait_ms (20 s)');
+    assert.equal(rx.requests.filter((x) => x.body.includes(id)).length, 1, 'delivered once');
+    assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE event_uid = '${id}'`)), 1, 'logged once');
+    assert.equal((await busy).status, 0);
+  } finally {
+    assert.equal(await (stopped || svc.stop()), 0, svc.stderr());
+  }
+});
+
+// A caller queued before the stop (every worker busy) is not left waiting for
+// dispatch_wait_ms when the service goes: it runs its event itself, once.
+test('callers during a graceful stop: each event runs exactly once, none waits dispatch_wait_ms', async () => {
+  const config = serviceConfig('service-stopping.conf', { dispatch_wait_ms: 20000 });
+  const svc = await startService(config);
+  let stopped;
+  try {
+    addHandler({ name: 'svc stopping slow', event: 'clients.create', task: `${rx.url}/slow?ms=1500` });
+    addHandler({ name: 'svc stopping echo', event: EVENT, task: `${rx.url}/echo` });
+    publish();
+    const env = { PROV_CONFIG: config };
+    const busy = dispatch(['clients.create'], { a: 1 }, { env });
+    await rx.waitFor((x) => x.path === '/slow');
+    // Queued: connected, waiting for a worker's "R" in poll(2) (syscall 7).
+    const queuedId = uniqueName('svc-queued');
+    const started = Date.now();
+    const queued = dispatch([EVENT, '--event-id', queuedId], { a: 2 }, { env });
+    const front = () => children(process.pid).find((pid) => {
+      try { return /prov-dispatch\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1')) && /^7 /.test(readFileSync(`/proc/${pid}/syscall`, 'utf8')); } catch { return false; }
+    });
+    await until('the queued caller to wait for a worker', () => front() !== undefined);
+    stopped = svc.stop();
+    await until('the socket to be removed', () => !existsSync(socketPath));
+    const lateId = uniqueName('svc-late');
+    const late = await dispatch([EVENT, '--event-id', lateId], { a: 3 }, { env });
+    assert.equal(late.status, 0, late.stderr);
+    assert.equal(late.result.logged, true);
+    const q = await queued;
+    assert.equal(q.status, 0, q.stderr);
+    assert.equal(q.result.logged, true);
+    assert.ok(Date.now() - started < 15000, 'the queued caller did not wait out dispatch_wait_ms (20 s)');
+    assert.equal((await busy).status, 0);
+    for (const id of [queuedId, lateId]) {
+      assert.equal(rx.requests.filter((x) => x.body.includes(id)).length, 1, `${id} delivered once`);
+      assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE event_uid = '${id}'`)), 1, `${id} logged once`);
+    }
+  } finally {
+    assert.equal(await (stopped || svc.stop()), 0, svc.stderr());
+  }
 });
 
 test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks nothing', { timeout: 120000 }, async () => {

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -66,10 +67,11 @@ static void arguments_and_stdio_arrive_whole(void **state)
 	dsvc_request_close(&req);
 	assert_int_equal(req.fds[0], -1);
 
+	assert_int_equal(send(sv[1], "A", 1, 0), 1);
 	assert_int_equal(dsvc_reply(sv[1], 69), 0);
-	assert_int_equal(dsvc_wait_exit(sv[0], 1), 69);
+	assert_int_equal(dsvc_wait_exit(sv[0]), 69);
 	close(sv[1]);
-	assert_int_equal(dsvc_wait_exit(sv[0], 1), -1); /* ended without an exit code */
+	assert_int_equal(dsvc_wait_exit(sv[0]), DSVC_NOT_RUN); /* ended before anything */
 	close(sv[0]);
 }
 
@@ -191,15 +193,14 @@ static void the_stdio_swap_sends_output_to_the_caller_and_back(void **state)
 static void connect_gives_up_without_a_service_or_a_free_worker(void **state)
 {
 	(void)state;
-	int taken;
-	assert_int_equal(dsvc_connect(sock_path, 10, &taken), -1); /* nothing there */
+	assert_int_equal(dsvc_connect(sock_path, 10), -1); /* nothing there */
 	char err[256];
 	int lfd = dsvc_listen(sock_path, err, sizeof err);
 	assert_true(lfd >= 0);
 	struct stat st;
 	assert_int_equal(stat(sock_path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
-	assert_int_equal(dsvc_connect(sock_path, 50, &taken), -1); /* listening, but nobody accepts */
+	assert_int_equal(dsvc_connect(sock_path, 50), -1); /* listening, but nobody accepts */
 	assert_int_equal(dsvc_listen(sock_path, err, sizeof err), -1);
 	assert_non_null(strstr(err, "another prov-dispatchd is already serving there"));
 	close(lfd);
@@ -221,56 +222,70 @@ static void connect_gives_up_without_a_service_or_a_free_worker(void **state)
 	long_path[sizeof long_path - 1] = '\0';
 	assert_int_equal(dsvc_listen(long_path, err, sizeof err), -1);
 	assert_non_null(strstr(err, "longer than"));
-	assert_int_equal(dsvc_connect(long_path, 10, &taken), -1);
+	assert_int_equal(dsvc_connect(long_path, 10), -1);
 }
 
-/* The state file as dsvc_serve writes it: magic, worker count, a byte per worker. */
-static void write_state(int workers, int idle_worker)
+enum worker_end { END_BEFORE_ACCEPT, END_DURING_RUN, END_WITH_CODE };
+
+/* A worker in a child process: takes one connection, reads the request, then
+ * ends as told. */
+static pid_t fake_worker(int lfd, enum worker_end end)
 {
-	char path[160];
-	snprintf(path, sizeof path, "%s.state", sock_path);
-	unsigned char st[8 + 256] = {0x50, 0x53, 0x44, 0x31}; /* 0x31445350 little-endian */
-	memcpy(st + 4, &(uint32_t){(uint32_t)workers}, 4);
-	if (idle_worker >= 0)
-		st[8 + idle_worker] = 1;
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(st, 1, sizeof st, f), sizeof st);
-	fclose(f);
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	int conn = accept(lfd, NULL, NULL);
+	static struct dsvc_request req;
+	char err[256];
+	if (conn < 0 || send(conn, "R", 1, 0) != 1 || dsvc_receive(conn, &req, err, sizeof err) != 0)
+		_exit(1);
+	dsvc_request_close(&req);
+	if (end != END_BEFORE_ACCEPT && send(conn, "A", 1, 0) != 1)
+		_exit(1);
+	if (end == END_WITH_CODE && dsvc_reply(conn, 1) != 0)
+		_exit(1);
+	_exit(0); /* closes the connection */
 }
 
-static void an_idle_worker_in_the_state_file_means_no_wait_for_its_answer(void **state)
+static int handed_over(int lfd, enum worker_end end)
+{
+	pid_t pid = fake_worker(lfd, end);
+	assert_true(pid > 0);
+	int conn = dsvc_connect(sock_path, 5000);
+	assert_true(conn >= 0);
+	char *argv[] = {"prov-dispatch", "clients.create", NULL};
+	assert_int_equal(dsvc_send(conn, 2, argv), 0);
+	int code = dsvc_wait_exit(conn);
+	close(conn);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	return code;
+}
+
+/* Only a worker that accepted the request and then ended makes the caller
+ * answer "may have run"; one that ended before it accepted leaves the event
+ * to the caller (it runs it itself, exactly once). */
+static void the_caller_knows_whether_anything_ran(void **state)
 {
 	(void)state;
-	char err[256], path[160];
+	char err[256];
 	int lfd = dsvc_listen(sock_path, err, sizeof err);
 	assert_true(lfd >= 0);
-	int taken = -1;
-	write_state(2, 1);
-	int conn = dsvc_connect(sock_path, 5000, &taken); /* nobody accepts, yet no wait */
-	assert_true(conn >= 0);
-	assert_int_equal(taken, 0);
-	char *argv[] = {"prov-dispatch", "clients.create", NULL};
-	assert_int_equal(dsvc_send(conn, 2, argv), 0); /* queued until a worker accepts */
-	int worker = accept(lfd, NULL, NULL);
-	assert_true(worker >= 0);
-	assert_int_equal(send(worker, "R", 1, 0), 1);
-	static struct dsvc_request req;
-	assert_int_equal(dsvc_receive(worker, &req, err, sizeof err), 0);
-	assert_string_equal(req.argv[1], "clients.create");
-	dsvc_request_close(&req);
-	assert_int_equal(dsvc_reply(worker, 1), 0);
-	assert_int_equal(dsvc_wait_exit(conn, taken), 1); /* "R", then the code */
-	close(worker);
-	close(conn);
+	assert_int_equal(handed_over(lfd, END_WITH_CODE), 1);
+	assert_int_equal(handed_over(lfd, END_DURING_RUN), DSVC_DIED);
+	assert_int_equal(handed_over(lfd, END_BEFORE_ACCEPT), DSVC_NOT_RUN);
 
-	write_state(2, -1); /* every worker busy: wait for the answer, then give up */
-	assert_int_equal(dsvc_connect(sock_path, 30, &taken), -1);
-	write_state(1, 1); /* an idle byte past the worker count is not a worker */
-	assert_int_equal(dsvc_connect(sock_path, 30, &taken), -1);
+	/* A caller that gave up waiting: the worker that takes its connection
+	 * later reads nothing and runs nothing (no message either). */
+	assert_int_equal(dsvc_connect(sock_path, 20), -1);
+	int late = accept(lfd, NULL, NULL);
+	assert_true(late >= 0);
+	static struct dsvc_request req;
+	assert_int_equal(dsvc_receive(late, &req, err, sizeof err), -1);
+	assert_string_equal(err, "");
+	close(late);
 	close(lfd);
-	snprintf(path, sizeof path, "%s.state", sock_path);
-	unlink(path);
 }
 
 int main(void)
@@ -282,8 +297,7 @@ int main(void)
 	    cmocka_unit_test(the_stdio_swap_sends_output_to_the_caller_and_back),
 	    cmocka_unit_test_setup_teardown(connect_gives_up_without_a_service_or_a_free_worker, setup,
 	                                    teardown),
-	    cmocka_unit_test_setup_teardown(an_idle_worker_in_the_state_file_means_no_wait_for_its_answer,
-	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(the_caller_knows_whether_anything_ran, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("dispatch_service", tests, NULL, NULL);
 }
