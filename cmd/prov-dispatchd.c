@@ -85,6 +85,10 @@ static const char usage[] =
     "  70  internal error, e.g. the execution log could be neither written nor spooled:\n"
     "      handlers may have run, and the result on stdout (when present) still carries\n"
     "      the verdict. --batch: this for any event wins over 64\n"
+    "  73  the spool journal in spool_dir cannot be written (disk full, not writable):\n"
+    "      no delivery is made that its journal would not show; handlers run before it\n"
+    "      are logged; no result on stdout. --batch: stops at that event (no result line\n"
+    "      for it or any later line)\n"
     "  78  configuration missing or invalid\n"
     "prov-dispatch also exits 70 when the service's worker ended during the run (its\n"
     "handlers may have run; the spool keeps their log). --serve exits 0 once stopped,\n"
@@ -283,7 +287,8 @@ static int print_bad_line(struct dispatcher *dp, long line, const char *message)
 	return rc;
 }
 
-/* Read, check and run one line. Returns 0, DISPATCHER_BAD_INPUT or DISPATCHER_INTERNAL. */
+/* Read, check and run one line. Returns 0, DISPATCHER_BAD_INPUT, DISPATCHER_INTERNAL or
+ * DISPATCHER_SPOOL. */
 static int run_batch_line(struct dispatcher *dp, long line, const char *text, size_t len)
 {
 	char err[1024], warning[1024];
@@ -314,6 +319,8 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 		dispatcher_warning(warning);
 	int exit_code;
 	json_t *result = dispatcher_run(dp, &event, data, &exit_code);
+	if (exit_code == DISPATCHER_SPOOL)
+		return DISPATCHER_SPOOL; /* said on stderr; no result line */
 	if (result == NULL || json_object_set_new(result, "line", json_integer(line)) != 0 ||
 	    print_result(dp, result) != 0)
 		exit_code = DISPATCHER_INTERNAL;
@@ -323,7 +330,9 @@ static int run_batch_line(struct dispatcher *dp, long line, const char *text, si
 
 /* Every line of stdin, in order. Exit code: 70 if any event hit an internal
  * error, else 64 if any line was bad, else 0. When stdout refuses a result
- * the batch stops there: nobody would learn the verdicts of the next events. */
+ * the batch stops there: nobody would learn the verdicts of the next events.
+ * When the spool journal cannot be written it stops too, with 73: no event
+ * may be delivered without its journal. */
 static int run_batch(struct dispatcher *dp)
 {
 	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
@@ -349,6 +358,10 @@ static int run_batch(struct dispatcher *dp)
 			         : DISPATCHER_INTERNAL;
 		else
 			rc = run_batch_line(dp, line, buf, (size_t)len);
+		if (rc == DISPATCHER_SPOOL) {
+			free(buf);
+			return DISPATCHER_SPOOL;
+		}
 		bad |= rc == DISPATCHER_BAD_INPUT;
 		internal |= rc == DISPATCHER_INTERNAL;
 	}

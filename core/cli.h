@@ -15,6 +15,7 @@ struct db;
 #define CLI_EXIT_USAGE EX_USAGE             /* 64: bad arguments or input */
 #define CLI_EXIT_UNAVAILABLE EX_UNAVAILABLE /* 69: database unreachable */
 #define CLI_EXIT_SOFTWARE EX_SOFTWARE       /* 70: internal error */
+#define CLI_EXIT_CANTCREAT EX_CANTCREAT     /* 73: the spool journal cannot be written */
 #define CLI_EXIT_CONFIG EX_CONFIG           /* 78: configuration missing or invalid */
 
 /* The start every program shares: --help/-h prints usage (returns 0), then

@@ -59,6 +59,7 @@ static const struct config_key config_keys[] = {
     PATH_KEY(dispatch_socket, ""),
     LONG_KEY(dispatch_workers, 1, 256, "4"),
     LONG_KEY(dispatch_wait_ms, 0, 60000, "100"),
+    LONG_KEY(journal_sync, 0, 1, "0"),
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])

@@ -48,6 +48,9 @@ struct config {
 	char dispatch_socket[108]; /* its Unix socket (sun_path's size); empty: no service */
 	long dispatch_workers;     /* resident dispatcher processes */
 	long dispatch_wait_ms;     /* how long prov-dispatch waits for a free one */
+
+	/* durability */
+	long journal_sync; /* 1: each delivery's request record is fdatasynced before it is sent */
 };
 
 /* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.

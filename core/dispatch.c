@@ -208,7 +208,16 @@ static int run_step(const struct dispatch_event *event, struct dispatch_outcome 
 	                               .trigger = DELIVERY_TRIGGER_DISPATCH,
 	                               .body = step->request_body,
 	                               .body_len = step->request_len};
-	if (deliver(ctx, &req, &step->result) != 0 || !step->result.success)
+	int rc = deliver(ctx, &req, &step->result);
+	if (rc == DISPATCH_DELIVER_REFUSED) {
+		out->nsteps--; /* never sent: not an execution */
+		free(step->request_body);
+		delivery_result_free(&step->result);
+		memset(step, 0, sizeof *step);
+		out->stopped = 1;
+		return 0;
+	}
+	if (rc != 0 || !step->result.success)
 		return 0; /* a failure is logged; the chain goes on */
 	if (step->result.verdict == DELIVERY_FORBID) {
 		out->forbidden = 1;
@@ -234,7 +243,7 @@ int dispatch_run(const struct dispatch_event *event, json_t *data, const struct 
 	out->steps = calloc(n ? n : 1, sizeof *out->steps);
 	if (out->steps == NULL)
 		return -1;
-	for (size_t i = 0; i < n && !out->forbidden; i++)
+	for (size_t i = 0; i < n && !out->forbidden && !out->stopped; i++)
 		if (run_step(event, out, &handlers[i], deliver, ctx) != 0)
 			return -1;
 	return 0;

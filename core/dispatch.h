@@ -30,6 +30,7 @@ struct dispatch_step {
 };
 
 struct dispatch_outcome {
+	int stopped; /* a delivery was refused: the steps after it did not run */
 	int forbidden;
 	long long forbidden_by; /* handler id */
 	char reason[DELIVERY_REASON_MAX];
@@ -38,6 +39,10 @@ struct dispatch_outcome {
 	size_t nsteps;
 };
 
+/* Deliver one request. Returns 0 (out holds the outcome, success or not),
+ * or DISPATCH_DELIVER_REFUSED when it was not sent and nothing may be: the
+ * step is dropped and the chain stops (outcome->stopped). */
+#define DISPATCH_DELIVER_REFUSED 1
 typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req,
                                    struct delivery_result *out);
 

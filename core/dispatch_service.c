@@ -368,7 +368,7 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 		return;
 	}
 	struct dsvc_stdio s;
-	int code = 70; /* EX_SOFTWARE */
+	int code = 70;                     /* EX_SOFTWARE */
 	if (send_all(conn, "A", 1) != 0) { /* the caller is gone: it runs the event itself */
 		dsvc_request_close(&req);
 		return;

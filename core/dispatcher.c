@@ -46,8 +46,8 @@ static struct logstore_queue queue_for(const struct cache_handler *h, const stru
 	return q;
 }
 
-static void journal_step_begin(struct run_state *rs, const struct cache_handler *h,
-                               const struct delivery_request *req)
+static int journal_step_begin(struct run_state *rs, const struct cache_handler *h,
+                              const struct delivery_request *req)
 {
 	const struct dispatch_event *ev = rs->event;
 	struct journal_begin b = {.trigger = DELIVERY_TRIGGER_DISPATCH,
@@ -65,14 +65,15 @@ static void journal_step_begin(struct run_state *rs, const struct cache_handler 
 	                          .request = req->body,
 	                          .request_len = req->body_len,
 	                          .started_us = delivery_now_us()};
-	journal_begin(&rs->journal, &b);
+	return journal_begin(&rs->journal, &b);
 }
 
 static int deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
 {
 	struct run_state *rs = ctx;
 	const struct cache_handler *h = &rs->chain[rs->next];
-	journal_step_begin(rs, h, req);
+	if (journal_step_begin(rs, h, req) != 0)
+		return DISPATCH_DELIVER_REFUSED; /* a delivery nothing could show was made */
 	int rc = delivery_run(rs->delivery, req, out);
 	rs->queues[rs->next] = queue_for(h, out);
 	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
@@ -170,6 +171,7 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 	struct run_state rs = {
 	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
 	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
+	rs.journal.sync_begin = dp->cfg->journal_sync != 0;
 	if (dp->many)
 		journal_reuse(&rs.journal, &dp->spare); /* no file created and removed per event */
 	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
@@ -186,6 +188,19 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 		log_run(dp->cfg, dp->db, dp->db_err, &rs, &outcome, &logged, &spooled);
 	else if (rc != 0 && journal_keep(&rs.journal) == 0)
 		spooled = 1; /* what ran before running out of memory stays for prov-worker */
+	if (rc == 0 && outcome.stopped) {
+		/* No verdict to give: the chain did not run to its end. */
+		fprintf(stderr,
+		        PROG ": the spool journal in spool_dir %s cannot be written (%s): %s; nothing more "
+		             "was delivered\n",
+		        dp->cfg->spool_dir, rs.journal.error,
+		        outcome.nsteps == 0 ? "no handler was run"
+		                            : "the chain stopped after the logged handlers");
+		*exit_code = DISPATCHER_SPOOL;
+		dispatch_outcome_free(&outcome);
+		free(rs.queues);
+		return NULL;
+	}
 	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, dp->snap.generation, logged) : NULL;
 	if (result != NULL)
 		json_object_set_new(result, "spooled", json_boolean(spooled));

@@ -24,6 +24,7 @@ enum dispatcher_exit {
 	DISPATCHER_BAD_INPUT = CLI_EXIT_USAGE,         /* 64 */
 	DISPATCHER_NO_SNAPSHOT = CLI_EXIT_UNAVAILABLE, /* 69 */
 	DISPATCHER_INTERNAL = CLI_EXIT_SOFTWARE,       /* 70 */
+	DISPATCHER_SPOOL = CLI_EXIT_CANTCREAT,         /* 73: the journal cannot be written; nothing sent */
 	DISPATCHER_CONFIG = CLI_EXIT_CONFIG,           /* 78 */
 };
 
@@ -53,8 +54,10 @@ int dispatcher_stale(const struct dispatcher *dp);
 int dispatcher_refresh(struct dispatcher *dp);
 
 /* Run one event's chain (data is taken over) and log it, or spool it.
- * Returns the result document for billing (NULL when out of memory) and sets
- * *exit_code. */
+ * Returns the result document for billing and sets *exit_code; NULL when out
+ * of memory, or when the spool journal could not be written (exit code
+ * DISPATCHER_SPOOL: no delivery is made that its journal does not show; the
+ * handlers run before that point are logged). */
 json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
                        int *exit_code);
 

@@ -112,7 +112,13 @@ int journal_begin(struct journal *j, const struct journal_begin *b)
 	put(r, "queue_id", json_integer(b->queue_id), &ok);
 	put(r, "started_us", json_integer(b->started_us), &ok);
 	put(r, "request", text_json(b->request, b->request_len, b->request_len, NULL), &ok);
-	return append(j, r, ok);
+	if (append(j, r, ok) != 0)
+		return -1;
+	if (j->sync_begin && spool_journal_sync(&j->file, j->error, sizeof j->error) != 0) {
+		j->failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 static json_t *queue_json(const struct logstore_queue *q)

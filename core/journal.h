@@ -42,7 +42,8 @@ struct journal {
 	char dir[4096];
 	size_t response_max;
 	size_t records;
-	int failed; /* a record could not be written: the journal is incomplete */
+	int failed;     /* a record could not be written: the journal is incomplete */
+	int sync_begin; /* journal_sync = 1: each begin record reaches the disk before the delivery */
 	char error[512];
 	struct spool_journal *spare; /* NULL, or an emptied journal kept for the next run */
 };
@@ -53,6 +54,8 @@ void journal_init(struct journal *j, const char *dir, size_t response_max);
  * discard empties it back into *spare instead of removing it. The owner
  * removes it at the end with spool_journal_discard(spare). */
 void journal_reuse(struct journal *j, struct spool_journal *spare);
+/* The record of a delivery about to be made. Returns 0, or -1 (reason in
+ * j->error): the delivery must not be made, nothing would show it happened. */
 int journal_begin(struct journal *j, const struct journal_begin *b);
 int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
                 const struct logstore_queue *queue);

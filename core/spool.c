@@ -234,6 +234,7 @@ int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_rea
 int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size_t errlen)
 {
 	j->fd = -1;
+	j->dir_synced = 0;
 	char tmp[sizeof j->path];
 	if (snprintf(tmp, sizeof tmp, "%s/.journal-XXXXXX", dir) >= (int)sizeof tmp) {
 		snprintf(err, errlen, "spool: path too long");
@@ -314,6 +315,20 @@ static int fsync_dir_of(const char *path)
 	int rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+int spool_journal_sync(struct spool_journal *j, char *err, size_t errlen)
+{
+	if (j->fd < 0) {
+		snprintf(err, errlen, "spool: no journal");
+		return -1;
+	}
+	if (fdatasync(j->fd) != 0 || (!j->dir_synced && fsync_dir_of(j->path) != 0)) {
+		snprintf(err, errlen, "spool %s: fdatasync: %s", j->path, strerror(errno));
+		return -1;
+	}
+	j->dir_synced = 1;
+	return 0;
 }
 
 int spool_journal_keep(struct spool_journal *j, char *err, size_t errlen)

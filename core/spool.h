@@ -47,13 +47,18 @@ int spool_take(const char *dir, char *out, size_t outlen, char *err, size_t errl
 #define SPOOL_JOURNAL_PREFIX "journal."
 
 struct spool_journal {
-	int fd; /* -1: not open */
+	int fd;         /* -1: not open */
+	int dir_synced; /* its name is on disk (spool_journal_sync did the folder) */
 	char path[4096];
 };
 
 int spool_journal_open(const char *dir, struct spool_journal *j, char *err, size_t errlen);
 /* One record, one write(2), no fsync. */
 int spool_journal_append(struct spool_journal *j, const char *payload, size_t len, char *err, size_t errlen);
+/* What has been appended reaches the disk before this returns (fdatasync,
+ * and the folder once, for the file's name): it survives a power loss.
+ * 0, or -1 with a reason. */
+int spool_journal_sync(struct spool_journal *j, char *err, size_t errlen);
 /* The records are safe elsewhere (committed): remove the file. */
 void spool_journal_discard(struct spool_journal *j);
 /* The records are safe elsewhere and the process goes on: empty the file for

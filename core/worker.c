@@ -156,7 +156,13 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                              .request = req.body,
 	                              .request_len = req.body_len,
 	                              .started_us = delivery_now_us()};
-	journal_begin(&w->journal, &begin);
+	if (journal_begin(&w->journal, &begin) != 0) {
+		/* Not sent: the claim lapses and the row is due again after its lease. */
+		snprintf(err, errlen,
+		         "the spool journal in spool_dir %s cannot be written (%s): nothing was delivered",
+		         w->cfg->spool_dir, w->journal.error);
+		return -1;
+	}
 	struct delivery_result result;
 	delivery_run(w->delivery, &req, &result);
 	long delay = 0;
@@ -264,6 +270,7 @@ int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, s
 			break;
 		st->claimed += (long)count;
 		journal_init(&w->journal, w->cfg->spool_dir, (size_t)w->cfg->response_max_bytes);
+		w->journal.sync_begin = w->cfg->journal_sync != 0;
 		int rc = 0;
 		size_t i = 0;
 		for (; rc == 0 && i < count && !*stop; i++)

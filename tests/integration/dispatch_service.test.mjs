@@ -273,17 +273,19 @@ test('stopping lets the run in progress finish; a second service on the socket a
 
 // A caller that arrives while a service stops (one worker still busy, the
 // idle one gone) is not taken by anybody: it runs its event itself, at once
-// and exactly once, and is not told "may have run".
+// (not after the busy worker's run) and exactly once, and is not told "may
+// have run".
 test('a caller arriving during a graceful stop runs its event itself, exactly once', async () => {
   const config = serviceConfig('service-stop-arrive.conf', { dispatch_workers: 2, dispatch_wait_ms: 20000 });
   const svc = await startService(config, { workers: 2 });
   let stopped;
   try {
-    addHandler({ name: 'svc arrive slow', event: 'clients.create', task: `${rx.url}/slow?ms=1500` });
+    addHandler({ name: 'svc arrive slow', event: 'clients.create', task: `${rx.url}/slow?ms=4000` });
     addHandler({ name: 'svc arrive echo', event: EVENT, task: `${rx.url}/echo` });
     publish();
     const env = { PROV_CONFIG: config };
-    const busy = dispatch(['clients.create'], { a: 1 }, { env });
+    let busyDone = false;
+    const busy = dispatch(['clients.create'], { a: 1 }, { env }).then((r) => { busyDone = true; return r; });
     await rx.waitFor((x) => x.path === '/slow');
     stopped = svc.stop();
     const running = (pid) => { try { return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8')); } catch { return false; } };
@@ -294,6 +296,7 @@ test('a caller arriving during a graceful stop runs its event itself, exactly on
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.result.logged, true);
     assert.ok(Date.now() - started < 15000, 'it did not wait out dispatch_wait_ms (20 s)');
+    assert.equal(busyDone, false, 'it ran before the busy worker finished: nobody made it wait for the stop');
     assert.equal(rx.requests.filter((x) => x.body.includes(id)).length, 1, 'delivered once');
     assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE event_uid = '${id}'`)), 1, 'logged once');
     assert.equal((await busy).status, 0);
