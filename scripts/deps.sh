@@ -13,7 +13,7 @@ packages=(
   libgnutls28-dev nettle-dev libgmp-dev libtasn1-6-dev libidn2-dev libunistring-dev
   libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
-  chromium curl openssl valgrind wrk
+  chromium curl openssl valgrind wrk strace
   nginx-light # the dispatcher benchmark's fast receiver (return 200)
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
 )

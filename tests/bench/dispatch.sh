@@ -10,7 +10,8 @@
 # event to a resident worker), and without it (prov-dispatch execs
 # prov-dispatchd, which does everything itself). Peak RSS of the process
 # billing starts and of a service worker. Then --batch: 1,000 events through
-# one process, events/s and the median time per event.
+# one process, events/s and the median time per event, also with
+# journal_sync = 1 (what power-loss safety costs).
 # Run by tests/bench.sh (`make bench`), which exports PROV_TEST_URL,
 # PROV_TEST_RUN, PROV_CONFIG, PROV_TEST_BIN.
 set -euo pipefail
@@ -130,9 +131,9 @@ bench_single() {
   }' | tee -a "$OUT/dispatch.txt"
 }
 
-# bench_batch NAME URL: $BATCH envelopes through one prov-dispatch --batch.
+# bench_batch NAME URL [CONFIG]: $BATCH envelopes through one prov-dispatch --batch.
 bench_batch() {
-  local name=$1 url=$2 input=$OUT/batch.ndjson
+  local name=$1 url=$2 config=${3:-$PROV_CONFIG} input=$OUT/batch.ndjson
   use_receiver "$url"
   python3 - "$BATCH" >"$input" <<'PY'
 import json, sys
@@ -141,7 +142,7 @@ for i in range(int(sys.argv[1])):
                       "data": {"client_id": i, "name": "Example Ltd", "balance": -3.5}}))
 PY
   # Results are flushed line by line: the gaps between them are the time per event.
-  python3 - "$PROV_TEST_BIN/prov-dispatch" "$input" "$name" <<'PY' | tee -a "$OUT/dispatch.txt"
+  PROV_CONFIG=$config python3 - "$PROV_TEST_BIN/prov-dispatch" "$input" "$name" <<'PY' | tee -a "$OUT/dispatch.txt"
 import statistics, subprocess, sys, time
 prog, path, name = sys.argv[1:4]
 with open(path, "rb") as data:
@@ -165,6 +166,16 @@ bench_single "Apache (static file, 200)" "$fast_url"
 bench_single "node test receiver (/echo)" "$echo_url"
 bench_batch "nginx (return 200)" "$nginx_url"
 bench_batch "node test receiver (/echo)" "$echo_url"
+
+# journal_sync = 1 (power-loss safety: each request record fdatasynced
+# before its delivery) against the default, alternated A/B/A/B so both see
+# the same machine; the figure operators choose by (README, Durability).
+sync_conf=$PROV_TEST_RUN/bench-journal-sync.conf
+{ grep -v '^journal_sync' "$PROV_CONFIG"; echo "journal_sync = 1"; } >"$sync_conf"
+for round in 1 2; do
+  bench_batch "nginx (return 200), journal_sync = 0 (round $round)" "$nginx_url"
+  bench_batch "nginx (return 200), journal_sync = 1 (round $round)" "$nginx_url" "$sync_conf"
+done
 
 # What starting a process costs on this machine: an empty program, and one
 # linked with the dispatcher's stack as Debian's shared libraries.
