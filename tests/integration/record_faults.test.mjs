@@ -95,7 +95,7 @@ test('KILL CONNECTION at random moments during a 2,000-event --batch: nothing ac
   const n = 2000;
   const lines = Array.from({ length: n }, (_, i) => envelope(i % 2 ? 'clients.create' : 'clients.update', { i },
     { id: `${tag}-${i}`, objectId: i }));
-  const killer = startKiller({ user: dbUser, minMs: 2, maxMs: 30 });
+  const killer = startKiller({ user: dbUser, minMs: 1, maxMs: 12 });
   cleanups.push(() => killer.stop());
   let r;
   const started = Date.now();
@@ -126,7 +126,7 @@ test('KILL CONNECTION at random moments during a 2,000-event --batch: nothing ac
   assert.ok(killer.kills() > 0, 'the killer killed something');
 });
 
-test('KILL CONNECTION at random moments during 8 parallel callers × 100 events through the service', { timeout: 300000 }, async () => {
+test('KILL CONNECTION at random moments during 8 parallel callers × 150 events through the service', { timeout: 300000 }, async () => {
   twoEventHandlers('kcs');
   const config = configWith('rf-service.conf', {
     dispatch_socket: path.join(runDir, 'rf-dispatch.sock'), dispatch_workers: 8, dispatch_wait_ms: 30000,
@@ -135,8 +135,8 @@ test('KILL CONNECTION at random moments during 8 parallel callers × 100 events 
   cleanups.push(() => svc.kill());
   const tag = uniqueName('kcs');
   const env = { PROV_CONFIG: config };
-  const perCaller = 100;
-  const killer = startKiller({ user: dbUser, minMs: 2, maxMs: 30 });
+  const perCaller = 150;
+  const killer = startKiller({ user: dbUser, minMs: 1, maxMs: 12 });
   cleanups.push(() => killer.stop());
   const results = [];
   const started = Date.now();
@@ -551,24 +551,30 @@ test('SKIP LOCKED: a due row locked by another transaction is skipped, the other
   assert.equal(f.acked, rows.length);
 });
 
-test('claim lease: a row a worker is delivering is not delivered by a second worker; an expired lease is taken over', { timeout: 120000 }, async (t) => {
+test('claim lease: rows a worker has claimed are not delivered by a second worker; an expired lease is taken over', { timeout: 120000 }, async (t) => {
   const h = addHandler({ name: 'lease slow', event: 'clients.update', task: `${rx.url}/slow?ms=3000&lease=1`, timeoutMs: 10000 });
+  const fast = addHandler({ name: 'lease fast', event: 'clients.update', task: `${rx.url}/echo?lease=fast` });
   publish();
   const tag = uniqueName('lease');
-  const [row] = queueRows(h, tag, [-1]);
-  const first = startWorker(['--once', '--id', 'lease-first']);
+  // One claim takes both: the slow row first, the other waits its turn in the same claim.
+  const [row] = queueRows(h, tag, [-2]);
+  const [next] = queueRows(fast, `${tag}b`, [-1]);
+  const first = startWorker(['--once', '--id', 'lease-first', '--batch', '10']);
   t.after(() => first.child.kill('SIGKILL'));
   await rx.waitFor((x) => x.headers['x-prov-delivery'] === row.deliveryId, 60000);
   assert.match(queueRow(row.deliveryId).claimedBy, /^lease-first@/);
+  assert.match(queueRow(next.deliveryId).claimedBy, /^lease-first@/, 'the claim took both rows');
   // The first worker is waiting for the slow answer: a second one finds nothing due.
   const second = await worker(['--once', '--id', 'lease-second']);
   assert.equal(second.status, 0, second.stderr);
-  assert.match(second.stdout, /^0 delivered/m, second.stdout);
+  assert.match(second.stdout, /^0 delivered/m, `the second worker delivered a row claimed by the first: ${second.stdout}`);
   assert.equal(await first.exited, 0, first.out());
-  assert.match(first.out(), /^1 delivered/m);
-  const seen = rx.requests.filter((x) => x.headers['x-prov-delivery'] === row.deliveryId);
-  assert.equal(seen.length, 1, 'delivered once: the lease kept the second worker away');
-  assert.deepEqual(logRows(row.deliveryId).map((l) => `${l.attempt} ${l.trigger} ${l.status}`), ['2 retry success']);
+  assert.match(first.out(), /^2 delivered/m, first.out());
+  for (const d of [row, next]) {
+    const seen = rx.requests.filter((x) => x.headers['x-prov-delivery'] === d.deliveryId);
+    assert.equal(seen.length, 1, 'delivered once: the lease kept the second worker away');
+    assert.deepEqual(logRows(d.deliveryId).map((l) => `${l.attempt} ${l.trigger} ${l.status}`), ['2 retry success']);
+  }
 
   // A worker that died holding a claim: once its lease has run out, another takes the row.
   editHandler(h, `task = ${q(`${rx.url}/echo?lease=2`)}`);
@@ -580,8 +586,8 @@ test('claim lease: a row a worker is delivering is not delivered by a second wor
   assert.equal(taker.status, 0, taker.stderr);
   assert.match(taker.stdout, /^1 delivered/m, taker.stdout);
   assert.equal(queueRow(orphan.deliveryId).state, 'done');
-  const f = recordFigures('claim-lease', { sent: 2, uidLike: `${tag}%`, requests: rx.requests });
+  const f = recordFigures('claim-lease', { sent: 3, uidLike: `${tag}%`, requests: rx.requests });
   assertClean(f, 'claim lease');
   assert.equal(f.resent, 0, 'no delivery twice');
-  assert.equal(f.acked, 2);
+  assert.equal(f.acked, 3);
 });

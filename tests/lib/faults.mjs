@@ -300,7 +300,10 @@ export function recordFigures(fault, { sent, uidLike, requests, extra = {} }) {
     const key = `${id}/${Number(r.headers['x-prov-attempt'])}`;
     const prev = received.get(key);
     const acked = r.status !== null && r.status >= 200 && r.status < 300;
-    received.set(key, { count: (prev?.count || 0) + 1, acked: acked || prev?.acked || false });
+    received.set(key, {
+      count: (prev?.count || 0) + 1, acked: acked || prev?.acked || false,
+      what: prev?.what || `${r.path}?${new URLSearchParams(r.query)} event ${r.headers['x-prov-event-id']}`,
+    });
   }
   const loggedKeys = new Map();
   const perTrigger = new Map();
@@ -329,7 +332,7 @@ export function recordFigures(fault, { sent, uidLike, requests, extra = {} }) {
     resent += r.count - 1;
     if (!loggedKeys.has(key)) {
       unlogged += 1;
-      if (r.acked) { lost += 1; lostKeys.push(key); }
+      if (r.acked) { lost += 1; lostKeys.push(`${key} (${r.what})`); }
     }
   }
   const figures = { sent, received: received.size, acked, logged: rows.length, duplicated, resent, lost, unlogged, invented, ...extra };
