@@ -12,6 +12,8 @@
 //   /close              reads the request, then drops the connection
 //   /big?mb=N           200 with N MiB (default 10) of JSON-ish bytes
 //   /garbage            bytes that are not HTTP, then the connection closes
+//   /flip               503 for the 1st, 3rd, 5th... request of that exact URL, the echo
+//                       for the others (a handler that fails every other time)
 // Any mode with ?times=N applies to the first N requests of that exact URL;
 // later ones get the echo (a receiver that fails, then recovers).
 // Each record carries the status answered (null: none). waitFor(pred) resolves
@@ -41,7 +43,9 @@ export async function startReceiver({ port: wanted = 0 } = {}) {
       seen.set(req.url, count);
       const times = url.searchParams.get('times');
       if (times !== null && count > Number(times)) json(res, 200, body);
-      else answer(url, body, req, res);
+      else if (url.pathname === '/flip') {
+        if (count % 2 === 1) { res.writeHead(503, { 'content-type': 'text/plain' }); res.end('flip'); } else json(res, 200, body);
+      } else answer(url, body, req, res);
       for (const w of [...waiters]) {
         if (w.pred(record)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(record); }
       }
