@@ -69,9 +69,14 @@ void retryq_items_free(struct retryq_item *items, size_t count)
 	free(items);
 }
 
+/* Nothing is allocated for no rows: the rows claimed may all have been
+ * finished by another worker before the re-read, and callers stop on a count
+ * of 0 without freeing. */
 static int fill_items(const struct db_rows *rows, struct retryq_item **items, size_t *count)
 {
-	struct retryq_item *out = calloc(rows->nrows ? rows->nrows : 1, sizeof *out);
+	if (rows->nrows == 0)
+		return 0;
+	struct retryq_item *out = calloc(rows->nrows, sizeof *out);
 	if (out == NULL)
 		return -1;
 	for (size_t r = 0; r < rows->nrows; r++) {
