@@ -142,9 +142,9 @@ static int publish_in_transaction(struct db *db, const char *by, const char *whe
 	if (text == NULL)
 		return -1;
 	unsigned long long generation = 0;
-	struct db_param insert[] = {DB_STR(info->generation_uid),       DB_STR(when),
-	                            DB_STR(by),                         DB_INT(info->handlers_version),
-	                            DB_INT(info->handler_count),        DB_STR(text)};
+	struct db_param insert[] = {
+	    DB_STR(info->generation_uid), DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
+	    DB_INT(info->handler_count),  DB_STR(text)};
 	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 6, NULL, &generation);
 	free(text);
 	if (rc != 0)
@@ -397,7 +397,8 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 		return -1;
 	}
 	json_object_set_new(root, "generation", json_integer(db_cell_int(rows, 0, 0, 0)));
-	json_object_set_new(root, "generation_uid", json_string(db_cell(rows, 0, 5) ? db_cell(rows, 0, 5) : ""));
+	json_object_set_new(root, "generation_uid",
+	                    json_string(db_cell(rows, 0, 5) ? db_cell(rows, 0, 5) : ""));
 	json_object_set_new(root, "published_at",
 	                    json_string(db_cell(rows, 0, 1) ? db_cell(rows, 0, 1) : ""));
 	json_object_set_new(root, "published_by",
@@ -446,8 +447,8 @@ static int load_current(const struct config *cfg, struct db *db, struct cache_sn
 	} else if (db_cell(&rows, 0, 4) == NULL) {
 		/* cache_state names a generation whose row is gone (edited by hand). */
 		snprintf(have ? warning : err, have ? warnlen : errlen,
-		         "the published generation %s is missing from cache_generations%s", db_cell(&rows, 0, 0),
-		         have ? "; running the held snapshot" : "");
+		         "the published generation %s is missing from cache_generations%s",
+		         db_cell(&rows, 0, 0), have ? "; running the held snapshot" : "");
 		rc = have ? CACHE_FROM_LOCAL : -1;
 	} else {
 		cache_snapshot_free(snap);

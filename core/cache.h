@@ -35,7 +35,7 @@ struct cache_handler {
 #define CACHE_GENERATION_UID_LEN 32 /* 128 random bits as lowercase hex */
 
 struct cache_snapshot {
-	long long generation; /* 0: nothing published yet */
+	long long generation;                              /* 0: nothing published yet */
 	char generation_uid[CACHE_GENERATION_UID_LEN + 1]; /* "" in a copy written before ids */
 	char published_at[32];
 	char published_by[72];

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 static const char snapshot[] =
-    "{\"generation\":4,\"generation_uid\":\"0123456789abcdef0123456789abcdef\",\"published_at\":\"2024-05-01 10:00:00\",\"published_by\":\"admin\","
+    "{\"generation\":4,\"generation_uid\":\"0123456789abcdef0123456789abcdef\",\"published_at\":\"2024-05-01 "
+    "10:00:00\",\"published_by\":\"admin\","
     "\"handlers_version\":7,\"handlers\":["
     "{\"id\":5,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://h/"
     "a\",\"task_type\":\"http\","
