@@ -183,4 +183,10 @@ ALTER TABLE handlers ADD COLUMN IF NOT EXISTS auto_disabled_at DATETIME(6) NULL 
 ALTER TABLE cache_generations ADD COLUMN IF NOT EXISTS generation_uid CHAR(32) CHARACTER SET ascii NULL AFTER generation;
 UPDATE cache_generations SET generation_uid = MD5(CONCAT(UUID(), RAND(), generation)) WHERE generation_uid IS NULL;
 
+-- Retention (core/retention.c, run with the log purge): finished retry rows
+-- are deleted by (state, updated_at), and the Task Scheduler's counts are
+-- read from indexes only (ix_retry_due per state), never from the rows.
+ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_finished (state, updated_at);
+INSERT IGNORE INTO services (name, title) VALUES ('retention', 'Retry Queue and Snapshot Retention');
+
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());
