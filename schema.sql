@@ -176,4 +176,17 @@ INSERT IGNORE INTO services (name, title) VALUES
 -- auto_disable_failures setting (NULL: never, or enabled again since).
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS auto_disabled_at DATETIME(6) NULL AFTER last_error;
 
+-- A generation's identity (SPEC 6): its number repeats when a database is
+-- re-created or restored from a backup, so each generation also gets a random
+-- id when it is published; a dispatcher's local copy is current only when both
+-- match. Rows published before the column existed get one here.
+ALTER TABLE cache_generations ADD COLUMN IF NOT EXISTS generation_uid CHAR(32) CHARACTER SET ascii NULL AFTER generation;
+UPDATE cache_generations SET generation_uid = MD5(CONCAT(UUID(), RAND(), generation)) WHERE generation_uid IS NULL;
+
+-- Retention (core/retention.c, run with the log purge): finished retry rows
+-- are deleted by (state, updated_at), and the Task Scheduler's counts are
+-- read from indexes only (ix_retry_due per state), never from the rows.
+ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_finished (state, updated_at);
+INSERT IGNORE INTO services (name, title) VALUES ('retention', 'Retry Queue and Snapshot Retention');
+
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());

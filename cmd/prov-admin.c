@@ -1,9 +1,11 @@
-/* prov-admin: users, API keys and the execution log purge from the command line. */
+/* prov-admin: users, API keys and the execution log purge (with the retention
+ * of the retry queue and the published snapshots) from the command line. */
 #include "apikeys.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
 #include "logs.h"
+#include "retention.h"
 #include "users.h"
 
 #include <stdio.h>
@@ -23,7 +25,11 @@ static const char usage[] =
     "  logs purge [--days N] [--batch M]   delete execution log rows older than N days\n"
     "                                      (default log_retention_days), M rows per\n"
     "                                      statement (default 5000); each run shows on\n"
-    "                                      the Task Scheduler page (Execution Log Purge)\n"
+    "                                      the Task Scheduler page (Execution Log Purge);\n"
+    "                                      then deletes done and exhausted retry queue\n"
+    "                                      rows older than retry_retention_days and the\n"
+    "                                      snapshots beyond the newest\n"
+    "                                      cache_generations_keep (the current one stays)\n"
     "\n"
     "options:\n"
     "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
@@ -205,13 +211,25 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	struct logs_purge_result result;
 	char err[512];
 	int rc = logs_purge(db, days, batch, 0, &result, err, sizeof err);
-	db_close(db);
 	if (rc != 0) {
+		db_close(db);
 		fprintf(stderr, PROG ": logs purge: %s\n", err);
 		return CLI_EXIT_SOFTWARE;
 	}
 	printf("removed %llu rows older than %ld days (before %.19s UTC) in %lu batches\n", result.removed,
 	       days, result.cutoff, result.batches);
+	struct retention_result kept;
+	rc = retention_prune(db, cfg->retry_retention_days, cfg->cache_generations_keep, batch, &kept, err,
+	                     sizeof err);
+	db_close(db);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": logs purge: retention: %s\n", err);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("removed %llu finished retry queue rows older than %ld days, %llu snapshot generations beyond "
+	       "the newest %ld\n",
+	       kept.queue_removed, cfg->retry_retention_days, kept.generations_removed,
+	       cfg->cache_generations_keep);
 	return 0;
 }
 

@@ -86,8 +86,8 @@ static int show(const struct config *cfg, struct db *db, int with_handlers)
 	if (st.generation == 0)
 		printf("generation: none published yet\n");
 	else
-		printf("generation: %lld\npublished: %s UTC by %s\nhandlers: %lld enabled\n", st.generation,
-		       st.published_at, st.published_by, st.handler_count);
+		printf("generation: %lld (id %s)\npublished: %s UTC by %s\nhandlers: %lld enabled\n",
+		       st.generation, st.generation_uid, st.published_at, st.published_by, st.handler_count);
 	printf("pending edits: %s\n", st.pending ? "yes (restart the Cache Manager to publish them)" : "no");
 	if (!with_handlers || st.generation == 0)
 		return 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,18 +26,20 @@ static const char SQL_ENABLED_HANDLERS[] =
     "retry_max_attempts, retry_schedule, secret "
     "FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
 static const char SQL_INSERT_GENERATION[] =
-    "INSERT INTO cache_generations (published_at, published_by, handlers_version, handler_count, snapshot) "
-    "VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO cache_generations (generation_uid, published_at, published_by, handlers_version, "
+    "handler_count, snapshot) VALUES (?, ?, ?, ?, ?, ?)";
 static const char SQL_POINT_STATE[] = "UPDATE cache_state SET generation = ? WHERE id = 1";
 /* One indexed round trip per event: the current generation, and its snapshot
- * only when it is not the one the caller already holds. */
+ * only when it is not the one the caller already holds. The number alone does
+ * not say so: a re-created or restored database publishes the same numbers
+ * again, so the random id must match too (a NULL id never does). */
 static const char SQL_CURRENT_GENERATION[] =
     "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
-    "g.handlers_version, IF(s.generation = ?, NULL, g.snapshot) "
+    "g.handlers_version, IF(s.generation = ? AND g.generation_uid = ?, NULL, g.snapshot), g.generation_uid "
     "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
 static const char SQL_STATUS[] =
     "SELECT s.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, "
-    "g.handler_count, s.handlers_version, g.handlers_version "
+    "g.handler_count, s.handlers_version, g.handlers_version, g.generation_uid "
     "FROM cache_state s LEFT JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
 
 static void copy_text(char *dst, size_t dstlen, const char *src)
@@ -45,6 +48,29 @@ static void copy_text(char *dst, size_t dstlen, const char *src)
 }
 
 /* ---------------------------------------------------------------- publishing */
+
+/* A new generation's id: 128 bits from getrandom(2), as hex. (Not
+ * auth_random_hex: auth.o brings libcrypt into prov-dispatchd's static link.) */
+static int generation_uid_new(char out[CACHE_GENERATION_UID_LEN + 1])
+{
+	unsigned char bytes[CACHE_GENERATION_UID_LEN / 2];
+	size_t got = 0;
+	while (got < sizeof bytes) {
+		ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < sizeof bytes; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 15];
+	}
+	out[CACHE_GENERATION_UID_LEN] = '\0';
+	return 0;
+}
 
 static json_t *nullable_string(const char *s)
 {
@@ -116,9 +142,10 @@ static int publish_in_transaction(struct db *db, const char *by, const char *whe
 	if (text == NULL)
 		return -1;
 	unsigned long long generation = 0;
-	struct db_param insert[] = {DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
-	                            DB_INT(info->handler_count), DB_STR(text)};
-	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 5, NULL, &generation);
+	struct db_param insert[] = {
+	    DB_STR(info->generation_uid), DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
+	    DB_INT(info->handler_count),  DB_STR(text)};
+	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 6, NULL, &generation);
 	free(text);
 	if (rc != 0)
 		return -1;
@@ -136,6 +163,11 @@ int cache_publish(struct db *db, const char *by, struct cache_publish_info *info
 	delivery_time_text(now, 0, info->published_at, sizeof info->published_at);
 	info->published_at[19] = '\0'; /* seconds are enough for people */
 	char detail[256];
+	if (generation_uid_new(info->generation_uid) != 0) {
+		snprintf(err, errlen, "publishing failed: no random id for the generation");
+		record_run(db, "error", err);
+		return -1;
+	}
 	if (db_begin(db) != 0 || publish_in_transaction(db, by, db_time, info) != 0 || db_commit(db) != 0) {
 		snprintf(err, errlen, "publishing failed: %s", db_error(db));
 		db_rollback(db);
@@ -228,6 +260,8 @@ static int snapshot_from_root(json_t *root, struct cache_snapshot *snap, char *e
 	snap->root = root;
 	json_t *generation = json_object_get(root, "generation");
 	snap->generation = json_is_integer(generation) ? json_integer_value(generation) : 0;
+	copy_text(snap->generation_uid, sizeof snap->generation_uid,
+	          json_string_value(json_object_get(root, "generation_uid")));
 	snap->handlers_version = json_integer_value(json_object_get(root, "handlers_version"));
 	copy_text(snap->published_at, sizeof snap->published_at,
 	          json_string_value(json_object_get(root, "published_at")));
@@ -363,6 +397,8 @@ static int adopt_published(const struct config *cfg, const struct db_rows *rows,
 		return -1;
 	}
 	json_object_set_new(root, "generation", json_integer(db_cell_int(rows, 0, 0, 0)));
+	json_object_set_new(root, "generation_uid",
+	                    json_string(db_cell(rows, 0, 5) ? db_cell(rows, 0, 5) : ""));
 	json_object_set_new(root, "published_at",
 	                    json_string(db_cell(rows, 0, 1) ? db_cell(rows, 0, 1) : ""));
 	json_object_set_new(root, "published_by",
@@ -392,8 +428,8 @@ static int load_current(const struct config *cfg, struct db *db, struct cache_sn
                         const char *local_err, char *err, size_t errlen, char *warning, size_t warnlen)
 {
 	struct db_rows rows;
-	struct db_param p[] = {DB_INT(have ? snap->generation : 0)};
-	if (db_query(db, SQL_CURRENT_GENERATION, p, 1, &rows) != 0) {
+	struct db_param p[] = {DB_INT(have ? snap->generation : 0), DB_STR(have ? snap->generation_uid : "")};
+	if (db_query(db, SQL_CURRENT_GENERATION, p, 2, &rows) != 0) {
 		if (have) {
 			snprintf(warning, warnlen, "using the local snapshot copy: %s", db_error(db));
 			return CACHE_FROM_LOCAL;
@@ -406,8 +442,14 @@ static int load_current(const struct config *cfg, struct db *db, struct cache_sn
 	if (rows.nrows != 1 || db_cell(&rows, 0, 0) == NULL) {
 		cache_snapshot_free(snap); /* nothing published: nothing runs */
 		rc = CACHE_NOTHING_PUBLISHED;
-	} else if (db_cell(&rows, 0, 4) == NULL && have) {
+	} else if (db_cell(&rows, 0, 4) == NULL && db_cell(&rows, 0, 5) != NULL && have) {
 		rc = CACHE_FROM_LOCAL; /* the generation we hold is current */
+	} else if (db_cell(&rows, 0, 4) == NULL) {
+		/* cache_state names a generation whose row is gone (edited by hand). */
+		snprintf(have ? warning : err, have ? warnlen : errlen,
+		         "the published generation %s is missing from cache_generations%s",
+		         db_cell(&rows, 0, 0), have ? "; running the held snapshot" : "");
+		rc = have ? CACHE_FROM_LOCAL : -1;
 	} else {
 		cache_snapshot_free(snap);
 		rc = adopt_published(cfg, &rows, snap, err, errlen, warning, warnlen) == 0
@@ -462,6 +504,7 @@ int cache_status_read(struct db *db, struct cache_status *status)
 		status->handler_count = db_cell_int(&rows, 0, 3, 0);
 		status->handlers_version = db_cell_int(&rows, 0, 4, 0);
 		status->published_handlers_version = db_cell_int(&rows, 0, 5, 0);
+		copy_text(status->generation_uid, sizeof status->generation_uid, db_cell(&rows, 0, 6));
 	}
 	db_rows_free(&rows);
 	status->pending = status->handlers_version != status->published_handlers_version;

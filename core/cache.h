@@ -1,8 +1,11 @@
 /* cache: the Cache Manager (SPEC section 6). Publishing builds a snapshot of
  * the enabled handlers as one generation, atomically; dispatchers run the
  * current generation from a local copy and fetch a new one only when the
- * generation number changed, so they never read the handlers table per event
- * and keep working from the copy while MariaDB is down. */
+ * current generation is another one, so they never read the handlers table
+ * per event and keep working from the copy while MariaDB is down. A
+ * generation is named by its number and a random id drawn when it is
+ * published: numbers repeat when a database is re-created or restored from a
+ * backup, the id does not. */
 #ifndef PROV_CACHE_H
 #define PROV_CACHE_H
 
@@ -29,8 +32,11 @@ struct cache_handler {
 	const char *secret;           /* NULL: unsigned */
 };
 
+#define CACHE_GENERATION_UID_LEN 32 /* 128 random bits as lowercase hex */
+
 struct cache_snapshot {
-	long long generation; /* 0: nothing published yet */
+	long long generation;                              /* 0: nothing published yet */
+	char generation_uid[CACHE_GENERATION_UID_LEN + 1]; /* "" in a copy written before ids */
 	char published_at[32];
 	char published_by[72];
 	long long handlers_version;
@@ -43,6 +49,7 @@ enum cache_source { CACHE_FROM_LOCAL, CACHE_FROM_DATABASE, CACHE_NOTHING_PUBLISH
 
 struct cache_publish_info {
 	long long generation;
+	char generation_uid[CACHE_GENERATION_UID_LEN + 1];
 	long long handlers_version;
 	size_t handler_count;
 	char published_at[32];
@@ -63,7 +70,7 @@ void cache_snapshot_free(struct cache_snapshot *snap);
 
 /* For a long-running caller that already holds snap (from cache_load): one
  * round trip for the current generation, and the new snapshot (also written
- * to the local copy) only when it changed. The held snapshot stays in use,
+ * to the local copy) only when it is not the held one (number and id). The held snapshot stays in use,
  * with a warning, when the database cannot answer. Same returns as cache_load;
  * CACHE_FROM_LOCAL means "the held one". With cfg NULL and a zeroed snap it
  * reads the published set and keeps no local copy: the panel and the API run
@@ -78,8 +85,8 @@ struct delivery_handler cache_delivery_handler(const struct cache_handler *h);
  * into snap->handlers; returns how many follow it. */
 size_t cache_select(const struct cache_snapshot *snap, const char *events_id, size_t *first);
 
-/* Parse the local copy's JSON (an object with generation, published_at,
- * published_by, handlers_version and the handlers array). */
+/* Parse the local copy's JSON (an object with generation, generation_uid,
+ * published_at, published_by, handlers_version and the handlers array). */
 int cache_snapshot_parse(const char *text, size_t len, struct cache_snapshot *snap, char *err, size_t errlen);
 /* Write text to path atomically: a temporary file in the same folder,
  * fsync, rename. Mode 0600: the snapshot holds signing secrets. */
@@ -88,6 +95,7 @@ int cache_write_file(const char *path, const char *text, size_t len, char *err, 
 /* What the Task Scheduler and `prov-cache show` display. */
 struct cache_status {
 	long long generation; /* 0: never published */
+	char generation_uid[CACHE_GENERATION_UID_LEN + 1];
 	char published_at[32];
 	char published_by[72];
 	long long handler_count;

@@ -54,6 +54,8 @@ static const struct config_key config_keys[] = {
     LONG_KEY(payload_max_bytes, 1024, 15L * 1024 * 1024, "1048576"), /* MEDIUMTEXT columns hold 16 MiB */
     LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
     LONG_KEY(log_retention_days, 1, 36500, "90"),
+    LONG_KEY(retry_retention_days, 1, 36500, "30"),
+    LONG_KEY(cache_generations_keep, 2, 1000000, "20"),
     LONG_KEY(auto_disable_failures, 0, 1000000, "0"),
     LONG_KEY(batch_generation_check_ms, 0, 3600000, "1000"),
     PATH_KEY(dispatch_socket, ""),

@@ -40,6 +40,10 @@ struct config {
 	long response_max_bytes; /* response body kept in the log */
 	long log_retention_days;
 
+	/* retention (with the log purge) */
+	long retry_retention_days;   /* done and exhausted retry_queue rows older than this go */
+	long cache_generations_keep; /* published snapshots kept (the current one always) */
+
 	/* delivery guarantees */
 	long auto_disable_failures;     /* 0: off; else disable a handler after this many failures in a row */
 	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */

@@ -37,10 +37,14 @@ static const char SQL_FINISH_SPOOLED[] =
 static const char SQL_RENEW[] = "UPDATE retry_queue SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? "
                                 "SECOND, updated_at = UTC_TIMESTAMP(6) "
                                 "WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
-static const char SQL_COUNTS[] =
-    "SELECT COALESCE(SUM(state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), 0), "
-    "COALESCE(SUM(state = 'scheduled'), 0), COALESCE(SUM(state = 'exhausted'), 0), "
-    "COALESCE(SUM(state = 'done'), 0) FROM retry_queue";
+/* Each count is one range of ix_retry_due (state, next_attempt_at), read from
+ * the index alone: no row (nor its envelope) is read, and the rows of the
+ * other states are not scanned. */
+static const char SQL_COUNTS[] = "SELECT (SELECT COUNT(*) FROM retry_queue WHERE state = 'scheduled' "
+                                 "AND next_attempt_at <= UTC_TIMESTAMP(6)), "
+                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'scheduled'), "
+                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'exhausted'), "
+                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'done')";
 
 static const char *state_name(enum retryq_outcome outcome)
 {
@@ -69,9 +73,14 @@ void retryq_items_free(struct retryq_item *items, size_t count)
 	free(items);
 }
 
+/* Nothing is allocated for no rows: the rows claimed may all have been
+ * finished by another worker before the re-read, and callers stop on a count
+ * of 0 without freeing. */
 static int fill_items(const struct db_rows *rows, struct retryq_item **items, size_t *count)
 {
-	struct retryq_item *out = calloc(rows->nrows ? rows->nrows : 1, sizeof *out);
+	if (rows->nrows == 0)
+		return 0;
+	struct retryq_item *out = calloc(rows->nrows, sizeof *out);
 	if (out == NULL)
 		return -1;
 	for (size_t r = 0; r < rows->nrows; r++) {

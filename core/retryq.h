@@ -42,7 +42,8 @@ struct retryq_item {
 	int attempts_made;
 };
 
-/* Claim up to max due rows for worker_id, leased for lease_seconds. */
+/* Claim up to max due rows for worker_id, leased for lease_seconds. *items
+ * is NULL when *count is 0; else free them with retryq_items_free. */
 int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_t max,
                  struct retryq_item **items, size_t *count);
 void retryq_items_free(struct retryq_item *items, size_t count);

@@ -127,6 +127,10 @@ scripts_dir = $run/scripts
 templates_dir = $run/site/templates
 cache_path = $run/cache/snapshot.json
 spool_dir = $run/spool
+# Retention, applied by \`prov-admin logs purge\` (the defaults):
+# log_retention_days = 90
+# retry_retention_days = 30
+# cache_generations_keep = 20
 CONF
   mv "$file.new" "$file"
   if [ "$(id -u)" -eq 0 ]; then chgrp www-data "$file" && chmod 640 "$file"; fi

@@ -1,14 +1,16 @@
 // The Cache Manager: edits are not run until published (prov-cache or the Task
 // Scheduler's restart), several dispatcher hosts pick up a publish, the local
-// copy carries a dispatcher through a database outage, periodic publishing.
+// copy carries a dispatcher through a database outage, periodic publishing,
+// and a generation's identity: a re-created or restored database whose
+// generation numbers repeat is never taken for the local copy's.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { binDir, clientAs, configPath, csrfFrom, runBin, runDir, sql, sqlValue } from '../lib/panel.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
-import { addHandler, disableAll, dispatch, editHandler, publish } from '../lib/dispatch.mjs';
+import { addHandler, disableAll, dispatch, editHandler, envelope, publish, q, startBatch } from '../lib/dispatch.mjs';
 
 let rx;
 before(async () => { rx = await startReceiver(); });
@@ -157,4 +159,122 @@ test('prov-cache validates its arguments; watch publishes pending edits periodic
     watcher.kill('SIGTERM');
   }
   assert.equal(await exited, 0, 'watch stops cleanly on SIGTERM');
+});
+
+// ---------------------------------------------------------------- other databases
+// A database of its own (same server) with a dispatcher host of its own, to
+// re-create and restore without touching the one the other tests share.
+const schemaPath = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../schema.sql');
+
+function mariadb(args, input = '') {
+  const r = spawnSync('mariadb', ['--no-defaults', `--socket=${runDir}/mysqld.sock`, '-uroot', '--batch',
+    '--skip-column-names', '--raw', ...args], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`mariadb ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
+}
+
+// DROP + CREATE + schema.sql: what `make stop; rm -rf var; make run` does to the data.
+function createDatabase(db) {
+  const user = /^db_user = (.*)$/m.exec(baseConfig())[1];
+  mariadb(['-e', `DROP DATABASE IF EXISTS ${db}; CREATE DATABASE ${db} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON ${db}.* TO '${user}'@'localhost'`]);
+  mariadb([db], readFileSync(schemaPath, 'utf8'));
+}
+
+function dbHost(name, db) {
+  const file = hostConfig(name, 'batch_generation_check_ms = 0\n');
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^db_name = .*$/m, `db_name = ${db}`));
+  return file;
+}
+
+function addHandlerIn(db, name, task) {
+  mariadb([db, '-e', `INSERT INTO handlers (name, events_id, task, task_type, created_at, updated_at)
+    VALUES (${q(name)}, ${q(EVENT)}, ${q(task)}, 'http', UTC_TIMESTAMP(), UTC_TIMESTAMP());
+    UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1`]);
+}
+
+function publishIn(config) {
+  const r = runBin('prov-cache', ['reload', '--by', 'tests', '--config', config]);
+  assert.equal(r.status, 0, r.stderr);
+  return Number(/generation (\d+)/.exec(r.stdout)[1]);
+}
+
+const ran = () => rx.requests.map((x) => x.query.db);
+const localCopy = (name) => JSON.parse(readFileSync(`${runDir}/cache/${name}.json`, 'utf8'));
+const currentUid = (db) => mariadb([db, '-e',
+  'SELECT g.generation_uid FROM cache_state s JOIN cache_generations g ON g.generation = s.generation'])[0][0];
+
+test('a re-created database publishing generation 1 again is not taken for the local copy of generation 1', async (t) => {
+  const db = 'prov_recreated';
+  createDatabase(db);
+  const host = dbHost('recreated', db);
+  addHandlerIn(db, 'before', `${rx.url}/echo?db=before`);
+  assert.equal(publishIn(host), 1);
+  assert.equal((await dispatch([EVENT, '--config', host], {})).status, 0);
+  const batch = startBatch({ args: ['--config', host] });
+  t.after(() => batch.end());
+  assert.equal((await batch.send(envelope(EVENT, { n: 1 }))).verdict, 'allow');
+  const before = localCopy('recreated');
+  assert.equal(before.generation, 1);
+  assert.match(before.generation_uid, /^[0-9a-f]{32}$/);
+  assert.deepEqual(ran(), ['before', 'before']);
+
+  createDatabase(db);
+  addHandlerIn(db, 'after', `${rx.url}/echo?db=after`);
+  assert.equal(publishIn(host), 1, 'the generation number repeats');
+  assert.notEqual(currentUid(db), before.generation_uid);
+  const line = await batch.send(envelope(EVENT, { n: 2 }));
+  assert.equal(line.handlers[0].name, 'after', 'the running batch checks the identity before the event');
+  const r = await dispatch([EVENT, '--config', host], {});
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.result.handlers[0].name, 'after');
+  assert.deepEqual(ran(), ['before', 'before', 'after', 'after']);
+  const after = localCopy('recreated');
+  assert.equal(after.generation_uid, currentUid(db), 'the local copy is replaced');
+  assert.equal(after.handlers[0].name, 'after');
+  assert.equal((await batch.end()).status, 0);
+  mariadb(['-e', `DROP DATABASE ${db}`]);
+});
+
+test('a restored older backup whose generation numbers catch up with the local copy is not taken for it', async (t) => {
+  const db = 'prov_restored';
+  createDatabase(db);
+  const host = dbHost('restored', db);
+  addHandlerIn(db, 'v1', `${rx.url}/echo?db=v1`);
+  assert.equal(publishIn(host), 1);
+  const dump = spawnSync('mariadb-dump', ['--no-defaults', `--socket=${runDir}/mysqld.sock`, '-uroot', db],
+    { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(dump.status, 0, dump.stderr);
+  addHandlerIn(db, 'v1 later', `${rx.url}/echo?db=later`);
+  publishIn(host);
+  assert.equal(publishIn(host), 3);
+  assert.equal((await dispatch([EVENT, '--config', host], {})).status, 0);
+  const batch = startBatch({ args: ['--config', host] });
+  t.after(() => batch.end());
+  await batch.send(envelope(EVENT, { n: 1 }));
+  const held = localCopy('restored');
+  assert.equal(held.generation, 3);
+  assert.deepEqual(ran(), ['v1', 'later', 'v1', 'later']);
+
+  mariadb([db], dump.stdout); // the backup taken at generation 1
+  mariadb([db, '-e', `UPDATE handlers SET status = 'disabled';
+    UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1`]);
+  addHandlerIn(db, 'restored', `${rx.url}/echo?db=restored`);
+  rx.reset();
+  assert.equal(publishIn(host), 2);
+  let r = await dispatch([EVENT, '--config', host], {});
+  assert.equal(r.result.handlers[0].name, 'restored');
+  assert.equal(publishIn(host), 3, 'the numbers caught up with the local copy');
+  // The direct run above moved this host's copy on; put the one of generation 3 back.
+  writeFileSync(`${runDir}/cache/restored.json`, JSON.stringify(held), { mode: 0o600 });
+  r = await dispatch([EVENT, '--config', host], {});
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.result.generation, 3);
+  assert.deepEqual(r.result.handlers.map((h) => h.name), ['restored']);
+  const line = await batch.send(envelope(EVENT, { n: 2 }));
+  assert.deepEqual(line.handlers.map((h) => h.name), ['restored'], 'nor by a batch holding generation 3');
+  assert.deepEqual(ran(), ['restored', 'restored', 'restored']);
+  assert.equal(localCopy('restored').generation_uid, currentUid(db));
+  assert.equal((await batch.end()).status, 0);
+  mariadb(['-e', `DROP DATABASE ${db}`]);
 });

@@ -187,6 +187,29 @@ test('Redeliver from the log: a success finishes the waiting retry, a failure le
     ['1 dispatch fail', '2 manual fail', '3 manual success']);
 });
 
+test('a claim whose rows are gone when read back frees what it allocated (ASan: detect_leaks)', async () => {
+  // Between the claim's commit and its re-read another worker may finish the
+  // rows; a trigger makes that happen every time: the lease sets claimed_by,
+  // the trigger marks the row done, the re-read finds nothing.
+  const uid = uniqueName('retry-vanish');
+  sql(`INSERT INTO retry_queue (delivery_id, handler_id, handler_name, events_id, event_uid, envelope, attempt,
+         state, next_attempt_at, created_at, updated_at)
+       VALUES (UUID(), 1, 'vanishing', '${EVENT}', '${uid}', '{}', 1, 'scheduled', UTC_TIMESTAMP(6),
+         UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))`);
+  sql(`CREATE TRIGGER vanish_on_claim BEFORE UPDATE ON retry_queue FOR EACH ROW
+         SET NEW.state = IF(NEW.claimed_by LIKE 'vanish@%' AND OLD.claimed_by IS NULL, 'done', NEW.state)`);
+  try {
+    const w = await worker(['--once', '--id', 'vanish']);
+    assert.doesNotMatch(w.stderr, /LeakSanitizer/);
+    assert.equal(w.status, 0, w.stderr);
+    assert.match(w.stdout, /^0 delivered, 0 rescheduled, 0 exhausted/m);
+  } finally {
+    sql('DROP TRIGGER IF EXISTS vanish_on_claim');
+  }
+  assert.equal(sqlValue(`SELECT state FROM retry_queue WHERE event_uid = ${q(uid)}`), 'done');
+  assert.equal(rx.requests.length, 0);
+});
+
 test('loop mode: SIGTERM lets the delivery in flight finish, then the worker exits 0', async () => {
   const h = addHandler({ name: 'slow later', event: EVENT, task: `${rx.url}/status/503?term` });
   publish();

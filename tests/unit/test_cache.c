@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 static const char snapshot[] =
-    "{\"generation\":4,\"published_at\":\"2024-05-01 10:00:00\",\"published_by\":\"admin\","
+    "{\"generation\":4,\"generation_uid\":\"0123456789abcdef0123456789abcdef\",\"published_at\":\"2024-05-01 "
+    "10:00:00\",\"published_by\":\"admin\","
     "\"handlers_version\":7,\"handlers\":["
     "{\"id\":5,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://h/"
     "a\",\"task_type\":\"http\","
@@ -35,6 +36,7 @@ static void snapshot_parses_and_selects_per_event(void **state)
 	char err[256];
 	assert_int_equal(cache_snapshot_parse(snapshot, strlen(snapshot), &snap, err, sizeof err), 0);
 	assert_int_equal(snap.generation, 4);
+	assert_string_equal(snap.generation_uid, "0123456789abcdef0123456789abcdef");
 	assert_int_equal(snap.handlers_version, 7);
 	assert_string_equal(snap.published_by, "admin");
 	assert_int_equal(snap.count, 3);
@@ -66,6 +68,11 @@ static void malformed_snapshots_are_refused(void **state)
 	assert_int_equal(cache_snapshot_parse(bad, strlen(bad), &snap, err, sizeof err), -1);
 	assert_non_null(strstr(err, "malformed"));
 	assert_int_equal(cache_snapshot_parse("{", 1, &snap, err, sizeof err), -1);
+	/* A copy written before generations had ids: no id, never current. */
+	const char *old_copy = "{\"generation\":2,\"handlers\":[]}";
+	assert_int_equal(cache_snapshot_parse(old_copy, strlen(old_copy), &snap, err, sizeof err), 0);
+	assert_string_equal(snap.generation_uid, "");
+	cache_snapshot_free(&snap);
 }
 
 static void local_copy_is_written_atomically_and_privately(void **state)

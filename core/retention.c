@@ -1,0 +1,89 @@
+/* retention: deleting finished retry_queue rows and old cache_generations in
+ * short statements of a bounded number of rows, along an index, so no lock
+ * is held for long. */
+#include "retention.h"
+
+#include "db.h"
+#include "scheduler.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ix_retry_finished (state, updated_at): one short range per state. */
+static const char SQL_QUEUE_BATCH[] =
+    "DELETE FROM retry_queue WHERE state = ? AND updated_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+/* The oldest generation of the newest keep (OFFSET keep - 1). */
+static const char SQL_OLDEST_KEPT[] =
+    "SELECT generation FROM cache_generations ORDER BY generation DESC LIMIT 1 OFFSET ?";
+/* The current one stays whatever its number: a rollback may point back. */
+static const char SQL_GENERATIONS_BATCH[] =
+    "DELETE FROM cache_generations WHERE generation < ? "
+    "AND generation <> (SELECT IFNULL(generation, 0) FROM cache_state WHERE id = 1) "
+    "ORDER BY generation LIMIT ?";
+
+static int delete_batches(struct db *db, const char *sql, struct db_param *params, size_t nparams, long batch,
+                          unsigned long long *removed)
+{
+	for (;;) {
+		unsigned long long affected = 0;
+		if (db_exec(db, sql, params, nparams, &affected, NULL) != 0)
+			return -1;
+		*removed += affected;
+		if (affected < (unsigned long long)batch)
+			return 0;
+	}
+}
+
+static int prune_queue(struct db *db, long days, long batch, unsigned long long *removed)
+{
+	static const char *const finished[] = {"done", "exhausted"};
+	for (size_t i = 0; i < sizeof finished / sizeof finished[0]; i++) {
+		struct db_param params[] = {DB_STR(finished[i]), DB_INT(days), DB_INT(batch)};
+		if (delete_batches(db, SQL_QUEUE_BATCH, params, 3, batch, removed) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int prune_generations(struct db *db, long keep, long batch, unsigned long long *removed)
+{
+	struct db_rows rows;
+	struct db_param offset[] = {DB_INT(keep - 1)};
+	if (db_query(db, SQL_OLDEST_KEPT, offset, 1, &rows) != 0)
+		return -1;
+	long long oldest_kept = rows.nrows == 1 ? db_cell_int(&rows, 0, 0, 0) : 0;
+	db_rows_free(&rows);
+	if (oldest_kept <= 1)
+		return 0; /* no more than keep generations yet */
+	struct db_param params[] = {DB_INT(oldest_kept), DB_INT(batch)};
+	return delete_batches(db, SQL_GENERATIONS_BATCH, params, 2, batch, removed);
+}
+
+int retention_prune(struct db *db, long queue_days, long generations_keep, long batch,
+                    struct retention_result *result, char *err, size_t errlen)
+{
+	memset(result, 0, sizeof *result);
+	if (queue_days < 1 || generations_keep < 2 || batch < 1) {
+		snprintf(err, errlen, "retention needs at least 1 day, 2 generations and a batch of 1");
+		return -1;
+	}
+	int rc = prune_queue(db, queue_days, batch, &result->queue_removed);
+	if (rc == 0)
+		rc = prune_generations(db, generations_keep, batch, &result->generations_removed);
+	char detail[512];
+	int n = snprintf(detail, sizeof detail,
+	                 "removed %llu finished retry queue rows older than %ld days and %llu snapshot "
+	                 "generations beyond the newest %ld",
+	                 result->queue_removed, queue_days, result->generations_removed, generations_keep);
+	if (rc != 0) {
+		snprintf(err, errlen, "delete failed: %s", db_error(db));
+		if (n > 0 && (size_t)n < sizeof detail)
+			snprintf(detail + n, sizeof detail - (size_t)n, "; then failed: %.200s",
+			         db_error(db));
+	}
+	if (scheduler_record(db, "retention", rc == 0 ? "ok" : "error", detail) != 0 && rc == 0) {
+		snprintf(err, errlen, "pruned, but could not record the run: %s", db_error(db));
+		return -1;
+	}
+	return rc;
+}
