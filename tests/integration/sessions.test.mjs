@@ -5,7 +5,7 @@
 // Each trial warms several panel processes with parallel requests for the
 // same pages with one cookie (mod_fcgid starts more processes under parallel
 // load; each keeps its own page cache), ends the session in one of the ways
-// below, and at once fires many parallel requests with the old cookie: every
+// below (logout, role change, password change, user removed), and at once fires many parallel requests with the old cookie: every
 // single one must be refused. A process that answered from memory for even a
 // few milliseconds after the end fails a trial; trials repeat so that such a
 // window shows reliably (the "trusted repeats" of 250 ms failed 15 of 20).
@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Client, createUser, runDir, sql, uniqueName } from '../lib/panel.mjs';
+import { Client, createUser, runBin, runDir, sql, uniqueName } from '../lib/panel.mjs';
 import { q } from '../lib/dispatch.mjs';
 
 const TRIALS = Number(process.env.PROV_SESSION_TRIALS ?? 10);
@@ -115,6 +115,25 @@ test('after a role change, the very next requests see the new role in every pane
     if (bad.length) failed.push(`trial ${trial}: ${bad.length}/${AFTER} answered as admin (${describe(bad.slice(0, 4))})`);
   }
   t.diagnostic(`role change: ${failed.length} of ${TRIALS} trials answered the old role`);
+  assert.deepEqual(failed, []);
+});
+
+test('after a password change, the old cookie is refused at once by every panel process; the new password logs in', async (t) => {
+  const failed = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const { name, cookie } = await warmSession('viewer');
+    const password = `pw-new-${uniqueName('x')}`;
+    const set = runBin('prov-admin', ['user', 'passwd', name], { input: `${password}\n` });
+    assert.equal(set.status, 0, set.stderr);
+    const bad = await afterTheEnd(cookie, WARM_PAGES, refused);
+    if (bad.length) failed.push(`trial ${trial}: ${bad.length}/${AFTER} not refused (${describe(bad.slice(0, 4))})`);
+    if (trial === 0) {
+      const again = new Client();
+      await again.login(name, password);
+      assert.equal((await again.get('/logs')).status, 200);
+    }
+  }
+  t.diagnostic(`password change: ${failed.length} of ${TRIALS} trials served the old cookie`);
   assert.deepEqual(failed, []);
 });
 
