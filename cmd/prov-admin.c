@@ -18,7 +18,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
-    "  user passwd NAME                    set a new password (stdin) and unlock the user\n"
+    "  user passwd NAME                    set a new password (stdin), unlock the user, end its sessions\n"
     "  apikey create USER NAME             create an API key acting as USER; printed once\n"
     "  apikey revoke ID                    revoke an API key\n"
     "  apikey list                         list API keys (prefix, user, role, last use)\n"

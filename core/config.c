@@ -50,7 +50,6 @@ static const struct config_key config_keys[] = {
     LONG_KEY(login_lock_seconds, 1, 24L * 3600, "900"),
     LONG_KEY(request_max_bytes, 1024, 16L * 1024 * 1024, "65536"),
     LONG_KEY(page_size_default, 5, 500, "25"),
-    LONG_KEY(page_cache_trust_ms, 0, 10000, "250"),
     LONG_KEY(payload_max_bytes, 1024, 15L * 1024 * 1024, "1048576"), /* MEDIUMTEXT columns hold 16 MiB */
     LONG_KEY(response_max_bytes, 1024, 64L * 1024 * 1024, "65536"),
     LONG_KEY(log_retention_days, 1, 36500, "90"),

@@ -33,7 +33,6 @@ struct config {
 	long login_lock_seconds; /* how long it stays locked */
 	long request_max_bytes;  /* largest POST body a page accepts */
 	long page_size_default;
-	long page_cache_trust_ms; /* a kept view answered again unchecked for this long (0: never) */
 
 	/* dispatcher and delivery */
 	long payload_max_bytes;  /* largest event data on stdin */

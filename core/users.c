@@ -75,6 +75,8 @@ static const char SQL_SESSION_GET[] = SESSIONS_LOOKUP_SELECT SESSIONS_LOOKUP_FRO
 static const char SQL_SESSION_TOUCH[] =
     "UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND WHERE token_hash = ?";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE token_hash = ?";
+static const char SQL_SESSIONS_OF_USER_DELETE[] =
+    "DELETE s FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE expires_at < UTC_TIMESTAMP()";
 
 static const char SQL_USERS_LIST[] = "SELECT id, name, role FROM users ORDER BY name";
@@ -122,10 +124,15 @@ int users_set_password(struct db *db, const char *name, const char *password, ch
 		snprintf(err, errlen, "cannot hash the password");
 		return -1;
 	}
+	/* A new password ends every session of the user, in the same transaction:
+	 * whoever knew the old one is logged out on their next request. */
 	unsigned long long affected = 0;
 	struct db_param params[] = {DB_STR(hash), DB_STR(name)};
-	if (db_exec(db, SQL_USER_SET_PASSWORD, params, 2, &affected, NULL) != 0) {
+	struct db_param by_name[] = {DB_STR(name)};
+	if (db_begin(db) != 0 || db_exec(db, SQL_USER_SET_PASSWORD, params, 2, &affected, NULL) != 0 ||
+	    db_exec(db, SQL_SESSIONS_OF_USER_DELETE, by_name, 1, NULL, NULL) != 0 || db_commit(db) != 0) {
 		snprintf(err, errlen, "cannot set password: %s", db_error(db));
+		db_rollback(db);
 		return -1;
 	}
 	if (affected == 0) {

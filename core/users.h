@@ -37,7 +37,8 @@ const char *users_check_password(const char *password);
 /* Add a user. Returns 0, or -1 with a one-line reason in err (duplicate name included). */
 int users_add(struct db *db, const char *name, const char *password, enum user_role role, char *err,
               size_t errlen);
-/* Set a new password and clear any lock. Returns 0, or -1 with a reason. */
+/* Set a new password, clear any lock and end the user's sessions. Returns 0, or -1
+ * with a reason. */
 int users_set_password(struct db *db, const char *name, const char *password, char *err, size_t errlen);
 
 /* All users, by name: columns id, name, role. */

@@ -5,7 +5,6 @@
 
 #include "auth.h"
 #include "db.h"
-#include "monotonic.h"
 #include "route.h"
 #include "web_cache.h"
 #include "web_io.h"
@@ -18,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #define WEB_MAX_COOKIES 4
 #define WEB_COOKIE_MAX 512
@@ -37,7 +35,6 @@ struct web_request {
 	struct session session;
 	struct db_rows session_row; /* with the prefetch's extra columns */
 	int logged_in;
-	char trust[AUTH_HEX_LEN + 1]; /* the page cache's trust key; "": none */
 	int answered;
 	int hdf_failed;
 	char cookies[WEB_MAX_COOKIES][WEB_COOKIE_MAX];
@@ -183,7 +180,6 @@ int web_logout(struct web_request *req)
 		return -1;
 	}
 	req->logged_in = 0;
-	web_cache_clear(); /* nothing of this session is answered again here, trusted or not */
 	web_cookie(req, SESSION_COOKIE, "", 0);
 	return 0;
 }
@@ -278,22 +274,6 @@ static int cache_slot(struct web_request *req, char *slot, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* The trust key of this request (web_cache.h): a digest of the session token
- * and the address with its query string, so the token is not kept. Empty
- * when trust is off, there is no session cookie, or the address is too long. */
-static void trust_key(struct web_request *req)
-{
-	req->trust[0] = '\0';
-	const char *token = hdf_get_value(req->hdf, "Cookie." SESSION_COOKIE, NULL);
-	if (req->app->cfg.page_cache_trust_ms <= 0 || token == NULL)
-		return;
-	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
-	char text[CACHE_SLOT_MAX];
-	int n = snprintf(text, sizeof text, "%s\n%s?%s", token, req->path, query ? query : "");
-	if (n > 0 && (size_t)n < sizeof text)
-		auth_sha256_hex(text, (size_t)n, req->trust);
-}
-
 int web_cached(struct web_request *req, const char *version)
 {
 	char slot[CACHE_SLOT_MAX];
@@ -303,7 +283,6 @@ int web_cached(struct web_request *req, const char *version)
 	const char *body = web_cache_find(slot, version, &len);
 	if (body == NULL)
 		return 0;
-	web_cache_vouch(slot, req->trust, monotonic_ms());
 	write_body(req, 200, body, len, "hit");
 	return 1;
 }
@@ -331,8 +310,6 @@ static void render(struct web_request *req, int status, const char *template_nam
 	char slot[CACHE_SLOT_MAX];
 	int kept = version != NULL && cache_slot(req, slot, sizeof slot) == 0 &&
 	           web_cache_store(slot, version, body, (size_t)out.len) == 0;
-	if (kept)
-		web_cache_vouch(slot, req->trust, monotonic_ms());
 	write_body(req, status, body, (size_t)out.len, kept ? "miss" : NULL);
 	string_clear(&out);
 }
@@ -461,18 +438,6 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 		else
 			web_error(req, 404, "There is no such page.", NULL);
 		return;
-	}
-	/* A view kept for this session and address, answered as current within
-	 * page_cache_trust_ms, is answered again without the database. */
-	if (prefetch_of(req, page) != NULL && strcmp(req->method, "GET") == 0) {
-		trust_key(req);
-		size_t len = 0;
-		const char *body = web_cache_find_trusted(req->trust, monotonic_ms(),
-		                                          req->app->cfg.page_cache_trust_ms, &len);
-		if (body != NULL) {
-			write_body(req, 200, body, len, "trusted");
-			return;
-		}
 	}
 	load_session(req, page);
 	if (req->answered)

@@ -11,9 +11,7 @@ struct entry {
 	size_t slot_len;
 	size_t version_len;
 	size_t body_len;
-	unsigned long long used;             /* larger: used more recently */
-	char trust[WEB_CACHE_TRUST_LEN + 1]; /* who it was vouched for; "": nobody */
-	long long vouched_ms;
+	unsigned long long used; /* larger: used more recently */
 };
 
 static struct entry table[WEB_CACHE_ENTRIES];
@@ -105,38 +103,6 @@ int web_cache_store(const char *slot, const char *version, const char *body, siz
 	                    .used = ++clock_tick};
 	held_bytes += size;
 	return 0;
-}
-
-void web_cache_vouch(const char *slot, const char *trust, long long now_ms)
-{
-	size_t trust_len = strlen(trust);
-	struct entry *e = find_slot(slot, strlen(slot));
-	if (e == NULL || trust_len > WEB_CACHE_TRUST_LEN)
-		return;
-	/* One key, one entry: a session whose name or role changed has a new
-	 * slot for the same address, and only that one may be repeated. */
-	for (size_t i = 0; i < WEB_CACHE_ENTRIES; i++)
-		if (&table[i] != e && strcmp(table[i].trust, trust) == 0)
-			table[i].trust[0] = '\0';
-	memcpy(e->trust, trust, trust_len + 1);
-	e->vouched_ms = now_ms;
-}
-
-const char *web_cache_find_trusted(const char *trust, long long now_ms, long long within_ms, size_t *len)
-{
-	if (trust[0] == '\0')
-		return NULL;
-	for (size_t i = 0; i < WEB_CACHE_ENTRIES; i++) {
-		struct entry *e = &table[i];
-		if (e->block == NULL || strcmp(e->trust, trust) != 0)
-			continue;
-		if (now_ms - e->vouched_ms >= within_ms || now_ms < e->vouched_ms)
-			return NULL;
-		e->used = ++clock_tick;
-		*len = e->body_len;
-		return e->block + e->slot_len + e->version_len + 2;
-	}
-	return NULL;
 }
 
 void web_cache_clear(void)

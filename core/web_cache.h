@@ -21,18 +21,6 @@ const char *web_cache_find(const char *slot, const char *version, size_t *len);
  * slot's older version is dropped either way. */
 int web_cache_store(const char *slot, const char *version, const char *body, size_t len);
 
-/* Trusted answers. A slot's body just answered as current (checked against
- * the database) is vouched for under trust, a key naming the address and the
- * session (web.c: a digest of both), at now_ms (monotonic). Until within_ms
- * later, web_cache_find_trusted answers that body again for that key without
- * a check: the very bytes that session was shown, so nothing is disclosed
- * that it was not shown already, and nothing is missed for longer than
- * within_ms. A key names one entry at a time: vouching moves it. A slot
- * replaced by web_cache_store is vouched for no more. */
-#define WEB_CACHE_TRUST_LEN 64
-void web_cache_vouch(const char *slot, const char *trust, long long now_ms);
-const char *web_cache_find_trusted(const char *trust, long long now_ms, long long within_ms, size_t *len);
-
 /* Drop every entry (tests; the end of the process). */
 void web_cache_clear(void);
 

@@ -4,8 +4,7 @@
 #   1. prov-loggen fills the log (PROV_BENCH_LOG_ROWS, default 1000000, over 90 days)
 #   2. server time of the logs page per filter, deep pages and details: p50/p99
 #      from Apache's %D, PROV_BENCH_REQUESTS sequential requests each (default 200)
-#   3. wrk req/s of the default view against a static file, same run; again
-#      with page_cache_trust_ms = 0 (every answer checked against MariaDB)
+#   3. wrk req/s of the default view against a static file, same run
 #   4. a purge of a third of the rows while a writer inserts: its worst insert
 # Figures go to stdout and $PROV_BENCH_OUTPUT/logs/.
 set -euo pipefail
@@ -141,26 +140,12 @@ wrk -t2 -c8 -d3s -H "Cookie: prov_session=$session" "$URL/logs" >/dev/null # war
 static_rate=$(wrk_rate "$URL/static/css/panel.css")
 logs_rate=$(wrk_rate -H "Cookie: prov_session=$session" "$URL/logs")
 login_rate=$(wrk_rate "$URL/login")
-# The same view with every answer checked against MariaDB
-# (page_cache_trust_ms = 0): the panel processes restart to read it, and
-# again afterwards with the instance's own config.
-. "$(dirname "$0")/../../scripts/servers.sh"
-restart_apache() { prov_apache_stop "$PROV_TEST_RUN" && prov_apache_start "$PROV_TEST_RUN" "${URL##*:}" "$PROV_CONFIG"; }
-cp "$PROV_CONFIG" "$OUT/config.saved"
-echo "page_cache_trust_ms = 0" >>"$PROV_CONFIG"
-restart_apache || die "apache did not restart"
-wrk -t2 -c8 -d3s -H "Cookie: prov_session=$session" "$URL/logs" >/dev/null
-checked_rate=$(wrk_rate -H "Cookie: prov_session=$session" "$URL/logs")
-cat "$OUT/config.saved" >"$PROV_CONFIG" # in place: owner and mode stay
-restart_apache || die "apache did not restart"
 ratio=$(awk -v a="$logs_rate" -v b="$static_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
-checked_ratio=$(awk -v a="$checked_rate" -v b="$static_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
 login_ratio=$(awk -v a="$login_rate" -v b="$static_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
 {
   echo "wrk -t2 -c8 -d${WRK_SECONDS}s, same instance, same run:"
   printf '  static file /static/css/panel.css  %10s req/s\n' "$static_rate"
   printf '  /logs default view (logged in)     %10s req/s  = %s%% of static (target >= 25%%)\n' "$logs_rate" "$ratio"
-  printf '    the same, every answer checked   %10s req/s  = %s%% of static (page_cache_trust_ms = 0)\n' "$checked_rate" "$checked_ratio"
   printf '  /login (no database, for scale)    %10s req/s  = %s%% of static\n' "$login_rate" "$login_ratio"
 } | tee "$OUT/throughput.txt"
 

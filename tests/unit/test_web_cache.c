@@ -1,7 +1,5 @@
 /* Unit tests: the per-process page cache (core/web_cache): exact slot and
- * version matches only, one version per slot, its bounds, and trusted
- * answers (only the vouched key, only within the window, never after the
- * slot changed). */
+ * version matches only, one version per slot, its bounds, and a clear. */
 #include "web_cache.h"
 
 #include <setjmp.h>
@@ -31,6 +29,8 @@ static void found_only_for_the_same_slot_and_version(void **state)
 	assert_memory_equal(body, "page A", 6);
 	/* Another session, another version, a prefix or an extension of either: nothing. */
 	assert_null(web_cache_find("/logs?\n1\nann\nadmin\ncsrf-b", "7|1,2,3", &len));
+	assert_null(web_cache_find("/logs?\n1\nann\nviewer\ncsrf-a", "7|1,2,3", &len)); /* role changed */
+	assert_null(web_cache_find("/logs?\n1\nann2\nadmin\ncsrf-a", "7|1,2,3", &len)); /* renamed */
 	assert_null(web_cache_find("/logs?\n1\nann\nadmin\ncsrf-a", "8|1,2,3", &len));
 	assert_null(web_cache_find("/logs?\n1\nann\nadmin\ncsrf-a", "7|1,2", &len));
 	assert_null(web_cache_find("/logs?\n1\nann\nadmin\ncsrf-a", "7|1,2,3,4", &len));
@@ -110,64 +110,20 @@ static void the_byte_cap_holds(void **state)
 	free(body);
 }
 
-#define SLOT_A "/logs?\n1\nann\nadmin\ncsrf-a"
-#define TRUST_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-#define TRUST_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-
-static void trusted_only_for_the_vouched_key_within_the_window(void **state)
+static void a_clear_drops_every_entry(void **state)
 {
 	(void)state;
 	size_t len = 0;
-	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
-	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len)); /* stored, not vouched */
-	web_cache_vouch(SLOT_A, TRUST_A, 1000);
-	const char *body = web_cache_find_trusted(TRUST_A, 1000, 250, &len);
-	assert_non_null(body);
-	assert_int_equal(len, 6);
-	assert_memory_equal(body, "page A", 6);
-	assert_non_null(web_cache_find_trusted(TRUST_A, 1249, 250, &len));
-	assert_null(web_cache_find_trusted(TRUST_A, 1250, 250, &len)); /* the window is over */
-	assert_null(web_cache_find_trusted(TRUST_A, 999, 250, &len));  /* a clock that went back */
-	assert_null(web_cache_find_trusted(TRUST_B, 1000, 250, &len)); /* another session or address */
-	assert_null(web_cache_find_trusted("", 1000, 250, &len));      /* no key: never */
-	assert_null(web_cache_find_trusted(TRUST_A, 1000, 0, &len));   /* trust off */
-	/* A check that found it current again opens a new window. */
-	web_cache_vouch(SLOT_A, TRUST_A, 1300);
-	assert_non_null(web_cache_find_trusted(TRUST_A, 1500, 250, &len));
-	/* The same session and address under a new slot (its name or role changed):
-	 * only the entry vouched for last is repeated. */
-	assert_int_equal(web_cache_store("/logs?\n1\nann2\nadmin\ncsrf-a", "7|1,2,3", "page A'", 7), 0);
-	web_cache_vouch("/logs?\n1\nann2\nadmin\ncsrf-a", TRUST_A, 1400);
-	body = web_cache_find_trusted(TRUST_A, 1500, 250, &len);
-	assert_non_null(body);
-	assert_memory_equal(body, "page A'", 7);
-	web_cache_vouch(SLOT_A, TRUST_A, 1500);
-	body = web_cache_find_trusted(TRUST_A, 1500, 250, &len);
-	assert_non_null(body);
-	assert_memory_equal(body, "page A", 6);
-	/* The slot's entry is what is trusted: a vouch for a missing slot does nothing. */
-	web_cache_vouch("/logs?status=fail\n1\nann\nadmin\ncsrf-a", TRUST_B, 1500);
-	assert_null(web_cache_find_trusted(TRUST_B, 1500, 250, &len));
-}
-
-static void a_new_version_or_a_clear_ends_the_trust(void **state)
-{
-	(void)state;
-	size_t len = 0;
-	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
-	web_cache_vouch(SLOT_A, TRUST_A, 1000);
-	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,4", "page A2", 7), 0);
-	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len));
-	web_cache_vouch(SLOT_A, TRUST_A, 1000);
-	const char *body = web_cache_find_trusted(TRUST_A, 1000, 250, &len);
-	assert_non_null(body);
-	assert_memory_equal(body, "page A2", 7);
+	assert_int_equal(web_cache_store("a", "v", "page A", 6), 0);
+	assert_int_equal(web_cache_store("b", "v", "page B", 6), 0);
 	web_cache_clear();
-	assert_null(web_cache_find_trusted(TRUST_A, 1000, 250, &len));
-	/* A key longer than the digest is not kept. */
-	assert_int_equal(web_cache_store(SLOT_A, "7|1,2,3", "page A", 6), 0);
-	web_cache_vouch(SLOT_A, TRUST_A "a", 1000);
-	assert_null(web_cache_find_trusted(TRUST_A "a", 1000, 250, &len));
+	assert_int_equal(web_cache_count(), 0);
+	assert_int_equal(web_cache_bytes(), 0);
+	assert_null(web_cache_find("a", "v", &len));
+	assert_null(web_cache_find("b", "v", &len));
+	/* and the cache is usable again */
+	assert_int_equal(web_cache_store("a", "v", "page A", 6), 0);
+	assert_non_null(web_cache_find("a", "v", &len));
 }
 
 int main(void)
@@ -178,8 +134,7 @@ int main(void)
 	    cmocka_unit_test_teardown(bodies_may_hold_any_bytes, teardown),
 	    cmocka_unit_test_teardown(the_least_recently_used_go_first, teardown),
 	    cmocka_unit_test_teardown(the_byte_cap_holds, teardown),
-	    cmocka_unit_test_teardown(trusted_only_for_the_vouched_key_within_the_window, teardown),
-	    cmocka_unit_test_teardown(a_new_version_or_a_clear_ends_the_trust, teardown),
+	    cmocka_unit_test_teardown(a_clear_drops_every_entry, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
