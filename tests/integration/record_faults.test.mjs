@@ -513,6 +513,43 @@ test('--batch with spool_dir filling up: the events before stay processed, the b
   assert.equal(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE event_uid = ${q(`${tag}-1`)}`), '1');
 });
 
+// ---------------------------------------------------------------- a publish whose COMMIT is lost
+
+// prov-cache reload must not say "published" for a generation it cannot
+// vouch for: a COMMIT that lost its connection (before MariaDB got it, or
+// after, its answer lost) is a failure, exit non-zero; nothing half-done.
+test('prov-cache reload whose COMMIT loses its connection exits non-zero; the publish is whole or absent', { timeout: 60000 }, async () => {
+  addHandler({ name: 'lost publish', event: 'clients.archive', task: `${rx.url}/echo?publish=1` });
+  for (const at of ['before', 'after']) {
+    const proxy = await startDbProxy(path.join(runDir, `rf-publish-${at}.sock`));
+    cleanups.push(() => proxy.close());
+    const config = configWith(`rf-publish-${at}.conf`, { db_socket: proxy.socketPath });
+    const generation = () => Number(sqlValue('SELECT IFNULL(MAX(generation), 0) FROM cache_state WHERE id = 1'));
+    const before = generation();
+    proxy.setFault({ at, every: 1 });
+    let r;
+    try {
+      r = await run(path.join(binDir, 'prov-cache'), ['reload', '--by', `lost-${at}`], { env: { PROV_CONFIG: config } });
+    } finally {
+      proxy.setFault(null);
+      await proxy.close();
+    }
+    assert.ok(proxy.counts().dropped >= 1, `${at}: the proxy lost a COMMIT`);
+    assert.notEqual(r.status, 0, `${at}: ${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /published/, `${at}: it does not claim a publish`);
+    assert.match(r.stderr, /publishing failed/, at);
+    const rows = Number(sqlValue(`SELECT COUNT(*) FROM cache_generations WHERE published_by = 'lost-${at}'`));
+    if (at === 'before') {
+      assert.equal(generation(), before, 'rolled back: the current generation is unchanged');
+      assert.equal(rows, 0, 'and no generation row was left');
+    } else {
+      const published = Number(sqlValue(`SELECT MAX(generation) FROM cache_generations WHERE published_by = 'lost-${at}'`));
+      assert.ok(published > before && generation() === published, `committed whole: the state points at the new generation (${before} -> ${generation()})`);
+      assert.equal(rows, 1);
+    }
+  }
+});
+
 // ---------------------------------------------------------------- the retry queue
 
 // Retry rows straight into the queue, due at the given offsets (seconds from now).
