@@ -195,7 +195,8 @@ export async function startService(config, { workers = 1, bin = binDir } = {}) {
 //     both sides are closed (the server rolls the transaction back; the
 //     client sees the connection lost during COMMIT);
 //   setFault({ at: 'after', every: N }): the COMMIT is forwarded, and its answer
-//     is swallowed while both sides are closed (committed, the client cannot know).
+//     is swallowed while both sides are closed (committed, the client cannot know);
+//   limit: M (optional): at most M COMMITs lost, the later ones pass.
 // counts(): { connections, commits, dropped }.
 export async function startDbProxy(socketPath) {
   rmSync(socketPath, { force: true });
@@ -230,7 +231,7 @@ export async function startDbProxy(socketPath) {
           && packet.subarray(5).toString('latin1').trim().replace(/;$/, '').toUpperCase() === 'COMMIT';
         if (isCommit) {
           stats.commits += 1;
-          if (fault && stats.commits % fault.every === 0) {
+          if (fault && stats.commits % fault.every === 0 && !(stats.dropped >= (fault.limit ?? Infinity))) {
             if (fault.at === 'before') { stats.dropped += 1; close(); return; }
             swallowAnswer = true;
           }
