@@ -29,27 +29,8 @@ sqlq() { mariadb --no-defaults --socket="$sock" -uroot --batch --skip-column-nam
 # fast receiver the issue names). Receiver 2: the private Apache serving a
 # two-byte JSON file; a POST to it answers 200.
 . "$ROOT/scripts/servers.sh"
-nginx_dir=$PROV_TEST_RUN/nginx
-mkdir -p "$nginx_dir"
-nginx_port=$(prov_free_port)
-cat >"$nginx_dir/nginx.conf" <<NGINX
-worker_processes 1;
-pid $nginx_dir/nginx.pid;
-error_log $nginx_dir/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $nginx_dir/body;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { default_type application/json; return 200 '{}'; }
-  }
-}
-NGINX
-nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" -g 'daemon off;' &
-nginx_pid=$!
-nginx_url=http://127.0.0.1:$nginx_port/ok
-prov_wait_for 10 curl -fsS -o /dev/null -X POST --data '{}' "$nginx_url" || { echo "bench: nginx did not start" >&2; cat "$nginx_dir/error.log" >&2; exit 1; }
+. "$ROOT/tests/bench/lib/nginx.sh"
+bench_nginx_start "$PROV_TEST_RUN/nginx" || exit 1
 printf '{}\n' >"$PROV_TEST_RUN/site/static/bench-ok.json"
 fast_url=$PROV_TEST_URL/static/bench-ok.json
 
