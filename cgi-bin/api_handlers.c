@@ -214,7 +214,8 @@ void api_handlers_create(struct api_request *req)
 	struct handler_errors *errors = calloc(1, sizeof *errors);
 	if (h == NULL || errors == NULL) {
 		api_fail(req, 500, "internal error", "internal", NULL);
-	} else if (handler_validate(&in, api_app(req)->cfg.scripts_dir, h, errors) != 0) {
+	} else if (handler_validate(&in, api_app(req)->cfg.scripts_dir, api_app(req)->cfg.outbound_allow, h,
+	                            errors) != 0) {
 		fail_validation(req, errors);
 	} else {
 		enum handler_store_result r = handlers_insert(db, h);
@@ -279,7 +280,8 @@ void api_handlers_update(struct api_request *req)
 	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)
 		goto out;
-	if (handler_validate(&in, api_app(req)->cfg.scripts_dir, h, errors) != 0) {
+	if (handler_validate(&in, api_app(req)->cfg.scripts_dir, api_app(req)->cfg.outbound_allow, h,
+	                     errors) != 0) {
 		fail_validation(req, errors);
 		goto out;
 	}

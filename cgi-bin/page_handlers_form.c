@@ -153,7 +153,8 @@ void page_handler_create(struct web_request *req)
 	read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
-	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
+	                     &errors) != 0) {
 		set_form_from_request(req);
 		web_set(req, "Form.Mode", "new");
 		web_set(req, "Page.Title", "New handler");
@@ -211,7 +212,8 @@ void page_handler_update(struct web_request *req)
 	read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
-	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
+	                     &errors) != 0) {
 		set_form_from_request(req);
 		set_meta(req, &current);
 		web_set(req, "Form.Mode", "edit");

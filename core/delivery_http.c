@@ -1,5 +1,7 @@
 /* delivery_http: an HTTP handler's POST through libcurl. One easy handle per
- * delivery context, so the connections of a run are reused (keep-alive). */
+ * delivery context, so the connections of a run are reused (keep-alive).
+ * Every address libcurl connects to (after DNS, so a name that resolves to a
+ * new address each time gains nothing) passes the destination policy first. */
 #include "delivery_internal.h"
 
 #include <curl/curl.h>
@@ -7,13 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct http_io {
 	struct delivery_buf body;
 	struct delivery_buf headers;
 	long retry_after_s;
+	const struct netpolicy *policy;
+	unsigned connects;               /* sockets opened to allowed addresses */
+	char blocked[NETPOLICY_WHY_MAX]; /* the first address refused, "" when none */
 };
+
+/* libcurl's socket opener: the one place every connection starts. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	struct http_io *io = clientp;
+	char why[NETPOLICY_WHY_MAX];
+	(void)purpose;
+	if (netpolicy_check(io->policy, &address->addr, why, sizeof why) != 0) {
+		if (io->blocked[0] == '\0')
+			snprintf(io->blocked, sizeof io->blocked, "%s", why);
+		return CURL_SOCKET_BAD;
+	}
+	io->connects++;
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -141,6 +162,12 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 	CURLcode rc = CURLE_OK;
 	rc |= curl_easy_setopt(curl, CURLOPT_URL, url);
 	rc |= curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* No proxy from http_proxy and the like: it would connect for us, past
+	 * the destination policy. Redirects are not followed (the default). */
+	rc |= curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	rc |= curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	rc |= curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, io);
 	rc |= curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
 	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -159,7 +186,10 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 static void describe_failure(CURLcode rc, const struct delivery_request *req, const struct http_io *io,
                              const char *errbuf, struct delivery_result *out)
 {
-	if (rc == CURLE_WRITE_ERROR && io->body.overflow)
+	if (io->blocked[0] != '\0' && io->connects == 0) {
+		delivery_fail(out, "blocked by the destination policy: %s", io->blocked);
+		out->blocked = 1;
+	} else if (rc == CURLE_WRITE_ERROR && io->body.overflow)
 		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		delivery_fail(out, "timeout: no complete answer within %ld ms", req->handler->timeout_ms);
@@ -181,7 +211,8 @@ int delivery_http_post(struct delivery *d, const struct delivery_request *req, s
 	}
 	struct http_io io = {.body = {.limit = d->limits.response_read_max},
 	                     .headers = {.limit = DELIVERY_HEADERS_MAX},
-	                     .retry_after_s = -1};
+	                     .retry_after_s = -1,
+	                     .policy = &d->outbound};
 	struct delivery_buf sent = {.limit = DELIVERY_HEADERS_MAX};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int result = -1;
