@@ -89,6 +89,56 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A signature header's value as the log keeps it: the MACs (runs of 16 or
+ * more hex or base64 characters) become "[redacted]", the rest stays
+ * ("t=1700000000,v1=[redacted]"), so a reader of the log cannot replay it. */
+static void redact_signature(const char *value, char *out, size_t outlen)
+{
+	static const char mac_chars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/_-";
+	size_t used = 0;
+	out[0] = '\0';
+	while (*value && used + 1 < outlen) {
+		size_t run = strspn(value, mac_chars);
+		if (run >= 16) {
+			used += (size_t)snprintf(out + used, outlen - used, "[redacted]");
+			value += run;
+			value += strspn(value, "="); /* base64 padding */
+		} else {
+			size_t n = run ? run : 1;
+			used += (size_t)snprintf(out + used, outlen - used, "%.*s", (int)n, value);
+			value += n;
+		}
+		if (used >= outlen)
+			used = outlen - 1;
+	}
+}
+
+/* Header lines whose value is redacted in the log. */
+static int is_signature_header(const char *line)
+{
+	static const char *const names[] = {"X-Prov-Signature:", "webhook-signature:"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strncasecmp(line, names[i], strlen(names[i])) == 0)
+			return (int)strlen(names[i]);
+	return 0;
+}
+
+/* One request header line into the log's text, signatures redacted. */
+static int log_header_line(struct delivery_buf *text, const char *line)
+{
+	char redacted[2 * DELIVERY_SIGNATURE_MAX + 128];
+	int name_len = is_signature_header(line);
+	if (name_len > 0) {
+		char value[DELIVERY_SIGNATURE_MAX + 64];
+		redact_signature(line + name_len, value, sizeof value);
+		snprintf(redacted, sizeof redacted, "%.*s%s", name_len, line, value);
+		line = redacted;
+	}
+	if (delivery_buf_add(text, line, strlen(line)) != 0 || delivery_buf_add(text, "\n", 1) != 0)
+		return -1;
+	return 0;
+}
+
 /* The request headers, as a curl list and as text for the log. */
 static struct curl_slist *build_headers(const struct delivery_request *req, struct delivery_buf *text,
                                         struct delivery_result *out)
@@ -112,8 +162,7 @@ static struct curl_slist *build_headers(const struct delivery_request *req, stru
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct curl_slist *next = curl_slist_append(list, lines[i]);
-		if (next == NULL || delivery_buf_add(text, lines[i], strlen(lines[i])) != 0 ||
-		    delivery_buf_add(text, "\n", 1) != 0) {
+		if (next == NULL || log_header_line(text, lines[i]) != 0) {
 			curl_slist_free_all(next ? next : list);
 			delivery_fail(out, "out of memory");
 			return NULL;
