@@ -110,6 +110,13 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
  * a message and -1; names are left to the connect-time check. */
 int handler_check_destination(const char *url, const char *outbound_allow, char *message, size_t messagelen);
 
+/* The task as a viewer sees it: an URL's userinfo password (or a userinfo
+ * without one, often a token) and its query values become "***":
+ * "http://user:***@host/path?token=***&x=***". Admins see the task as stored.
+ * A script path is copied. out holds HANDLER_TASK_MASKED_MAX bytes. */
+#define HANDLER_TASK_MASKED_MAX (2 * HANDLER_TASK_MAX + 16)
+void handler_task_masked(const char *task, char *out, size_t outlen);
+
 const char *handler_status_name(enum handler_status status);
 int handler_status_parse(const char *text, enum handler_status *status);
 const char *handler_task_type_name(enum handler_task_type type);

@@ -530,6 +530,61 @@ int handler_check_destination(const char *url, const char *outbound_allow, char 
 	return -1;
 }
 
+/* ---------------------------------------------------------------- masking */
+
+static void put(char *out, size_t outlen, size_t *used, const char *text, size_t n)
+{
+	if (*used + n >= outlen)
+		n = *used < outlen - 1 ? outlen - 1 - *used : 0;
+	memcpy(out + *used, text, n);
+	*used += n;
+	out[*used] = '\0';
+}
+
+void handler_task_masked(const char *task, char *out, size_t outlen)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	const char *rest = strstr(task, "://");
+	if (rest == NULL || (strncasecmp(task, "http", 4) != 0)) {
+		put(out, outlen, &used, task, strlen(task)); /* a script path */
+		return;
+	}
+	rest += 3;
+	put(out, outlen, &used, task, (size_t)(rest - task));
+	size_t authority_len = strcspn(rest, "/?#");
+	const char *at = memchr(rest, '@', authority_len);
+	if (at != NULL) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon != NULL)
+			put(out, outlen, &used, rest, (size_t)(colon - rest) + 1);
+		put(out, outlen, &used, "***@", 4);
+		rest = at + 1;
+	}
+	size_t plain = strcspn(rest, "?#"); /* host, port and path */
+	put(out, outlen, &used, rest, plain);
+	rest += plain;
+	if (*rest == '?') {
+		put(out, outlen, &used, "?", 1);
+		rest++;
+		while (*rest != '\0' && *rest != '#') {
+			size_t item = strcspn(rest, "&#");
+			const char *eq = memchr(rest, '=', item);
+			if (eq != NULL)
+				put(out, outlen, &used, rest, (size_t)(eq - rest) + 1);
+			if (item > 0)
+				put(out, outlen, &used, "***", 3);
+			rest += item;
+			if (*rest == '&') {
+				put(out, outlen, &used, "&", 1);
+				rest++;
+			}
+		}
+	}
+	if (*rest == '#')
+		put(out, outlen, &used, "#***", rest[1] ? 4 : 1);
+}
+
 /* ---------------------------------------------------------------- the whole handler */
 
 static void validate_name(const char *raw, struct handler *out, struct handler_errors *errors)

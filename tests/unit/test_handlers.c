@@ -462,6 +462,33 @@ static void literal_destinations_follow_the_policy(void **state)
 	assert_int_equal(handler_check_destination("http://example.com/", "", message, sizeof message), 0);
 }
 
+/* What viewers see of a task: no password, token or query value. */
+static void tasks_are_masked_for_viewers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *task, *masked;
+	} cases[] = {
+	    {"http://user:pw@crm.example/hook?token=s3cr3t", "http://user:***@crm.example/hook?token=***"},
+	    {"https://TOKEN123@api.example/x", "https://***@api.example/x"},
+	    {"http://h/p?a=1&b=&c&d=x%20y", "http://h/p?a=***&b=***&***&d=***"},
+	    {"http://127.0.0.1:5000/api", "http://127.0.0.1:5000/api"},
+	    {"http://h/p?k=v#frag", "http://h/p?k=***#***"},
+	    {"http://h/p#", "http://h/p#"},
+	    {"http://[::1]:80/?q=1", "http://[::1]:80/?q=***"},
+	    {"/srv/scripts/notify.sh", "/srv/scripts/notify.sh"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[HANDLER_TASK_MASKED_MAX];
+		handler_task_masked(cases[i].task, out, sizeof out);
+		assert_string_equal(out, cases[i].masked);
+	}
+	char tiny[12];
+	handler_task_masked("http://u:p@h/?a=b", tiny, sizeof tiny);
+	assert_int_equal(strlen(tiny), sizeof tiny - 1);
+	assert_null(strstr(tiny, ":p@"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +503,7 @@ int main(void)
 	    cmocka_unit_test(status_type_and_sort_names_round_trip),
 	    cmocka_unit_test(filters_accept_only_known_values),
 	    cmocka_unit_test(literal_destinations_follow_the_policy),
+	    cmocka_unit_test(tasks_are_masked_for_viewers),
 	};
 	return cmocka_run_group_tests_name("handlers", tests, setup, teardown);
 }
