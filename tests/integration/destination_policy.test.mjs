@@ -80,17 +80,21 @@ test('a name is checked on the address it resolves to (localhost), so DNS cannot
   assert.equal(allowed.logs[0].status, 'success', allowed.logs[0].error);
 });
 
-test('a proxy from the environment does not carry a delivery past the policy', async (t) => {
+test('a proxy from the environment is not used: it would connect for the dispatcher, past the policy', async (t) => {
   const rx = await receiver(t);
-  const proxy = await receiver(t); // would see the request if libcurl used http_proxy
+  const proxy = await receiver(t); // sees the request if libcurl goes through http_proxy
   disableAll();
-  addHandler({ name: 'proxied', event: EVENT, task: `http://localhost:${rx.port}/echo` });
+  addHandler({ name: 'proxied', event: EVENT, task: `${rx.url}/echo` });
   publish();
-  const env = { http_proxy: proxy.url, HTTP_PROXY: proxy.url, ALL_PROXY: proxy.url, all_proxy: proxy.url };
-  const { logs } = await dispatchOnce(['--config', denying], { env });
-  assert.match(logs[0].error, /^blocked by the destination policy/);
+  const env = { http_proxy: proxy.url, HTTP_PROXY: proxy.url, ALL_PROXY: proxy.url, all_proxy: proxy.url, no_proxy: '', NO_PROXY: '' };
+  const allowed = await dispatchOnce([], { env });
+  assert.equal(allowed.logs[0].status, 'success', allowed.logs[0].error);
+  assert.equal(proxy.requests.length, 0, 'the proxy saw nothing');
+  assert.equal(rx.requests.length, 1, 'the handler was reached directly');
+  const denied = await dispatchOnce(['--config', denying], { env });
+  assert.match(denied.logs[0].error, /^blocked by the destination policy/);
   assert.equal(proxy.requests.length, 0);
-  assert.equal(rx.requests.length, 0);
+  assert.equal(rx.requests.length, 1);
 });
 
 test('the retry worker obeys the policy: a queued retry to a refused address ends, without traffic', async (t) => {
