@@ -97,7 +97,7 @@ $(BINDIR)/prov-dispatchd: $(BUILD)/cmd/prov-dispatchd.o $(CORE_LIB)
 # tests run what ships; the asan variant adds UBSan in trap mode (musl has no
 # sanitizer runtimes) and ASan covers its code in the unit tests.
 FRONT_CC  ?= musl-gcc
-FRONT_SRC := cmd/prov-dispatch.c core/config.c core/dispatch_service.c
+FRONT_SRC := cmd/prov-dispatch.c core/config.c core/netpolicy.c core/dispatch_service.c
 FRONT_OBJ := $(FRONT_SRC:%.c=$(BUILD)/musl/%.o)
 ifeq ($(VARIANT),release)
 FRONT_VFLAGS := -O2 -fstack-protector-strong

@@ -126,13 +126,24 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 	return 0;
 }
 
-static json_t *handler_json(const struct handler *h)
+/* The task a key's user may read: masked for viewers (handler_task_masked). */
+static json_t *task_json(struct api_request *req, const char *task)
 {
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:b,s:b}", "id", (json_int_t)h->id, "name",
-	                      h->name, "events_id", h->events_id, "task", h->task, "task_type",
-	                      handler_task_type_name(h->task_type), "status", handler_status_name(h->status),
-	                      "priority", (json_int_t)h->priority, "timeout_ms", (json_int_t)h->timeout_ms,
-	                      "retry_enabled", h->retry_enabled, "has_secret", h->has_secret);
+	if (api_user(req)->role == ROLE_ADMIN)
+		return json_string(task ? task : "");
+	char masked[HANDLER_TASK_MASKED_MAX];
+	handler_task_masked(task ? task : "", masked, sizeof masked);
+	return json_string(masked);
+}
+
+static json_t *handler_json(struct api_request *req, const struct handler *h)
+{
+	json_t *o =
+	    json_pack("{s:I,s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:b,s:b}", "id", (json_int_t)h->id, "name", h->name,
+	              "events_id", h->events_id, "task", task_json(req, h->task), "task_type",
+	              handler_task_type_name(h->task_type), "status", handler_status_name(h->status),
+	              "priority", (json_int_t)h->priority, "timeout_ms", (json_int_t)h->timeout_ms,
+	              "retry_enabled", h->retry_enabled, "has_secret", h->has_secret);
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "retry_schedule",
@@ -191,7 +202,7 @@ static void reply_handler(struct api_request *req, struct db *db, long long id, 
 	}
 	if (saved != NULL)
 		memcpy(h->secret, saved->secret, sizeof h->secret);
-	api_reply(req, status, handler_json(h));
+	api_reply(req, status, handler_json(req, h));
 	handler_forget_secret(h);
 	free(h);
 }
@@ -214,7 +225,8 @@ void api_handlers_create(struct api_request *req)
 	struct handler_errors *errors = calloc(1, sizeof *errors);
 	if (h == NULL || errors == NULL) {
 		api_fail(req, 500, "internal error", "internal", NULL);
-	} else if (handler_validate(&in, api_app(req)->cfg.scripts_dir, h, errors) != 0) {
+	} else if (handler_validate(&in, api_app(req)->cfg.scripts_dir, api_app(req)->cfg.outbound_allow, h,
+	                            errors) != 0) {
 		fail_validation(req, errors);
 	} else {
 		enum handler_store_result r = handlers_insert(db, h);
@@ -279,7 +291,8 @@ void api_handlers_update(struct api_request *req)
 	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)
 		goto out;
-	if (handler_validate(&in, api_app(req)->cfg.scripts_dir, h, errors) != 0) {
+	if (handler_validate(&in, api_app(req)->cfg.scripts_dir, api_app(req)->cfg.outbound_allow, h,
+	                     errors) != 0) {
 		fail_validation(req, errors);
 		goto out;
 	}
@@ -398,11 +411,11 @@ void api_handlers_list(struct api_request *req)
 		const char *last_run = db_cell(&rows, r, HCOL_LAST_RUN_AT);
 		json_array_append_new(
 		    items,
-		    json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:I,s:b}", "id",
+		    json_pack("{s:I,s:I,s:s,s:s,s:o,s:s,s:s,s:o,s:o,s:I,s:b}", "id",
 		              (json_int_t)db_cell_int(&rows, r, HCOL_ID, 0), "priority",
 		              (json_int_t)db_cell_int(&rows, r, HCOL_PRIORITY, 0), "name",
 		              db_cell(&rows, r, HCOL_NAME), "events_id", db_cell(&rows, r, HCOL_EVENTS_ID),
-		              "task", db_cell(&rows, r, HCOL_TASK), "task_type",
+		              "task", task_json(req, db_cell(&rows, r, HCOL_TASK)), "task_type",
 		              db_cell(&rows, r, HCOL_TASK_TYPE), "status", db_cell(&rows, r, HCOL_STATUS),
 		              "last_status", last_status ? json_string(last_status) : json_null(),
 		              "last_run_at", last_run ? json_string(last_run) : json_null(),

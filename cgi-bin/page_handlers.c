@@ -249,6 +249,14 @@ static void set_handler_row(struct web_request *req, const struct db_rows *rows,
 	};
 	for (size_t col = 0; col < HCOL__MAX; col++)
 		set_row_value(req, row, names[col], db_cell(rows, row, col));
+	const struct session *session = web_session(req);
+	if (session == NULL || session->user.role != ROLE_ADMIN) {
+		/* Credentials in a task's URL are for the admins who edit it. */
+		char masked[HANDLER_TASK_MASKED_MAX];
+		const char *task = db_cell(rows, row, HCOL_TASK);
+		handler_task_masked(task ? task : "", masked, sizeof masked);
+		set_row_value(req, row, "Task", masked);
+	}
 	const char *group, *label;
 	event_labels(db_cell(rows, row, HCOL_EVENTS_ID), &group, &label);
 	set_row_value(req, row, "EventGroup", group);

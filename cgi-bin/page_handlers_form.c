@@ -45,7 +45,15 @@ static void set_form_from_handler(struct web_request *req, const struct handler 
 	char number[32];
 	set_form_field(req, "name", h->name);
 	set_form_field(req, "events_id", h->events_id);
-	set_form_field(req, "task", h->task);
+	const struct session *session = web_session(req);
+	if (session == NULL || session->user.role != ROLE_ADMIN) {
+		/* A viewer's form is read-only: credentials in the URL stay hidden. */
+		char masked[HANDLER_TASK_MASKED_MAX];
+		handler_task_masked(h->task, masked, sizeof masked);
+		set_form_field(req, "task", masked);
+	} else {
+		set_form_field(req, "task", h->task);
+	}
 	set_form_field(req, "status", handler_status_name(h->status));
 	snprintf(number, sizeof number, "%ld", h->priority);
 	set_form_field(req, "priority", number);
@@ -153,7 +161,8 @@ void page_handler_create(struct web_request *req)
 	read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
-	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
+	                     &errors) != 0) {
 		set_form_from_request(req);
 		web_set(req, "Form.Mode", "new");
 		web_set(req, "Page.Title", "New handler");
@@ -211,7 +220,8 @@ void page_handler_update(struct web_request *req)
 	read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
-	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, &h, &errors) != 0) {
+	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
+	                     &errors) != 0) {
 		set_form_from_request(req);
 		set_meta(req, &current);
 		web_set(req, "Form.Mode", "edit");

@@ -2,6 +2,8 @@
  * Every key is declared once in config_keys[] with its type and bounds. */
 #include "config.h"
 
+#include "netpolicy.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -61,6 +63,7 @@ static const struct config_key config_keys[] = {
     LONG_KEY(dispatch_workers, 1, 256, "4"),
     LONG_KEY(dispatch_wait_ms, 0, 60000, "100"),
     LONG_KEY(journal_sync, 0, 1, "0"),
+    STR_KEY(outbound_allow, ""), /* "": loopback, private, link-local... all refused */
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -223,6 +226,11 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			fail(err, errlen, "config: bad built-in default for '%s'", config_keys[i].name);
 			rc = -1;
 		}
+	}
+	char why[256];
+	if (rc == 0 && netpolicy_parse(cfg->outbound_allow, NULL, why, sizeof why) != 0) {
+		fail(err, errlen, "config %s: key 'outbound_allow' %s", path, why);
+		rc = -1;
 	}
 	return rc;
 }

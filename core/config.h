@@ -54,6 +54,9 @@ struct config {
 
 	/* durability */
 	long journal_sync; /* 1: each delivery's request record is fdatasynced before it is sent */
+
+	/* outbound destination policy (netpolicy.h) */
+	char outbound_allow[1024]; /* networks HTTP handlers may reach beyond public addresses */
 };
 
 /* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.

@@ -270,6 +270,13 @@ struct delivery *delivery_new(const struct delivery_limits *limits, char *err, s
 	}
 	memcpy(d->scripts_dir, dir, strlen(dir) + 1);
 	d->limits.scripts_dir = d->scripts_dir;
+	char why[256];
+	if (netpolicy_parse(limits->outbound_allow, &d->outbound, why, sizeof why) != 0) {
+		snprintf(err, errlen, "delivery: outbound_allow %s", why);
+		free(d);
+		return NULL;
+	}
+	d->limits.outbound_allow = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	return d;
 }

@@ -47,8 +47,10 @@ struct delivery_request {
 };
 
 struct delivery_limits {
-	size_t response_read_max; /* a longer reply is a failure (and is cut there) */
-	const char *scripts_dir;  /* scripts must resolve inside it */
+	size_t response_read_max;   /* a longer reply is a failure (and is cut there) */
+	const char *scripts_dir;    /* scripts must resolve inside it */
+	const char *outbound_allow; /* the config's networks HTTP handlers may reach (netpolicy.h);
+	                               NULL or "": public addresses only */
 };
 
 /* What happened. Every pointer is owned by the result: delivery_result_free. */
@@ -68,6 +70,7 @@ struct delivery_result {
 	int stderr_overflow;
 	long retry_after_s;             /* Retry-After in seconds, -1 when absent */
 	char error[DELIVERY_ERROR_MAX]; /* "" on success */
+	int blocked; /* the destination policy refused every address: final, never retried */
 	enum delivery_verdict verdict;
 	json_t *data;                     /* DELIVERY_REPLACE: the new data (an object) */
 	char reason[DELIVERY_REASON_MAX]; /* DELIVERY_FORBID */

@@ -1,5 +1,7 @@
 /* delivery_http: an HTTP handler's POST through libcurl. One easy handle per
- * delivery context, so the connections of a run are reused (keep-alive). */
+ * delivery context, so the connections of a run are reused (keep-alive).
+ * Every address libcurl connects to (after DNS, so a name that resolves to a
+ * new address each time gains nothing) passes the destination policy first. */
 #include "delivery_internal.h"
 
 #include <curl/curl.h>
@@ -7,13 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 
 struct http_io {
 	struct delivery_buf body;
 	struct delivery_buf headers;
 	long retry_after_s;
+	const struct netpolicy *policy;
+	unsigned connects;               /* sockets opened to allowed addresses */
+	char blocked[NETPOLICY_WHY_MAX]; /* the first address refused, "" when none */
 };
+
+/* libcurl's socket opener: the one place every connection starts. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	struct http_io *io = clientp;
+	char why[NETPOLICY_WHY_MAX];
+	(void)purpose;
+	if (netpolicy_check(io->policy, &address->addr, why, sizeof why) != 0) {
+		if (io->blocked[0] == '\0')
+			snprintf(io->blocked, sizeof io->blocked, "%s", why);
+		return CURL_SOCKET_BAD;
+	}
+	io->connects++;
+	return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -68,6 +89,56 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A signature header's value as the log keeps it: the MACs (runs of 16 or
+ * more hex or base64 characters) become "[redacted]", the rest stays
+ * ("t=1700000000,v1=[redacted]"), so a reader of the log cannot replay it. */
+static void redact_signature(const char *value, char *out, size_t outlen)
+{
+	static const char mac_chars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/_-";
+	size_t used = 0;
+	out[0] = '\0';
+	while (*value && used + 1 < outlen) {
+		size_t run = strspn(value, mac_chars);
+		if (run >= 16) {
+			used += (size_t)snprintf(out + used, outlen - used, "[redacted]");
+			value += run;
+			value += strspn(value, "="); /* base64 padding */
+		} else {
+			size_t n = run ? run : 1;
+			used += (size_t)snprintf(out + used, outlen - used, "%.*s", (int)n, value);
+			value += n;
+		}
+		if (used >= outlen)
+			used = outlen - 1;
+	}
+}
+
+/* Header lines whose value is redacted in the log. */
+static int is_signature_header(const char *line)
+{
+	static const char *const names[] = {"X-Prov-Signature:", "webhook-signature:"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strncasecmp(line, names[i], strlen(names[i])) == 0)
+			return (int)strlen(names[i]);
+	return 0;
+}
+
+/* One request header line into the log's text, signatures redacted. */
+static int log_header_line(struct delivery_buf *text, const char *line)
+{
+	char redacted[2 * DELIVERY_SIGNATURE_MAX + 128];
+	int name_len = is_signature_header(line);
+	if (name_len > 0) {
+		char value[DELIVERY_SIGNATURE_MAX + 64];
+		redact_signature(line + name_len, value, sizeof value);
+		snprintf(redacted, sizeof redacted, "%.*s%s", name_len, line, value);
+		line = redacted;
+	}
+	if (delivery_buf_add(text, line, strlen(line)) != 0 || delivery_buf_add(text, "\n", 1) != 0)
+		return -1;
+	return 0;
+}
+
 /* The request headers, as a curl list and as text for the log. */
 static struct curl_slist *build_headers(const struct delivery_request *req, struct delivery_buf *text,
                                         struct delivery_result *out)
@@ -91,8 +162,7 @@ static struct curl_slist *build_headers(const struct delivery_request *req, stru
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct curl_slist *next = curl_slist_append(list, lines[i]);
-		if (next == NULL || delivery_buf_add(text, lines[i], strlen(lines[i])) != 0 ||
-		    delivery_buf_add(text, "\n", 1) != 0) {
+		if (next == NULL || log_header_line(text, lines[i]) != 0) {
 			curl_slist_free_all(next ? next : list);
 			delivery_fail(out, "out of memory");
 			return NULL;
@@ -141,6 +211,12 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 	CURLcode rc = CURLE_OK;
 	rc |= curl_easy_setopt(curl, CURLOPT_URL, url);
 	rc |= curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* No proxy from http_proxy and the like: it would connect for us, past
+	 * the destination policy. Redirects are not followed (the default). */
+	rc |= curl_easy_setopt(curl, CURLOPT_PROXY, "");
+	rc |= curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	rc |= curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	rc |= curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, io);
 	rc |= curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body);
 	rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -159,7 +235,10 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 static void describe_failure(CURLcode rc, const struct delivery_request *req, const struct http_io *io,
                              const char *errbuf, struct delivery_result *out)
 {
-	if (rc == CURLE_WRITE_ERROR && io->body.overflow)
+	if (io->blocked[0] != '\0' && io->connects == 0) {
+		delivery_fail(out, "blocked by the destination policy: %s", io->blocked);
+		out->blocked = 1;
+	} else if (rc == CURLE_WRITE_ERROR && io->body.overflow)
 		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		delivery_fail(out, "timeout: no complete answer within %ld ms", req->handler->timeout_ms);
@@ -181,7 +260,8 @@ int delivery_http_post(struct delivery *d, const struct delivery_request *req, s
 	}
 	struct http_io io = {.body = {.limit = d->limits.response_read_max},
 	                     .headers = {.limit = DELIVERY_HEADERS_MAX},
-	                     .retry_after_s = -1};
+	                     .retry_after_s = -1,
+	                     .policy = &d->outbound};
 	struct delivery_buf sent = {.limit = DELIVERY_HEADERS_MAX};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	int result = -1;

@@ -4,13 +4,15 @@
 #define PROV_DELIVERY_INTERNAL_H
 
 #include "delivery.h"
+#include "netpolicy.h"
 
 #include <stdarg.h>
 
 struct delivery {
 	struct delivery_limits limits;
-	char scripts_dir[4096]; /* limits.scripts_dir points here */
-	void *curl;             /* CURL *, created on the first HTTP delivery */
+	char scripts_dir[4096];    /* limits.scripts_dir points here */
+	void *curl;                /* CURL *, created on the first HTTP delivery */
+	struct netpolicy outbound; /* from limits.outbound_allow (then NULL) */
 };
 
 /* A growing byte buffer with a cap: bytes past the cap are counted, not kept. */

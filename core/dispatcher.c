@@ -31,11 +31,12 @@ struct run_state {
 	struct logstore_queue *queues;     /* what the retry queue does with each step */
 };
 
-/* A failed first delivery is queued when the handler retries and it is worth it. */
+/* A failed first delivery is queued when the handler retries and it is worth
+ * it; a destination the policy refuses stays refused, so it is not. */
 static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
 {
 	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
-	if (r->success || !h->retry_enabled)
+	if (r->success || r->blocked || !h->retry_enabled)
 		return q;
 	struct retry_policy policy;
 	char ignored[128];
@@ -142,7 +143,8 @@ int dispatcher_open(struct dispatcher *dp, const struct config *cfg)
 	dispatcher_warning(warning);
 	dp->checked_us = monotonic_us();
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-	                                 .scripts_dir = cfg->scripts_dir};
+	                                 .scripts_dir = cfg->scripts_dir,
+	                                 .outbound_allow = cfg->outbound_allow};
 	dp->delivery = delivery_new(&limits, err, sizeof err);
 	if (dp->delivery == NULL) {
 		fprintf(stderr, PROG ": %s\n", err);

@@ -91,10 +91,12 @@ struct handler_errors {
 };
 
 /* Check every field of in (all of them, not just the first bad one) and fill
- * out. scripts_dir is the configured folder scripts must resolve inside.
- * Returns 0 when valid, -1 with errors->count > 0 otherwise. */
-int handler_validate(const struct handler_input *in, const char *scripts_dir, struct handler *out,
-                     struct handler_errors *errors);
+ * out. scripts_dir is the configured folder scripts must resolve inside;
+ * outbound_allow the config's networks an HTTP task may name beyond public
+ * addresses (netpolicy.h). Returns 0 when valid, -1 with errors->count > 0
+ * otherwise. */
+int handler_validate(const struct handler_input *in, const char *scripts_dir, const char *outbound_allow,
+                     struct handler *out, struct handler_errors *errors);
 
 /* The message for field, or NULL when it has none. */
 const char *handler_error_for(const struct handler_errors *errors, const char *field);
@@ -102,6 +104,18 @@ const char *handler_error_for(const struct handler_errors *errors, const char *f
 /* Just the task rules: fills task (normalised) and type, or writes a message. */
 int handler_check_task(const char *task, const char *scripts_dir, char out[HANDLER_TASK_MAX + 1],
                        enum handler_task_type *type, char *message, size_t messagelen);
+
+/* An HTTP task whose host is an address literal (any spelling: "127.1",
+ * "2130706433", "[::1]") or "localhost" the destination policy refuses gets
+ * a message and -1; names are left to the connect-time check. */
+int handler_check_destination(const char *url, const char *outbound_allow, char *message, size_t messagelen);
+
+/* The task as a viewer sees it: an URL's userinfo password (or a userinfo
+ * without one, often a token) and its query values become "***":
+ * "http://user:***@host/path?token=***&x=***". Admins see the task as stored.
+ * A script path is copied. out holds HANDLER_TASK_MASKED_MAX bytes. */
+#define HANDLER_TASK_MASKED_MAX (2 * HANDLER_TASK_MAX + 16)
+void handler_task_masked(const char *task, char *out, size_t outlen);
 
 const char *handler_status_name(enum handler_status status);
 int handler_status_parse(const char *text, enum handler_status *status);

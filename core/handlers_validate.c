@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include "events.h"
+#include "netpolicy.h"
 #include "retry.h"
 
 #include <errno.h>
@@ -472,6 +473,118 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 	return check_script(text, scripts_dir, out, message, messagelen);
 }
 
+/* ---------------------------------------------------------------- destination */
+
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
+}
+
+/* The host of a checked URL ("[v6]" keeps its brackets), percent-decoded as
+ * a resolver would see it. */
+static void url_host(const char *url, char *host, size_t hostlen)
+{
+	const char *rest = strstr(url, "://");
+	rest = rest ? rest + 3 : url;
+	size_t authority_len = strcspn(rest, "/?#");
+	const char *at = memchr(rest, '@', authority_len);
+	const char *start = at ? at + 1 : rest;
+	const char *end = rest + authority_len;
+	const char *close = *start == '[' ? memchr(start, ']', (size_t)(end - start)) : NULL;
+	if (close != NULL)
+		end = close + 1;
+	else if (memchr(start, ':', (size_t)(end - start)) != NULL)
+		end = memchr(start, ':', (size_t)(end - start));
+	size_t used = 0;
+	for (const char *p = start; p < end && used + 1 < hostlen; p++) {
+		if (*p == '%' && p + 2 < end && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
+			host[used++] = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
+			p += 2;
+		} else {
+			host[used++] = *p;
+		}
+	}
+	host[used] = '\0';
+}
+
+int handler_check_destination(const char *url, const char *outbound_allow, char *message, size_t messagelen)
+{
+	char host[HANDLER_TASK_MAX + 1];
+	url_host(url, host, sizeof host);
+	struct sockaddr_storage addr;
+	if (!netpolicy_literal(host, &addr))
+		return 0; /* a name: delivery checks what it resolves to, at connect time */
+	struct netpolicy policy;
+	char why[NETPOLICY_WHY_MAX];
+	if (netpolicy_parse(outbound_allow, &policy, why, sizeof why) != 0)
+		policy.count = 0; /* config_load refuses a bad list: not reached */
+	if (netpolicy_check(&policy, (const struct sockaddr *)&addr, why, sizeof why) == 0)
+		return 0;
+	snprintf(message, messagelen,
+	         "The destination policy refuses the address %s; the config's outbound_allow lists the "
+	         "networks handlers may reach",
+	         why);
+	return -1;
+}
+
+/* ---------------------------------------------------------------- masking */
+
+static void put(char *out, size_t outlen, size_t *used, const char *text, size_t n)
+{
+	if (*used + n >= outlen)
+		n = *used < outlen - 1 ? outlen - 1 - *used : 0;
+	memcpy(out + *used, text, n);
+	*used += n;
+	out[*used] = '\0';
+}
+
+void handler_task_masked(const char *task, char *out, size_t outlen)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	const char *rest = strstr(task, "://");
+	if (rest == NULL || (strncasecmp(task, "http", 4) != 0)) {
+		put(out, outlen, &used, task, strlen(task)); /* a script path */
+		return;
+	}
+	rest += 3;
+	put(out, outlen, &used, task, (size_t)(rest - task));
+	size_t authority_len = strcspn(rest, "/?#");
+	const char *at = memchr(rest, '@', authority_len);
+	if (at != NULL) {
+		const char *colon = memchr(rest, ':', (size_t)(at - rest));
+		if (colon != NULL)
+			put(out, outlen, &used, rest, (size_t)(colon - rest) + 1);
+		put(out, outlen, &used, "***@", 4);
+		rest = at + 1;
+	}
+	size_t plain = strcspn(rest, "?#"); /* host, port and path */
+	put(out, outlen, &used, rest, plain);
+	rest += plain;
+	if (*rest == '?') {
+		put(out, outlen, &used, "?", 1);
+		rest++;
+		while (*rest != '\0' && *rest != '#') {
+			size_t item = strcspn(rest, "&#");
+			const char *eq = memchr(rest, '=', item);
+			if (eq != NULL)
+				put(out, outlen, &used, rest, (size_t)(eq - rest) + 1);
+			if (item > 0)
+				put(out, outlen, &used, "***", 3);
+			rest += item;
+			if (*rest == '&') {
+				put(out, outlen, &used, "&", 1);
+				rest++;
+			}
+		}
+	}
+	if (*rest == '#')
+		put(out, outlen, &used, "#***", rest[1] ? 4 : 1);
+}
+
 /* ---------------------------------------------------------------- the whole handler */
 
 static void validate_name(const char *raw, struct handler *out, struct handler_errors *errors)
@@ -538,8 +651,8 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 	}
 }
 
-int handler_validate(const struct handler_input *in, const char *scripts_dir, struct handler *out,
-                     struct handler_errors *errors)
+int handler_validate(const struct handler_input *in, const char *scripts_dir, const char *outbound_allow,
+                     struct handler *out, struct handler_errors *errors)
 {
 	memset(out, 0, sizeof *out);
 	errors->count = 0;
@@ -553,7 +666,9 @@ int handler_validate(const struct handler_input *in, const char *scripts_dir, st
 	validate_event(in->events_id, out, errors);
 	char message[HANDLER_MESSAGE_MAX];
 	if (handler_check_task(in->task, scripts_dir, out->task, &out->task_type, message, sizeof message) !=
-	    0)
+	        0 ||
+	    (out->task_type == HANDLER_TASK_HTTP &&
+	     handler_check_destination(out->task, outbound_allow, message, sizeof message) != 0))
 		add_error(errors, "task", "%s", message);
 	if (in->status != NULL && handler_status_parse(in->status, &out->status) != 0)
 		add_error(errors, "status", "The status must be enabled, disabled or archived");

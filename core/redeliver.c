@@ -49,7 +49,8 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 		return REDELIVER_ERROR;
 	}
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-	                                 .scripts_dir = cfg->scripts_dir};
+	                                 .scripts_dir = cfg->scripts_dir,
+	                                 .outbound_allow = cfg->outbound_allow};
 	struct delivery *d = delivery_new(&limits, err, errlen);
 	if (d == NULL)
 		return REDELIVER_ERROR;

@@ -38,7 +38,8 @@ struct worker *worker_new(const struct config *cfg, const char *id, size_t batch
 	snprintf(w->id, sizeof w->id, "%s", id);
 	w->batch = batch ? batch : WORKER_BATCH_DEFAULT;
 	struct delivery_limits limits = {.response_read_max = (size_t)cfg->payload_max_bytes + 65536,
-	                                 .scripts_dir = cfg->scripts_dir};
+	                                 .scripts_dir = cfg->scripts_dir,
+	                                 .outbound_allow = cfg->outbound_allow};
 	w->delivery = delivery_new(&limits, err, errlen);
 	if (w->delivery == NULL) {
 		free(w);
@@ -166,8 +167,11 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	struct delivery_result result;
 	delivery_run(w->delivery, &req, &result);
 	long delay = 0;
-	enum retry_action act = retry_decide(policy, result.success, result.http_status, result.retry_after_s,
-	                                     (int)attempt, retry_jitter(), &delay);
+	/* Refused by the destination policy: final (exhausted), like a 4xx. */
+	enum retry_action act =
+	    result.blocked ? RETRY_NONE
+	                   : retry_decide(policy, result.success, result.http_status, result.retry_after_s,
+	                                  (int)attempt, retry_jitter(), &delay);
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
 	                           .has_object_id = it->has_object_id,

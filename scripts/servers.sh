@@ -127,6 +127,9 @@ scripts_dir = $run/scripts
 templates_dir = $run/site/templates
 cache_path = $run/cache/snapshot.json
 spool_dir = $run/spool
+# The destination policy refuses loopback, private and link-local addresses
+# unless listed here; the tests' receivers and a local handler are on loopback.
+outbound_allow = 127.0.0.0/8, ::1/128
 # Retention, applied by \`prov-admin logs purge\` (the defaults):
 # log_retention_days = 90
 # retry_retention_days = 30

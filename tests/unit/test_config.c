@@ -50,6 +50,7 @@ static void minimal_file_gets_defaults(void **state)
 	assert_string_equal(cfg.db_socket, "");
 	assert_int_equal(cfg.session_ttl, 28800);
 	assert_int_equal(cfg.payload_max_bytes, 1048576);
+	assert_string_equal(cfg.outbound_allow, ""); /* the destination policy's default: nothing more */
 	assert_string_equal(cfg.path, path);
 }
 
@@ -91,6 +92,8 @@ static void bad_values_name_their_key(void **state)
 	expect_error("db_user = u\ndb_name=n\nscripts_dir=relative/dir\n",
 	             "key 'scripts_dir' must be an absolute path");
 	expect_error("db_user = u\ndb_name n\n", ":2: expected 'key = value'");
+	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\noutbound_allow = 127.0.0.0/8, localhost\n",
+	             "key 'outbound_allow' 'localhost' is not a network");
 	char long_line[400];
 	memset(long_line, 'x', sizeof long_line);
 	memcpy(long_line, "db_user = ", 10);

@@ -66,6 +66,10 @@ static int teardown(void **state)
 	return system(command) == 0 ? 0 : -1;
 }
 
+/* The tests' receivers are on loopback, which the destination policy refuses
+ * unless the config allows it (as the test instance's config does). */
+#define LOOPBACK "127.0.0.0/8, ::1/128"
+
 static struct handler_input good_input(void)
 {
 	return (struct handler_input){
@@ -75,7 +79,7 @@ static struct handler_input good_input(void)
 /* Validate in; returns the number of errors; the task's message in msg. */
 static size_t check(const struct handler_input *in, struct handler *h, struct handler_errors *e)
 {
-	handler_validate(in, scripts, h, e);
+	handler_validate(in, scripts, LOOPBACK, h, e);
 	return e->count;
 }
 
@@ -85,7 +89,7 @@ static void defaults_fill_what_is_not_given(void **state)
 	struct handler_input in = good_input();
 	struct handler h;
 	struct handler_errors e;
-	assert_int_equal(handler_validate(&in, scripts, &h, &e), 0);
+	assert_int_equal(handler_validate(&in, scripts, LOOPBACK, &h, &e), 0);
 	assert_int_equal(e.count, 0);
 	assert_string_equal(h.name, "CRM sync");
 	assert_string_equal(h.events_id, "clients.create");
@@ -115,7 +119,7 @@ static void every_bad_field_gets_its_own_message(void **state)
 	                           .secret_action = "show"};
 	struct handler h;
 	struct handler_errors e;
-	assert_int_equal(handler_validate(&in, scripts, &h, &e), -1);
+	assert_int_equal(handler_validate(&in, scripts, LOOPBACK, &h, &e), -1);
 	assert_int_equal(e.count, 10);
 	assert_string_equal(handler_error_for(&e, "name"), "The name is required");
 	assert_non_null(strstr(handler_error_for(&e, "events_id"), "clients.subscriptions.close"));
@@ -404,6 +408,87 @@ static void filters_accept_only_known_values(void **state)
 	assert_non_null(handler_filter_check(&f, buf, sizeof buf));
 }
 
+/* Address literals in every spelling libcurl accepts are refused in the form
+ * when their network is not allowed; names are left to the connect-time check. */
+static void literal_destinations_follow_the_policy(void **state)
+{
+	(void)state;
+	static const char *const refused[] = {
+	    "http://127.0.0.1:5000/api", "http://2130706433/",
+	    "http://0x7f000001/",        "http://0/",
+	    "http://0177.0.0.1/",        "http://127.1/",
+	    "http://localhost:8080/",    "http://api.localhost/",
+	    "http://[::1]:8080/",        "http://[::ffff:127.0.0.1]/",
+	    "http://%31%32%37.0.0.1/",   "https://user:pw@10.1.2.3/x",
+	    "http://192.168.0.10/",      "http://172.31.255.255/",
+	    "http://100.64.0.1/",        "http://169.254.169.254/latest/meta-data/",
+	    "http://[fe80::1]/",         "http://[fd00::1]:443/",
+	    "http://224.0.0.1/",         "http://255.255.255.255/",
+	    "http://0.0.0.0:80/",        "10.0.0.1:8080/hook",
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		struct handler_input in = good_input();
+		in.task = refused[i];
+		struct handler h;
+		struct handler_errors e;
+		if (handler_validate(&in, scripts, "", &h, &e) != -1)
+			fail_msg("accepted %s", refused[i]);
+		const char *message = handler_error_for(&e, "task");
+		assert_non_null(message);
+		assert_non_null(strstr(message, "destination policy"));
+		assert_null(strchr(message, '\n'));
+	}
+	static const char *const accepted[] = {"http://example.com/hook", "https://8.8.8.8/",
+	                                       "http://[2606:4700::1111]/", "http://1.1.1.1:8080/x"};
+	for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
+		struct handler_input in = good_input();
+		in.task = accepted[i];
+		struct handler h;
+		struct handler_errors e;
+		if (handler_validate(&in, scripts, "", &h, &e) != 0)
+			fail_msg("refused %s: %s", accepted[i], e.list[0].message);
+	}
+	/* The allowlist lets its networks through, and only them. */
+	struct handler_input in = good_input();
+	struct handler h;
+	struct handler_errors e;
+	in.task = "http://2130706433:5000/";
+	assert_int_equal(handler_validate(&in, scripts, LOOPBACK, &h, &e), 0);
+	in.task = "http://10.1.2.3/";
+	assert_int_equal(handler_validate(&in, scripts, "10.1.2.0/24", &h, &e), 0);
+	assert_int_equal(handler_validate(&in, scripts, LOOPBACK, &h, &e), -1);
+	/* A name is left to the connect-time check. */
+	char message[HANDLER_MESSAGE_MAX];
+	assert_int_equal(handler_check_destination("http://example.com/", "", message, sizeof message), 0);
+}
+
+/* What viewers see of a task: no password, token or query value. */
+static void tasks_are_masked_for_viewers(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *task, *masked;
+	} cases[] = {
+	    {"http://user:pw@crm.example/hook?token=s3cr3t", "http://user:***@crm.example/hook?token=***"},
+	    {"https://TOKEN123@api.example/x", "https://***@api.example/x"},
+	    {"http://h/p?a=1&b=&c&d=x%20y", "http://h/p?a=***&b=***&***&d=***"},
+	    {"http://127.0.0.1:5000/api", "http://127.0.0.1:5000/api"},
+	    {"http://h/p?k=v#frag", "http://h/p?k=***#***"},
+	    {"http://h/p#", "http://h/p#"},
+	    {"http://[::1]:80/?q=1", "http://[::1]:80/?q=***"},
+	    {"/srv/scripts/notify.sh", "/srv/scripts/notify.sh"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char out[HANDLER_TASK_MASKED_MAX];
+		handler_task_masked(cases[i].task, out, sizeof out);
+		assert_string_equal(out, cases[i].masked);
+	}
+	char tiny[12];
+	handler_task_masked("http://u:p@h/?a=b", tiny, sizeof tiny);
+	assert_int_equal(strlen(tiny), sizeof tiny - 1);
+	assert_null(strstr(tiny, ":p@"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +502,8 @@ int main(void)
 	    cmocka_unit_test(delivery_settings_are_checked_and_normalised),
 	    cmocka_unit_test(status_type_and_sort_names_round_trip),
 	    cmocka_unit_test(filters_accept_only_known_values),
+	    cmocka_unit_test(literal_destinations_follow_the_policy),
+	    cmocka_unit_test(tasks_are_masked_for_viewers),
 	};
 	return cmocka_run_group_tests_name("handlers", tests, setup, teardown);
 }
