@@ -44,7 +44,7 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .SECONDARY:
-.PHONY: all asan deps run stop test test-unit test-integration bench lint format clean help
+.PHONY: all asan deps run stop test test-unit test-integration test-bare bench lint format clean help
 .DEFAULT_GOAL := all
 
 all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS)
@@ -70,12 +70,21 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 # build links Debian's static archives of its stack instead; what Debian ships
 # no archive of stays shared (Kerberos for curl's GSSAPI, p11-kit for GnuTLS,
 # SASL for LDAP). scripts/deps.sh installs the -dev packages with the archives.
+# The list is libcurl's own (its pkg-config --static) between the rest of the
+# stack, so a Debian release whose curl has other dependencies links too; a
+# library with no archive on this machine is linked shared (probed with the
+# compiler, which prints a bare name for an archive it cannot find).
 # The asan variant links the shared libraries (sanitizers, faster builds).
 ifeq ($(VARIANT),release)
-DISPATCH_STATIC := -lmariadb -ljansson -lcurl -lnghttp2 -lrtmp -lssh2 -lpsl -lldap -llber \
-                   -lzstd -lbrotlidec -lbrotlicommon -lgnutls -lhogweed -lnettle -lgmp -ltasn1 \
-                   -lidn2 -lunistring -lssl -lcrypto -lz
-DISPATCH_LDLIBS := -Wl,-Bstatic $(DISPATCH_STATIC) -Wl,-Bdynamic -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
+DISPATCH_WANT = mariadb jansson curl \
+                 $(patsubst -l%,%,$(filter -l%,$(shell pkg-config --static --libs libcurl 2>/dev/null))) \
+                 nghttp2 rtmp ssh2 psl ldap lber zstd brotlidec brotlicommon gnutls hogweed nettle gmp \
+                 tasn1 idn2 unistring ssl crypto z
+DISPATCH_ARCHIVED = $(foreach l,$(DISPATCH_WANT),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a 2>/dev/null)),$(l)))
+DISPATCH_STATIC = $(addprefix -l,$(DISPATCH_ARCHIVED))
+DISPATCH_SHARED = $(addprefix -l,$(filter-out $(DISPATCH_ARCHIVED),$(DISPATCH_WANT)))
+DISPATCH_LDLIBS = -Wl,-Bstatic $(DISPATCH_STATIC) -Wl,-Bdynamic $(DISPATCH_SHARED) \
+                   -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
 DISPATCH_LDFLAGS ?= -Wl,-O1 -Wl,-z,pack-relative-relocs
 else
 DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
@@ -133,7 +142,10 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(CORE_LIB)
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh
 
-run: deps all   ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+# run, test and bench build in a second make: this one read the Makefile (and
+# asked pkg-config for the libraries' flags) before deps installed them.
+run: deps       ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+	$(MAKE) all
 	scripts/run.sh start
 
 stop:           ## stop what `make run` started
@@ -147,7 +159,11 @@ test: deps      ## build everything and run every test (unit, integration, brows
 test-unit: asan ## unit tests only (asan build)
 	tests/run.sh unit
 
-bench: deps all ## benchmarks (see README)
+test-bare:      ## make run + make test on bare Debian 12 and 13 roots (root, debootstrap)
+	scripts/test-bare.sh $(RELEASES)
+
+bench: deps     ## benchmarks (see README)
+	$(MAKE) all
 	tests/bench.sh
 
 lint:           ## cppcheck + clang-format check
