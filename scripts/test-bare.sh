@@ -62,7 +62,7 @@ base_tar() {
     echo "test-bare: debootstrap $rel failed; see $CACHE/debootstrap-$rel.log" >&2
     rm -rf "$tmp"; return 1
   fi
-  tar -C "$tmp" -cf "$tar.new" . && mv "$tar.new" "$tar" && rm -rf "$tmp" && echo "$tar"
+  chmod 755 "$tmp" && tar -C "$tmp" -cf "$tar.new" . && mv "$tar.new" "$tar" && rm -rf "$tmp" && echo "$tar"
 }
 
 # The host's trusted CA certificates that the root's bundle lacks, as local
@@ -133,11 +133,11 @@ run_release() {
   ver=$(version_of "$rel")
   tar=$(base_tar "$rel") || { SUMMARY+=("Debian $ver ($rel): no base root"); FAILED=1; return; }
   ROOT=$(mktemp -d "$CACHE/root-$rel.XXXXXX") || return
-  chmod 755 "$ROOT"
   log=$CACHE/$rel.log
   : >"$log"
   echo "== Debian $ver ($rel): root $ROOT, log $log"
   tar -C "$ROOT" -xpf "$tar" || { FAILED=1; cleanup_root; return; }
+  chmod 755 "$ROOT" # "/" inside: the tar's "." is debootstrap's mktemp folder (700)
   # The sources a Debian install has: the release, its updates, its security fixes.
   {
     echo "deb $MIRROR $rel main"
