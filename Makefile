@@ -72,19 +72,21 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 # SASL for LDAP). scripts/deps.sh installs the -dev packages with the archives.
 # The list is libcurl's own (its pkg-config --static) between the rest of the
 # stack, so a Debian release whose curl has other dependencies links too; a
-# library with no archive on this machine is linked shared (probed with the
-# compiler, which prints a bare name for an archive it cannot find).
+# library with no archive on this machine is linked shared, and one with
+# neither (a .pc may name more than its archive needs) is left out: probed with
+# the compiler, which prints a bare name for a file it cannot find.
 # The asan variant links the shared libraries (sanitizers, faster builds).
 ifeq ($(VARIANT),release)
-DISPATCH_WANT = mariadb jansson curl \
-                 $(patsubst -l%,%,$(filter -l%,$(shell pkg-config --static --libs libcurl 2>/dev/null))) \
-                 nghttp2 rtmp ssh2 psl ldap lber zstd brotlidec brotlicommon gnutls hogweed nettle gmp \
-                 tasn1 idn2 unistring ssl crypto z
-DISPATCH_ARCHIVED = $(foreach l,$(DISPATCH_WANT),$(if $(filter /%,$(shell $(CC) -print-file-name=lib$(l).a 2>/dev/null)),$(l)))
+DISPATCH_PC = $(shell pkg-config --static --libs $(1) 2>/dev/null)
+DISPATCH_WANT = mariadb jansson curl $(patsubst -l%,%,$(filter -l%,$(call DISPATCH_PC,libcurl))) \
+                nghttp2 rtmp ssh2 psl ldap lber zstd brotlidec brotlicommon gnutls hogweed nettle gmp \
+                tasn1 idn2 unistring $(patsubst -l%,%,$(filter -l%,$(call DISPATCH_PC,libssl libcrypto))) z
+DISPATCH_HAS = $(filter /%,$(shell $(CC) $(filter -L%,$(call DISPATCH_PC,libcurl)) -print-file-name=lib$(1) 2>/dev/null))
+DISPATCH_ARCHIVED = $(foreach l,$(DISPATCH_WANT),$(if $(call DISPATCH_HAS,$(l).a),$(l)))
 DISPATCH_STATIC = $(addprefix -l,$(DISPATCH_ARCHIVED))
-DISPATCH_SHARED = $(addprefix -l,$(filter-out $(DISPATCH_ARCHIVED),$(DISPATCH_WANT)))
-DISPATCH_LDLIBS = -Wl,-Bstatic $(DISPATCH_STATIC) -Wl,-Bdynamic $(DISPATCH_SHARED) \
-                   -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
+DISPATCH_SHARED = $(foreach l,$(filter-out $(DISPATCH_ARCHIVED),$(DISPATCH_WANT)),$(if $(call DISPATCH_HAS,$(l).so),-l$(l)))
+DISPATCH_LDLIBS = $(filter -L%,$(call DISPATCH_PC,libcurl)) -Wl,-Bstatic $(DISPATCH_STATIC) \
+                  -Wl,-Bdynamic $(DISPATCH_SHARED) -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
 DISPATCH_LDFLAGS ?= -Wl,-O1 -Wl,-z,pack-relative-relocs
 else
 DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
