@@ -45,12 +45,15 @@ apt_lock_holder() {
 }
 
 # apt-get that waits (up to 10 minutes) for another apt or dpkg run to finish
-# instead of failing on its lock.
+# instead of failing on its lock. apt's own DPkg::Lock::Timeout covers dpkg's
+# locks only, not the package lists' or the download folder's, hence the loop.
 apt_get() {
-  local held
-  if held=$(apt_lock_holder); then
-    echo "deps: another apt or dpkg run holds $held; waiting for it (up to 10 minutes)"
-  fi
+  local held waited=0
+  while held=$(apt_lock_holder); do
+    ((waited)) || echo "deps: another apt or dpkg run holds $held; waiting for it to finish (up to 10 minutes)"
+    ((waited++ < 600)) || { echo "deps: $held is still held after 10 minutes; finish or stop the other apt/dpkg run and try again" >&2; exit 1; }
+    sleep 1
+  done
   $SUDO apt-get -o DPkg::Lock::Timeout=600 "$@"
 }
 
