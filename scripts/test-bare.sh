@@ -25,7 +25,11 @@ RELEASES=("$@")
 die() { echo "test-bare: $*" >&2; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, chroot, mount); run it as root"
-command -v debootstrap >/dev/null || die "debootstrap is missing; install it: apt-get install debootstrap"
+if ! command -v debootstrap >/dev/null; then
+  echo "test-bare: installing debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null ||
+    die "debootstrap is missing and could not be installed; apt-get install debootstrap"
+fi
 git -C "$PROV_ROOT" rev-parse HEAD >/dev/null 2>&1 || die "$PROV_ROOT is not a git checkout"
 
 # The archives this machine's apt uses (one-line .list and deb822 .sources).
