@@ -133,7 +133,7 @@ free_port() {
 SUMMARY=()
 FAILED=0
 run_release() {
-  local rel=$1 ver tar log port t0 rc_run rc_test t_run t_test counts login
+  local rel=$1 ver tar log port t0 rc_run rc_test t_run t_test counts login versions
   ver=$(version_of "$rel")
   tar=$(base_tar "$rel") || { SUMMARY+=("Debian $ver ($rel): no base root"); FAILED=1; return; }
   ROOT=$(mktemp -d "$CACHE/root-$rel.XXXXXX") || return
@@ -169,6 +169,9 @@ run_release() {
   login=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/login")
   [ "$rc_run" -eq 0 ] && [ "$login" = 200 ] || rc_run=1
   echo "   make run:  $([ $rc_run -eq 0 ] && echo ok || echo FAILED) in ${t_run} s (login page: HTTP $login)"
+  versions=$(in_root 'printf "Node %s, %s, %s" "$(node -v 2>/dev/null)" \
+    "$(mariadbd --version 2>/dev/null | grep -oE "[0-9.]+-MariaDB")" "$(apache2 -v 2>/dev/null | grep -oE "Apache/[0-9.]+")"')
+  echo "   installed: $versions"
   in_root "cd /root/provisioning && make stop" >>"$log" 2>&1
 
   t0=$(date +%s)
@@ -179,12 +182,13 @@ run_release() {
   [ -n "$counts" ] || { counts="tests: no count line"; rc_test=1; }
   echo "   make test: $([ $rc_test -eq 0 ] && echo ok || echo FAILED) in ${t_test} s ($counts)"
   ((rc_run == 0 && rc_test == 0)) || { FAILED=1; grep -aE '^(not ok|FAIL)|: ' "$log" | tail -5 | sed 's/^/     /'; }
-  SUMMARY+=("Debian $ver ($rel): make run $([ $rc_run -eq 0 ] && echo ok || echo FAILED) ${t_run} s; make test $([ $rc_test -eq 0 ] && echo ok || echo FAILED) ${t_test} s, ${counts#tests: }")
-  cp -r "$ROOT/root/provisioning/tests/output" "$CACHE/output-$rel" 2>/dev/null
+  SUMMARY+=("Debian $ver ($rel, $versions): make run $([ $rc_run -eq 0 ] && echo ok || echo FAILED) ${t_run} s; make test $([ $rc_test -eq 0 ] && echo ok || echo FAILED) ${t_test} s, ${counts#tests: }")
+  rm -rf "$CACHE/output-$rel" && cp -r "$ROOT/root/provisioning/tests/output" "$CACHE/output-$rel" 2>/dev/null
   cleanup_root
 }
 
+START=$(date +%s)
 for rel in "${RELEASES[@]}"; do run_release "$rel"; done
-echo "test-bare: commit $SHA"
+echo "test-bare: commit $SHA, $(($(date +%s) - START)) s in all"
 printf 'test-bare: %s\n' "${SUMMARY[@]}"
 exit "$FAILED"
