@@ -47,7 +47,7 @@ LIVE_SRC  := $(wildcard tests/live/test_*.c)
 LIVE_BINS := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 .SECONDARY:
-.PHONY: all asan deps run stop test test-unit test-integration bench lint format clean help
+.PHONY: all asan deps run stop test test-unit test-integration test-bare bench lint format clean help
 .DEFAULT_GOAL := all
 
 all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS) $(LIVE_BINS)
@@ -73,12 +73,23 @@ $(BINDIR)/%: $(BUILD)/cmd/%.o $(CORE_LIB)
 # build links Debian's static archives of its stack instead; what Debian ships
 # no archive of stays shared (Kerberos for curl's GSSAPI, p11-kit for GnuTLS,
 # SASL for LDAP). scripts/deps.sh installs the -dev packages with the archives.
+# The list is libcurl's own (its pkg-config --static) between the rest of the
+# stack, so a Debian release whose curl has other dependencies links too; a
+# library with no archive on this machine is linked shared, and one with
+# neither (a .pc may name more than its archive needs) is left out: probed with
+# the compiler, which prints a bare name for a file it cannot find.
 # The asan variant links the shared libraries (sanitizers, faster builds).
 ifeq ($(VARIANT),release)
-DISPATCH_STATIC := -lmariadb -ljansson -lcurl -lnghttp2 -lrtmp -lssh2 -lpsl -lldap -llber \
-                   -lzstd -lbrotlidec -lbrotlicommon -lgnutls -lhogweed -lnettle -lgmp -ltasn1 \
-                   -lidn2 -lunistring -lssl -lcrypto -lz
-DISPATCH_LDLIBS := -Wl,-Bstatic $(DISPATCH_STATIC) -Wl,-Bdynamic -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
+DISPATCH_PC = $(shell pkg-config --static --libs $(1) 2>/dev/null)
+DISPATCH_WANT = mariadb jansson curl $(patsubst -l%,%,$(filter -l%,$(call DISPATCH_PC,libcurl))) \
+                nghttp2 rtmp ssh2 psl ldap lber zstd brotlidec brotlicommon gnutls hogweed nettle gmp \
+                tasn1 idn2 unistring $(patsubst -l%,%,$(filter -l%,$(call DISPATCH_PC,libssl libcrypto))) z
+DISPATCH_HAS = $(filter /%,$(shell $(CC) $(filter -L%,$(call DISPATCH_PC,libcurl)) -print-file-name=lib$(1) 2>/dev/null))
+DISPATCH_ARCHIVED = $(foreach l,$(DISPATCH_WANT),$(if $(call DISPATCH_HAS,$(l).a),$(l)))
+DISPATCH_STATIC = $(addprefix -l,$(DISPATCH_ARCHIVED))
+DISPATCH_SHARED = $(foreach l,$(filter-out $(DISPATCH_ARCHIVED),$(DISPATCH_WANT)),$(if $(call DISPATCH_HAS,$(l).so),-l$(l)))
+DISPATCH_LDLIBS = $(filter -L%,$(call DISPATCH_PC,libcurl)) -Wl,-Bstatic $(DISPATCH_STATIC) \
+                  -Wl,-Bdynamic $(DISPATCH_SHARED) -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
 DISPATCH_LDFLAGS ?= -Wl,-O1 -Wl,-z,pack-relative-relocs
 else
 DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
@@ -140,7 +151,10 @@ $(BUILD)/live/%: $(BUILD)/tests/live/%.o $(CORE_LIB)
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh
 
-run: deps all   ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+# run, test and bench build in a second make: this one read the Makefile (and
+# asked pkg-config for the libraries' flags) before deps installed them.
+run: deps       ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+	$(MAKE) all
 	scripts/run.sh start
 
 stop:           ## stop what `make run` started
@@ -154,7 +168,11 @@ test: deps      ## build everything and run every test (unit, integration, brows
 test-unit: asan ## unit tests only (asan build)
 	tests/run.sh unit
 
-bench: deps all ## benchmarks (see README)
+test-bare:      ## make run + make test on bare Debian 12 and 13 roots (root, debootstrap)
+	scripts/test-bare.sh $(RELEASES)
+
+bench: deps     ## benchmarks (see README)
+	$(MAKE) all
 	tests/bench.sh
 
 lint:           ## cppcheck + clang-format check

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # deps.sh: install what building, running and testing need, and nothing when
-# it is all there already. Debian 12 packages; node modules from the lock file.
+# it is all there already. Debian 12 (bookworm) or 13 (trixie) packages; node
+# modules from the lock file. Then checks the versions the project relies on and
+# stops with one line naming what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Oldest versions the code and the tests rely on (Debian 12 ships these or newer).
+NODE_MIN=18     # the tests (node:test, fetch) and playwright-core in package-lock.json
+MARIADB_MIN=10.6 # FOR UPDATE SKIP LOCKED (the retry queue)
+APACHE_MIN=2.4  # the generated httpd.conf (Require, mod_fcgid)
 
 packages=(
   build-essential pkg-config
@@ -22,9 +29,33 @@ missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
-# node and npm: any install that provides the commands will do (Debian's or another).
+# node and npm: any install that provides the commands will do (Debian's or
+# another); its version is checked below.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+# apt and dpkg hold these while they run; /proc/locks lists locked inodes.
+apt_lock_holder() {
+  local f inode
+  for f in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock; do
+    inode=$(stat -c %i "$f" 2>/dev/null) || continue
+    grep -qE "^[0-9]+: .* [0-9a-f]+:[0-9a-f]+:$inode " /proc/locks && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+# apt-get that waits (up to 10 minutes) for another apt or dpkg run to finish
+# instead of failing on its lock. apt's own DPkg::Lock::Timeout covers dpkg's
+# locks only, not the package lists' or the download folder's, hence the loop.
+apt_get() {
+  local held waited=0
+  while held=$(apt_lock_holder); do
+    ((waited)) || echo "deps: another apt or dpkg run holds $held; waiting for it to finish (up to 10 minutes)"
+    ((waited++ < 600)) || { echo "deps: $held is still held after 10 minutes; finish or stop the other apt/dpkg run and try again" >&2; exit 1; }
+    sleep 1
+  done
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 "$@"
+}
 
 if ((${#missing[@]})); then
   echo "deps: installing ${missing[*]}"
@@ -44,13 +75,33 @@ if ((${#missing[@]})); then
     created_policy=1
   fi
   trap '[ "$created_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Browser-test modules: exactly what package-lock.json says, only when it changed.
+# Versions: one line naming what is too old and how to get a right one.
+# version_ge A B: A >= B, comparing dotted numbers.
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }
+need() { # need WHAT FOUND MINIMUM HOW
+  [ -n "$2" ] && version_ge "$2" "$3" && return 0
+  echo "deps: $1 $3 or newer is needed, found ${2:-none}; $4" >&2
+  exit 1
+}
+node_version=$(node -p 'process.versions.node' 2>/dev/null || true)
+need "Node.js (node: $(command -v node || echo 'not on PATH'))" "$node_version" "$NODE_MIN" \
+  "Debian 12 and 13 ship one: apt-get install nodejs npm (and put /usr/bin first in PATH)"
+mariadb_version=$(mariadbd --version 2>/dev/null | grep -oE 'Ver [0-9]+\.[0-9]+\.[0-9]+' | cut -d' ' -f2 || true)
+need "MariaDB (mariadbd)" "$mariadb_version" "$MARIADB_MIN" "install Debian's: apt-get install mariadb-server"
+apache_version=$(/usr/sbin/apache2 -v 2>/dev/null | grep -oE 'Apache/[0-9]+\.[0-9]+\.[0-9]+' | cut -d/ -f2 || true)
+need "Apache (/usr/sbin/apache2)" "$apache_version" "$APACHE_MIN" "install Debian's: apt-get install apache2"
+[ -f /usr/lib/apache2/modules/mod_fcgid.so ] ||
+  { echo "deps: Apache's mod_fcgid is missing; install it: apt-get install libapache2-mod-fcgid" >&2; exit 1; }
+
+# Browser-test modules: exactly what package-lock.json says, only when it
+# changed. engine-strict: a module that does not run on this Node is an error
+# here, not a failure later inside a test.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.prov-lock-installed; then
   echo "deps: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --engine-strict --loglevel=warn
   cp package-lock.json node_modules/.prov-lock-installed
 fi

@@ -71,7 +71,9 @@ prov_mariadb_start() {
   local me; me=$(id -un)
   if [ ! -f "$marker" ]; then
     mkdir -p "$datadir" || return 1
-    mariadb-install-db --no-defaults --datadir="$datadir" --user="$me" \
+    # --force skips only its check that this machine's host name resolves (a
+    # bare root has no /etc/hosts); the instance is reached by its socket only.
+    mariadb-install-db --no-defaults --force --datadir="$datadir" --user="$me" \
       --auth-root-authentication-method=socket --auth-root-socket-user="$me" \
       --skip-test-db >"$run/mariadb-install.log" 2>&1 ||
       { prov_die "mariadb: mariadb-install-db failed; see $run/mariadb-install.log"; return 1; }

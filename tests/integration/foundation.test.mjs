@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import {
-  Client, clientAs, createUser, csrfFrom, runBin, sql, sqlValue, uniqueName, configPath, runDir,
+  Client, clientAs, createUser, csrfFrom, runBin, setCookies, sql, sqlValue, uniqueName, configPath, runDir,
 } from '../lib/panel.mjs';
 
 test('site root sends a visitor to the login page with strict headers', async () => {
@@ -17,8 +17,19 @@ test('site root sends a visitor to the login page with strict headers', async ()
   assert.equal(page.headers.get('x-frame-options'), 'DENY');
   assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
   assert.ok(csrfFrom(page.text), 'login form carries a CSRF token');
-  const setCookie = page.headers.getSetCookie().join('\n');
+  const setCookie = setCookies(page.headers).join('\n');
   assert.match(setCookie, /prov_csrf=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict/);
+});
+
+test('setCookies gives back each Set-Cookie line, an Expires date included, on every supported Node', () => {
+  const h = new Headers();
+  h.append('set-cookie', 'prov_csrf=ab; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly');
+  h.append('set-cookie', 'prov_session=; Path=/; Max-Age=0');
+  assert.deepEqual(setCookies(h), [
+    'prov_csrf=ab; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly',
+    'prov_session=; Path=/; Max-Age=0',
+  ]);
+  assert.deepEqual(setCookies(new Headers()), []);
 });
 
 test('login sets an HttpOnly SameSite=Strict session stored only as a digest', async () => {
@@ -27,7 +38,7 @@ test('login sets an HttpOnly SameSite=Strict session stored only as a digest', a
   const c = new Client();
   const r = await c.login(name, password);
   assert.equal(r.location, '/handlers');
-  assert.match(r.headers.getSetCookie().join('\n'), /prov_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict/);
+  assert.match(setCookies(r.headers).join('\n'), /prov_session=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Strict/);
   const token = c.cookies.get('prov_session');
   const userId = sqlValue(`SELECT id FROM users WHERE name='${name}'`);
   const stored = sql(`SELECT token_hash FROM sessions WHERE user_id=${userId}`).map((row) => row[0]);

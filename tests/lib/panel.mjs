@@ -52,6 +52,15 @@ export function csrfFrom(html) {
   return m ? m[1] : undefined;
 }
 
+// The Set-Cookie lines of a fetch response. Node 18's Headers has no
+// getSetCookie(): it joins them into one value with ", ". A cookie's own value
+// has a comma only in an Expires date ("Thu, 01 Jan"), where no "name=" follows
+// the comma, so a split before ", name=" gives the lines back on every Node.
+export function setCookies(headers) {
+  const joined = headers.get('set-cookie');
+  return joined === null ? [] : joined.split(/, *(?=[^=;, ]+=)/);
+}
+
 // An HTTP client with a cookie jar; redirects are returned, not followed.
 export class Client {
   constructor() { this.cookies = new Map(); }
@@ -61,7 +70,7 @@ export class Client {
   }
 
   remember(response) {
-    for (const line of response.headers.getSetCookie()) {
+    for (const line of setCookies(response.headers)) {
       const [pair] = line.split(';');
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
