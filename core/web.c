@@ -75,6 +75,11 @@ const char *web_method(struct web_request *req)
 	return req->method;
 }
 
+const char *web_remote_addr(struct web_request *req)
+{
+	return FCGX_GetParam("REMOTE_ADDR", req->fcgx->envp);
+}
+
 const char *web_param(struct web_request *req, const char *name)
 {
 	char key[128];
@@ -159,7 +164,7 @@ int web_login(struct web_request *req, const struct user *user)
 	if (db == NULL)
 		return -1;
 	char token[AUTH_HEX_LEN + 1];
-	if (sessions_create(db, &req->app->cfg, user, token, &req->session) != 0) {
+	if (sessions_create(db, &req->app->cfg, user, web_remote_addr(req), token, &req->session) != 0) {
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));
 		return -1;
 	}

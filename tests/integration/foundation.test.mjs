@@ -66,7 +66,7 @@ test('repeated failures lock the account, even against the right password', asyn
   const r = await c.submit('/login', '/login', { username: name, password });
   assert.equal(r.status, 403);
   assert.match(r.text, /locked/);
-  assert.equal(Number(sqlValue(`SELECT locked_until > UTC_TIMESTAMP() FROM users WHERE name='${name}'`)), 1);
+  assert.equal(Number(sqlValue(`SELECT locked_until > UTC_TIMESTAMP() FROM login_failures WHERE scope='name' AND subject='${name}'`)), 1);
   // prov-admin user passwd unlocks it.
   const reset = runBin('prov-admin', ['user', 'passwd', name], { input: 'a-new-password\n' });
   assert.equal(reset.status, 0, reset.stderr);
