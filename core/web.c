@@ -507,6 +507,15 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	route_request_line(fcgx->envp, &req.method, &req.path);
 	web_io_attach(fcgx);
 
+	/* The panel's pages are GET and POST only. Any other method is refused
+	 * here, before ClearSilver reads a body (cgi_parse stores a PUT's body
+	 * in a temporary file) and before any session or page code runs. */
+	if (strcmp(req.method, "GET") != 0 && strcmp(req.method, "HEAD") != 0 &&
+	    strcmp(req.method, "POST") != 0) {
+		write_head(&req, 405, "Allow: GET, HEAD, POST\r\nContent-Length: 0\r\n");
+		req.answered = 1;
+		return;
+	}
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {
 		write_plain_error(&req, 413);
@@ -521,6 +530,12 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 		return;
 	}
 	NEOERR *err = request_begin(&req);
+	/* cgi_init has read the query string into Query.*; the body is read into
+	 * the same names by cgi_parse. A CSRF token counts only from a POST's
+	 * body (a token in the address ends up in logs and Referer headers), so
+	 * the query string's is dropped before the body is read. */
+	if (err == STATUS_OK && strcmp(req.method, "POST") == 0)
+		err = hdf_remove_tree(req.hdf, "Query.csrf_token");
 	if (err == STATUS_OK)
 		err = cgi_parse(req.cgi);
 	if (err != STATUS_OK) {
