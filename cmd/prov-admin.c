@@ -19,7 +19,8 @@ static const char usage[] =
     "commands:\n"
     "  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
     "  user passwd NAME                    set a new password (stdin), unlock the user, end its sessions\n"
-    "  user disable NAME                   refuse the user's logins, sessions and API keys; end its sessions\n"
+    "  user disable NAME                   refuse the user's logins, sessions and API keys;\n"
+    "                                      end its sessions\n"
     "  user enable NAME                    let a disabled user in again\n"
     "  user sessions NAME [--revoke]       list the user's live sessions (created, last seen, expires,\n"
     "                                      source address; never the token); --revoke ends them all\n"
@@ -78,7 +79,8 @@ static int user_access_command(const struct config *cfg, const char *sub, const 
 			fprintf(stderr, PROG ": %s\n", err);
 			rc = strncmp(err, "no user", 7) == 0 ? 1 : CLI_EXIT_SOFTWARE;
 		} else {
-			printf(disable ? "user %s disabled; its sessions ended\n" : "user %s enabled\n", name);
+			printf(disable ? "user %s disabled; its sessions ended\n" : "user %s enabled\n",
+			       name);
 		}
 		db_close(db);
 		return rc;
@@ -121,7 +123,8 @@ static int user_access_command(const struct config *cfg, const char *sub, const 
 static int user_command(const struct config *cfg, int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("user needs a subcommand and a name: add, passwd, disable, enable or sessions");
+		return usage_error(
+		    "user needs a subcommand and a name: add, passwd, disable, enable or sessions");
 	const char *sub = argv[0];
 	const char *name = argv[1];
 	enum user_role role = ROLE_VIEWER;
@@ -138,7 +141,8 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	int adding = strcmp(sub, "add") == 0;
-	int access = strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 || strcmp(sub, "sessions") == 0;
+	int access =
+	    strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 || strcmp(sub, "sessions") == 0;
 	if (!adding && !access && strcmp(sub, "passwd") != 0)
 		return usage_error("unknown user subcommand");
 	if (adding && !have_role)

@@ -129,7 +129,8 @@ enum login_result users_login(struct db *db, const struct config *cfg, const cha
 	/* The address's failures stay: one good account must not reset them. */
 	struct db_param ok[] = {DB_INT(id)};
 	struct db_param purge[] = {DB_INT(cfg->login_lock_seconds)};
-	if (login_failures_clear_name(db, name) != 0 || db_exec(db, SQL_LOGIN_SUCCEEDED, ok, 1, NULL, NULL) != 0 ||
+	if (login_failures_clear_name(db, name) != 0 ||
+	    db_exec(db, SQL_LOGIN_SUCCEEDED, ok, 1, NULL, NULL) != 0 ||
 	    db_exec(db, SQL_LOGIN_PURGE, purge, 1, NULL, NULL) != 0)
 		return LOGIN_ERROR;
 	out->id = id;
