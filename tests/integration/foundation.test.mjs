@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import {
-  Client, clientAs, createUser, csrfFrom, runBin, sql, sqlValue, uniqueName, configPath, runDir,
+  Client, clientAs, createUser, csrfFrom, loopbackAddress, runBin, sql, sqlValue, uniqueName, configPath, runDir,
 } from '../lib/panel.mjs';
 
 test('site root sends a visitor to the login page with strict headers', async () => {
@@ -58,7 +58,7 @@ test('wrong password, missing fields and missing CSRF token are refused', async 
 test('repeated failures lock the account, even against the right password', async () => {
   const name = uniqueName('locked');
   const password = createUser(name, 'viewer');
-  const c = new Client();
+  const c = new Client({ localAddress: loopbackAddress() }); // its own per-address count
   for (let i = 0; i < 5; i++) {
     const r = await c.submit('/login', '/login', { username: name, password: `wrong-${i}` });
     assert.equal(r.status, 403);
