@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { Client, createUser, csrfFrom, loopbackAddress, uniqueName } from '../lib/panel.mjs';
+import { Client, createUser, csrfFrom, loopbackAddress, runBin, uniqueName } from '../lib/panel.mjs';
 
 const MAX_FAILURES = 5; // login_max_failures' default
 const MAX_PER_ADDRESS = 20; // login_max_failures_per_address' default
@@ -109,7 +109,6 @@ test('a real user and an unknown name: the same answers, the same lock-out, comp
 });
 
 test('a disabled user is refused like a wrong password', async () => {
-  const { runBin } = await import('../lib/panel.mjs');
   const name = uniqueName('disabled-login');
   const password = createUser(name, 'viewer');
   assert.equal(runBin('prov-admin', ['user', 'disable', name]).status, 0);
