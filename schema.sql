@@ -189,4 +189,24 @@ UPDATE cache_generations SET generation_uid = MD5(CONCAT(UUID(), RAND(), generat
 ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_finished (state, updated_at);
 INSERT IGNORE INTO services (name, title) VALUES ('retention', 'Retry Queue and Snapshot Retention');
 
+-- Sessions and login (issue #14). A disabled user (disabled_at set) cannot log
+-- in, its sessions and API keys are refused at once. Sessions remember where
+-- they came from and when they were last used (written at most once a minute).
+ALTER TABLE users ADD COLUMN IF NOT EXISTS disabled_at DATETIME NULL AFTER last_login_at;
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS last_seen_at DATETIME NULL AFTER expires_at;
+ALTER TABLE sessions ADD COLUMN IF NOT EXISTS source_address VARCHAR(45) CHARACTER SET ascii NULL AFTER last_seen_at;
+-- Failed logins per user name (existing or not, so that a lock-out does not
+-- tell which names exist) and per source address (IPv6: its /64); counted
+-- in a window of login_lock_seconds (core/users.c). users.failed_logins and
+-- users.locked_until are no longer used.
+CREATE TABLE IF NOT EXISTS login_failures (
+  scope              ENUM('name','address') NOT NULL,
+  subject            VARCHAR(64) NOT NULL,
+  failures           INT UNSIGNED NOT NULL,
+  window_started_at  DATETIME NOT NULL,
+  locked_until       DATETIME NULL,
+  PRIMARY KEY (scope, subject),
+  KEY ix_login_failures_window (window_started_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());

@@ -40,13 +40,14 @@ void page_login_submit(struct web_request *req)
 	if (db == NULL)
 		return;
 	struct user user;
-	switch (users_login(db, &web_app(req)->cfg, name, password, &user)) {
+	switch (users_login(db, &web_app(req)->cfg, name, password, web_remote_addr(req), &user)) {
 	case LOGIN_OK:
 		if (web_login(req, &user) == 0)
 			web_redirect(req, "/handlers");
 		return;
 	case LOGIN_LOCKED:
-		login_refused(req, 403, "Too many failed attempts: this account is locked for a while.");
+		/* One text for a locked name, known or not, and a locked address. */
+		login_refused(req, 403, "Too many failed attempts: logging in is locked for a while.");
 		return;
 	case LOGIN_BAD: login_refused(req, 403, "Wrong user name or password."); return;
 	case LOGIN_ERROR:

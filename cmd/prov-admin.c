@@ -19,6 +19,11 @@ static const char usage[] =
     "commands:\n"
     "  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
     "  user passwd NAME                    set a new password (stdin), unlock the user, end its sessions\n"
+    "  user disable NAME                   refuse the user's logins, sessions and API keys;\n"
+    "                                      end its sessions\n"
+    "  user enable NAME                    let a disabled user in again\n"
+    "  user sessions NAME [--revoke]       list the user's live sessions (created, last seen, expires,\n"
+    "                                      source address; never the token); --revoke ends them all\n"
     "  apikey create USER NAME             create an API key acting as USER; printed once\n"
     "  apikey revoke ID                    revoke an API key\n"
     "  apikey list                         list API keys (prefix, user, role, last use)\n"
@@ -60,35 +65,97 @@ static int read_password(char *buf, size_t buflen)
 	return 0;
 }
 
+/* user disable|enable NAME, user sessions NAME [--revoke]: no password involved. */
+static int user_access_command(const struct config *cfg, const char *sub, const char *name, int revoke)
+{
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	char err[512];
+	int rc = 0;
+	if (strcmp(sub, "sessions") != 0) {
+		int disable = strcmp(sub, "disable") == 0;
+		if (users_set_disabled(db, name, disable, err, sizeof err) != 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			rc = strncmp(err, "no user", 7) == 0 ? 1 : CLI_EXIT_SOFTWARE;
+		} else {
+			printf(disable ? "user %s disabled; its sessions ended\n" : "user %s enabled\n",
+			       name);
+		}
+		db_close(db);
+		return rc;
+	}
+	long long id = users_id(db, name);
+	if (id <= 0) {
+		if (id < 0)
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+		else
+			fprintf(stderr, PROG ": no user named '%s'\n", name);
+		db_close(db);
+		return id < 0 ? CLI_EXIT_SOFTWARE : 1;
+	}
+	struct db_rows rows;
+	if (sessions_of_user(db, name, &rows) != 0) {
+		fprintf(stderr, PROG ": %s\n", db_error(db));
+		db_close(db);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("%-19s  %-19s  %-19s  %s\n", "CREATED (UTC)", "LAST SEEN", "EXPIRES", "SOURCE");
+	for (size_t r = 0; r < rows.nrows; r++) {
+		const char *source = db_cell(&rows, r, 3);
+		printf("%-19s  %-19s  %-19s  %s\n", db_cell(&rows, r, 0), db_cell(&rows, r, 1),
+		       db_cell(&rows, r, 2), source ? source : "-");
+	}
+	db_rows_free(&rows);
+	if (revoke) {
+		long long ended = sessions_revoke_user(db, name);
+		if (ended < 0) {
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+			rc = CLI_EXIT_SOFTWARE;
+		} else {
+			printf("%lld sessions of %s ended\n", ended, name);
+		}
+	}
+	db_close(db);
+	return rc;
+}
+
 static int user_command(const struct config *cfg, int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("user needs a subcommand: add or passwd");
+		return usage_error(
+		    "user needs a subcommand and a name: add, passwd, disable, enable or sessions");
 	const char *sub = argv[0];
 	const char *name = argv[1];
 	enum user_role role = ROLE_VIEWER;
-	int have_role = 0;
+	int have_role = 0, revoke = 0;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
 			if (users_role_parse(argv[++i], &role) != 0)
 				return usage_error("--role must be admin or viewer");
 			have_role = 1;
+		} else if (strcmp(argv[i], "--revoke") == 0 && strcmp(sub, "sessions") == 0) {
+			revoke = 1;
 		} else {
 			return usage_error("unexpected argument");
 		}
 	}
 	int adding = strcmp(sub, "add") == 0;
-	if (!adding && strcmp(sub, "passwd") != 0)
+	int access =
+	    strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 || strcmp(sub, "sessions") == 0;
+	if (!adding && !access && strcmp(sub, "passwd") != 0)
 		return usage_error("unknown user subcommand");
 	if (adding && !have_role)
 		return usage_error("user add needs --role admin|viewer");
 	if (!adding && have_role)
-		return usage_error("user passwd takes no --role");
+		return usage_error("only user add takes --role");
 	const char *problem = users_check_name(name);
 	if (problem != NULL) {
 		fprintf(stderr, PROG ": %s\n", problem);
 		return 1;
 	}
+	if (access)
+		return user_access_command(cfg, sub, name, revoke);
 	char password[1026];
 	if (read_password(password, sizeof password) != 0)
 		return CLI_EXIT_USAGE;

@@ -12,7 +12,7 @@ static const char SQL_APIKEY_AUTH[] =
     "SELECT k.id, u.id, u.name, u.role, "
     "k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND "
     "FROM api_keys k JOIN users u ON u.id = k.user_id "
-    "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
+    "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.disabled_at IS NULL";
 static const char SQL_APIKEY_TOUCH[] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_APIKEY_REVOKE[] =
     "UPDATE api_keys SET revoked_at = UTC_TIMESTAMP() WHERE id = ? AND revoked_at IS NULL";

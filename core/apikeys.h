@@ -19,7 +19,8 @@ struct db_rows;
 int apikeys_create(struct db *db, const char *user_name, const char *name, char *key, size_t keylen,
                    long long *id, char *err, size_t errlen);
 
-/* 1 and *user filled when key is live, 0 when unknown or revoked, -1 on error. */
+/* 1 and *user filled when key is live, 0 when unknown, revoked or its user is
+ * disabled, -1 on error. */
 int apikeys_authenticate(struct db *db, const char *key, struct user *user);
 
 /* 1 revoked now, 0 no such live key, -1 on error. */

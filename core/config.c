@@ -50,6 +50,7 @@ static const struct config_key config_keys[] = {
     LONG_KEY(session_ttl, 60, 30L * 24 * 3600, "28800"),
     LONG_KEY(login_max_failures, 1, 1000, "5"),
     LONG_KEY(login_lock_seconds, 1, 24L * 3600, "900"),
+    LONG_KEY(login_max_failures_per_address, 0, 1000000, "20"),
     LONG_KEY(request_max_bytes, 1024, 16L * 1024 * 1024, "65536"),
     LONG_KEY(page_size_default, 5, 500, "25"),
     LONG_KEY(payload_max_bytes, 1024, 15L * 1024 * 1024, "1048576"), /* MEDIUMTEXT columns hold 16 MiB */

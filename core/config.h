@@ -29,9 +29,11 @@ struct config {
 
 	/* panel */
 	long session_ttl;        /* seconds of inactivity before a session ends */
-	long login_max_failures; /* failed logins before the account locks */
-	long login_lock_seconds; /* how long it stays locked */
-	long request_max_bytes;  /* largest POST body a page accepts */
+	long login_max_failures; /* failed logins of one name (known or not) before it locks */
+	long login_lock_seconds; /* the window the failures are counted in, and how long a lock lasts */
+	/* failed logins from one source address (IPv6: its /64) before it locks; 0: off */
+	long login_max_failures_per_address;
+	long request_max_bytes; /* largest POST body a page accepts */
 	long page_size_default;
 
 	/* dispatcher and delivery */

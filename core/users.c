@@ -56,28 +56,31 @@ const char *users_check_password(const char *password)
 
 static const char SQL_USER_ADD[] =
     "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP())";
-static const char SQL_USER_SET_PASSWORD[] =
-    "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE name = ?";
-static const char SQL_USER_BY_NAME[] = "SELECT id, name, password_hash, role, failed_logins, "
-                                       "locked_until IS NOT NULL AND locked_until > UTC_TIMESTAMP() "
-                                       "FROM users WHERE name = ?";
-static const char SQL_USER_FAILED[] =
-    "UPDATE users SET failed_logins = failed_logins + 1, "
-    "locked_until = IF(failed_logins >= ?, UTC_TIMESTAMP() + INTERVAL ? SECOND, locked_until) "
-    "WHERE id = ?";
-static const char SQL_USER_SUCCEEDED[] =
-    "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = UTC_TIMESTAMP() "
-    "WHERE id = ?";
+static const char SQL_USER_SET_PASSWORD[] = "UPDATE users SET password_hash = ? WHERE name = ?";
 static const char SQL_SESSION_ADD[] =
-    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) "
-    "VALUES (?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? SECOND)";
+    "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, "
+    "source_address) VALUES (?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? SECOND, "
+    "UTC_TIMESTAMP(), ?)";
 static const char SQL_SESSION_GET[] = SESSIONS_LOOKUP_SELECT SESSIONS_LOOKUP_FROM;
 static const char SQL_SESSION_TOUCH[] =
-    "UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND WHERE token_hash = ?";
+    "UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND, last_seen_at = UTC_TIMESTAMP() "
+    "WHERE token_hash = ?";
 static const char SQL_SESSION_DELETE[] = "DELETE FROM sessions WHERE token_hash = ?";
 static const char SQL_SESSIONS_OF_USER_DELETE[] =
     "DELETE s FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = ?";
 static const char SQL_SESSION_PURGE[] = "DELETE FROM sessions WHERE expires_at < UTC_TIMESTAMP()";
+
+static const char SQL_USER_LOCK_BY_NAME[] = "SELECT id FROM users WHERE name = ? FOR UPDATE";
+static const char SQL_USER_DISABLE[] =
+    "UPDATE users SET disabled_at = COALESCE(disabled_at, UTC_TIMESTAMP()) WHERE id = ?";
+static const char SQL_USER_ENABLE[] = "UPDATE users SET disabled_at = NULL WHERE id = ?";
+static const char SQL_SESSIONS_OF_USER_ID_DELETE[] = "DELETE FROM sessions WHERE user_id = ?";
+static const char SQL_SESSIONS_OF_USER_LIST[] =
+    "SELECT DATE_FORMAT(s.created_at, '%Y-%m-%d %H:%i:%s'), "
+    "DATE_FORMAT(COALESCE(s.last_seen_at, s.created_at), '%Y-%m-%d %H:%i:%s'), "
+    "DATE_FORMAT(s.expires_at, '%Y-%m-%d %H:%i:%s'), s.source_address "
+    "FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE u.name = ? AND s.expires_at > UTC_TIMESTAMP() ORDER BY s.created_at, s.expires_at";
 
 static const char SQL_USERS_LIST[] = "SELECT id, name, role FROM users ORDER BY name";
 
@@ -130,7 +133,8 @@ int users_set_password(struct db *db, const char *name, const char *password, ch
 	struct db_param params[] = {DB_STR(hash), DB_STR(name)};
 	struct db_param by_name[] = {DB_STR(name)};
 	if (db_begin(db) != 0 || db_exec(db, SQL_USER_SET_PASSWORD, params, 2, &affected, NULL) != 0 ||
-	    db_exec(db, SQL_SESSIONS_OF_USER_DELETE, by_name, 1, NULL, NULL) != 0 || db_commit(db) != 0) {
+	    db_exec(db, SQL_SESSIONS_OF_USER_DELETE, by_name, 1, NULL, NULL) != 0 ||
+	    login_failures_clear_name(db, name) != 0 || db_commit(db) != 0) {
 		snprintf(err, errlen, "cannot set password: %s", db_error(db));
 		db_rollback(db);
 		return -1;
@@ -142,52 +146,62 @@ int users_set_password(struct db *db, const char *name, const char *password, ch
 	return 0;
 }
 
-enum login_result users_login(struct db *db, const struct config *cfg, const char *name, const char *password,
-                              struct user *out)
+/* Disable (ending every session in the same transaction) or enable a user. */
+int users_set_disabled(struct db *db, const char *name, int disabled, char *err, size_t errlen)
 {
-	/* A fixed hash to verify against when the user does not exist, so the
-	 * answer takes as long for an unknown name as for a wrong password. */
-	static const char dummy_hash[] =
-	    "$y$j9T$CoB8X/pgjM4fThoh4Tb471$yRgQf.54dtFEWuZXw.f7M3XczmEhExjl.WeOh0raFNB";
-	if (name == NULL || password == NULL || users_check_name(name) != NULL || strlen(password) > 1024) {
-		auth_password_verify("x", dummy_hash);
-		return LOGIN_BAD;
-	}
 	struct db_rows rows;
 	struct db_param by_name[] = {DB_STR(name)};
-	if (db_query(db, SQL_USER_BY_NAME, by_name, 1, &rows) != 0)
-		return LOGIN_ERROR;
-	if (rows.nrows == 0) {
-		db_rows_free(&rows);
-		auth_password_verify(password, dummy_hash);
-		return LOGIN_BAD;
+	if (db_begin(db) != 0 || db_query(db, SQL_USER_LOCK_BY_NAME, by_name, 1, &rows) != 0) {
+		snprintf(err, errlen, "cannot change user: %s", db_error(db));
+		db_rollback(db);
+		return -1;
 	}
-	long long id = db_cell_int(&rows, 0, 0, 0);
-	int locked = db_cell_int(&rows, 0, 5, 0) != 0;
-	int match = !locked && auth_password_verify(password, db_cell(&rows, 0, 2));
-	enum user_role role = ROLE_VIEWER;
-	if (users_role_parse(db_cell(&rows, 0, 3), &role) != 0)
-		match = 0;
+	long long id = rows.nrows == 1 ? db_cell_int(&rows, 0, 0, 0) : 0;
 	db_rows_free(&rows);
-	if (locked)
-		return LOGIN_LOCKED;
-	if (!match) {
-		struct db_param failed[] = {DB_INT(cfg->login_max_failures - 1),
-		                            DB_INT(cfg->login_lock_seconds), DB_INT(id)};
-		if (db_exec(db, SQL_USER_FAILED, failed, 3, NULL, NULL) != 0)
-			return LOGIN_ERROR;
-		return LOGIN_BAD;
+	if (id == 0) {
+		db_rollback(db);
+		snprintf(err, errlen, "no user named '%s'", name);
+		return -1;
 	}
-	struct db_param ok[] = {DB_INT(id)};
-	if (db_exec(db, SQL_USER_SUCCEEDED, ok, 1, NULL, NULL) != 0)
-		return LOGIN_ERROR;
-	out->id = id;
-	snprintf(out->name, sizeof out->name, "%s", name);
-	out->role = role;
-	return LOGIN_OK;
+	struct db_param by_id[] = {DB_INT(id)};
+	if (db_exec(db, disabled ? SQL_USER_DISABLE : SQL_USER_ENABLE, by_id, 1, NULL, NULL) != 0 ||
+	    (disabled && db_exec(db, SQL_SESSIONS_OF_USER_ID_DELETE, by_id, 1, NULL, NULL) != 0) ||
+	    db_commit(db) != 0) {
+		snprintf(err, errlen, "cannot change user: %s", db_error(db));
+		db_rollback(db);
+		return -1;
+	}
+	return 0;
 }
 
-int sessions_create(struct db *db, const struct config *cfg, const struct user *user,
+long long users_id(struct db *db, const char *name)
+{
+	static const char sql[] = "SELECT id FROM users WHERE name = ?";
+	struct db_rows rows;
+	struct db_param by_name[] = {DB_STR(name)};
+	if (db_query(db, sql, by_name, 1, &rows) != 0)
+		return -1;
+	long long id = rows.nrows == 1 ? db_cell_int(&rows, 0, 0, 0) : 0;
+	db_rows_free(&rows);
+	return id;
+}
+
+int sessions_of_user(struct db *db, const char *name, struct db_rows *rows)
+{
+	struct db_param by_name[] = {DB_STR(name)};
+	return db_query(db, SQL_SESSIONS_OF_USER_LIST, by_name, 1, rows);
+}
+
+long long sessions_revoke_user(struct db *db, const char *name)
+{
+	unsigned long long affected = 0;
+	struct db_param by_name[] = {DB_STR(name)};
+	if (db_exec(db, SQL_SESSIONS_OF_USER_DELETE, by_name, 1, &affected, NULL) != 0)
+		return -1;
+	return (long long)affected;
+}
+
+int sessions_create(struct db *db, const struct config *cfg, const struct user *user, const char *source,
                     char token[AUTH_HEX_LEN + 1], struct session *out)
 {
 	char digest[AUTH_HEX_LEN + 1];
@@ -199,8 +213,8 @@ int sessions_create(struct db *db, const struct config *cfg, const struct user *
 	if (db_exec(db, SQL_SESSION_PURGE, NULL, 0, NULL, NULL) != 0)
 		return -1;
 	struct db_param params[] = {DB_STR(digest), DB_INT(user->id), DB_STR(out->csrf),
-	                            DB_INT(cfg->session_ttl)};
-	if (db_exec(db, SQL_SESSION_ADD, params, 4, NULL, NULL) != 0)
+	                            DB_INT(cfg->session_ttl), DB_STR_OR_NULL(source)};
+	if (db_exec(db, SQL_SESSION_ADD, params, 5, NULL, NULL) != 0)
 		return -1;
 	out->user = *user;
 	return 0;

@@ -75,6 +75,11 @@ const char *web_method(struct web_request *req)
 	return req->method;
 }
 
+const char *web_remote_addr(struct web_request *req)
+{
+	return FCGX_GetParam("REMOTE_ADDR", req->fcgx->envp);
+}
+
 const char *web_param(struct web_request *req, const char *name)
 {
 	char key[128];
@@ -159,7 +164,7 @@ int web_login(struct web_request *req, const struct user *user)
 	if (db == NULL)
 		return -1;
 	char token[AUTH_HEX_LEN + 1];
-	if (sessions_create(db, &req->app->cfg, user, token, &req->session) != 0) {
+	if (sessions_create(db, &req->app->cfg, user, web_remote_addr(req), token, &req->session) != 0) {
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));
 		return -1;
 	}
@@ -502,6 +507,15 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	route_request_line(fcgx->envp, &req.method, &req.path);
 	web_io_attach(fcgx);
 
+	/* The panel's pages are GET and POST only. Any other method is refused
+	 * here, before ClearSilver reads a body (cgi_parse stores a PUT's body
+	 * in a temporary file) and before any session or page code runs. */
+	if (strcmp(req.method, "GET") != 0 && strcmp(req.method, "HEAD") != 0 &&
+	    strcmp(req.method, "POST") != 0) {
+		write_head(&req, 405, "Allow: GET, HEAD, POST\r\nContent-Length: 0\r\n");
+		req.answered = 1;
+		return;
+	}
 	const char *length = FCGX_GetParam("CONTENT_LENGTH", fcgx->envp);
 	if (length != NULL && strtoll(length, NULL, 10) > app->cfg.request_max_bytes) {
 		write_plain_error(&req, 413);
@@ -516,6 +530,12 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 		return;
 	}
 	NEOERR *err = request_begin(&req);
+	/* cgi_init has read the query string into Query.*; the body is read into
+	 * the same names by cgi_parse. A CSRF token counts only from a POST's
+	 * body (a token in the address ends up in logs and Referer headers), so
+	 * the query string's is dropped before the body is read. */
+	if (err == STATUS_OK && strcmp(req.method, "POST") == 0)
+		err = hdf_remove_tree(req.hdf, "Query.csrf_token");
 	if (err == STATUS_OK)
 		err = cgi_parse(req.cgi);
 	if (err != STATUS_OK) {

@@ -66,6 +66,8 @@ struct db *web_db(struct web_request *req);                 /* NULL after answer
 const struct session *web_session(struct web_request *req); /* NULL when not logged in */
 long long web_path_id(struct web_request *req);
 const char *web_method(struct web_request *req);
+/* The client's address as the server saw it (REMOTE_ADDR), or NULL. */
+const char *web_remote_addr(struct web_request *req);
 /* The one accessor for request input (query string and form fields). */
 const char *web_param(struct web_request *req, const char *name);
 /* The extra columns the page's prefetch asked for (0 = the first), read in

@@ -173,6 +173,7 @@ LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule alias_module $mods/mod_alias.so
 LoadModule mime_module $mods/mod_mime.so
 LoadModule headers_module $mods/mod_headers.so
+LoadModule reqtimeout_module $mods/mod_reqtimeout.so
 LoadModule fcgid_module $mods/mod_fcgid.so
 $( [ "$(id -u)" -eq 0 ] && printf 'User %s\nGroup %s\n' "$user" "$user" )
 TypesConfig /etc/mime.types

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import {
-  Client, clientAs, createUser, csrfFrom, runBin, setCookies, sql, sqlValue, uniqueName, configPath, runDir,
+  Client, clientAs, createUser, csrfFrom, loopbackAddress, runBin, setCookies, sql, sqlValue, uniqueName, configPath,
+  runDir,
 } from '../lib/panel.mjs';
 
 test('site root sends a visitor to the login page with strict headers', async () => {
@@ -69,7 +70,7 @@ test('wrong password, missing fields and missing CSRF token are refused', async 
 test('repeated failures lock the account, even against the right password', async () => {
   const name = uniqueName('locked');
   const password = createUser(name, 'viewer');
-  const c = new Client();
+  const c = new Client({ localAddress: loopbackAddress() }); // its own per-address count
   for (let i = 0; i < 5; i++) {
     const r = await c.submit('/login', '/login', { username: name, password: `wrong-${i}` });
     assert.equal(r.status, 403);
@@ -77,7 +78,7 @@ test('repeated failures lock the account, even against the right password', asyn
   const r = await c.submit('/login', '/login', { username: name, password });
   assert.equal(r.status, 403);
   assert.match(r.text, /locked/);
-  assert.equal(Number(sqlValue(`SELECT locked_until > UTC_TIMESTAMP() FROM users WHERE name='${name}'`)), 1);
+  assert.equal(Number(sqlValue(`SELECT locked_until > UTC_TIMESTAMP() FROM login_failures WHERE scope='name' AND subject='${name}'`)), 1);
   // prov-admin user passwd unlocks it.
   const reset = runBin('prov-admin', ['user', 'passwd', name], { input: 'a-new-password\n' });
   assert.equal(reset.status, 0, reset.stderr);

@@ -5,7 +5,7 @@
 // Each trial warms several panel processes with parallel requests for the
 // same pages with one cookie (mod_fcgid starts more processes under parallel
 // load; each keeps its own page cache), ends the session in one of the ways
-// below (logout, role change, password change, user removed), and at once fires many parallel requests with the old cookie: every
+// below (logout, role change, password change, user removed, user disabled), and at once fires many parallel requests with the old cookie: every
 // single one must be refused. A process that answered from memory for even a
 // few milliseconds after the end fails a trial; trials repeat so that such a
 // window shows reliably (the "trusted repeats" of 250 ms failed 15 of 20).
@@ -13,7 +13,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Client, createUser, runBin, runDir, sql, uniqueName } from '../lib/panel.mjs';
+import {
+  Client, api, createApiKey, createUser, loopbackAddress, runBin, runDir, sql, sqlValue, uniqueName,
+} from '../lib/panel.mjs';
 import { q } from '../lib/dispatch.mjs';
 
 const TRIALS = Number(process.env.PROV_SESSION_TRIALS ?? 10);
@@ -137,8 +139,7 @@ test('after a password change, the old cookie is refused at once by every panel 
   assert.deepEqual(failed, []);
 });
 
-// No "disable" yet (issue #14): a user removed in SQL (its sessions go with it)
-// stands in for the end of a user's access.
+// A user removed in SQL (its sessions go with it).
 test('after the user is removed, its cookie is refused at once by every panel process', async (t) => {
   const failed = [];
   for (let trial = 0; trial < TRIALS; trial++) {
@@ -149,4 +150,78 @@ test('after the user is removed, its cookie is refused at once by every panel pr
   }
   t.diagnostic(`user removed: ${failed.length} of ${TRIALS} trials served the old cookie`);
   assert.deepEqual(failed, []);
+});
+
+// prov-admin user disable (issue #14): the sessions end in the same
+// transaction, and the session check refuses a disabled user's rows anyway.
+test('after the user is disabled, its cookie is refused at once by every panel process', async (t) => {
+  const failed = [];
+  for (let trial = 0; trial < TRIALS; trial++) {
+    const { name, cookie } = await warmSession('viewer');
+    const off = runBin('prov-admin', ['user', 'disable', name]);
+    assert.equal(off.status, 0, off.stderr);
+    const bad = await afterTheEnd(cookie, WARM_PAGES, refused);
+    if (bad.length) failed.push(`trial ${trial}: ${bad.length}/${AFTER} not refused (${describe(bad.slice(0, 4))})`);
+  }
+  t.diagnostic(`user disabled: ${failed.length} of ${TRIALS} trials served the old cookie`);
+  assert.deepEqual(failed, []);
+});
+
+test('a disabled user\'s session row, were one left, is refused; its API keys too, until enabled', async () => {
+  const { name, cookie } = await warmSession('admin');
+  const key = createApiKey(name);
+  assert.equal((await api('GET', '/me', { key })).status, 200);
+  // Disabled in SQL, its sessions left in place: the session check alone refuses them.
+  sql(`UPDATE users SET disabled_at = UTC_TIMESTAMP() WHERE name = ${q(name)}`);
+  const bad = await afterTheEnd(cookie, WARM_PAGES, refused);
+  assert.deepEqual(bad.map(({ page, r }) => `${page}: ${r.status}`), []);
+  const refusedKey = await api('GET', '/me', { key });
+  assert.equal(refusedKey.status, 401);
+  assert.equal(refusedKey.json.error.data.code, 'invalid_api_key');
+  assert.equal(runBin('prov-admin', ['user', 'enable', name]).status, 0);
+  assert.equal((await api('GET', '/me', { key })).status, 200, 'enabled again, the key works');
+});
+
+test('prov-admin user disable, enable and sessions [--revoke]', async () => {
+  const name = uniqueName('sess-cli');
+  const password = createUser(name, 'viewer');
+  const address = loopbackAddress();
+  const clients = [new Client({ localAddress: address }), new Client()];
+  for (const c of clients) await c.login(name, password);
+  const tokens = clients.map((c) => c.cookies.get('prov_session'));
+  const digests = sql(`SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = ${q(name)}`).map((r) => r[0]);
+
+  const list = runBin('prov-admin', ['user', 'sessions', name]);
+  assert.equal(list.status, 0, list.stderr);
+  const lines = list.stdout.trim().split('\n');
+  assert.match(lines[0], /^CREATED \(UTC\)\s+LAST SEEN\s+EXPIRES\s+SOURCE$/);
+  assert.equal(lines.length, 3, list.stdout);
+  const row = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  (\S+)$/;
+  assert.deepEqual(lines.slice(1).map((l) => row.exec(l)?.[1]).sort(), ['127.0.0.1', address].sort());
+  for (const secret of [...tokens, ...digests]) assert.ok(!list.stdout.includes(secret), 'never a token or its digest');
+
+  const revoke = runBin('prov-admin', ['user', 'sessions', name, '--revoke']);
+  assert.equal(revoke.status, 0, revoke.stderr);
+  assert.match(revoke.stdout, new RegExp(`2 sessions of ${name} ended`));
+  for (const c of clients) assert.equal((await c.get('/handlers')).location, '/login');
+  assert.equal(runBin('prov-admin', ['user', 'sessions', name]).stdout.trim().split('\n').length, 1);
+
+  await clients[0].login(name, password);
+  const off = runBin('prov-admin', ['user', 'disable', name]);
+  assert.equal(off.status, 0, off.stderr);
+  assert.match(off.stdout, /disabled; its sessions ended/);
+  assert.equal((await clients[0].get('/handlers')).location, '/login');
+  assert.equal(sqlValue(`SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.name = ${q(name)}`), '0');
+  await assert.rejects(new Client().login(name, password), /login of .* failed: 403/);
+  assert.equal(runBin('prov-admin', ['user', 'enable', name]).status, 0);
+  await new Client().login(name, password);
+
+  for (const sub of ['disable', 'enable', 'sessions']) {
+    const ghost = runBin('prov-admin', ['user', sub, uniqueName('ghost')]);
+    assert.equal(ghost.status, 1, `${sub} of an unknown user`);
+    assert.match(ghost.stderr, /no user named/);
+  }
+  assert.equal(runBin('prov-admin', ['user', 'disable', name, '--revoke']).status, 64);
+  assert.equal(runBin('prov-admin', ['user', 'enable', name, '--role', 'admin']).status, 64);
+  assert.match(runBin('prov-admin', ['--help']).stdout, /user sessions NAME \[--revoke\]/);
 });

@@ -3,6 +3,7 @@
 // the bin/ programs, and Chromium. tests/run.sh sets the environment.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 
 export const baseUrl = process.env.PROV_TEST_URL;
@@ -61,9 +62,35 @@ export function setCookies(headers) {
   return joined === null ? [] : joined.split(/, *(?=[^=;, ]+=)/);
 }
 
+// One request from a chosen loopback source address (127.0.0.0/8 all reach
+// the server): { status, headers (a Headers), text }.
+function requestFrom(localAddress, method, url, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, localAddress, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const h = new Headers();
+        for (let i = 0; i < res.rawHeaders.length; i += 2) h.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+        resolve({ status: res.statusCode, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// A random loopback address other than 127.0.0.1, for tests that count
+// failed logins per source address apart from every other test's.
+export function loopbackAddress() {
+  const b = randomBytes(3);
+  return `127.${b[0]}.${b[1]}.${(b[2] % 253) + 2}`;
+}
+
 // An HTTP client with a cookie jar; redirects are returned, not followed.
+// localAddress: the source address its requests come from (default: the system's).
 export class Client {
-  constructor() { this.cookies = new Map(); }
+  constructor({ localAddress } = {}) { this.cookies = new Map(); this.localAddress = localAddress; }
 
   cookieHeader() {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -87,6 +114,12 @@ export class Client {
     if (form) {
       h['content-type'] = 'application/x-www-form-urlencoded';
       payload = new URLSearchParams(form).toString();
+    }
+    if (this.localAddress) {
+      if (payload !== undefined) h['content-length'] = Buffer.byteLength(payload);
+      const r = await requestFrom(this.localAddress, method, baseUrl + urlPath, h, payload);
+      this.remember(r);
+      return { ...r, location: r.headers.get('location') };
     }
     const response = await fetch(baseUrl + urlPath, { method, headers: h, body: payload, redirect: 'manual' });
     this.remember(response);

@@ -81,9 +81,29 @@ static void user_names_passwords_and_roles(void **state)
 	assert_string_equal(users_role_name(ROLE_ADMIN), "admin");
 }
 
+/* Failed logins count per IPv4 address and per IPv6 /64 (one host's usual share). */
+static void login_address_keys(void **state)
+{
+	(void)state;
+	char key[64];
+	login_address_key("192.0.2.7", key, sizeof key);
+	assert_string_equal(key, "192.0.2.7");
+	login_address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", key, sizeof key);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	login_address_key("2001:db8:1:2::1", key, sizeof key);
+	assert_string_equal(key, "2001:db8:1:2::/64");
+	login_address_key("::ffff:192.0.2.9", key, sizeof key);
+	assert_string_equal(key, "192.0.2.9");
+	login_address_key("not an address", key, sizeof key);
+	assert_string_equal(key, "");
+	login_address_key(NULL, key, sizeof key);
+	assert_string_equal(key, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(login_address_keys),
 	    cmocka_unit_test(password_hash_verifies_and_is_salted),
 	    cmocka_unit_test(random_tokens_are_hex_and_distinct),
 	    cmocka_unit_test(sha256_matches_the_standard_vector),
