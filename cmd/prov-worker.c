@@ -133,10 +133,10 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 		scheduler_record(db, "retry_worker", "error", detail);
 		return -1;
 	}
-	const char *result = st.corrupt > 0 ? "error" : "ok";
+	const char *result = st.corrupt > 0 || st.refused > 0 ? "error" : "ok";
 	if (scheduler_record(db, "retry_worker", result, summary) != 0)
 		fprintf(stderr, PROG ": could not record the run in services: %s\n", db_error(db));
-	if (verbose || st.claimed > 0 || st.files > 0) {
+	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);
 	}

@@ -90,6 +90,8 @@ void delivery_result_free(struct delivery_result *r);
 
 /* A new random delivery id (UUID version 4). Returns 0 or -1. */
 int delivery_new_id(char out[DELIVERY_ID_LEN + 1]);
+/* Whether id has that form: 8-4-4-4-12 lower-case hex digits. */
+int delivery_id_valid(const char *id);
 
 /* "t=<unix>,v1=<hex HMAC-SHA256 of "<unix>.<body>" keyed by secret>". */
 int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,

@@ -304,6 +304,9 @@ void worker_summary(const struct worker_stats *st, const struct retryq_counts *c
 	if (st->unreadable > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, ", %ld unreadable record%s", st->unreadable,
 		              st->unreadable == 1 ? "" : "s");
+	if (st->refused > 0 && n > 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, "; spool: %ld link%s or special file%s left alone",
+		              st->refused, st->refused == 1 ? "" : "s", st->refused == 1 ? "" : "s");
 	if (counts != NULL && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n,
 		              "; queue: %lld due, %lld scheduled later, %lld exhausted", counts->due,

@@ -26,6 +26,7 @@ struct worker_stats {
 	long torn;           /* files that ended in a torn record */
 	long corrupt;        /* files set aside as *.corrupt */
 	long unreadable;     /* records that could not be used */
+	long refused;        /* importable names that are links or not regular files */
 	char spool_note[512];
 	/* the queue */
 	long claimed;
