@@ -35,7 +35,7 @@ struct run_state {
 static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
 {
 	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
-	if (r->success || !h->retry_enabled)
+	if (r->success || !h->retry_enabled || r->refused)
 		return q;
 	struct retry_policy policy;
 	char ignored[128];

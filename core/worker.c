@@ -27,6 +27,11 @@ struct worker {
 	int journal_warned;
 };
 
+const char *worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
 struct worker *worker_new(const struct config *cfg, const char *id, size_t batch, char *err, size_t errlen)
 {
 	struct worker *w = calloc(1, sizeof *w);
@@ -168,6 +173,8 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	long delay = 0;
 	enum retry_action act = retry_decide(policy, result.success, result.http_status, result.retry_after_s,
 	                                     (int)attempt, retry_jitter(), &delay);
+	if (result.refused) /* an untrusted script: refused again on every attempt */
+		act = RETRY_GIVE_UP;
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
 	                           .has_object_id = it->has_object_id,
@@ -311,6 +318,9 @@ void worker_summary(const struct worker_stats *st, const struct retryq_counts *c
 		n += snprintf(out + n, outlen - (size_t)n,
 		              "; queue: %lld due, %lld scheduled later, %lld exhausted", counts->due,
 		              counts->scheduled - counts->due, counts->exhausted);
+	if (st->redelivered > 0 && n > 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, "; %ld queued redeliver%s run", st->redelivered,
+		              st->redelivered == 1 ? "y" : "ies");
 	if (st->spool_note[0] != '\0' && n > 0 && (size_t)n < outlen)
 		snprintf(out + n, outlen - (size_t)n, "; %s", st->spool_note);
 }
