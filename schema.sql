@@ -209,4 +209,19 @@ CREATE TABLE IF NOT EXISTS login_failures (
   KEY ix_login_failures_window (window_started_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- Redeliveries of script handlers asked for in the panel or the API: the web
+-- server never runs a script (it runs as another user, one that can read the
+-- config); prov-worker runs them as the dispatcher's user, at most once each.
+CREATE TABLE IF NOT EXISTS redeliver_queue (
+  id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  log_id       BIGINT UNSIGNED NOT NULL,          -- the execution to run again
+  state        ENUM('queued','running','done') NOT NULL DEFAULT 'queued',
+  claimed_by   VARCHAR(96) NULL,
+  new_log_id   BIGINT UNSIGNED NULL,              -- the redelivery's own row
+  error        VARCHAR(1024) NULL,
+  created_at   DATETIME(6) NOT NULL,
+  updated_at   DATETIME(6) NOT NULL,
+  KEY ix_redeliver_state (state, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());

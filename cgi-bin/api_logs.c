@@ -163,7 +163,8 @@ void api_logs_get(struct api_request *req)
 	api_reply(req, 200, o);
 }
 
-/* POST /logs/{id}/redeliver: run it again now; answers with the new execution's outcome. */
+/* POST /logs/{id}/redeliver: run it again now; answers with the new execution's
+ * outcome, or 202 when a script handler's run was queued for prov-worker. */
 void api_logs_redeliver(struct api_request *req)
 {
 	struct db *db = api_db(req);
@@ -171,7 +172,13 @@ void api_logs_redeliver(struct api_request *req)
 		return;
 	struct redeliver_outcome out;
 	char err[1024] = "";
-	switch (redeliver_log(db, &api_app(req)->cfg, api_path_id(req), &out, err, sizeof err)) {
+	switch (redeliver_log(db, &api_app(req)->cfg, api_path_id(req), REDELIVER_HERE_HTTP_ONLY, &out, err,
+	                      sizeof err)) {
+	case REDELIVER_QUEUED: /* a script: the retry worker runs it as the dispatcher's user */
+		api_reply(req, 202,
+		          json_pack("{s:I,s:s,s:I}", "redelivery_of", (json_int_t)api_path_id(req), "status",
+		                    "queued", "request_id", (json_int_t)out.request_id));
+		return;
 	case REDELIVER_DONE:
 		api_reply(req, 200,
 		          json_pack("{s:I,s:I,s:s,s:I,s:s?}", "log_id", (json_int_t)out.new_log_id,

@@ -510,7 +510,10 @@ void page_logs_detail(struct web_request *req)
 	/* The answer of a Redeliver lands here, on the new execution. */
 	const char *redelivered = web_param(req, "redelivered");
 	if (redelivered != NULL)
-		web_set(req, "Redelivered", strcmp(redelivered, "ok") == 0 ? "ok" : "fail");
+		web_set(req, "Redelivered",
+		        strcmp(redelivered, "ok") == 0       ? "ok"
+		        : strcmp(redelivered, "queued") == 0 ? "queued"
+		                                             : "fail");
 	web_setf(req, "Page.Title", "Execution #%lld", id);
 	web_set(req, "Page.Section", "logs");
 	web_render(req, 200, "logs_detail.cs");
@@ -526,7 +529,14 @@ void page_logs_redeliver(struct web_request *req)
 		return;
 	struct redeliver_outcome out;
 	char err[1024] = "";
-	switch (redeliver_log(db, &web_app(req)->cfg, web_path_id(req), &out, err, sizeof err)) {
+	switch (redeliver_log(db, &web_app(req)->cfg, web_path_id(req), REDELIVER_HERE_HTTP_ONLY, &out, err,
+	                      sizeof err)) {
+	case REDELIVER_QUEUED: { /* a script: the retry worker runs it as the dispatcher's user */
+		char path[96];
+		snprintf(path, sizeof path, "/logs/%lld?redelivered=queued", web_path_id(req));
+		web_redirect(req, path);
+		return;
+	}
 	case REDELIVER_DONE: {
 		char path[96];
 		snprintf(path, sizeof path, "/logs/%lld?redelivered=%s", out.new_log_id,

@@ -183,8 +183,9 @@ static int parse_args(int argc, char **argv, struct dispatch_args *args)
 	return 0;
 }
 
-/* The event data: a JSON object of at most max bytes on stdin. */
-static json_t *read_data(long max, int *rc)
+/* The event data: a JSON object of at most max bytes on stdin, arriving
+ * within timeout_ms (a caller that never closes its stdin holds nothing). */
+static json_t *read_data(long max, long timeout_ms, int *rc)
 {
 	size_t limit = (size_t)max;
 	char *buf = malloc(limit + 1);
@@ -195,19 +196,20 @@ static json_t *read_data(long max, int *rc)
 		*rc = DISPATCHER_INTERNAL;
 		return NULL;
 	}
-	while (len <= limit) {
-		ssize_t n = read(STDIN_FILENO, buf + len, limit + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, PROG ": cannot read the event data from stdin: %s\n",
-			        strerror(errno));
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	int got = dsvc_read_data(STDIN_FILENO, buf, limit, timeout_ms, &len);
+	if (got == DSVC_READ_TIMEOUT) {
+		fprintf(stderr,
+		        PROG
+		        ": the event data did not arrive within %ld ms (dispatch_read_timeout_ms): stdin "
+		        "was not closed; nothing was run\n",
+		        timeout_ms);
+		free(buf);
+		return NULL;
+	}
+	if (got != 0) {
+		fprintf(stderr, PROG ": cannot read the event data from stdin: %s\n", strerror(errno));
+		free(buf);
+		return NULL;
 	}
 	json_t *data = NULL;
 	json_error_t jerr;
@@ -400,7 +402,7 @@ static int serve_event(void *ctx, int argc, char **argv)
 		                 args.event_uid);
 	event.has_object_id = args.has_object_id;
 	event.object_id = args.object_id;
-	json_t *data = read_data(svc->cfg->payload_max_bytes, &rc);
+	json_t *data = read_data(svc->cfg->payload_max_bytes, svc->cfg->dispatch_read_timeout_ms, &rc);
 	if (data == NULL)
 		return rc;
 	/* Like a direct run, every event runs the generation published when it
@@ -453,8 +455,8 @@ static int serve(const struct config *cfg)
 		return DISPATCHER_INTERNAL;
 	}
 	struct service svc = {.cfg = cfg, .listen_fd = fd};
-	return dsvc_serve(SERVICE_PROG, cfg->dispatch_socket, fd, (int)cfg->dispatch_workers, service_worker,
-	                  &svc);
+	return dsvc_serve(SERVICE_PROG, cfg->dispatch_socket, fd, (int)cfg->dispatch_workers,
+	                  (int)cfg->dispatch_workers_per_uid, service_worker, &svc);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -501,7 +503,7 @@ int main(int argc, char **argv)
 			    args.event_uid);
 		event.has_object_id = args.has_object_id;
 		event.object_id = args.object_id;
-		data = read_data(cfg.payload_max_bytes, &rc);
+		data = read_data(cfg.payload_max_bytes, cfg.dispatch_read_timeout_ms, &rc);
 		if (data == NULL)
 			return rc;
 	}

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "redeliver.h"
 #include "retryq.h"
 #include "scheduler.h"
 #include "worker.h"
@@ -120,6 +121,8 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	memset(&st, 0, sizeof st);
 	char err[1024] = "";
 	int rc = worker_import(cfg, db, &st, err, sizeof err);
+	if (rc == 0) /* scripts the panel or the API asked to redeliver: run as this user */
+		rc = redeliver_run_queued(db, cfg, worker_id(w), &st.redelivered, err, sizeof err);
 	if (rc == 0)
 		rc = worker_drain(w, db, &stop_requested, &st, err, sizeof err);
 	struct retryq_counts counts;
@@ -133,10 +136,10 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 		scheduler_record(db, "retry_worker", "error", detail);
 		return -1;
 	}
-	const char *result = st.corrupt > 0 ? "error" : "ok";
+	const char *result = st.corrupt > 0 || st.refused > 0 ? "error" : "ok";
 	if (scheduler_record(db, "retry_worker", result, summary) != 0)
 		fprintf(stderr, PROG ": could not record the run in services: %s\n", db_error(db));
-	if (verbose || st.claimed > 0 || st.files > 0) {
+	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);
 	}

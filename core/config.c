@@ -63,6 +63,8 @@ static const struct config_key config_keys[] = {
     PATH_KEY(dispatch_socket, ""),
     LONG_KEY(dispatch_workers, 1, 256, "4"),
     LONG_KEY(dispatch_wait_ms, 0, 60000, "100"),
+    LONG_KEY(dispatch_read_timeout_ms, 100, 600000, "10000"),
+    LONG_KEY(dispatch_workers_per_uid, 0, 256, "0"),
     LONG_KEY(journal_sync, 0, 1, "0"),
     STR_KEY(outbound_allow, ""), /* "": loopback, private, link-local... all refused */
 };

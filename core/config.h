@@ -50,9 +50,12 @@ struct config {
 	long batch_generation_check_ms; /* prov-dispatch --batch: how old a generation check may get */
 
 	/* the dispatcher service (prov-dispatchd --serve) */
-	char dispatch_socket[108]; /* its Unix socket (sun_path's size); empty: no service */
-	long dispatch_workers;     /* resident dispatcher processes */
-	long dispatch_wait_ms;     /* how long prov-dispatch waits for a free one */
+	char dispatch_socket[108];     /* its Unix socket (sun_path's size); empty: no service */
+	long dispatch_workers;         /* resident dispatcher processes */
+	long dispatch_wait_ms;         /* how long prov-dispatch waits for a free one */
+	long dispatch_read_timeout_ms; /* the event data must arrive on stdin within this (service and direct
+	                                  runs) */
+	long dispatch_workers_per_uid; /* 0: no cap; else at most this many workers busy for one caller uid */
 
 	/* durability */
 	long journal_sync; /* 1: each delivery's request record is fdatasynced before it is sent */

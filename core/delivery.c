@@ -115,6 +115,18 @@ int delivery_new_id(char out[DELIVERY_ID_LEN + 1])
 	return 0;
 }
 
+int delivery_id_valid(const char *id)
+{
+	if (strlen(id) != DELIVERY_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < DELIVERY_ID_LEN; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? id[i] != '-' : strchr("0123456789abcdef", id[i]) == NULL || id[i] == '\0')
+			return 0;
+	}
+	return 1;
+}
+
 int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
                   char out[DELIVERY_SIGNATURE_MAX])
 {

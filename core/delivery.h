@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define DELIVERY_ID_LEN 36 /* a UUID: 8-4-4-4-12 hex digits */
 #define DELIVERY_ERROR_MAX 512
@@ -71,6 +72,7 @@ struct delivery_result {
 	long retry_after_s;             /* Retry-After in seconds, -1 when absent */
 	char error[DELIVERY_ERROR_MAX]; /* "" on success */
 	int blocked; /* the destination policy refused every address: final, never retried */
+	int refused; /* not attempted and never worth retrying (an untrusted script) */
 	enum delivery_verdict verdict;
 	json_t *data;                     /* DELIVERY_REPLACE: the new data (an object) */
 	char reason[DELIVERY_REASON_MAX]; /* DELIVERY_FORBID */
@@ -93,6 +95,8 @@ void delivery_result_free(struct delivery_result *r);
 
 /* A new random delivery id (UUID version 4). Returns 0 or -1. */
 int delivery_new_id(char out[DELIVERY_ID_LEN + 1]);
+/* Whether id has that form: 8-4-4-4-12 lower-case hex digits. */
+int delivery_id_valid(const char *id);
 
 /* "t=<unix>,v1=<hex HMAC-SHA256 of "<unix>.<body>" keyed by secret>". */
 int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
@@ -107,6 +111,14 @@ int delivery_http_url(const char *task, char *out, size_t outlen);
 int delivery_read_reply(const char *body, size_t len, int strict, struct delivery_result *out);
 
 const char *delivery_trigger_name(enum delivery_trigger trigger);
+
+/* Whether a script may be run: the script (a real path inside the real
+ * scripts folder dir) and every folder from dir down to it must be writable
+ * by their owner only, and owned by root, the running user, or also_owner
+ * ((uid_t)-1: nobody else). Otherwise a script could be swapped by another
+ * local user and run as the dispatcher's. Returns 0, or -1 with
+ * "refused: PATH is writable by others" (or owned by ...) in err. */
+int delivery_script_trusted(const char *dir, const char *path, uid_t also_owner, char *err, size_t errlen);
 
 /* A valid UTF-8 copy (malloc'd) of at most max bytes of text, cut at a
  * character boundary; invalid bytes and NUL become U+FFFD. *cut (may be

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,6 +59,47 @@ static int resolve_script(const char *scripts_dir, const char *task, char *path,
 		return -1;
 	}
 	return 0;
+}
+
+static int trusted_node(const char *path, uid_t also_owner, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0) {
+		snprintf(err, errlen, "refused: %s cannot be checked: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		snprintf(err, errlen, "refused: %s is writable by others (mode %04o)", path,
+		         (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != also_owner) {
+		snprintf(err, errlen, "refused: %s is owned by uid %u, not by root or uid %u", path,
+		         (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+int delivery_script_trusted(const char *dir, const char *path, uid_t also_owner, char *err, size_t errlen)
+{
+	size_t dlen = strlen(dir);
+	if (dlen == 1 && dir[0] == '/')
+		dlen = 0;
+	if (strncmp(path, dir, dlen) != 0 || path[dlen] != '/') {
+		snprintf(err, errlen, "refused: %s is outside the scripts directory %s", path, dir);
+		return -1;
+	}
+	if (trusted_node(dlen ? dir : "/", also_owner, err, errlen) != 0)
+		return -1;
+	/* Each folder below dir, then the script: realpath() gave no links. */
+	char part[PATH_MAX];
+	for (const char *p = path + dlen + 1; (p = strchr(p, '/')) != NULL; p++) {
+		snprintf(part, sizeof part, "%.*s", (int)(p - path), path);
+		if (trusted_node(part, also_owner, err, errlen) != 0)
+			return -1;
+	}
+	return trusted_node(path, also_owner, err, errlen);
 }
 
 static void build_env(const struct delivery_request *req, char env[][SCRIPT_ENV_LEN], char **envp)
@@ -264,9 +306,16 @@ static void finish(struct script_run *run)
 
 int delivery_script_run(struct delivery *d, const struct delivery_request *req, struct delivery_result *out)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], dir[PATH_MAX];
 	if (resolve_script(d->scripts_dir, req->handler->task, path, out) != 0)
 		return -1;
+	if (realpath(d->scripts_dir, dir) == NULL ||
+	    delivery_script_trusted(dir, path, (uid_t)-1, out->error, sizeof out->error) != 0) {
+		if (out->error[0] == '\0')
+			delivery_fail(out, "the scripts directory %s is not accessible", d->scripts_dir);
+		out->refused = 1; /* the same script would be refused on every retry */
+		return -1;
+	}
 	struct script_run run = {.pid = -1,
 	                         .to_child = -1,
 	                         .from_out = -1,

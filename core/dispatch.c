@@ -8,6 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+int dispatch_uid_valid(const char *uid)
+{
+	size_t len = strlen(uid);
+	return len > 0 && len <= DISPATCH_UID_MAX &&
+	       strspn(uid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == len;
+}
+
 int dispatch_event_init(struct dispatch_event *event, const char *events_id, const char *uid)
 {
 	memset(event, 0, sizeof *event);
@@ -15,11 +22,9 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 	event->dt_us = delivery_now_us();
 	if (uid == NULL)
 		return delivery_new_id(event->uid);
-	size_t len = strlen(uid);
-	if (len == 0 || len > DISPATCH_UID_MAX ||
-	    strspn(uid, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") != len)
+	if (!dispatch_uid_valid(uid))
 		return -1;
-	memcpy(event->uid, uid, len + 1);
+	memcpy(event->uid, uid, strlen(uid) + 1);
 	return 0;
 }
 

@@ -46,8 +46,10 @@ struct dispatch_outcome {
 typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req,
                                    struct delivery_result *out);
 
+/* An event id as billing may give it: 1-64 characters of [A-Za-z0-9._:-]. */
+int dispatch_uid_valid(const char *uid);
 /* Fill event->uid (a new UUID unless uid is given) and event->dt_us.
- * Returns -1 when uid is not 1-64 characters of [A-Za-z0-9._:-]. */
+ * Returns -1 when uid is not valid (dispatch_uid_valid). */
 int dispatch_event_init(struct dispatch_event *event, const char *events_id, const char *uid);
 
 /* Run the n handlers (in order) for event with data, which the outcome takes

@@ -346,9 +346,75 @@ void dsvc_stdio_restore(struct dsvc_stdio *s)
 	clearerr(stderr);
 }
 
+int dsvc_read_data(int fd, char *buf, size_t cap, long timeout_ms, size_t *len)
+{
+	long long deadline = monotonic_ms() + timeout_ms;
+	*len = 0;
+	while (*len <= cap) {
+		long long left = deadline - monotonic_ms();
+		if (left <= 0)
+			return DSVC_READ_TIMEOUT;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int ready = poll(&p, 1, (int)left);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return -1;
+		if (ready == 0)
+			return DSVC_READ_TIMEOUT;
+		ssize_t n = read(fd, buf + *len, cap + 1 - *len);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- worker */
 
 static volatile sig_atomic_t worker_stop;
+
+/* The per-uid cap: one entry per worker slot, shared by the pool (MAP_SHARED),
+ * holding the peer uid + 1 the slot is serving (0: idle). */
+static unsigned *busy_peers;
+static int busy_slots = 0, busy_slot = -1, busy_cap = 0;
+
+/* Whether this worker may take conn: its peer's uid has fewer than busy_cap
+ * workers busy. Marks the slot first, then counts, so two workers admitting
+ * the same uid at once can only both refuse, never both pass the cap. */
+static int peer_admit(int conn)
+{
+	if (busy_peers == NULL || busy_slot < 0)
+		return 1;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return 0;
+	unsigned mark = (unsigned)cred.uid + 1u;
+	__atomic_store_n(&busy_peers[busy_slot], mark, __ATOMIC_SEQ_CST);
+	int busy = 0;
+	for (int i = 0; i < busy_slots; i++)
+		if (__atomic_load_n(&busy_peers[i], __ATOMIC_SEQ_CST) == mark)
+			busy++;
+	if (busy <= busy_cap)
+		return 1;
+	__atomic_store_n(&busy_peers[busy_slot], 0u, __ATOMIC_SEQ_CST);
+	fprintf(stderr,
+	        "prov-dispatchd[%d]: uid %u has %d worker%s busy (dispatch_workers_per_uid = %d): its caller "
+	        "runs the event itself\n",
+	        (int)getpid(), (unsigned)cred.uid, busy - 1, busy - 1 == 1 ? "" : "s", busy_cap);
+	return 0;
+}
+
+static void peer_done(void)
+{
+	if (busy_peers != NULL && busy_slot >= 0)
+		__atomic_store_n(&busy_peers[busy_slot], 0u, __ATOMIC_SEQ_CST);
+}
 
 static void on_stop(int sig)
 {
@@ -419,7 +485,9 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx)
 			}
 			return -1;
 		}
-		serve_connection(conn, run, ctx);
+		if (peer_admit(conn)) /* else closed before "R": that caller runs its event itself */
+			serve_connection(conn, run, ctx);
+		peer_done();
 		close(conn);
 	}
 	return 0;
@@ -432,12 +500,13 @@ struct slot {
 	long long started_ms;
 };
 
-static pid_t spawn(int (*worker_main)(void *), void *ctx)
+static pid_t spawn(int slot, int (*worker_main)(void *), void *ctx)
 {
 	fflush(NULL);
 	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		busy_slot = slot;
 		/* A master killed with -9 takes its workers with it (each finishes
 		 * its run first): they would keep the socket live and a new service
 		 * could not start. */
@@ -457,9 +526,13 @@ static void reap(const char *prog, struct slot *slots, int n)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < n; i++)
-			if (slots[i].pid == pid)
+		for (int i = 0; i < n; i++) {
+			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
+				if (busy_peers != NULL) /* it died serving someone: the slot is free */
+					__atomic_store_n(&busy_peers[i], 0u, __ATOMIC_SEQ_CST);
+			}
+		}
 		if (WIFSIGNALED(status))
 			fprintf(stderr, "%s: worker %d killed by signal %d; starting another\n", prog,
 			        (int)pid, WTERMSIG(status));
@@ -478,8 +551,8 @@ static int stdio_open(void)
 	return 0;
 }
 
-int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int (*worker_main)(void *ctx),
-               void *ctx)
+int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int per_uid,
+               int (*worker_main)(void *ctx), void *ctx)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -493,6 +566,18 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		free(slots);
 		return 70;
 	}
+	if (per_uid > 0 && per_uid < workers) {
+		void *shared = mmap(NULL, (size_t)workers * sizeof *busy_peers, PROT_READ | PROT_WRITE,
+		                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (shared == MAP_FAILED) {
+			fprintf(stderr, "%s: cannot start the workers: %s\n", prog, strerror(errno));
+			free(slots);
+			return 70;
+		}
+		busy_peers = shared;
+		busy_slots = workers;
+		busy_cap = per_uid;
+	}
 	fprintf(stderr, "%s: serving on %s with %d workers\n", prog, path, workers);
 	for (;;) {
 		long long now = monotonic_ms();
@@ -500,7 +585,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 			if (slots[i].pid != 0 || now - slots[i].started_ms < 1000)
 				continue; /* a worker that dies at once is restarted once a second */
 			slots[i].started_ms = now;
-			if ((slots[i].pid = spawn(worker_main, ctx)) < 0) {
+			if ((slots[i].pid = spawn(i, worker_main, ctx)) < 0) {
 				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
 				slots[i].pid = 0;
 			}
@@ -525,6 +610,9 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 			while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
 	free(slots);
+	if (busy_peers != NULL)
+		munmap(busy_peers, (size_t)busy_slots * sizeof *busy_peers);
+	busy_peers = NULL;
 	/* The stop signals stay blocked: a second SIGTERM now must not turn a
 	 * clean stop into a death by signal. */
 	fprintf(stderr, "%s: stopped\n", prog);

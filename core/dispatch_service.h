@@ -74,12 +74,23 @@ void dsvc_stdio_restore(struct dsvc_stdio *s);
  * socket fails. */
 int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx);
 
+/* Read the event data from fd (the caller's stdin) until EOF: at most cap
+ * bytes into buf (*len; a longer input stops at cap + 1 bytes, so the caller
+ * sees it is too large), all of it within timeout_ms. A caller that never
+ * closes its stdin must not hold a worker. Returns 0, DSVC_READ_TIMEOUT, or
+ * -1 (errno set). */
+#define DSVC_READ_TIMEOUT (-2)
+int dsvc_read_data(int fd, char *buf, size_t cap, long timeout_ms, size_t *len);
+
 /* The pool: fork `workers` processes that each call worker_main(ctx) (which
  * should end with dsvc_worker_loop), restart the ones that die (at most once
  * a second per slot), stop them all on SIGTERM/SIGINT/SIGHUP, let their runs finish,
  * and remove the socket. Messages go to stderr prefixed with prog. Returns
- * the process's exit code. */
-int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int (*worker_main)(void *ctx),
-               void *ctx);
+ * the process's exit code. per_uid > 0 caps the workers busy at once for one
+ * caller (peer uid, SO_PEERCRED): a connection past the cap is closed before
+ * "R", so that caller runs its event itself, and one local user cannot take
+ * every worker (0: no cap). */
+int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, int per_uid,
+               int (*worker_main)(void *ctx), void *ctx);
 
 #endif

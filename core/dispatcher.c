@@ -36,7 +36,7 @@ struct run_state {
 static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
 {
 	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
-	if (r->success || r->blocked || !h->retry_enabled)
+	if (r->success || r->blocked || r->refused || !h->retry_enabled)
 		return q;
 	struct retry_policy policy;
 	char ignored[128];

@@ -2,6 +2,8 @@
  * with one message per bad field. The only place the handler rules live. */
 #include "handlers.h"
 
+#include "delivery.h"
+
 #include "events.h"
 #include "netpolicy.h"
 #include "retry.h"
@@ -409,6 +411,17 @@ static int check_script(const char *task, const char *scripts_dir, char out[HAND
 	}
 	if ((st.st_mode & 0111) == 0) {
 		snprintf(message, messagelen, "The script is not executable (chmod +x it)");
+		return -1;
+	}
+	/* The dispatcher refuses to run a script others could change; say so now.
+	 * The panel runs as another user than the dispatcher: the owner of
+	 * scripts_dir counts as the dispatcher's user here. */
+	struct stat dir_st;
+	char why[PATH_MAX + 128];
+	if (stat(real_dir, &dir_st) != 0 ||
+	    delivery_script_trusted(real_dir, resolved, dir_st.st_uid, why, sizeof why) != 0) {
+		const char *reason = strncmp(why, "refused: ", 9) == 0 ? why + 9 : why;
+		snprintf(message, messagelen, "The script is not safe to run: %s", reason);
 		return -1;
 	}
 	if (strlen(resolved) > HANDLER_TASK_MAX) {

@@ -2,6 +2,9 @@
  * per-process journal that holds them, and their reading back as log rows. */
 #include "journal.h"
 
+#include "dispatch.h"
+#include "events.h"
+#include "handlers.h"
 #include "retry.h"
 
 #include <stdio.h>
@@ -283,12 +286,52 @@ static void read_interrupted(struct journal_execution *x, long long now_us)
 	q->delay_seconds = remaining_seconds(r->started_us, delay, now_us);
 }
 
-int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *end, long long now_us)
+/* The begin record as fresh input would be checked: anything in the spool
+ * folder is read back, so a record the dispatcher could not have written is
+ * refused, not logged. Returns the reason, or NULL when it is usable. */
+static const char *begin_invalid(json_t *begin)
+{
+	const char *events_id = str(begin, "events_id"), *uid = str(begin, "event_uid");
+	const char *delivery_id = str(begin, "delivery_id"), *trigger = str(begin, "trigger");
+	const char *name = str(begin, "handler_name");
+	json_t *object_id = json_object_get(begin, "object_id"), *attempt = json_object_get(begin, "attempt");
+	json_t *handler_id = json_object_get(begin, "handler_id");
+	if (events_id == NULL || events_find(events_id) == NULL)
+		return "events_id is not an event of the catalog";
+	if (uid == NULL || !dispatch_uid_valid(uid))
+		return "event_uid is not a valid event id";
+	if (delivery_id == NULL || !delivery_id_valid(delivery_id))
+		return "delivery_id is not a delivery id";
+	if (!json_is_integer(attempt) || json_integer_value(attempt) < 1 ||
+	    json_integer_value(attempt) > HANDLER_ATTEMPTS_MAX + 1)
+		return "attempt is out of range";
+	if (trigger == NULL || (strcmp(trigger, "dispatch") != 0 && strcmp(trigger, "retry") != 0 &&
+	                        strcmp(trigger, "manual") != 0))
+		return "trigger is unknown";
+	if (object_id != NULL && !json_is_null(object_id) &&
+	    (!json_is_integer(object_id) || json_integer_value(object_id) < 0))
+		return "object_id is not a non-negative integer or null";
+	if (!json_is_integer(handler_id) || json_integer_value(handler_id) < 1)
+		return "handler_id is not a positive integer";
+	if (name == NULL || name[0] == '\0' || strlen(name) > HANDLER_NAME_BYTES)
+		return "handler_name is missing or too long";
+	if (str(begin, "request") == NULL)
+		return "request is missing";
+	return NULL;
+}
+
+int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *end, long long now_us,
+                            char *err, size_t errlen)
 {
 	memset(x, 0, sizeof *x);
 	x->begin = begin;
 	x->end = end;
 	x->result.retry_after_s = -1;
+	const char *invalid = begin_invalid(begin);
+	if (invalid != NULL) {
+		snprintf(err, errlen, "%s", invalid);
+		return -1;
+	}
 	json_t *object_id = json_object_get(begin, "object_id");
 	struct logstore_entry *e = &x->entry;
 	e->events_id = str(begin, "events_id");
@@ -301,12 +344,9 @@ int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *
 	e->attempt = (unsigned)num(begin, "attempt");
 	e->trigger = trigger_from(str(begin, "trigger"));
 	e->request_body = str(begin, "request");
-	e->request_len = e->request_body ? json_string_length(json_object_get(begin, "request")) : 0;
+	e->request_len = json_string_length(json_object_get(begin, "request"));
 	e->result = &x->result;
 	e->from_spool = 1;
-	if (e->events_id == NULL || e->event_uid == NULL || e->delivery_id == NULL ||
-	    e->request_body == NULL || e->attempt < 1 || strlen(e->delivery_id) != DELIVERY_ID_LEN)
-		return -1;
 	if (end != NULL)
 		read_end(x, now_us);
 	else

@@ -79,8 +79,12 @@ struct journal_execution {
 
 /* Rebuild an execution from a begin record and its end record (NULL when it
  * never came). now_us: queue delays are counted from the original failure.
- * Takes over both references. Returns 0, or -1 when a record is malformed. */
-int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *end, long long now_us);
+ * The begin record is checked as the dispatcher checks fresh input (event of
+ * the catalog, event and delivery id formats, object_id >= 0, a handler id
+ * and name, attempt bounds). Takes over both references. Returns 0, or -1
+ * with the reason in err when a record is malformed or invalid. */
+int journal_execution_build(struct journal_execution *x, json_t *begin, json_t *end, long long now_us,
+                            char *err, size_t errlen);
 void journal_execution_free(struct journal_execution *x);
 
 /* "begin" or "end" for a parsed record, NULL when it is neither. */

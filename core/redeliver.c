@@ -17,6 +17,16 @@ static const char SQL_NEXT_ATTEMPT[] =
 static const char SQL_NEW_ROW[] =
     "SELECT MAX(id) FROM exec_logs WHERE delivery_id = ? AND attempt = ? AND trigger_kind = 'manual'";
 
+static const char SQL_QUEUE[] = "INSERT INTO redeliver_queue (log_id, state, created_at, updated_at) "
+                                "VALUES (?, 'queued', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+static const char SQL_QUEUED[] = "SELECT id, log_id FROM redeliver_queue WHERE state = 'queued' "
+                                 "ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED";
+static const char SQL_CLAIM[] = "UPDATE redeliver_queue SET state = 'running', claimed_by = ?, "
+                                "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+static const char SQL_DONE[] =
+    "UPDATE redeliver_queue SET state = 'done', new_log_id = NULLIF(?, 0), error = ?, "
+    "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+
 static const struct cache_handler *find_handler(const struct cache_snapshot *snap, long long id)
 {
 	for (size_t i = 0; i < snap->count; i++)
@@ -98,8 +108,22 @@ static enum redeliver_status run_again(struct db *db, const struct config *cfg, 
 	return REDELIVER_DONE;
 }
 
+static enum redeliver_status queue_for_worker(struct db *db, long long log_id, struct redeliver_outcome *out,
+                                              char *err, size_t errlen)
+{
+	struct db_param row[] = {DB_INT(log_id)};
+	unsigned long long id = 0;
+	if (db_exec(db, SQL_QUEUE, row, 1, NULL, &id) != 0) {
+		snprintf(err, errlen, "redeliver: %s", db_error(db));
+		return REDELIVER_ERROR;
+	}
+	out->request_id = (long long)id;
+	return REDELIVER_QUEUED;
+}
+
 enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, long long log_id,
-                                    struct redeliver_outcome *out, char *err, size_t errlen)
+                                    enum redeliver_where where, struct redeliver_outcome *out, char *err,
+                                    size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	struct db_rows logged;
@@ -122,9 +146,68 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
 	} else {
 		const struct cache_handler *ch =
 		    find_handler(&snap, db_cell_int(&logged, 0, DCOL_HANDLER_ID, 0));
-		status = ch ? run_again(db, cfg, &logged, ch, out, err, errlen) : REDELIVER_NOT_PUBLISHED;
+		if (ch == NULL)
+			status = REDELIVER_NOT_PUBLISHED;
+		else if (ch->kind == DELIVERY_SCRIPT && where == REDELIVER_HERE_HTTP_ONLY)
+			status = queue_for_worker(db, log_id, out, err, errlen);
+		else
+			status = run_again(db, cfg, &logged, ch, out, err, errlen);
 		cache_snapshot_free(&snap);
 	}
 	db_rows_free(&logged);
 	return status;
+}
+
+int redeliver_run_queued(struct db *db, const struct config *cfg, const char *worker_id, long *ran, char *err,
+                         size_t errlen)
+{
+	*ran = 0;
+	for (;;) {
+		struct db_rows queued;
+		if (db_begin(db) != 0)
+			goto db_failed;
+		if (db_query(db, SQL_QUEUED, NULL, 0, &queued) != 0) {
+			db_rollback(db);
+			goto db_failed;
+		}
+		size_t n = queued.nrows;
+		for (size_t r = 0; r < n; r++) {
+			struct db_param claim[] = {DB_STR(worker_id), DB_INT(db_cell_int(&queued, r, 0, 0))};
+			if (db_exec(db, SQL_CLAIM, claim, 2, NULL, NULL) != 0) {
+				db_rows_free(&queued);
+				db_rollback(db);
+				goto db_failed;
+			}
+		}
+		if (db_commit(db) != 0) {
+			db_rows_free(&queued);
+			goto db_failed;
+		}
+		for (size_t r = 0; r < n; r++) {
+			long long id = db_cell_int(&queued, r, 0, 0), log_id = db_cell_int(&queued, r, 1, 0);
+			struct redeliver_outcome out = {0};
+			char why[512] = "";
+			const char *error = NULL;
+			switch (redeliver_log(db, cfg, log_id, REDELIVER_HERE, &out, why, sizeof why)) {
+			case REDELIVER_DONE: error = out.success ? NULL : out.error; break;
+			case REDELIVER_NOT_FOUND: error = "the execution log entry is gone (purged?)"; break;
+			case REDELIVER_NOT_PUBLISHED:
+				error = "the handler is not in the published set";
+				break;
+			default: error = why[0] ? why : "internal error"; break;
+			}
+			struct db_param done[] = {DB_INT(out.new_log_id), DB_STR_OR_NULL(error), DB_INT(id)};
+			if (db_exec(db, SQL_DONE, done, 3, NULL, NULL) != 0) {
+				db_rows_free(&queued);
+				goto db_failed;
+			}
+			(*ran)++;
+		}
+		db_rows_free(&queued);
+		if (n == 0)
+			return 0;
+	}
+db_failed:
+	snprintf(err, errlen, "queued redeliveries: %s", db_error(db));
+	return -1;
 }

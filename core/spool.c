@@ -105,7 +105,7 @@ int spool_take(const char *dir, char *out, size_t outlen, char *err, size_t errl
 		snprintf(err, errlen, "spool: path too long");
 		return -1;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -183,9 +183,22 @@ int spool_read(const char *path, spool_record_fn fn, void *ctx, struct spool_rea
                size_t errlen)
 {
 	memset(result, 0, sizeof *result);
-	FILE *file = fopen(path, "re");
+	/* The spool folder is read back as trusted input: never through a link. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	FILE *file = fd >= 0 ? fdopen(fd, "re") : NULL;
 	if (file == NULL) {
-		snprintf(err, errlen, "spool %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "spool %s: %s", path,
+		         errno == ELOOP    ? "a symbolic link, not read"
+		         : errno == EINVAL ? "not a regular file"
+		                           : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	char *payload = NULL;
@@ -362,7 +375,7 @@ static int importable_name(const char *name)
 /* A temporary journal name left by a writer killed before its rename. */
 static void remove_if_stale_temporary(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	struct stat st;
@@ -372,12 +385,26 @@ static void remove_if_stale_temporary(const char *path)
 	close(fd);
 }
 
-static void offer(const char *path, spool_file_fn fn, void *ctx, int *offered)
+static void offer(const char *path, spool_file_fn fn, spool_refused_fn refused, void *ctx, int *offered)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NOFOLLOW: a journal.* link to another file is neither read nor moved
+	 * (whoever can write spool_dir must not make the worker read, rename or
+	 * unlink what it points to). O_NONBLOCK: a FIFO must not hang the open. */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 && errno == ELOOP) {
+		if (refused != NULL)
+			refused(ctx, path, "a symbolic link");
+		return;
+	}
 	if (fd < 0)
 		return; /* gone: another importer finished it */
-	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		if (refused != NULL)
+			refused(ctx, path, "not a regular file");
+		close(fd);
+		return;
+	}
 	/* A writer still holds it, or it was removed after we opened it. */
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0 || st.st_nlink == 0) {
 		close(fd);
@@ -400,7 +427,8 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int spool_import_each(const char *dir, spool_file_fn fn, void *ctx, char *err, size_t errlen)
+int spool_import_each(const char *dir, spool_file_fn fn, spool_refused_fn refused, void *ctx, char *err,
+                      size_t errlen)
 {
 	char moved[4096];
 	if (spool_take(dir, moved, sizeof moved, err, errlen) < 0)
@@ -444,7 +472,7 @@ int spool_import_each(const char *dir, spool_file_fn fn, void *ctx, char *err, s
 		if (names[i][0] == '.')
 			remove_if_stale_temporary(path);
 		else
-			offer(path, fn, ctx, &offered);
+			offer(path, fn, refused, ctx, &offered);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -80,11 +80,17 @@ enum spool_disposition {
 
 /* Called with a file to import; its lock is held until the call returns. */
 typedef enum spool_disposition (*spool_file_fn)(void *ctx, const char *path);
+/* Called with an importable name that is not a regular file (a symbolic
+ * link, a folder, a FIFO): it is neither read nor moved. */
+typedef void (*spool_refused_fn)(void *ctx, const char *path, const char *why);
 
 /* Offer every importable file of dir to fn: journals whose writer has gone
  * (the lock can be taken), spool.log (moved aside first) and files left
- * aside by an importer that stopped. Files of live writers are skipped.
- * Returns how many files were offered, or -1 with a reason in err. */
-int spool_import_each(const char *dir, spool_file_fn fn, void *ctx, char *err, size_t errlen);
+ * aside by an importer that stopped. Files of live writers are skipped;
+ * names that are not regular files are never followed (O_NOFOLLOW) and go to
+ * refused (may be NULL). Returns how many files were offered, or -1 with a
+ * reason in err. */
+int spool_import_each(const char *dir, spool_file_fn fn, spool_refused_fn refused, void *ctx, char *err,
+                      size_t errlen);
 
 #endif

@@ -27,6 +27,11 @@ struct worker {
 	int journal_warned;
 };
 
+const char *worker_id(const struct worker *w)
+{
+	return w->id;
+}
+
 struct worker *worker_new(const struct config *cfg, const char *id, size_t batch, char *err, size_t errlen)
 {
 	struct worker *w = calloc(1, sizeof *w);
@@ -167,11 +172,12 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	struct delivery_result result;
 	delivery_run(w->delivery, &req, &result);
 	long delay = 0;
-	/* Refused by the destination policy: final (exhausted), like a 4xx. */
-	enum retry_action act =
-	    result.blocked ? RETRY_NONE
-	                   : retry_decide(policy, result.success, result.http_status, result.retry_after_s,
-	                                  (int)attempt, retry_jitter(), &delay);
+	enum retry_action act = retry_decide(policy, result.success, result.http_status, result.retry_after_s,
+	                                     (int)attempt, retry_jitter(), &delay);
+	if (result.blocked) /* refused by the destination policy: final (exhausted), like a 4xx */
+		act = RETRY_NONE;
+	if (result.refused) /* an untrusted script: refused again on every attempt */
+		act = RETRY_GIVE_UP;
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
 	                           .has_object_id = it->has_object_id,
@@ -308,10 +314,16 @@ void worker_summary(const struct worker_stats *st, const struct retryq_counts *c
 	if (st->unreadable > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, ", %ld unreadable record%s", st->unreadable,
 		              st->unreadable == 1 ? "" : "s");
+	if (st->refused > 0 && n > 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, "; spool: %ld link%s or special file%s left alone",
+		              st->refused, st->refused == 1 ? "" : "s", st->refused == 1 ? "" : "s");
 	if (counts != NULL && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n,
 		              "; queue: %lld due, %lld scheduled later, %lld exhausted", counts->due,
 		              counts->scheduled - counts->due, counts->exhausted);
+	if (st->redelivered > 0 && n > 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, "; %ld queued redeliver%s run", st->redelivered,
+		              st->redelivered == 1 ? "y" : "ies");
 	if (st->spool_note[0] != '\0' && n > 0 && (size_t)n < outlen)
 		snprintf(out + n, outlen - (size_t)n, "; %s", st->spool_note);
 }

@@ -26,6 +26,7 @@ struct worker_stats {
 	long torn;           /* files that ended in a torn record */
 	long corrupt;        /* files set aside as *.corrupt */
 	long unreadable;     /* records that could not be used */
+	long refused;        /* importable names that are links or not regular files */
 	char spool_note[512];
 	/* the queue */
 	long claimed;
@@ -33,6 +34,7 @@ struct worker_stats {
 	long rescheduled;
 	long exhausted;
 	long lost_claims; /* rows another worker had taken over */
+	long redelivered; /* redeliveries of scripts queued by the panel or the API */
 	long unpublished; /* rows whose handler is no longer published */
 };
 
@@ -43,6 +45,8 @@ int worker_import(const struct config *cfg, struct db *db, struct worker_stats *
 struct worker;
 
 /* id names this worker in claims (e.g. "host:pid"); batch: rows per claim. */
+/* The id it claims rows under ("host:pid" or "name@host:pid"). */
+const char *worker_id(const struct worker *w);
 struct worker *worker_new(const struct config *cfg, const char *id, size_t batch, char *err, size_t errlen);
 void worker_free(struct worker *w);
 

@@ -18,7 +18,10 @@ struct import {
 	struct logstore_options opt;
 	struct worker_stats *st;
 	long long now_us;
-	json_t *pending; /* a begin record waiting for its end */
+	json_t *pending;  /* a begin record waiting for its end */
+	const char *path; /* the file being read */
+	long invalid;     /* its records refused as invalid */
+	char invalid_why[160];
 	struct journal_execution batch[IMPORT_BATCH];
 	size_t n;
 	int db_failed;
@@ -52,9 +55,12 @@ static int flush(struct import *im)
 static int emit(struct import *im, json_t *begin, json_t *end)
 {
 	struct journal_execution *x = &im->batch[im->n];
-	if (journal_execution_build(x, begin, end, im->now_us) != 0) {
+	char why[128];
+	if (journal_execution_build(x, begin, end, im->now_us, why, sizeof why) != 0) {
 		journal_execution_free(x);
 		im->st->unreadable++;
+		if (im->invalid++ == 0)
+			snprintf(im->invalid_why, sizeof im->invalid_why, "%s", why);
 		return 0;
 	}
 	im->n++;
@@ -98,6 +104,8 @@ static enum spool_disposition import_file(void *ctx, const char *path)
 	if (im->db_failed)
 		return SPOOL_KEEP;
 	im->st->files++;
+	im->path = path;
+	im->invalid = 0;
 	struct spool_read_result res;
 	char err[1024] = "";
 	int rc = spool_read(path, on_record, im, &res, err, sizeof err);
@@ -119,6 +127,17 @@ static enum spool_disposition import_file(void *ctx, const char *path)
 		im->n = 0;
 		return SPOOL_KEEP; /* read again next time: what was logged is skipped */
 	}
+	if (im->invalid > 0) {
+		/* Well framed but not what a dispatcher writes: a person looks at it. */
+		im->st->corrupt++;
+		snprintf(
+		    im->st->spool_note, sizeof im->st->spool_note,
+		    "spool %s: %ld invalid record%s not imported (%s), the valid ones imported; file kept "
+		    "as *.corrupt",
+		    path, im->invalid, im->invalid == 1 ? "" : "s", im->invalid_why);
+		fprintf(stderr, "prov-worker: %s\n", im->st->spool_note);
+		return SPOOL_CORRUPT;
+	}
 	if (res.corrupt) {
 		im->st->corrupt++;
 		note(im->st,
@@ -136,6 +155,15 @@ static enum spool_disposition import_file(void *ctx, const char *path)
 	return SPOOL_REMOVE;
 }
 
+static void refuse_file(void *ctx, const char *path, const char *why)
+{
+	struct import *im = ctx;
+	im->st->refused++;
+	snprintf(im->st->spool_note, sizeof im->st->spool_note, "spool %s: %s, not imported (left alone)",
+	         path, why);
+	fprintf(stderr, "prov-worker: %s\n", im->st->spool_note);
+}
+
 int worker_import(const struct config *cfg, struct db *db, struct worker_stats *st, char *err, size_t errlen)
 {
 	struct import *im = calloc(1, sizeof *im);
@@ -147,7 +175,7 @@ int worker_import(const struct config *cfg, struct db *db, struct worker_stats *
 	im->st = st;
 	im->now_us = delivery_now_us();
 	logstore_options_from_config(cfg, &im->opt);
-	int rc = spool_import_each(cfg->spool_dir, import_file, im, err, errlen) < 0 ? -1 : 0;
+	int rc = spool_import_each(cfg->spool_dir, import_file, refuse_file, im, err, errlen) < 0 ? -1 : 0;
 	if (im->db_failed) {
 		snprintf(err, errlen, "the spool could not be imported: %s", im->err);
 		rc = -1;

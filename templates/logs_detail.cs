@@ -15,6 +15,7 @@
     <a class="btn" href="/logs">All logs</a>
   </div>
   <?cs if:Redelivered == "ok" ?><p class="alert alert-info" role="status" id="redeliver-result">Redelivered: the handler accepted it this time. This is the new execution.</p>
+  <?cs elif:Redelivered == "queued" ?><p class="alert alert-info" role="status" id="redeliver-result">Queued for the retry worker: a script handler runs as the dispatcher's user, never the web server's. The new execution appears in the Execution Logs once <code>prov-worker</code> has run it.</p>
   <?cs elif:Redelivered == "fail" ?><p class="alert alert-error" role="status" id="redeliver-result">Redelivered, and it failed again: see the error below. This is the new execution.</p><?cs /if ?>
   <dl class="facts" id="log-facts">
     <dt>Date (UTC)</dt><dd><?cs var:Log.Date ?></dd>

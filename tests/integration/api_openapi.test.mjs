@@ -2,11 +2,11 @@
 // it is served, every $ref resolves, every route of cgi-bin/api.c is documented
 // and nothing else is, and every operation's x-examples run with the documented
 // status, covering every status the operation documents.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { api, apiUser, baseUrl, sql, sqlValue } from '../lib/panel.mjs';
-import { dispatch, publish } from '../lib/dispatch.mjs';
+import { dispatch, publish, scriptsDir } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 
 const root = new URL('../../', import.meta.url);
@@ -31,6 +31,10 @@ before(async () => {
   ids.handler = await make({ name: 'OpenAPI example' });
   ids.archived = await make({ name: 'OpenAPI archived', status: 'archived' });
   ids.disposable = await make({ name: 'OpenAPI disposable' });
+  // A script handler: its redelivery is queued for the retry worker (202).
+  writeFileSync(`${scriptsDir}/openapi-example.sh`, '#!/bin/sh\ncat\n');
+  chmodSync(`${scriptsDir}/openapi-example.sh`, 0o755);
+  ids.script = await make({ name: 'OpenAPI script', task: 'openapi-example.sh' });
   ids.missing = 999999999;
   publish();
   const run = await dispatch(['clients.accounts.update', '--object-id', '3'], { account_id: 3 });
@@ -42,7 +46,13 @@ before(async () => {
        trigger_kind, duration_us, request_body) SELECT dt, 'fail', events_id, ${ids.archived}, 'OpenAPI archived',
        event_uid, UUID(), 1, 'dispatch', 1, request_body FROM exec_logs WHERE id = ${ids.log}`);
   ids.unpublished_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
+  sql(`INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, event_uid, delivery_id, attempt,
+       trigger_kind, duration_us, request_body) SELECT dt, 'success', events_id, ${ids.script}, 'OpenAPI script',
+       event_uid, UUID(), 1, 'dispatch', 1, request_body FROM exec_logs WHERE id = ${ids.log}`);
+  ids.script_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
 });
+
+after(() => sql(`DELETE FROM redeliver_queue WHERE log_id = ${ids.script_log}`)); // no run for later tests
 
 test('the description is served beside the API and its references resolve', async () => {
   const r = await fetch(`${baseUrl}/api/v1/openapi.json`);

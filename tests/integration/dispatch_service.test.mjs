@@ -369,6 +369,71 @@ test('valgrind: a release worker serving events (HTTP, failure, bad input) leaks
   assert.deepEqual(report, [], 'no valgrind report from the master or its worker');
 });
 
+test('a caller that never closes its stdin: the worker gives up after dispatch_read_timeout_ms and serves the next caller', async () => {
+  addHandler({ name: 'svc open stdin', event: EVENT, task: `${rx.url}/echo` });
+  publish();
+  const config = serviceConfig('service-open-stdin.conf', { dispatch_read_timeout_ms: 700 });
+  const svc = await startService(config);
+  try {
+    // The only worker takes this caller, whose stdin is a pipe nobody closes.
+    const child = spawn(path.join(binDir, 'prov-dispatch'), [EVENT], { env: { ...process.env, PROV_CONFIG: config } });
+    const err = [];
+    child.stderr.on('data', (c) => err.push(c));
+    child.stdin.write('{"a":');
+    const started = Date.now();
+    const status = await new Promise((resolve) => child.on('close', resolve));
+    const took = Date.now() - started;
+    assert.equal(status, 64, Buffer.concat(err).toString());
+    assert.match(Buffer.concat(err).toString(), /^prov-dispatch: the event data did not arrive within 700 ms \(dispatch_read_timeout_ms\): stdin was not closed; nothing was run\n$/);
+    assert.ok(took >= 600 && took < 5000, `gave up after ${took} ms`);
+    assert.equal(rx.requests.length, 0, 'nothing was run');
+    // The worker is free again: the next caller is served at once (not after dispatch_wait_ms = 10 s).
+    const t0 = Date.now();
+    const next = await dispatch([EVENT], { a: 2 }, { env: { PROV_CONFIG: config } });
+    assert.equal(next.status, 0, next.stderr);
+    assert.deepEqual(next.result.data, { a: 2 });
+    assert.ok(Date.now() - t0 < 5000, 'served by the worker, not after waiting for one');
+    child.stdin.destroy();
+  } finally {
+    assert.equal(await svc.stop(), 0, svc.stderr());
+  }
+});
+
+test('the stdin deadline holds for a direct run too', async () => {
+  const config = configWith('direct-open-stdin.conf', { dispatch_read_timeout_ms: 300 });
+  const child = spawn(path.join(binDir, 'prov-dispatchd'), [EVENT], { env: { ...process.env, PROV_CONFIG: config } });
+  const err = [];
+  child.stderr.on('data', (c) => err.push(c));
+  child.stdin.write('{');
+  const status = await new Promise((resolve) => child.on('close', resolve));
+  assert.equal(status, 64);
+  assert.match(Buffer.concat(err).toString(), /the event data did not arrive within 300 ms/);
+  child.stdin.destroy();
+});
+
+test('dispatch_workers_per_uid: one caller uid cannot take every worker; its extra events run in their own process', async () => {
+  addHandler({ name: 'svc hang uid', event: 'clients.create', task: `${rx.url}/hang`, timeoutMs: 3000 });
+  addHandler({ name: 'svc quick uid', event: EVENT, task: `${rx.url}/echo` });
+  publish();
+  const config = serviceConfig('service-per-uid.conf', { dispatch_workers: 2, dispatch_workers_per_uid: 1 });
+  const svc = await startService(config, { workers: 2 });
+  try {
+    const env = { PROV_CONFIG: config };
+    const slow = dispatch(['clients.create'], { a: 1 }, { env });
+    await rx.waitFor((x) => x.path === '/hang');
+    // A worker is free, but this uid already has its one: refused at once, run directly.
+    const t0 = Date.now();
+    const quick = await dispatch([EVENT], { a: 2 }, { env });
+    assert.equal(quick.status, 0, quick.stderr);
+    assert.deepEqual(quick.result.data, { a: 2 });
+    assert.ok(Date.now() - t0 < 2500, 'not kept waiting for dispatch_wait_ms');
+    assert.match(svc.stderr(), new RegExp(`\\]: uid ${process.getuid()} has 1 worker busy \\(dispatch_workers_per_uid = 1\\): its caller runs the event itself`));
+    assert.equal((await slow).status, 0);
+  } finally {
+    assert.equal(await svc.stop(), 0, svc.stderr());
+  }
+});
+
 test('the journal files of served runs are removed once logged', () => {
   assert.deepEqual(readdirSync(path.join(runDir, 'spool')).filter((f) => f.startsWith('.journal-')), []);
 });

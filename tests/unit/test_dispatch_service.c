@@ -15,7 +15,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -288,6 +290,119 @@ static void the_caller_knows_whether_anything_ran(void **state)
 	close(lfd);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A caller whose stdin stays open does not hold the reader past the
+ * deadline; data that arrives and ends in time is read whole. */
+static void the_event_data_has_a_read_deadline(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	char buf[16];
+	size_t len = 99;
+	assert_int_equal(write(p[1], "{\"a\"", 4), 4); /* a start, then nothing, never closed */
+	long long start = now_ms();
+	assert_int_equal(dsvc_read_data(p[0], buf, 8, 200, &len), DSVC_READ_TIMEOUT);
+	long long took = now_ms() - start;
+	assert_true(took >= 190 && took < 2000);
+	assert_int_equal(write(p[1], ":1}", 3), 3);
+	close(p[1]);
+	assert_int_equal(dsvc_read_data(p[0], buf, 8, 200, &len), 0);
+	assert_int_equal(len, 3); /* the rest: this call's bytes */
+	close(p[0]);
+
+	assert_int_equal(pipe(p), 0); /* too much: stops at cap + 1 */
+	assert_int_equal(write(p[1], "0123456789", 10), 10);
+	close(p[1]);
+	assert_int_equal(dsvc_read_data(p[0], buf, 8, 200, &len), 0);
+	assert_int_equal(len, 9);
+	close(p[0]);
+}
+
+/* A pool whose run holds its worker until the caller's stdin closes. */
+static int pool_listen_fd = -1;
+
+static int run_until_stdin_closes(void *ctx, int argc, char **argv)
+{
+	(void)ctx;
+	(void)argc;
+	(void)argv;
+	char c;
+	while (read(0, &c, 1) > 0)
+		;
+	return 3;
+}
+
+static int pool_worker(void *ctx)
+{
+	return dsvc_worker_loop(pool_listen_fd, run_until_stdin_closes, ctx) == 0 ? 0 : 70;
+}
+
+/* Hand an event over with stdin = the read end of a new pipe; *writer keeps it open. */
+static int hand_over_holding_stdin(int *writer)
+{
+	int conn = dsvc_connect(sock_path, 3000);
+	if (conn < 0)
+		return -1;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	int saved = dup(0);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(p[0], 0), 0);
+	char *argv[] = {"prov-dispatch", "clients.create", NULL};
+	assert_int_equal(dsvc_send(conn, 2, argv), 0);
+	assert_int_equal(dup2(saved, 0), 0);
+	close(saved);
+	close(p[0]);
+	*writer = p[1];
+	return conn;
+}
+
+/* One caller uid may keep at most per_uid workers busy: with two workers and
+ * a cap of one, a second event of the same uid is refused at once (the caller
+ * runs it itself) although a worker is free, and is served once the first
+ * finished. */
+static void one_uid_cannot_take_every_worker(void **state)
+{
+	(void)state;
+	char err[256];
+	pool_listen_fd = dsvc_listen(sock_path, err, sizeof err);
+	assert_true(pool_listen_fd >= 0);
+	pid_t pool = fork();
+	assert_true(pool >= 0);
+	if (pool == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 2); /* the pool's messages */
+		_exit(dsvc_serve("test-pool", sock_path, pool_listen_fd, 2, 1, pool_worker, NULL));
+	}
+	close(pool_listen_fd);
+	int first_writer = -1, second_writer = -1;
+	int first = hand_over_holding_stdin(&first_writer);
+	assert_true(first >= 0);
+	long long start = now_ms();
+	int second = hand_over_holding_stdin(&second_writer);
+	assert_int_equal(second, -1); /* refused, not queued: no wait for dispatch_wait_ms */
+	assert_true(now_ms() - start < 2000);
+	close(first_writer);
+	assert_int_equal(dsvc_wait_exit(first), 3);
+	close(first);
+	int third = hand_over_holding_stdin(&second_writer);
+	assert_true(third >= 0);
+	close(second_writer);
+	assert_int_equal(dsvc_wait_exit(third), 3);
+	close(third);
+	kill(pool, SIGTERM);
+	int status;
+	assert_int_equal(waitpid(pool, &status, 0), pool);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +413,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(connect_gives_up_without_a_service_or_a_free_worker, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(the_caller_knows_whether_anything_ran, setup, teardown),
+	    cmocka_unit_test(the_event_data_has_a_read_deadline),
+	    cmocka_unit_test_setup_teardown(one_uid_cannot_take_every_worker, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("dispatch_service", tests, NULL, NULL);
 }

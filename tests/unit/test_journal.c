@@ -68,19 +68,22 @@ struct readback {
 static int collect(void *ctx, const char *payload, size_t len)
 {
 	struct readback *rb = ctx;
+	char why[128];
 	json_t *rec = json_loadb(payload, len, 0, NULL);
 	assert_non_null(rec);
 	const char *kind = journal_record_kind(rec);
 	assert_non_null(kind);
 	if (strcmp(kind, "begin") == 0) {
 		if (rb->pending)
-			assert_int_equal(
-			    journal_execution_build(&rb->x[rb->n++], rb->pending, NULL, rb->now_us), 0);
+			assert_int_equal(journal_execution_build(&rb->x[rb->n++], rb->pending, NULL,
+			                                         rb->now_us, why, sizeof why),
+			                 0);
 		rb->pending = rec;
 		return 0;
 	}
 	assert_true(journal_records_match(rb->pending, rec));
-	assert_int_equal(journal_execution_build(&rb->x[rb->n++], rb->pending, rec, rb->now_us), 0);
+	assert_int_equal(
+	    journal_execution_build(&rb->x[rb->n++], rb->pending, rec, rb->now_us, why, sizeof why), 0);
 	rb->pending = NULL;
 	return 0;
 }
@@ -88,12 +91,14 @@ static int collect(void *ctx, const char *payload, size_t len)
 static void read_back(const char *path, struct readback *rb)
 {
 	struct spool_read_result res;
-	char err[256];
+	char err[256], why[128];
 	assert_int_equal(spool_read(path, collect, rb, &res, err, sizeof err), 0);
 	assert_false(res.torn_tail);
 	assert_false(res.corrupt);
 	if (rb->pending) {
-		assert_int_equal(journal_execution_build(&rb->x[rb->n++], rb->pending, NULL, rb->now_us), 0);
+		assert_int_equal(
+		    journal_execution_build(&rb->x[rb->n++], rb->pending, NULL, rb->now_us, why, sizeof why),
+		    0);
 		rb->pending = NULL;
 	}
 }
@@ -241,11 +246,11 @@ static void live_journals_are_not_offered_finished_ones_are(void **state)
 	assert_int_equal(files_in_dir(), 2);
 	char err[256];
 	offered = 0;
-	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 1);
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, NULL, err, sizeof err), 1);
 	assert_int_equal(offered, 1);
 	assert_int_equal(files_in_dir(), 1); /* the live one */
 	assert_int_equal(journal_keep(&live), 0);
-	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 1);
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, NULL, err, sizeof err), 1);
 	assert_int_equal(files_in_dir(), 0);
 	/* A temporary name left by a writer killed before its rename: removed once stale. */
 	char tmp[128];
@@ -253,11 +258,11 @@ static void live_journals_are_not_offered_finished_ones_are(void **state)
 	int fd = open(tmp, O_CREAT | O_WRONLY, 0600);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 0);
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(access(tmp, F_OK), 0); /* fresh: a writer may be about to rename it */
 	struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
 	assert_int_equal(utimensat(AT_FDCWD, tmp, old, 0), 0);
-	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 0);
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 
@@ -291,7 +296,7 @@ static void a_reused_journal_is_emptied_between_runs_and_removed_at_the_end(void
 	assert_int_equal(st.st_size, 0);
 	char err[256];
 	offered = 0;
-	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, err, sizeof err), 0);
+	assert_int_equal(spool_import_each(dir, count_and_remove, NULL, NULL, err, sizeof err), 0);
 	assert_int_equal(offered, 0); /* still locked by its owner */
 
 	journal_init(&run, dir, 100); /* the next run takes the same file */
@@ -318,6 +323,117 @@ static void a_reused_journal_is_emptied_between_runs_and_removed_at_the_end(void
 	assert_int_equal(files_in_dir(), 1);
 }
 
+/* The begin record of one delivery as the dispatcher writes it. */
+static json_t *written_begin(void)
+{
+	struct journal j;
+	journal_init(&j, dir, 100);
+	struct journal_begin b = begin_of(ID1, DELIVERY_TRIGGER_DISPATCH, 1);
+	assert_int_equal(journal_begin(&j, &b), 0);
+	assert_int_equal(journal_keep(&j), 0);
+	json_t *got = NULL;
+	struct readback rb = {.now_us = 1};
+	read_back(j.file.path, &rb);
+	assert_int_equal(rb.n, 1);
+	got = json_deep_copy(rb.x[0].begin);
+	journal_execution_free(&rb.x[0]);
+	unlink(j.file.path);
+	return got;
+}
+
+/* Anything in spool_dir is read back: a record the dispatcher would have
+ * refused as input (SPEC: object_id >= 0, a handler, an event of the catalog)
+ * is refused here too, with the reason. */
+static void an_imported_record_is_checked_like_fresh_input(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key;
+		const char *json; /* NULL: removed */
+		const char *reason;
+	} cases[] = {
+	    {"object_id", "-1", "object_id"},
+	    {"object_id", "\"12\"", "object_id"},
+	    {"handler_name", NULL, "handler_name"},
+	    {"handler_name", "\"\"", "handler_name"},
+	    {"handler_id", "0", "handler_id"},
+	    {"events_id", "\"no.such_event\"", "events_id"},
+	    {"event_uid", "\"a b\"", "event_uid"},
+	    {"event_uid", "\"\"", "event_uid"},
+	    {"delivery_id", "\"11111111-1111-4111-8111-11111111111Z\"", "delivery_id"},
+	    {"attempt", "0", "attempt"},
+	    {"attempt", "100000", "attempt"},
+	    {"trigger", "\"cron\"", "trigger"},
+	    {"request", NULL, "request"},
+	};
+	json_t *good = written_begin();
+	struct journal_execution x;
+	char why[128] = "";
+	assert_int_equal(journal_execution_build(&x, json_deep_copy(good), NULL, 1, why, sizeof why), 0);
+	journal_execution_free(&x);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *bad = json_deep_copy(good);
+		if (cases[i].json == NULL)
+			json_object_del(bad, cases[i].key);
+		else
+			json_object_set_new(bad, cases[i].key,
+			                    json_loads(cases[i].json, JSON_DECODE_ANY, NULL));
+		why[0] = '\0';
+		assert_int_equal(journal_execution_build(&x, bad, NULL, 1, why, sizeof why), -1);
+		journal_execution_free(&x);
+		if (strstr(why, cases[i].reason) == NULL)
+			fail_msg("case %zu (%s): reason \"%s\"", i, cases[i].key, why);
+	}
+	json_decref(good);
+}
+
+static char refused_path[256];
+static int refused_count;
+static void note_refused(void *ctx, const char *path, const char *why)
+{
+	(void)ctx;
+	(void)why;
+	refused_count++;
+	snprintf(refused_path, sizeof refused_path, "%s", path);
+}
+
+/* A journal.* name that is a symbolic link is never followed: not read, not
+ * renamed, not removed; the importer is told about it. */
+static void a_journal_symlink_is_reported_and_left_alone(void **state)
+{
+	(void)state;
+	char outside[128], target[4096], link[256], err[256];
+	snprintf(outside, sizeof outside, "%s-outside", dir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	struct journal j;
+	journal_init(&j, outside, 100);
+	struct journal_begin b = begin_of(ID1, DELIVERY_TRIGGER_DISPATCH, 1);
+	assert_int_equal(journal_begin(&j, &b), 0);
+	assert_int_equal(journal_keep(&j), 0);
+	snprintf(target, sizeof target, "%s", j.file.path);
+	snprintf(link, sizeof link, "%s/journal.link", dir);
+	assert_int_equal(symlink(target, link), 0);
+	offered = 0;
+	refused_count = 0;
+	assert_int_equal(spool_import_each(dir, count_and_remove, note_refused, NULL, err, sizeof err), 0);
+	assert_int_equal(offered, 0);
+	assert_int_equal(refused_count, 1);
+	assert_string_equal(refused_path, link);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(stat(target, &st), 0); /* what it points to is untouched */
+	assert_true(st.st_size > 0);
+	/* Read directly, the link is refused too. */
+	struct spool_read_result res;
+	records_seen = 0;
+	assert_int_equal(spool_read(link, count_record, NULL, &res, err, sizeof err), -1);
+	assert_int_equal(records_seen, 0);
+	assert_non_null(strstr(err, "symbolic link"));
+	unlink(target);
+	rmdir(outside);
+}
+
 static void an_unwritable_spool_is_reported(void **state)
 {
 	(void)state;
@@ -339,6 +455,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(a_reused_journal_is_emptied_between_runs_and_removed_at_the_end,
 	                                    setup, teardown),
 	    cmocka_unit_test(an_unwritable_spool_is_reported),
+	    cmocka_unit_test_setup_teardown(an_imported_record_is_checked_like_fresh_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(a_journal_symlink_is_reported_and_left_alone, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("journal", tests, NULL, NULL);
 }
