@@ -103,7 +103,9 @@ static void redeliver_obeys_the_default_destination_policy(void **state)
 	struct config deny = cfg;
 	deny.outbound_allow[0] = '\0'; /* the default: loopback refused */
 	struct redeliver_outcome out;
-	assert_int_equal(redeliver_log(db, &deny, (long long)log_id, &out, err, sizeof err), REDELIVER_DONE);
+	assert_int_equal(
+	    redeliver_log(db, &deny, (long long)log_id, REDELIVER_HERE_HTTP_ONLY, &out, err, sizeof err),
+	    REDELIVER_DONE);
 	assert_int_equal(out.success, 0);
 	assert_non_null(strstr(out.error, "blocked by the destination policy"));
 	assert_int_equal(accept(listener, NULL, NULL), -1); /* nothing came to the receiver */
@@ -119,7 +121,9 @@ static void redeliver_obeys_the_default_destination_policy(void **state)
 	db_rows_free(&rows);
 
 	/* The same redelivery under the instance's policy reaches the receiver. */
-	assert_int_equal(redeliver_log(db, &cfg, (long long)log_id, &out, err, sizeof err), REDELIVER_DONE);
+	assert_int_equal(
+	    redeliver_log(db, &cfg, (long long)log_id, REDELIVER_HERE_HTTP_ONLY, &out, err, sizeof err),
+	    REDELIVER_DONE);
 	int conn = accept(listener, NULL, NULL);
 	assert_true(conn >= 0); /* it connected (and timed out waiting for an answer: fine here) */
 	close(conn);
