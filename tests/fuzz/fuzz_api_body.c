@@ -74,6 +74,7 @@ void api_reply(struct api_request *req, int status, json_t *body)
 
 void api_fail(struct api_request *req, int status, const char *message, const char *code, const char *field)
 {
+	fuzz_require_utf8("an API error message", message);
 	json_t *data = json_object();
 	if (code != NULL)
 		json_object_set_new(data, "code", json_string(code));
@@ -149,6 +150,9 @@ static void save(json_t *body, const struct handler *base)
 	if (handler_validate(&in, fuzz_app.cfg.scripts_dir, &h, &errors) != 0) {
 		if (errors.count == 0 || errors.count > HANDLER_FIELD_ERRORS_MAX)
 			abort();
+		for (size_t i = 0; i < errors.count; i++)
+			fuzz_require_utf8("a handler_validate message (a 422 answer)",
+			                  errors.list[i].message);
 		fail_validation(&req, &errors);
 		return;
 	}

@@ -52,8 +52,10 @@ static void run_line(const char *text, size_t len)
 	char err[1024];
 	int rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
 	json_decref(envelope);
-	if (rc != 0)
+	if (rc != 0) {
+		fuzz_require_utf8("dispatch_envelope_read's reason (a --batch result line)", err);
 		return;
+	}
 	check_round_trip(&event, data);
 	json_decref(data);
 }

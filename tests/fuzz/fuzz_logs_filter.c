@@ -73,6 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int problems = logs_query_parse(&in, &q);
 	if (problems != q.nerrors)
 		abort();
+	for (size_t f = 0; f < LOGS_F__MAX; f++)
+		fuzz_require_utf8("a logs filter message (a 400 answer)", q.errors[f]);
 	if (problems == 0)
 		check_echo(&q);
 	free(query);

@@ -2,6 +2,7 @@
 #ifndef PROV_FUZZ_UTIL_H
 #define PROV_FUZZ_UTIL_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,18 @@ static inline char *fuzz_next_part(char **rest, char sep)
 		*rest = end + 1;
 	}
 	return part;
+}
+
+/* Messages go into JSON answers (the API's errors, --batch result lines):
+ * they must be valid UTF-8 or the answer cannot be built. Aborts otherwise. */
+static inline void fuzz_require_utf8(const char *what, const char *text)
+{
+	json_t *s = json_string(text);
+	if (s == NULL) {
+		fprintf(stderr, "%s is not valid UTF-8: %s\n", what, text);
+		abort();
+	}
+	json_decref(s);
 }
 
 #endif
