@@ -10,7 +10,7 @@
 # rerun with build/fuzz/<harness> <file>. Exit status: 0 clean, 1 a finding.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 BIN=${PROV_FUZZ_BIN:-$ROOT/build/fuzz}
 OUT=$ROOT/tests/output/fuzz
 export ASAN_OPTIONS=${FUZZ_ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
@@ -87,16 +87,25 @@ long() {
   return $failed
 }
 
-# Keep the committed corpora small: only inputs that add coverage, taken from
-# the corpus and what the runs found.
+# Keep the committed corpora small: the seeds (seed-*) and the regression
+# inputs of fixed bugs (regress-*) stay; of the rest of the corpus and what
+# runs found, only inputs that reach new edges are added (-use_counters=0:
+# edges, not hit counts).
 merge() {
-  local name tmp
+  local name tmp dir
   for name in $(harnesses); do
+    dir=tests/fuzz/corpus/$name
+    mkdir -p "$OUT/$name/corpus"
     tmp=$(mktemp -d)
-    "$BIN/$name" -merge=1 -max_len=8192 "$tmp" "tests/fuzz/corpus/$name" "$OUT/$name/corpus" >"$OUT/$name.merge.log" 2>&1 &&
-      rm -f "tests/fuzz/corpus/$name"/* && cp "$tmp"/* "tests/fuzz/corpus/$name/"
+    cp "$dir"/seed-* "$dir"/regress-* "$tmp"/ 2>/dev/null
+    if "$BIN/$name" -merge=1 -use_counters=0 -max_len=8192 "$tmp" "$dir" "$OUT/$name/corpus" \
+      >"$OUT/$name.merge.log" 2>&1; then
+      rm -f "$dir"/* && cp "$tmp"/* "$dir"/
+    else
+      echo "$name: merge failed (log $OUT/$name.merge.log)"
+    fi
     rm -rf "$tmp"
-    echo "$name: $(ls "tests/fuzz/corpus/$name" | wc -l) inputs"
+    echo "$name: $(ls "$dir" | wc -l) inputs"
   done
 }
 
