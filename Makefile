@@ -47,7 +47,7 @@ LIVE_SRC  := $(wildcard tests/live/test_*.c)
 LIVE_BINS := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 .SECONDARY:
-.PHONY: all asan deps run stop test test-unit test-integration test-bare bench lint format clean help
+.PHONY: all asan deps run stop test test-unit test-integration test-bare bench lint format clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS) $(LIVE_BINS)
@@ -148,6 +148,39 @@ $(BUILD)/live/%: $(BUILD)/tests/live/%.o $(CORE_LIB)
          $(FRONT_OBJ:.o=.d) \
          $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(LIVE_SRC:tests/live/%.c=$(BUILD)/tests/live/%.d)
 
+# Fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) over a third build of
+# the core, by clang with ASan + UBSan and libFuzzer's coverage hooks, into
+# build/fuzz/. tests/fuzz/run.sh replays their corpora and fuzzes each for a
+# few seconds in `make test`; `make fuzz` runs each for FUZZ_SECONDS.
+FUZZ_CC      ?= clang
+FUZZ_DIR     := build/fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS  := $(WARN) -g -O1 -D_GNU_SOURCE -Icore -isystem /usr/include/ClearSilver \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_DIR)/%.o)
+FUZZ_LIB     := $(FUZZ_DIR)/libprov.a
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/core/%.o: core/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -MMD -MP -MF $@.d $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+-include $(FUZZ_CORE_OBJ:.o=.d) $(FUZZ_BINS:=.d)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps fuzz-build ## run every fuzz harness FUZZ_SECONDS (600) each; findings in tests/output/fuzz/
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
+
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh
 
@@ -163,6 +196,7 @@ stop:           ## stop what `make run` started
 test: deps      ## build everything and run every test (unit, integration, browser)
 	$(MAKE) all
 	$(MAKE) VARIANT=asan all
+	$(MAKE) fuzz-build
 	tests/run.sh
 
 test-unit: asan ## unit tests only (asan build)
@@ -178,10 +212,10 @@ bench: deps     ## benchmarks (see README)
 lint:           ## cppcheck + clang-format check
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 \
 	  --suppress=missingIncludeSystem -Icore core cgi-bin cmd
-	clang-format --dry-run --Werror core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c
+	clang-format --dry-run --Werror core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c tests/fuzz/*.[ch]
 
 format:
-	clang-format -i core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c
+	clang-format -i core/*.[ch] cgi-bin/*.[ch] cmd/*.c tests/unit/*.c tests/live/*.c tests/fuzz/*.[ch]
 
 clean:
 	rm -rf build bin

@@ -76,8 +76,12 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 			if (strcmp(api_fields[i].json, key) == 0)
 				f = &api_fields[i];
 		if (f == NULL) {
+			/* Cut at a character boundary: the message goes out as JSON. */
+			size_t shown = strnlen(key, 100);
+			while (shown > 0 && ((unsigned char)key[shown] & 0xc0) == 0x80)
+				shown--;
 			char message[160];
-			snprintf(message, sizeof message, "unknown field '%.100s'", key);
+			snprintf(message, sizeof message, "unknown field '%.*s'", (int)shown, key);
 			api_fail(req, 422, message, "unknown_field", key);
 			return -1;
 		}

@@ -28,6 +28,16 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 	return 0;
 }
 
+/* How many bytes of s, at most max, end on a character boundary: a name cut
+ * for a reason must stay valid UTF-8, or the result line cannot be built. */
+static int utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static int two_digits(const char *s, int *out)
 {
 	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
@@ -87,8 +97,8 @@ static int read_event_header(json_t *ev, struct dispatch_event *event, char *err
 		if (strcmp(key, "events_id") != 0 && strcmp(key, "id") != 0 && strcmp(key, "dt") != 0 &&
 		    strcmp(key, "object_id") != 0) {
 			snprintf(err, errlen,
-			         "unknown member \"event.%.64s\" (expected events_id, id, dt, object_id)",
-			         key);
+			         "unknown member \"event.%.*s\" (expected events_id, id, dt, object_id)",
+			         utf8_prefix(key, 64), key);
 			return -1;
 		}
 	}
@@ -103,7 +113,8 @@ static int read_event_header(json_t *ev, struct dispatch_event *event, char *err
 		return -1;
 	}
 	if (def == NULL) {
-		snprintf(err, errlen, "unknown event '%.64s'; valid events: %s", json_string_value(events_id),
+		snprintf(err, errlen, "unknown event '%.*s'; valid events: %s",
+		         utf8_prefix(json_string_value(events_id), 64), json_string_value(events_id),
 		         events_valid_list());
 		return -1;
 	}
@@ -145,7 +156,8 @@ int dispatch_envelope_read(json_t *envelope, struct dispatch_event *event, json_
 	json_object_foreach(envelope, key, value)
 	{
 		if (strcmp(key, "event") != 0 && strcmp(key, "data") != 0) {
-			snprintf(err, errlen, "unknown member \"%.64s\" (expected event and data)", key);
+			snprintf(err, errlen, "unknown member \"%.*s\" (expected event and data)",
+			         utf8_prefix(key, 64), key);
 			return -1;
 		}
 	}

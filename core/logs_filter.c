@@ -228,7 +228,9 @@ static void parse_choice_fields(const struct logs_input *in, struct logs_query *
 		field_error(q, LOGS_F_STATUS, "Status must be success or fail.");
 	else if (buf[0] != '\0')
 		strcpy(q->status, buf[0] == 's' ? "success" : "fail");
-	if (trimmed(in->event, buf, sizeof buf) != 0) {
+	size_t chars;
+	if (trimmed(in->event, buf, sizeof buf) != 0 || (buf[0] != '\0' && !utf8_text_ok(buf, &chars))) {
+		/* Not echoed: the message goes out as JSON too, which takes UTF-8 only. */
 		field_error(q, LOGS_F_EVENT, "Unknown event. Valid events: %s.", events_valid_list());
 	} else if (buf[0] != '\0' && events_find(buf) == NULL) {
 		char shown[40];

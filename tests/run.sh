@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# tests/run.sh [unit|all]: every test of the project, against the asan build.
+# tests/run.sh [unit|fuzz|all]: every test of the project, against the asan build.
 #   1. C unit tests (cmocka) and template golden files (cstest)
-#   2. a private MariaDB + Apache/mod_fcgid on a free loopback port, then the
+#   2. the fuzz harnesses (build/fuzz, `make fuzz-build`): each replays its
+#      corpus and fuzzes for FUZZ_CHECK_SECONDS (5); one test per harness
+#   3. a private MariaDB + Apache/mod_fcgid on a free loopback port, then the
 #      integration and browser tests (node's test runner, playwright-core on
 #      Debian's Chromium); both servers stop on exit, failure included
-#   3. the Apache error log must hold no sanitizer report
+#   4. the Apache error log must hold no sanitizer report
 # Ends with one line: "tests: N passed, N failed".
 set -uo pipefail
 PROV_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +63,16 @@ run_unit() {
   done
 }
 
+# run_fuzz: each libFuzzer harness replays its corpus, then fuzzes a few
+# seconds (tests/fuzz/run.sh check); a finding fails it, naming the reproducer.
+run_fuzz() {
+  echo "== fuzz harnesses (libFuzzer, asan+ubsan): corpus replay + ${FUZZ_CHECK_SECONDS:-5}s each"
+  local name
+  for name in $(tests/fuzz/run.sh list); do
+    if tests/fuzz/run.sh check "$name" "${FUZZ_CHECK_SECONDS:-5}"; then count 1 0; else count 0 1; fi
+  done
+}
+
 RUN=
 run_integration() {
   echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
@@ -89,7 +101,8 @@ run_integration() {
   cp "$RUN/apache/error.log" "$OUT/apache-error.log" 2>/dev/null
 }
 
-run_unit
-[ "$MODE" = unit ] || run_integration
+[ "$MODE" = fuzz ] || run_unit
+[ "$MODE" = unit ] || run_fuzz
+[ "$MODE" = unit ] || [ "$MODE" = fuzz ] || run_integration
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
