@@ -15,6 +15,7 @@ struct api_request {
 	json_t *body;
 	int answered;
 	int status;
+	int viewer; /* answers as a viewer sees them (task URLs masked) */
 };
 
 static struct app fuzz_app;
@@ -35,6 +36,13 @@ long long api_path_id(struct api_request *req)
 {
 	(void)req;
 	return 1;
+}
+
+const struct user *api_user(struct api_request *req)
+{
+	static const struct user admin = {.id = 1, .name = "fuzz", .role = ROLE_ADMIN};
+	static const struct user viewer = {.id = 2, .name = "fuzz-viewer", .role = ROLE_VIEWER};
+	return req->viewer ? &viewer : &admin;
 }
 
 json_t *api_body(struct api_request *req)
@@ -115,7 +123,8 @@ static void check_stored_revalidates(const struct handler *h)
 	struct stored_text t;
 	struct handler_input in = input_of_stored(h, &t);
 	memset(&errors, 0, sizeof errors);
-	if (handler_validate(&in, fuzz_app.cfg.scripts_dir, &again, &errors) != 0) {
+	if (handler_validate(&in, fuzz_app.cfg.scripts_dir, fuzz_app.cfg.outbound_allow, &again, &errors) !=
+	    0) {
 		fprintf(stderr, "a valid handler does not validate again from its stored values: %s: %s\n",
 		        errors.list[0].field, errors.list[0].message);
 		abort();
@@ -135,7 +144,7 @@ static void save(json_t *body, const struct handler *base)
 {
 	static struct handler h;
 	static struct handler_errors errors;
-	struct api_request req = {body, 0, 0};
+	struct api_request req = {body, 0, 0, 0};
 	struct handler_input in = {0};
 	struct stored_text t;
 	if (base != NULL)
@@ -147,7 +156,7 @@ static void save(json_t *body, const struct handler *base)
 		return;
 	}
 	memset(&errors, 0, sizeof errors);
-	if (handler_validate(&in, fuzz_app.cfg.scripts_dir, &h, &errors) != 0) {
+	if (handler_validate(&in, fuzz_app.cfg.scripts_dir, fuzz_app.cfg.outbound_allow, &h, &errors) != 0) {
 		if (errors.count == 0 || errors.count > HANDLER_FIELD_ERRORS_MAX)
 			abort();
 		for (size_t i = 0; i < errors.count; i++)
@@ -157,7 +166,9 @@ static void save(json_t *body, const struct handler *base)
 		return;
 	}
 	check_stored_revalidates(&h);
-	json_decref(handler_json(&h));
+	json_decref(handler_json(&req, &h));
+	req.viewer = 1;
+	json_decref(handler_json(&req, &h)); /* the masked task of a viewer's answer */
 	handler_forget_secret(&h);
 }
 
@@ -187,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	save(body, NULL);
 	save(body, &stored);
-	struct api_request req = {body, 0, 0};
+	struct api_request req = {body, 0, 0, 0};
 	api_handlers_set_status(&req); /* answers 422 or stops at api_db (no database here) */
 	json_decref(body);
 	return 0;

@@ -107,7 +107,7 @@ static void validate(HDF *hdf)
 	    .secret_action = param(hdf, "secret_action"),
 	};
 	memset(&errors, 0, sizeof errors);
-	if (handler_validate(&in, fuzz_scripts_dir(), &h, &errors) != 0 &&
+	if (handler_validate(&in, fuzz_scripts_dir(), "", &h, &errors) != 0 &&
 	    (errors.count == 0 || errors.count > HANDLER_FIELD_ERRORS_MAX))
 		abort();
 	struct logs_input filter = {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,6 +32,27 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, char *path, siz
 	}
 	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
 	return fd;
+}
+
+/* The input as a regular file in /tmp (rewritten for every input), for code
+ * that refuses links such as /proc/self/fd/N (the spool importer opens with
+ * O_NOFOLLOW). Returns 0, or -1. */
+static inline int fuzz_regular_file(const uint8_t *data, size_t size, char *path, size_t pathlen)
+{
+	snprintf(path, pathlen, "/tmp/prov-fuzz-%d.input", (int)getpid());
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return close(fd);
 }
 
 /* A NUL-terminated copy of the input (aborts when out of memory). */
