@@ -447,6 +447,7 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 		        strerror(errno));
 	}
 	dsvc_request_close(&req);        /* before the reply: the caller's pipes close with it */
+	peer_done();                     /* and the caller's next event may take this worker */
 	if (dsvc_reply(conn, code) != 0) /* the caller is gone (billing killed it): the run stays logged */
 		fprintf(stderr, "prov-dispatchd[%d]: the caller left before its exit code %d\n",
 		        (int)getpid(), code);
