@@ -14,6 +14,19 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Write all of data to fd. Returns 0, or -1. */
+static inline int fuzz_write_all(int fd, const uint8_t *data, size_t size)
+{
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 /* The input as a file the code under test opens by name: an anonymous
  * memory file, named /proc/self/fd/N. Returns its fd (close it after), or -1. */
 static inline int fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t pathlen)
@@ -21,14 +34,9 @@ static inline int fuzz_memfile(const uint8_t *data, size_t size, char *path, siz
 	int fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
+	if (fuzz_write_all(fd, data, size) != 0) {
+		close(fd);
+		return -1;
 	}
 	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
 	return fd;
@@ -43,16 +51,8 @@ static inline int fuzz_regular_file(const uint8_t *data, size_t size, char *path
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return close(fd);
+	int rc = fuzz_write_all(fd, data, size);
+	return close(fd) == 0 ? rc : -1;
 }
 
 /* A NUL-terminated copy of the input (aborts when out of memory). */
