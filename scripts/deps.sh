@@ -23,7 +23,7 @@ packages=(
   chromium curl openssl valgrind wrk strace
   nginx-light # the dispatcher benchmark's fast receiver (return 200)
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
-  clang libclang-rt-14-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
+  clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
 )
 
 missing=()
