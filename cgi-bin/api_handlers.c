@@ -7,6 +7,7 @@
 #include "db.h"
 #include "events.h"
 #include "handlers.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,9 +78,7 @@ static int input_from_json(struct api_request *req, json_t *body, struct handler
 				f = &api_fields[i];
 		if (f == NULL) {
 			/* Cut at a character boundary: the message goes out as JSON. */
-			size_t shown = strnlen(key, 100);
-			while (shown > 0 && ((unsigned char)key[shown] & 0xc0) == 0x80)
-				shown--;
+			size_t shown = utf8_prefix(key, 100);
 			char message[160];
 			snprintf(message, sizeof message, "unknown field '%.*s'", (int)shown, key);
 			api_fail(req, 422, message, "unknown_field", key);

@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "monotonic.h"
+#include "utf8.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -214,12 +215,7 @@ char *delivery_utf8_clean(const char *text, size_t len, size_t max, int *cut)
 /* Copy a UTF-8 string, cut at a character boundary when it does not fit. */
 static void copy_utf8(char *dst, size_t dstlen, const char *src)
 {
-	size_t n = strlen(src);
-	if (n >= dstlen) {
-		n = dstlen - 1;
-		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
-			n--;
-	}
+	size_t n = utf8_prefix(src, dstlen - 1);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 }

@@ -2,6 +2,7 @@
 #include "dispatch.h"
 
 #include "events.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +27,6 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 		return -1;
 	memcpy(event->uid, uid, strlen(uid) + 1);
 	return 0;
-}
-
-/* How many bytes of s, at most max, end on a character boundary: a name cut
- * for a reason must stay valid UTF-8, or the result line cannot be built. */
-static int utf8_prefix(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max);
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (int)n;
 }
 
 static int two_digits(const char *s, int *out)
@@ -98,7 +89,7 @@ static int read_event_header(json_t *ev, struct dispatch_event *event, char *err
 		    strcmp(key, "object_id") != 0) {
 			snprintf(err, errlen,
 			         "unknown member \"event.%.*s\" (expected events_id, id, dt, object_id)",
-			         utf8_prefix(key, 64), key);
+			         (int)utf8_prefix(key, 64), key);
 			return -1;
 		}
 	}
@@ -114,7 +105,7 @@ static int read_event_header(json_t *ev, struct dispatch_event *event, char *err
 	}
 	if (def == NULL) {
 		snprintf(err, errlen, "unknown event '%.*s'; valid events: %s",
-		         utf8_prefix(json_string_value(events_id), 64), json_string_value(events_id),
+		         (int)utf8_prefix(json_string_value(events_id), 64), json_string_value(events_id),
 		         events_valid_list());
 		return -1;
 	}
@@ -157,7 +148,7 @@ int dispatch_envelope_read(json_t *envelope, struct dispatch_event *event, json_
 	{
 		if (strcmp(key, "event") != 0 && strcmp(key, "data") != 0) {
 			snprintf(err, errlen, "unknown member \"%.*s\" (expected event and data)",
-			         utf8_prefix(key, 64), key);
+			         (int)utf8_prefix(key, 64), key);
 			return -1;
 		}
 	}

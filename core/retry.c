@@ -1,6 +1,8 @@
 /* retry: schedule parsing and next-attempt arithmetic. */
 #include "retry.h"
 
+#include "utf8.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,16 +10,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-
-/* How many bytes of s, at most max, end on a character boundary: the text
- * quoted in a message must stay valid UTF-8 (the API answers it in JSON). */
-static int utf8_prefix(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max);
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (int)n;
-}
 
 int retry_schedule_parse(const char *text, struct retry_schedule *out, char *err, size_t errlen)
 {
@@ -30,7 +22,7 @@ int retry_schedule_parse(const char *text, struct retry_schedule *out, char *err
 			p++;
 		if (!isdigit((unsigned char)*p)) {
 			snprintf(err, errlen, "retry schedule: expected a number at '%.*s'",
-			         utf8_prefix(p, 20), p);
+			         (int)utf8_prefix(p, 20), p);
 			return -1;
 		}
 		char *end;
