@@ -8,6 +8,7 @@
 #include "netpolicy.h"
 #include "retry.h"
 
+#include <ClearSilver.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -488,16 +489,9 @@ int handler_check_task(const char *task, const char *scripts_dir, char out[HANDL
 
 /* ---------------------------------------------------------------- destination */
 
-static int hex_value(char c)
-{
-	return c >= '0' && c <= '9'   ? c - '0'
-	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
-	                              : -1;
-}
-
 /* The host of a checked URL ("[v6]" keeps its brackets), percent-decoded as
- * a resolver would see it. */
+ * a resolver would see it (ClearSilver's decoder, as the panel's and the
+ * API's query strings are). */
 static void url_host(const char *url, char *host, size_t hostlen)
 {
 	const char *rest = strstr(url, "://");
@@ -511,16 +505,8 @@ static void url_host(const char *url, char *host, size_t hostlen)
 		end = close + 1;
 	else if (memchr(start, ':', (size_t)(end - start)) != NULL)
 		end = memchr(start, ':', (size_t)(end - start));
-	size_t used = 0;
-	for (const char *p = start; p < end && used + 1 < hostlen; p++) {
-		if (*p == '%' && p + 2 < end && hex_value(p[1]) >= 0 && hex_value(p[2]) >= 0) {
-			host[used++] = (char)(hex_value(p[1]) * 16 + hex_value(p[2]));
-			p += 2;
-		} else {
-			host[used++] = *p;
-		}
-	}
-	host[used] = '\0';
+	snprintf(host, hostlen, "%.*s", (int)(end - start), start);
+	cgi_url_unescape(host);
 }
 
 int handler_check_destination(const char *url, const char *outbound_allow, char *message, size_t messagelen)
