@@ -71,8 +71,8 @@ struct delivery_result {
 	int stderr_overflow;
 	long retry_after_s;             /* Retry-After in seconds, -1 when absent */
 	char error[DELIVERY_ERROR_MAX]; /* "" on success */
-	int blocked; /* the destination policy refused every address: final, never retried */
-	int refused; /* not attempted and never worth retrying (an untrusted script) */
+	int final; /* not attempted and a retry would be refused the same way (the destination
+	            * policy, an untrusted script): logged as failed, never queued or rescheduled */
 	enum delivery_verdict verdict;
 	json_t *data;                     /* DELIVERY_REPLACE: the new data (an object) */
 	char reason[DELIVERY_REASON_MAX]; /* DELIVERY_FORBID */

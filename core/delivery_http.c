@@ -237,7 +237,7 @@ static void describe_failure(CURLcode rc, const struct delivery_request *req, co
 {
 	if (io->blocked[0] != '\0' && io->connects == 0) {
 		delivery_fail(out, "blocked by the destination policy: %s", io->blocked);
-		out->blocked = 1;
+		out->final = 1;
 	} else if (rc == CURLE_WRITE_ERROR && io->body.overflow)
 		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)

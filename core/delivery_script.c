@@ -313,7 +313,7 @@ int delivery_script_run(struct delivery *d, const struct delivery_request *req, 
 	    delivery_script_trusted(dir, path, (uid_t)-1, out->error, sizeof out->error) != 0) {
 		if (out->error[0] == '\0')
 			delivery_fail(out, "the scripts directory %s is not accessible", d->scripts_dir);
-		out->refused = 1; /* the same script would be refused on every retry */
+		out->final = 1; /* the same script would be refused on every retry */
 		return -1;
 	}
 	struct script_run run = {.pid = -1,

@@ -32,11 +32,11 @@ struct run_state {
 };
 
 /* A failed first delivery is queued when the handler retries and it is worth
- * it; a destination the policy refuses stays refused, so it is not. */
+ * it; a final failure (refused by a check that would refuse it again) is not. */
 static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
 {
 	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
-	if (r->success || r->blocked || r->refused || !h->retry_enabled)
+	if (r->success || r->final || !h->retry_enabled)
 		return q;
 	struct retry_policy policy;
 	char ignored[128];

@@ -174,10 +174,8 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	long delay = 0;
 	enum retry_action act = retry_decide(policy, result.success, result.http_status, result.retry_after_s,
 	                                     (int)attempt, retry_jitter(), &delay);
-	if (result.blocked) /* refused by the destination policy: final (exhausted), like a 4xx */
+	if (result.final) /* refused again on every attempt: exhausted now, like a 4xx */
 		act = RETRY_NONE;
-	if (result.refused) /* an untrusted script: refused again on every attempt */
-		act = RETRY_GIVE_UP;
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
 	                           .has_object_id = it->has_object_id,
