@@ -2,6 +2,7 @@
  * loading the current one for a dispatcher, through its local copy. */
 #include "cache.h"
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "scheduler.h"
@@ -50,7 +51,8 @@ static void copy_text(char *dst, size_t dstlen, const char *src)
 /* ---------------------------------------------------------------- publishing */
 
 /* A new generation's id: 128 bits from getrandom(2), as hex. (Not
- * auth_random_hex: auth.o brings libcrypt into prov-dispatchd's static link.) */
+ * auth_random_hex: auth.o brings libcrypt into prov-dispatchd's static link;
+ * auth_hex is inline.) */
 static int generation_uid_new(char out[CACHE_GENERATION_UID_LEN + 1])
 {
 	unsigned char bytes[CACHE_GENERATION_UID_LEN / 2];
@@ -63,12 +65,7 @@ static int generation_uid_new(char out[CACHE_GENERATION_UID_LEN + 1])
 			return -1;
 		got += (size_t)n;
 	}
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof bytes; i++) {
-		out[2 * i] = digits[bytes[i] >> 4];
-		out[2 * i + 1] = digits[bytes[i] & 15];
-	}
-	out[CACHE_GENERATION_UID_LEN] = '\0';
+	auth_hex(bytes, sizeof bytes, out);
 	return 0;
 }
 
