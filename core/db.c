@@ -124,13 +124,20 @@ static void drop_statements(struct db *db)
 	db->ncache = 0;
 }
 
+/* Close the connection and its statements; the next statement reconnects. */
+static void close_conn(struct db *db)
+{
+	drop_statements(db);
+	if (db->conn)
+		mysql_close(db->conn);
+	db->conn = NULL;
+}
+
 void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
-	drop_statements(db);
-	if (db->conn)
-		mysql_close(db->conn);
+	close_conn(db);
 	free(db);
 }
 
@@ -139,10 +146,7 @@ void db_close(struct db *db)
 static int reconnect(struct db *db)
 {
 	char err[512];
-	drop_statements(db);
-	if (db->conn)
-		mysql_close(db->conn);
-	db->conn = NULL;
+	close_conn(db);
 	if (connect_conn(db, err, sizeof err) != 0) {
 		set_error(db, CR_SERVER_GONE_ERROR, "reconnect", err);
 		return -1;
@@ -255,10 +259,7 @@ static void after_failure(struct db *db)
 	if (!db->in_transaction || !connection_lost(db->last_errno))
 		return;
 	db->transaction_lost = 1;
-	drop_statements(db);
-	if (db->conn)
-		mysql_close(db->conn);
-	db->conn = NULL;
+	close_conn(db);
 }
 
 static int refuse_lost_transaction(struct db *db)
@@ -498,10 +499,7 @@ void db_rollback(struct db *db)
 	db->transaction_lost = 0;
 	if (db->conn != NULL && mysql_rollback(db->conn) != 0) {
 		set_error(db, mysql_errno(db->conn), "rollback", mysql_error(db->conn));
-		if (connection_lost(db->last_errno)) {
-			drop_statements(db);
-			mysql_close(db->conn);
-			db->conn = NULL; /* the server rolls back a transaction whose connection went */
-		}
+		if (connection_lost(db->last_errno))
+			close_conn(db); /* the server rolls back a transaction whose connection went */
 	}
 }
