@@ -13,9 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define API_MAX_QUERY 32
-#define API_QUERY_VALUE_MAX 8192
-
 struct api_request {
 	struct app *app;
 	FCGX_Request *fcgx;
@@ -151,19 +148,12 @@ struct db *api_db(struct api_request *req)
 
 /* ---------------------------------------------------------------- input */
 
-static int parse_query(struct api_request *req)
+long api_query_split(char *query, const char **names, const char **values, size_t max)
 {
-	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
-	if (query == NULL || query[0] == '\0')
-		return 0;
-	if (strlen(query) > API_MAX_QUERY * (size_t)API_QUERY_VALUE_MAX)
-		return -1;
-	req->query_buf = strdup(query);
-	if (req->query_buf == NULL)
-		return -1;
+	size_t n = 0;
 	char *save = NULL;
-	for (char *pair = strtok_r(req->query_buf, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
-		if (req->nquery == API_MAX_QUERY)
+	for (char *pair = strtok_r(query, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
+		if (n == max)
 			return -1;
 		char *eq = strchr(pair, '=');
 		char *value = "";
@@ -175,10 +165,27 @@ static int parse_query(struct api_request *req)
 		cgi_url_unescape(value);
 		if (strlen(value) > API_QUERY_VALUE_MAX)
 			return -1;
-		req->query_names[req->nquery] = pair;
-		req->query_values[req->nquery] = value;
-		req->nquery++;
+		names[n] = pair;
+		values[n] = value;
+		n++;
 	}
+	return (long)n;
+}
+
+static int parse_query(struct api_request *req)
+{
+	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
+	if (query == NULL || query[0] == '\0')
+		return 0;
+	if (strlen(query) > API_MAX_QUERY * (size_t)API_QUERY_VALUE_MAX)
+		return -1;
+	req->query_buf = strdup(query);
+	if (req->query_buf == NULL)
+		return -1;
+	long n = api_query_split(req->query_buf, req->query_names, req->query_values, API_MAX_QUERY);
+	if (n < 0)
+		return -1;
+	req->nquery = (size_t)n;
 	return 0;
 }
 

@@ -38,6 +38,14 @@ json_t *api_body(struct api_request *req);
 /* A decoded query-string parameter, or NULL. */
 const char *api_query(struct api_request *req, const char *name);
 
+#define API_MAX_QUERY 32
+#define API_QUERY_VALUE_MAX 8192
+/* Split a query string (modified in place) into its pairs, percent-decoded
+ * (ClearSilver's decoder): names[i] = values[i]. Returns how many, or -1 when
+ * there are more than max or a value is longer than API_QUERY_VALUE_MAX.
+ * api_query answers a name's first pair. */
+long api_query_split(char *query, const char **names, const char **values, size_t max);
+
 /* Answer with body (reference stolen; NULL for 204). */
 void api_reply(struct api_request *req, int status, json_t *body);
 /* Answer with the error shape; code and field may be NULL. */

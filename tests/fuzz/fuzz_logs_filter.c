@@ -1,13 +1,12 @@
 /* fuzz_logs_filter: the logs filter as GET /api/logs receives it: a query
- * string split and URL-decoded as core/api.c's parse_query does, validated
+ * string split and URL-decoded by core/api.c's api_query_split, validated
  * by logs_query_parse into the typed query. A query that validates must
  * validate again from its own normalised fields (what the page echoes back
  * into the form) to the same bounds and pattern. */
 #include "fuzz_util.h"
 
+#include "api.h"
 #include "logs.h"
-
-#include <ClearSilver.h>
 
 static void check_echo(const struct logs_query *q)
 {
@@ -48,16 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *query = fuzz_string(data, size);
 	struct logs_input in;
 	memset(&in, 0, sizeof in);
-	char *save = NULL;
-	for (char *pair = strtok_r(query, "&", &save); pair; pair = strtok_r(NULL, "&", &save)) {
-		char *eq = strchr(pair, '=');
-		char *value = "";
-		if (eq != NULL) {
-			*eq = '\0';
-			value = eq + 1;
-		}
-		cgi_url_unescape(pair);
-		cgi_url_unescape(value);
+	/* The API's own split (core/api.c), then its first-pair lookup. */
+	const char *names[API_MAX_QUERY], *values[API_MAX_QUERY];
+	long n = api_query_split(query, names, values, API_MAX_QUERY);
+	for (long i = 0; i < n; i++) {
+		const char *pair = names[i];
 		const char **slot = strcmp(pair, "handler") == 0  ? &in.handler
 		                    : strcmp(pair, "event") == 0  ? &in.event
 		                    : strcmp(pair, "status") == 0 ? &in.status
@@ -68,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                    : strcmp(pair, "after") == 0  ? &in.after
 		                                                  : NULL;
 		if (slot != NULL && *slot == NULL) /* api_query answers the first */
-			*slot = value;
+			*slot = values[i];
 	}
 	int problems = logs_query_parse(&in, &q);
 	if (problems != q.nerrors)
