@@ -39,12 +39,23 @@ static void set_cache_status(struct web_request *req, const struct cache_status 
 	web_set_int(req, "Cache.Pending", st->pending);
 }
 
+/* Retry.<Name> is the count's text ("more than 10,000" above the cap),
+ * Retry.<Name>Any is 1 when there is at least one. */
+static void set_retry_count(struct web_request *req, const char *name, long long count)
+{
+	char key[48], text[32];
+	snprintf(key, sizeof key, "Retry.%s", name);
+	web_set(req, key, retryq_count_text(count, text, sizeof text));
+	snprintf(key, sizeof key, "Retry.%sAny", name);
+	web_set_int(req, key, count > 0);
+}
+
 static void set_retry_counts(struct web_request *req, const struct retryq_counts *c)
 {
-	web_set_int(req, "Retry.Due", c->due);
-	web_set_int(req, "Retry.Later", c->scheduled - c->due); /* scheduled counts the due rows too */
-	web_set_int(req, "Retry.Exhausted", c->exhausted);
-	web_set_int(req, "Retry.Done", c->done);
+	set_retry_count(req, "Due", c->due);
+	set_retry_count(req, "Later", c->later);
+	set_retry_count(req, "Exhausted", c->exhausted);
+	set_retry_count(req, "Done", c->done);
 }
 
 /* The outcome of a restart, from the redirect's query string (digits only). */

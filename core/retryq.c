@@ -38,13 +38,16 @@ static const char SQL_RENEW[] = "UPDATE retry_queue SET next_attempt_at = UTC_TI
                                 "SECOND, updated_at = UTC_TIMESTAMP(6) "
                                 "WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
 /* Each count is one range of ix_retry_due (state, next_attempt_at), read from
- * the index alone: no row (nor its envelope) is read, and the rows of the
- * other states are not scanned. */
-static const char SQL_COUNTS[] = "SELECT (SELECT COUNT(*) FROM retry_queue WHERE state = 'scheduled' "
-                                 "AND next_attempt_at <= UTC_TIMESTAMP(6)), "
-                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'scheduled'), "
-                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'exhausted'), "
-                                 "(SELECT COUNT(*) FROM retry_queue WHERE state = 'done')";
+ * the index alone, and stops after RETRYQ_COUNT_CAP + 1 entries: a backlog of
+ * millions after an outage costs the Task Scheduler page and the worker's
+ * summary no more than ten thousand index entries each ("more than 10,000"). */
+static const char SQL_COUNTS[] =
+    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'scheduled' "
+    "AND next_attempt_at <= UTC_TIMESTAMP(6) LIMIT ?) AS r), "
+    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'scheduled' "
+    "AND next_attempt_at > UTC_TIMESTAMP(6) LIMIT ?) AS r), "
+    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'exhausted' LIMIT ?) AS r), "
+    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'done' LIMIT ?) AS r)";
 
 static const char *state_name(enum retryq_outcome outcome)
 {
@@ -184,13 +187,24 @@ int retryq_renew(struct db *db, long long id, const char *worker_id, long lease_
 
 int retryq_count(struct db *db, struct retryq_counts *counts)
 {
+	struct db_param params[] = {DB_INT(RETRYQ_COUNT_CAP + 1), DB_INT(RETRYQ_COUNT_CAP + 1),
+	                            DB_INT(RETRYQ_COUNT_CAP + 1), DB_INT(RETRYQ_COUNT_CAP + 1)};
 	struct db_rows rows;
-	if (db_query(db, SQL_COUNTS, NULL, 0, &rows) != 0)
+	if (db_query(db, SQL_COUNTS, params, 4, &rows) != 0)
 		return -1;
 	counts->due = db_cell_int(&rows, 0, 0, 0);
-	counts->scheduled = db_cell_int(&rows, 0, 1, 0);
+	counts->later = db_cell_int(&rows, 0, 1, 0);
 	counts->exhausted = db_cell_int(&rows, 0, 2, 0);
 	counts->done = db_cell_int(&rows, 0, 3, 0);
 	db_rows_free(&rows);
 	return 0;
+}
+
+const char *retryq_count_text(long long count, char *buf, size_t buflen)
+{
+	if (count > RETRYQ_COUNT_CAP)
+		snprintf(buf, buflen, "more than %d,%03d", RETRYQ_COUNT_CAP / 1000, RETRYQ_COUNT_CAP % 1000);
+	else
+		snprintf(buf, buflen, "%lld", count);
+	return buf;
 }

@@ -66,9 +66,16 @@ int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_ou
  * lease_seconds from now. 1 yes, 0 the claim was lost, -1 on error. */
 int retryq_renew(struct db *db, long long id, const char *worker_id, long lease_seconds);
 
+/* The queue's rows by state, each counted up to RETRYQ_COUNT_CAP + 1: a count
+ * above the cap means "more than RETRYQ_COUNT_CAP" (retryq_count_text). */
+#define RETRYQ_COUNT_CAP 10000
 struct retryq_counts {
-	long long due, scheduled, exhausted, done;
+	long long due;   /* scheduled, next attempt now or earlier */
+	long long later; /* scheduled for later */
+	long long exhausted, done;
 };
 int retryq_count(struct db *db, struct retryq_counts *counts);
+/* "1234", or "more than 10,000" for a count above the cap. */
+const char *retryq_count_text(long long count, char *buf, size_t buflen);
 
 #endif

@@ -315,10 +315,13 @@ void worker_summary(const struct worker_stats *st, const struct retryq_counts *c
 	if (st->refused > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, "; spool: %ld link%s or special file%s left alone",
 		              st->refused, st->refused == 1 ? "" : "s", st->refused == 1 ? "" : "s");
+	char due[32], later[32], exhausted[32];
 	if (counts != NULL && n > 0 && (size_t)n < outlen)
-		n += snprintf(out + n, outlen - (size_t)n,
-		              "; queue: %lld due, %lld scheduled later, %lld exhausted", counts->due,
-		              counts->scheduled - counts->due, counts->exhausted);
+		n +=
+		    snprintf(out + n, outlen - (size_t)n, "; queue: %s due, %s scheduled later, %s exhausted",
+		             retryq_count_text(counts->due, due, sizeof due),
+		             retryq_count_text(counts->later, later, sizeof later),
+		             retryq_count_text(counts->exhausted, exhausted, sizeof exhausted));
 	if (st->redelivered > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, "; %ld queued redeliver%s run", st->redelivered,
 		              st->redelivered == 1 ? "y" : "ies");

@@ -43,9 +43,9 @@
   <h2 class="first">Retry queue</h2>
   <p class="hint">Failed deliveries wait here for the Retry Worker (<code>prov-worker</code>), which sends them again with the same delivery id. Exhausted ones stay in the Execution Logs, where they can be redelivered.</p>
   <dl class="facts">
-    <dt>Due now</dt><dd id="retry-due"><?cs if:Retry.Due > 0 ?><span class="status status-archived"><?cs var:Retry.Due ?></span><?cs else ?>0<?cs /if ?></dd>
+    <dt>Due now</dt><dd id="retry-due"><?cs if:Retry.DueAny ?><span class="status status-archived"><?cs var:Retry.Due ?></span><?cs else ?>0<?cs /if ?></dd>
     <dt>Scheduled later</dt><dd id="retry-scheduled"><?cs var:Retry.Later ?></dd>
-    <dt>Exhausted</dt><dd id="retry-exhausted"><?cs if:Retry.Exhausted > 0 ?><span class="status status-failed"><?cs var:Retry.Exhausted ?></span><?cs else ?>0<?cs /if ?></dd>
+    <dt>Exhausted</dt><dd id="retry-exhausted"><?cs if:Retry.ExhaustedAny ?><span class="status status-failed"><?cs var:Retry.Exhausted ?></span><?cs else ?>0<?cs /if ?></dd>
     <dt>Delivered on a retry</dt><dd id="retry-done"><?cs var:Retry.Done ?></dd>
   </dl>
 </section>

@@ -172,7 +172,11 @@ awk -v m="$(field rps "$mix")" -v s="$static" -v p99="$(field p99_ms "$mix")" \
 # ---------------------------------------------------------------- phase 2
 bench_nginx_start "$PROV_TEST_RUN/mix-nginx" || exit 1
 trap 'kill $nginx_pid 2>/dev/null' EXIT
-sqlq "UPDATE handlers SET status = 'disabled' WHERE status = 'enabled' AND name NOT LIKE 'mix handler %';
+# Billing's one receiver: every other handler of the event is disabled, so the
+# batch makes exactly one execution per event (the mix handlers are recreated
+# by the next run).
+sqlq "UPDATE handlers SET status = 'disabled' WHERE status = 'enabled'
+    AND (name NOT LIKE 'mix handler %' OR events_id = 'clients.subscriptions.renew');
   DELETE FROM handlers WHERE name = 'mix billing';
   INSERT INTO handlers (name, events_id, task, task_type, status, priority, created_at, updated_at)
   VALUES ('mix billing', 'clients.subscriptions.renew', '$nginx_url', 'http', 'enabled', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP())"

@@ -314,3 +314,27 @@ test('the example systemd units (dispatcher service, worker loop, log purge time
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a backlog of millions costs the Task Scheduler a bounded count: above 10,000 it says "more than 10,000"', async () => {
+  const before = Number(sqlValue(`SELECT COUNT(*) FROM retry_queue WHERE state = 'done'`));
+  sql(`SET SESSION max_recursive_iterations = 20000;
+    INSERT INTO retry_queue (delivery_id, handler_id, handler_name, events_id, event_uid, envelope, attempt,
+                             state, next_attempt_at, created_at, updated_at)
+    WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${10000 - before})
+    SELECT CONCAT('backlog-', LPAD(n, 28, '0')), 1, 'backlog', '${EVENT}', CONCAT('backlog-', n), '{}', 1,
+           'done', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6) FROM seq`);
+  try {
+    const viewer = await clientAs('viewer');
+    let page = await viewer.get('/scheduler');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /id="retry-done">10000<\/dd>/, 'exactly the cap: still counted');
+    sql(`INSERT INTO retry_queue (delivery_id, handler_id, handler_name, events_id, event_uid, envelope, attempt,
+                                  state, next_attempt_at, created_at, updated_at)
+         VALUES ('backlog-one-more', 1, 'backlog', '${EVENT}', 'backlog-x', '{}', 1, 'done',
+                 UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))`);
+    page = await viewer.get('/scheduler');
+    assert.match(page.text, /id="retry-done">more than 10,000<\/dd>/);
+  } finally {
+    sql(`DELETE FROM retry_queue WHERE handler_name = 'backlog'`);
+  }
+});
