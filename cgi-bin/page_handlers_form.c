@@ -15,8 +15,10 @@
 
 /* The form's fields, named as handler_input names them. */
 static const char *const form_fields[] = {
-    "name",           "events_id",          "task",          "status", "priority", "timeout", "retry_enabled",
-    "retry_schedule", "retry_max_attempts", "secret_action", "old_secret_hours", "signature_scheme",
+    "name",          "events_id",        "task",
+    "status",        "priority",         "timeout",
+    "retry_enabled", "retry_schedule",   "retry_max_attempts",
+    "secret_action", "old_secret_hours", "signature_scheme",
 };
 #define NFIELDS (sizeof form_fields / sizeof form_fields[0])
 

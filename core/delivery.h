@@ -129,8 +129,9 @@ int delivery_sign(const char *const secrets[], size_t nsecrets, long long unix_t
  * secret: the HMAC-SHA256 of "<msg_id>.<unix>.<body>" keyed by the bytes the
  * base64 after "whsec_" decodes to. Returns 0, or -1 (a secret that is not
  * whsec_<base64>, OpenSSL failed). */
-int delivery_sign_standard(const char *const secrets[], size_t nsecrets, const char *msg_id, long long unix_time,
-                           const char *body, size_t body_len, char out[DELIVERY_SIGNATURE_MAX]);
+int delivery_sign_standard(const char *const secrets[], size_t nsecrets, const char *msg_id,
+                           long long unix_time, const char *body, size_t body_len,
+                           char out[DELIVERY_SIGNATURE_MAX]);
 
 /* The key a Standard Webhooks secret names: "whsec_" + base64 (padding may be
  * left out). Returns its length, or -1 when secret is not of that form or

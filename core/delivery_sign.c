@@ -116,8 +116,9 @@ int delivery_standard_key(const char *secret, unsigned char *key, size_t keymax)
 	return key_len;
 }
 
-int delivery_sign_standard(const char *const secrets[], size_t nsecrets, const char *msg_id, long long unix_time,
-                           const char *body, size_t body_len, char out[DELIVERY_SIGNATURE_MAX])
+int delivery_sign_standard(const char *const secrets[], size_t nsecrets, const char *msg_id,
+                           long long unix_time, const char *body, size_t body_len,
+                           char out[DELIVERY_SIGNATURE_MAX])
 {
 	if (nsecrets == 0 || nsecrets > DELIVERY_SECRETS_MAX)
 		return -1;

@@ -23,7 +23,7 @@ struct db_rows;
 #define HANDLER_TIMEOUT_DEFAULT_MS 5000L
 #define HANDLER_ATTEMPTS_MAX 100L
 #define HANDLER_SECRET_PREFIX "whsec_"
-#define HANDLER_SECRET_BYTES 32            /* random bytes of a generated secret, base64 after the prefix */
+#define HANDLER_SECRET_BYTES 32           /* random bytes of a generated secret, base64 after the prefix */
 #define HANDLER_OLD_SECRET_HOURS_MAX 168L /* a rotation keeps the old secret at most a week */
 
 enum handler_task_type { HANDLER_TASK_HTTP, HANDLER_TASK_SCRIPT };
@@ -86,8 +86,8 @@ struct handler_input {
 	const char *retry_schedule;     /* "5s,5m,2h": retry_schedule_parse rules; "" default */
 	const char *retry_max_attempts; /* integer 1..HANDLER_ATTEMPTS_MAX; "" default */
 	const char *secret_action;      /* keep | generate | remove; default keep */
-	const char *old_secret_hours;   /* 0..HANDLER_OLD_SECRET_HOURS_MAX, > 0 only with generate; default 0 */
-	const char *signature_scheme;   /* prov | standard; default prov */
+	const char *old_secret_hours; /* 0..HANDLER_OLD_SECRET_HOURS_MAX, > 0 only with generate; default 0 */
+	const char *signature_scheme; /* prov | standard; default prov */
 };
 
 #define HANDLER_FIELD_ERRORS_MAX 12

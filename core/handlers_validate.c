@@ -635,7 +635,8 @@ static void validate_event(const char *raw, struct handler *out, struct handler_
 }
 
 /* The signing secret's action, its rotation window and the scheme. */
-static void validate_signing(const struct handler_input *in, struct handler *out, struct handler_errors *errors)
+static void validate_signing(const struct handler_input *in, struct handler *out,
+                             struct handler_errors *errors)
 {
 	int action_ok = 1;
 	if (in->secret_action != NULL) {
@@ -652,16 +653,20 @@ static void validate_signing(const struct handler_input *in, struct handler *out
 		}
 	}
 	if (!is_blank(in->old_secret_hours)) {
-		if (parse_whole(in->old_secret_hours, 0, HANDLER_OLD_SECRET_HOURS_MAX, &out->old_secret_hours) != 0)
+		if (parse_whole(in->old_secret_hours, 0, HANDLER_OLD_SECRET_HOURS_MAX,
+		                &out->old_secret_hours) != 0)
 			add_error(errors, "old_secret_hours",
 			          "Keeping the old secret must be a whole number of hours from 0 to %ld",
 			          HANDLER_OLD_SECRET_HOURS_MAX);
-		else if (action_ok && out->old_secret_hours > 0 && out->secret_action != HANDLER_SECRET_GENERATE)
-			add_error(errors, "old_secret_hours",
-			          "The old secret is kept only when a new one is generated: choose generate, or 0 "
-			          "hours");
+		else if (action_ok && out->old_secret_hours > 0 &&
+		         out->secret_action != HANDLER_SECRET_GENERATE)
+			add_error(
+			    errors, "old_secret_hours",
+			    "The old secret is kept only when a new one is generated: choose generate, or 0 "
+			    "hours");
 	}
-	if (in->signature_scheme != NULL && handler_scheme_parse(in->signature_scheme, &out->signature_scheme) != 0)
+	if (in->signature_scheme != NULL &&
+	    handler_scheme_parse(in->signature_scheme, &out->signature_scheme) != 0)
 		add_error(errors, "signature_scheme", "The signature scheme must be prov or standard");
 }
 

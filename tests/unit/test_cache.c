@@ -78,9 +78,10 @@ static void malformed_snapshots_are_refused(void **state)
 	assert_int_equal(cache_snapshot_parse(bad, strlen(bad), &snap, err, sizeof err), -1);
 	assert_non_null(strstr(err, "malformed"));
 	assert_int_equal(cache_snapshot_parse("{", 1, &snap, err, sizeof err), -1);
-	const char *bad_scheme = "{\"generation\":1,\"handlers\":[{\"id\":1,\"name\":\"a\",\"events_id\":"
-	                         "\"clients.create\",\"task\":\"http://h/\",\"task_type\":\"http\",\"priority\":1,"
-	                         "\"timeout_ms\":500,\"signature_scheme\":\"svix\"}]}";
+	const char *bad_scheme =
+	    "{\"generation\":1,\"handlers\":[{\"id\":1,\"name\":\"a\",\"events_id\":"
+	    "\"clients.create\",\"task\":\"http://h/\",\"task_type\":\"http\",\"priority\":1,"
+	    "\"timeout_ms\":500,\"signature_scheme\":\"svix\"}]}";
 	assert_int_equal(cache_snapshot_parse(bad_scheme, strlen(bad_scheme), &snap, err, sizeof err), -1);
 	/* A copy written before generations had ids: no id, never current. */
 	const char *old_copy = "{\"generation\":2,\"handlers\":[]}";

@@ -134,7 +134,8 @@ static void every_bad_field_gets_its_own_message(void **state)
 	assert_non_null(handler_error_for(&e, "retry_max_attempts"));
 	assert_non_null(handler_error_for(&e, "secret_action"));
 	assert_non_null(strstr(handler_error_for(&e, "old_secret_hours"), "from 0 to 168"));
-	assert_string_equal(handler_error_for(&e, "signature_scheme"), "The signature scheme must be prov or standard");
+	assert_string_equal(handler_error_for(&e, "signature_scheme"),
+	                    "The signature scheme must be prov or standard");
 	assert_null(handler_error_for(&e, "nothing"));
 }
 
@@ -397,7 +398,8 @@ static void signing_scheme_and_rotation_window_are_checked(void **state)
 	in.old_secret_hours = "24";
 	in.secret_action = "keep";
 	assert_int_equal(check(&in, &h, &e), 1);
-	assert_non_null(strstr(handler_error_for(&e, "old_secret_hours"), "only when a new one is generated"));
+	assert_non_null(
+	    strstr(handler_error_for(&e, "old_secret_hours"), "only when a new one is generated"));
 	in.secret_action = "remove";
 	assert_int_equal(check(&in, &h, &e), 1);
 	in.old_secret_hours = "0";
