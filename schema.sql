@@ -176,6 +176,14 @@ INSERT IGNORE INTO services (name, title) VALUES
 -- auto_disable_failures setting (NULL: never, or enabled again since).
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS auto_disabled_at DATETIME(6) NULL AFTER last_error;
 
+-- Signing (issue #18): the scheme a handler's requests are signed with
+-- (X-Prov-Signature, Stripe's format, or Standard Webhooks); existing rows keep
+-- 'prov'. A rotation keeps the replaced secret in old_secret, sent along until
+-- old_secret_until (UTC); never shown, as the current one is not.
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS signature_scheme ENUM('prov','standard') NOT NULL DEFAULT 'prov' AFTER secret;
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS old_secret VARCHAR(128) NULL AFTER signature_scheme;
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS old_secret_until DATETIME NULL AFTER old_secret;
+
 -- A generation's identity (SPEC 6): its number repeats when a database is
 -- re-created or restored from a backup, so each generation also gets a random
 -- id when it is published; a dispatcher's local copy is current only when both

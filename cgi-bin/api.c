@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include "../core/api.h"
+#include "cgi_guard.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -27,6 +28,8 @@ static const struct api_route routes[] = {
 int main(void)
 {
 	static struct app app;
+	if (cgi_guard_fastcgi("prov-api") != 0)
+		return 1;
 	char err[512];
 	if (config_load(config_resolve_path(NULL), &app.cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "prov-api: %s\n", err);

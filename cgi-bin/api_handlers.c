@@ -42,6 +42,8 @@ static const struct api_field api_fields[] = {
     FIELD("retry_schedule", retry_schedule, KIND_STRING, 1),
     FIELD("retry_max_attempts", retry_max_attempts, KIND_INTEGER, 1),
     FIELD("secret_action", secret_action, KIND_STRING, 0),
+    FIELD("old_secret_hours", old_secret_hours, KIND_INTEGER, 0),
+    FIELD("signature_scheme", signature_scheme, KIND_STRING, 0),
 };
 #define NFIELDS (sizeof api_fields / sizeof api_fields[0])
 
@@ -158,6 +160,10 @@ static json_t *handler_json(struct api_request *req, const struct handler *h)
 	json_object_set_new(o, "consecutive_failures", json_integer(h->consecutive_failures));
 	json_object_set_new(o, "created_at", h->created_at[0] ? json_string(h->created_at) : json_null());
 	json_object_set_new(o, "updated_at", h->updated_at[0] ? json_string(h->updated_at) : json_null());
+	json_object_set_new(o, "signature_scheme", json_string(handler_scheme_name(h->signature_scheme)));
+	/* While a rotation's window lasts: until when the old secret still signs. */
+	json_object_set_new(o, "old_secret_until",
+	                    h->old_secret_until[0] ? json_string(h->old_secret_until) : json_null());
 	if (h->secret[0]) /* only in the answer of the save that generated it */
 		json_object_set_new(o, "secret", json_string(h->secret));
 	return o;
@@ -290,6 +296,7 @@ void api_handlers_update(struct api_request *req)
 	    .retry_schedule = old->retry_schedule,
 	    .retry_max_attempts = old->retry_max_attempts > 0 ? attempts : "",
 	    .secret_action = "keep",
+	    .signature_scheme = handler_scheme_name(old->signature_scheme),
 	};
 	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)

@@ -15,8 +15,10 @@
 
 /* The form's fields, named as handler_input names them. */
 static const char *const form_fields[] = {
-    "name",           "events_id",          "task",          "status", "priority", "timeout", "retry_enabled",
-    "retry_schedule", "retry_max_attempts", "secret_action",
+    "name",          "events_id",        "task",
+    "status",        "priority",         "timeout",
+    "retry_enabled", "retry_schedule",   "retry_max_attempts",
+    "secret_action", "old_secret_hours", "signature_scheme",
 };
 #define NFIELDS (sizeof form_fields / sizeof form_fields[0])
 
@@ -64,6 +66,8 @@ static void set_form_from_handler(struct web_request *req, const struct handler 
 	snprintf(number, sizeof number, "%ld", h->retry_max_attempts);
 	set_form_field(req, "retry_max_attempts", h->retry_max_attempts > 0 ? number : "");
 	set_form_field(req, "secret_action", "keep");
+	set_form_field(req, "old_secret_hours", "0");
+	set_form_field(req, "signature_scheme", handler_scheme_name(h->signature_scheme));
 }
 
 static void set_form_from_request(struct web_request *req)
@@ -84,12 +88,15 @@ static void read_input(struct web_request *req, struct handler_input *in)
 	in->retry_schedule = web_param(req, "retry_schedule");
 	in->retry_max_attempts = web_param(req, "retry_max_attempts");
 	in->secret_action = web_param(req, "secret_action");
+	in->old_secret_hours = web_param(req, "old_secret_hours");
+	in->signature_scheme = web_param(req, "signature_scheme");
 }
 
 static void set_meta(struct web_request *req, const struct handler *h)
 {
 	web_set_int(req, "Form.Id", h->id);
 	web_set_int(req, "Form.HasSecret", h->has_secret);
+	web_set(req, "Form.OldSecretUntil", h->old_secret_until); /* never the old secret itself */
 	web_set(req, "Form.Meta.CreatedAt", h->created_at);
 	web_set(req, "Form.Meta.UpdatedAt", h->updated_at);
 	web_set(req, "Form.Meta.LastStatus", h->last_status);
@@ -123,8 +130,10 @@ static void render_form(struct web_request *req, int status, const struct list_s
 
 /* After a save that generated a secret: show it once, then forget it. */
 static void render_secret(struct web_request *req, struct handler *h, const struct list_state *state,
-                          const char *done)
+                          const char *done, int replaced)
 {
+	web_set(req, "Secret.Scheme", handler_scheme_name(h->signature_scheme));
+	web_set_int(req, "Secret.OldHours", replaced ? h->old_secret_hours : 0);
 	char query[LIST_QUERY_MAX];
 	list_state_query(req, state, 1, query);
 	web_setf(req, "Secret.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
@@ -177,7 +186,7 @@ void page_handler_create(struct web_request *req)
 		return;
 	}
 	if (h.secret[0] != '\0')
-		render_secret(req, &h, &state, "created");
+		render_secret(req, &h, &state, "created", 0);
 	else
 		list_redirect(req, &state, "created", h.id);
 }
@@ -238,7 +247,7 @@ void page_handler_update(struct web_request *req)
 		return;
 	}
 	if (h.secret[0] != '\0')
-		render_secret(req, &h, &state, "saved");
+		render_secret(req, &h, &state, "saved", current.has_secret);
 	else
 		list_redirect(req, &state, "saved", h.id);
 }

@@ -2,6 +2,7 @@
  * whole site map: address, method, who may call it, and the page function. */
 #include "pages.h"
 
+#include "cgi_guard.h"
 #include "config.h"
 #include "web.h"
 
@@ -44,6 +45,8 @@ int main(void)
 	static struct app app;
 	app.prefetch = prefetch;
 	app.nprefetch = sizeof prefetch / sizeof prefetch[0];
+	if (cgi_guard_fastcgi("prov-panel") != 0)
+		return 1;
 	char err[512];
 	const char *path = config_resolve_path(NULL);
 	if (config_load(path, &app.cfg, err, sizeof err) != 0) {

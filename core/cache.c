@@ -24,7 +24,11 @@
 static const char SQL_LOCK_STATE[] = "SELECT handlers_version FROM cache_state WHERE id = 1 FOR UPDATE";
 static const char SQL_ENABLED_HANDLERS[] =
     "SELECT id, name, events_id, task, task_type, priority, timeout_ms, retry_enabled, "
-    "retry_max_attempts, retry_schedule, secret "
+    "retry_max_attempts, retry_schedule, secret, signature_scheme, "
+    /* A rotation's old secret only while its window lasts, its end in unix
+     * seconds whatever the session's time zone. */
+    "IF(old_secret_until > UTC_TIMESTAMP(), old_secret, NULL), "
+    "IF(old_secret_until > UTC_TIMESTAMP(), TIMESTAMPDIFF(SECOND, '1970-01-01', old_secret_until), NULL) "
     "FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
 static const char SQL_INSERT_GENERATION[] =
     "INSERT INTO cache_generations (generation_uid, published_at, published_by, handlers_version, "
@@ -93,6 +97,11 @@ static json_t *handler_json(const struct db_rows *rows, size_t r)
 	                          max_attempts ? json_integer(db_cell_int(rows, r, 8, 0)) : json_null());
 	rc |= json_object_set_new(h, "retry_schedule", nullable_string(db_cell(rows, r, 9)));
 	rc |= json_object_set_new(h, "secret", nullable_string(db_cell(rows, r, 10)));
+	rc |= json_object_set_new(h, "signature_scheme", json_string(db_cell(rows, r, 11)));
+	if (db_cell(rows, r, 12) != NULL) {
+		rc |= json_object_set_new(h, "old_secret", json_string(db_cell(rows, r, 12)));
+		rc |= json_object_set_new(h, "old_secret_until", json_integer(db_cell_int(rows, r, 13, 0)));
+	}
 	if (rc != 0) {
 		json_decref(h);
 		return NULL;
@@ -224,6 +233,17 @@ static int parse_handler(json_t *h, struct cache_handler *out)
 	out->retry_max_attempts = json_is_integer(attempts) ? json_integer_value(attempts) : -1;
 	out->retry_schedule = optional_string(h, "retry_schedule");
 	out->secret = optional_string(h, "secret");
+	/* A copy written before schemes existed has none: the scheme it used. */
+	const char *scheme = optional_string(h, "signature_scheme");
+	if (scheme == NULL || strcmp(scheme, "prov") == 0)
+		out->scheme = DELIVERY_SCHEME_PROV;
+	else if (strcmp(scheme, "standard") == 0)
+		out->scheme = DELIVERY_SCHEME_STANDARD;
+	else
+		return -1;
+	json_t *until = json_object_get(h, "old_secret_until");
+	out->old_secret = json_is_integer(until) ? optional_string(h, "old_secret") : NULL;
+	out->old_secret_until = json_is_integer(until) ? json_integer_value(until) : 0;
 	return 0;
 }
 
@@ -515,5 +535,8 @@ struct delivery_handler cache_delivery_handler(const struct cache_handler *h)
 	                                 .kind = h->kind,
 	                                 .task = h->task,
 	                                 .timeout_ms = h->timeout_ms,
-	                                 .secret = h->secret};
+	                                 .secret = h->secret,
+	                                 .scheme = h->scheme,
+	                                 .old_secret = h->old_secret,
+	                                 .old_secret_until = h->old_secret_until};
 }

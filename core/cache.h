@@ -30,6 +30,9 @@ struct cache_handler {
 	long long retry_max_attempts; /* -1: the default schedule's length */
 	const char *retry_schedule;   /* NULL: the default schedule */
 	const char *secret;           /* NULL: unsigned */
+	enum delivery_scheme scheme;  /* "signature_scheme": "prov" (also when absent) or "standard" */
+	const char *old_secret;       /* a rotation's old secret, NULL: none (or its window had ended) */
+	long long old_secret_until;   /* unix seconds: old_secret signs until then */
 };
 
 #define CACHE_GENERATION_UID_LEN 32 /* 128 random bits as lowercase hex */

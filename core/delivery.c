@@ -1,5 +1,5 @@
-/* delivery: the entry point (delivery_run), ids, signatures and the reading
- * of replies. The transports live in delivery_http.c and delivery_script.c. */
+/* delivery: the entry point (delivery_run), ids and the reading of replies
+ * (signatures: delivery_sign.c). The transports live in delivery_http.c and delivery_script.c. */
 #include "delivery_internal.h"
 
 #include "auth.h"
@@ -7,9 +7,6 @@
 #include "utf8.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/core_names.h>
-#include <openssl/params.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,34 +123,6 @@ int delivery_id_valid(const char *id)
 			return 0;
 	}
 	return 1;
-}
-
-int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
-                  char out[DELIVERY_SIGNATURE_MAX])
-{
-	char stamp[32];
-	int stamp_len = snprintf(stamp, sizeof stamp, "%lld.", unix_time);
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	size_t mac_len = 0;
-	char digest[] = "SHA256";
-	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
-	                       OSSL_PARAM_construct_end()};
-	/* HMAC over "<t>.<body>" without copying the body: fed in two parts. */
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-	int ok = ctx != NULL &&
-	         EVP_MAC_init(ctx, (const unsigned char *)secret, strlen(secret), params) == 1 &&
-	         EVP_MAC_update(ctx, (const unsigned char *)stamp, (size_t)stamp_len) == 1 &&
-	         EVP_MAC_update(ctx, (const unsigned char *)body, body_len) == 1 &&
-	         EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == 32;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(hmac);
-	if (!ok)
-		return -1;
-	char hex[65];
-	auth_hex(mac, mac_len, hex);
-	snprintf(out, DELIVERY_SIGNATURE_MAX, "t=%lld,v1=%s", unix_time, hex);
-	return 0;
 }
 
 int delivery_http_url(const char *task, char *out, size_t outlen)

@@ -12,10 +12,19 @@
 #define DELIVERY_ID_LEN 36 /* a UUID: 8-4-4-4-12 hex digits */
 #define DELIVERY_ERROR_MAX 512
 #define DELIVERY_REASON_MAX 512
-#define DELIVERY_SIGNATURE_MAX 96 /* "t=<unix>,v1=<64 hex>" */
+/* A signature header's value with DELIVERY_SECRETS_MAX signatures:
+ * "t=<unix>,v1=<64 hex>,v1=<64 hex>" or "v1,<44 base64> v1,<44 base64>". */
+#define DELIVERY_SIGNATURE_MAX 192
+#define DELIVERY_SECRETS_MAX 2 /* the current secret and, while a rotation lasts, the old one */
 #define DELIVERY_USER_AGENT "Provisioning-API/1.0 (prov-dispatch)"
 
 enum delivery_kind { DELIVERY_HTTP, DELIVERY_SCRIPT };
+/* How a signed request carries its signatures (a handler's signature_scheme). */
+enum delivery_scheme {
+	DELIVERY_SCHEME_PROV,     /* X-Prov-Signature: t=<unix>,v1=<hex> (Stripe's format) */
+	DELIVERY_SCHEME_STANDARD, /* Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature */
+};
+
 enum delivery_trigger { DELIVERY_TRIGGER_DISPATCH, DELIVERY_TRIGGER_RETRY, DELIVERY_TRIGGER_MANUAL };
 
 /* What a reply asks for, once the execution succeeded. */
@@ -33,6 +42,11 @@ struct delivery_handler {
 	const char *task; /* URL ("host:port/path" means http://) or script path */
 	long timeout_ms;
 	const char *secret; /* NULL or "": requests are not signed */
+	enum delivery_scheme scheme;
+	/* The secret a rotation replaced: it signs too until old_secret_until
+	 * (unix seconds), so receivers can switch without a gap. NULL: none. */
+	const char *old_secret;
+	long long old_secret_until;
 };
 
 /* One execution to make. body is the envelope {"event":{...},"data":{...}}. */
@@ -98,9 +112,31 @@ int delivery_new_id(char out[DELIVERY_ID_LEN + 1]);
 /* Whether id has that form: 8-4-4-4-12 lower-case hex digits. */
 int delivery_id_valid(const char *id);
 
-/* "t=<unix>,v1=<hex HMAC-SHA256 of "<unix>.<body>" keyed by secret>". */
-int delivery_sign(const char *secret, long long unix_time, const char *body, size_t body_len,
-                  char out[DELIVERY_SIGNATURE_MAX]);
+/* The secrets that sign a request made at unix time now, in order: the
+ * current one, then the old one while now < old_secret_until. Returns how
+ * many (0: the request is not signed). */
+size_t delivery_signing_secrets(const struct delivery_handler *h, long long now,
+                                const char *out[DELIVERY_SECRETS_MAX]);
+
+/* X-Prov-Signature (Stripe's format, verified by stripe's webhooks.constructEvent):
+ * "t=<unix>,v1=<hex>[,v1=<hex>]", one v1 per secret: the HMAC-SHA256 of
+ * "<unix>.<body>" keyed by the secret's bytes as they are (prefix included).
+ * Returns 0, or -1 (no secret, too many, OpenSSL failed). */
+int delivery_sign(const char *const secrets[], size_t nsecrets, long long unix_time, const char *body,
+                  size_t body_len, char out[DELIVERY_SIGNATURE_MAX]);
+
+/* webhook-signature (Standard Webhooks): "v1,<base64>[ v1,<base64>]", one per
+ * secret: the HMAC-SHA256 of "<msg_id>.<unix>.<body>" keyed by the bytes the
+ * base64 after "whsec_" decodes to. Returns 0, or -1 (a secret that is not
+ * whsec_<base64>, OpenSSL failed). */
+int delivery_sign_standard(const char *const secrets[], size_t nsecrets, const char *msg_id,
+                           long long unix_time, const char *body, size_t body_len,
+                           char out[DELIVERY_SIGNATURE_MAX]);
+
+/* The key a Standard Webhooks secret names: "whsec_" + base64 (padding may be
+ * left out). Returns its length, or -1 when secret is not of that form or
+ * the key is longer than keymax. */
+int delivery_standard_key(const char *secret, unsigned char *key, size_t keymax);
 
 /* The URL libcurl is given: "host:port/path" becomes "http://host:port/path".
  * Returns 0, or -1 when out is too small. */

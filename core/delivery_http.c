@@ -139,26 +139,54 @@ static int log_header_line(struct delivery_buf *text, const char *line)
 	return 0;
 }
 
+/* The signature lines of the handler's scheme; returns how many were added to
+ * lines (none when the handler has no secret), or -1 with out->error set. */
+static int signature_lines(const struct delivery_request *req, char (*lines)[DELIVERY_SIGNATURE_MAX + 64],
+                           struct delivery_result *out)
+{
+	long long now = (long long)time(NULL);
+	const char *secrets[DELIVERY_SECRETS_MAX];
+	size_t nsecrets = delivery_signing_secrets(req->handler, now, secrets);
+	if (nsecrets == 0)
+		return 0;
+	char signature[DELIVERY_SIGNATURE_MAX];
+	if (req->handler->scheme == DELIVERY_SCHEME_STANDARD) {
+		/* webhook-id is the delivery id: the same on every retry and
+		 * redelivery, so the receiver can de-duplicate. */
+		if (delivery_sign_standard(secrets, nsecrets, req->delivery_id, now, req->body, req->body_len,
+		                           signature) != 0) {
+			delivery_fail(out, "could not sign the request: the secret is not whsec_<base64>, or "
+			                   "OpenSSL's HMAC failed");
+			return -1;
+		}
+		snprintf(lines[0], sizeof lines[0], "webhook-id: %s", req->delivery_id);
+		snprintf(lines[1], sizeof lines[0], "webhook-timestamp: %lld", now);
+		snprintf(lines[2], sizeof lines[0], "webhook-signature: %s", signature);
+		return 3;
+	}
+	if (delivery_sign(secrets, nsecrets, now, req->body, req->body_len, signature) != 0) {
+		delivery_fail(out, "could not sign the request (OpenSSL HMAC failed)");
+		return -1;
+	}
+	snprintf(lines[0], sizeof lines[0], "X-Prov-Signature: %s", signature);
+	return 1;
+}
+
 /* The request headers, as a curl list and as text for the log. */
 static struct curl_slist *build_headers(const struct delivery_request *req, struct delivery_buf *text,
                                         struct delivery_result *out)
 {
-	char lines[6][DELIVERY_SIGNATURE_MAX + 64];
+	char lines[8][DELIVERY_SIGNATURE_MAX + 64];
 	size_t n = 0;
 	snprintf(lines[n++], sizeof lines[0], "Content-Type: application/json");
 	snprintf(lines[n++], sizeof lines[0], "X-Prov-Event: %s", req->events_id);
 	snprintf(lines[n++], sizeof lines[0], "X-Prov-Event-Id: %s", req->event_uid);
 	snprintf(lines[n++], sizeof lines[0], "X-Prov-Delivery: %s", req->delivery_id);
 	snprintf(lines[n++], sizeof lines[0], "X-Prov-Attempt: %u", req->attempt);
-	const char *secret = req->handler->secret;
-	if (secret != NULL && secret[0] != '\0') {
-		char signature[DELIVERY_SIGNATURE_MAX];
-		if (delivery_sign(secret, (long long)time(NULL), req->body, req->body_len, signature) != 0) {
-			delivery_fail(out, "could not sign the request (OpenSSL HMAC failed)");
-			return NULL;
-		}
-		snprintf(lines[n++], sizeof lines[0], "X-Prov-Signature: %s", signature);
-	}
+	int signed_lines = signature_lines(req, lines + n, out);
+	if (signed_lines < 0)
+		return NULL;
+	n += (size_t)signed_lines;
 	struct curl_slist *list = NULL;
 	for (size_t i = 0; i < n; i++) {
 		struct curl_slist *next = curl_slist_append(list, lines[i]);

@@ -3,12 +3,13 @@
  * panel knows edits wait for the Cache Manager (SPEC section 6). */
 #include "handlers.h"
 
-#include "auth.h"
 #include "db.h"
 #include "events.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
 /* ---------------------------------------------------------------- the list */
 
@@ -146,12 +147,19 @@ static const char SQL_BUMP_VERSION[] =
 static const char SQL_LOCK[] = "SELECT status FROM handlers WHERE id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
-    "retry_enabled, retry_max_attempts, retry_schedule, secret, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
+    "retry_enabled, retry_max_attempts, retry_schedule, signature_scheme, secret, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
 static const char SQL_UPDATE[] =
     "UPDATE handlers SET name = ?, events_id = ?, task = ?, task_type = ?, status = ?, "
     "priority = ?, timeout_ms = ?, retry_enabled = ?, retry_max_attempts = ?, "
-    "retry_schedule = ?, secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    "retry_schedule = ?, signature_scheme = ?, "
+    /* A rotation (a new secret with a window in hours) keeps the replaced
+     * one; any other new secret or a removal ends an ongoing window. Read
+     * before secret is assigned (the assignments run left to right). */
+    "old_secret_until = IF(?, old_secret_until, "
+    "  IF(? > 0 AND secret IS NOT NULL, UTC_TIMESTAMP() + INTERVAL ? HOUR, NULL)), "
+    "old_secret = IF(?, old_secret, IF(? > 0, secret, NULL)), "
+    "secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_SET_STATUS[] =
     "UPDATE handlers SET status = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM handlers WHERE id = ?";
@@ -159,7 +167,9 @@ static const char SQL_GET[] =
     "SELECT id, name, events_id, task, task_type, status, priority, timeout_ms, retry_enabled, "
     "retry_max_attempts, retry_schedule, secret IS NOT NULL, last_status, "
     "DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
-    "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s') "
+    "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
+    "signature_scheme, IF(old_secret IS NOT NULL AND old_secret_until > UTC_TIMESTAMP(), "
+    "DATE_FORMAT(old_secret_until, '%Y-%m-%d %H:%i:%s'), NULL) "
     "FROM handlers WHERE id = ?";
 
 /* Commit when every step went well, else roll back. */
@@ -198,19 +208,25 @@ void handler_forget_secret(struct handler *h)
 	explicit_bzero(h->secret, sizeof h->secret);
 }
 
+/* "whsec_" + base64 of HANDLER_SECRET_BYTES random bytes: the form both
+ * schemes' receivers expect (Standard Webhooks keys with the decoded bytes,
+ * Stripe's format with the whole text). */
 static int make_secret(struct handler *h)
 {
-	char hex[AUTH_HEX_LEN + 1];
-	if (auth_random_hex(hex, sizeof hex, AUTH_TOKEN_BYTES) != 0)
+	unsigned char bytes[HANDLER_SECRET_BYTES];
+	char text[4 * ((HANDLER_SECRET_BYTES + 2) / 3) + 1];
+	if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
 		return -1;
-	snprintf(h->secret, sizeof h->secret, HANDLER_SECRET_PREFIX "%s", hex);
-	explicit_bzero(hex, sizeof hex);
+	EVP_EncodeBlock((unsigned char *)text, bytes, sizeof bytes);
+	snprintf(h->secret, sizeof h->secret, HANDLER_SECRET_PREFIX "%s", text);
+	explicit_bzero(bytes, sizeof bytes);
+	explicit_bzero(text, sizeof text);
 	return 0;
 }
 
 /* The columns SQL_INSERT and SQL_UPDATE share, in their order (p has room
  * for HANDLER_PARAMS). */
-#define HANDLER_PARAMS 10
+#define HANDLER_PARAMS 11
 static void handler_params(const struct handler *h, struct db_param *p)
 {
 	struct db_param all[HANDLER_PARAMS] = {
@@ -224,6 +240,7 @@ static void handler_params(const struct handler *h, struct db_param *p)
 	    DB_INT(h->retry_enabled ? 1 : 0),
 	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
 	    DB_STR_OR_NULL(h->retry_schedule),
+	    DB_STR(handler_scheme_name(h->signature_scheme)),
 	};
 	memcpy(p, all, sizeof all);
 }
@@ -258,17 +275,23 @@ enum handler_store_result handlers_update(struct db *db, long long id, struct ha
 	if (h->secret_action == HANDLER_SECRET_GENERATE && make_secret(h) != 0)
 		return HANDLER_STORE_ERROR;
 	int keep = h->secret_action == HANDLER_SECRET_KEEP;
-	struct db_param params[HANDLER_PARAMS + 3];
+	long window_hours = h->secret_action == HANDLER_SECRET_GENERATE ? h->old_secret_hours : 0;
+	struct db_param params[HANDLER_PARAMS + 8];
 	handler_params(h, params);
 	params[HANDLER_PARAMS] = DB_INT(keep);
-	params[HANDLER_PARAMS + 1] = DB_STR_OR_NULL(h->secret); /* NULL: removed */
-	params[HANDLER_PARAMS + 2] = DB_INT(id);
+	params[HANDLER_PARAMS + 1] = DB_INT(window_hours);
+	params[HANDLER_PARAMS + 2] = DB_INT(window_hours);
+	params[HANDLER_PARAMS + 3] = DB_INT(keep);
+	params[HANDLER_PARAMS + 4] = DB_INT(window_hours);
+	params[HANDLER_PARAMS + 5] = DB_INT(keep);
+	params[HANDLER_PARAMS + 6] = DB_STR_OR_NULL(h->secret); /* NULL: removed */
+	params[HANDLER_PARAMS + 7] = DB_INT(id);
 	enum handler_status current;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
 	enum handler_store_result result = lock_row(db, id, &current);
 	if (result == HANDLER_STORE_OK &&
-	    (db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 3, NULL, NULL) != 0 || bump_version(db) != 0))
+	    (db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 8, NULL, NULL) != 0 || bump_version(db) != 0))
 		result = HANDLER_STORE_ERROR;
 	result = finish(db, result);
 	if (result == HANDLER_STORE_OK)
@@ -348,6 +371,9 @@ enum handler_store_result handlers_get(struct db *db, long long id, struct handl
 	copy_cell(out->last_error, sizeof out->last_error, &rows, 15);
 	copy_cell(out->created_at, sizeof out->created_at, &rows, 16);
 	copy_cell(out->updated_at, sizeof out->updated_at, &rows, 17);
+	if (handler_scheme_parse(db_cell(&rows, 0, 18), &out->signature_scheme) != 0)
+		out->signature_scheme = HANDLER_SCHEME_PROV;
+	copy_cell(out->old_secret_until, sizeof out->old_secret_until, &rows, 19);
 	db_rows_free(&rows);
 	return HANDLER_STORE_OK;
 }

@@ -23,9 +23,13 @@ struct db_rows;
 #define HANDLER_TIMEOUT_DEFAULT_MS 5000L
 #define HANDLER_ATTEMPTS_MAX 100L
 #define HANDLER_SECRET_PREFIX "whsec_"
+#define HANDLER_SECRET_BYTES 32           /* random bytes of a generated secret, base64 after the prefix */
+#define HANDLER_OLD_SECRET_HOURS_MAX 168L /* a rotation keeps the old secret at most a week */
 
 enum handler_task_type { HANDLER_TASK_HTTP, HANDLER_TASK_SCRIPT };
 enum handler_status { HANDLER_ENABLED, HANDLER_DISABLED, HANDLER_ARCHIVED };
+/* How requests are signed (delivery.h's enum delivery_scheme, as stored). */
+enum handler_signature_scheme { HANDLER_SCHEME_PROV, HANDLER_SCHEME_STANDARD };
 
 /* What a save does to the signing secret. */
 enum handler_secret_action {
@@ -49,6 +53,10 @@ struct handler {
 	long retry_max_attempts;                       /* 0: one per schedule step plus the first */
 	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
 	enum handler_secret_action secret_action;      /* input of a save only */
+	/* Input of a save that generates a secret: hours the replaced one still
+	 * signs along (0: it stops at once). */
+	long old_secret_hours;
+	enum handler_signature_scheme signature_scheme;
 	int has_secret;
 	/* Filled only by a save that generated it, to show once; never read back. */
 	char secret[HANDLER_SECRET_MAX + 1];
@@ -58,6 +66,9 @@ struct handler {
 	char last_run_at[32]; /* "YYYY-MM-DD HH:MM:SS" UTC, or "" */
 	long long consecutive_failures;
 	char last_error[HANDLER_ERROR_MAX + 1];
+	/* "YYYY-MM-DD HH:MM:SS" UTC: a rotation's old secret is still sent until
+	 * then; "" when none is (the old secret itself is never read back). */
+	char old_secret_until[32];
 	char created_at[32];
 	char updated_at[32];
 };
@@ -75,9 +86,11 @@ struct handler_input {
 	const char *retry_schedule;     /* "5s,5m,2h": retry_schedule_parse rules; "" default */
 	const char *retry_max_attempts; /* integer 1..HANDLER_ATTEMPTS_MAX; "" default */
 	const char *secret_action;      /* keep | generate | remove; default keep */
+	const char *old_secret_hours; /* 0..HANDLER_OLD_SECRET_HOURS_MAX, > 0 only with generate; default 0 */
+	const char *signature_scheme; /* prov | standard; default prov */
 };
 
-#define HANDLER_FIELD_ERRORS_MAX 10
+#define HANDLER_FIELD_ERRORS_MAX 12
 #define HANDLER_MESSAGE_MAX 640
 
 struct handler_field_error {
@@ -120,6 +133,8 @@ void handler_task_masked(const char *task, char *out, size_t outlen);
 const char *handler_status_name(enum handler_status status);
 int handler_status_parse(const char *text, enum handler_status *status);
 const char *handler_task_type_name(enum handler_task_type type);
+const char *handler_scheme_name(enum handler_signature_scheme scheme);
+int handler_scheme_parse(const char *text, enum handler_signature_scheme *scheme);
 int handler_task_type_parse(const char *text, enum handler_task_type *type);
 
 /* ---------------------------------------------------------------- the list */

@@ -76,6 +76,23 @@ int handler_task_type_parse(const char *text, enum handler_task_type *type)
 	return -1;
 }
 
+static const char *const scheme_names[] = {"prov", "standard"};
+
+const char *handler_scheme_name(enum handler_signature_scheme scheme)
+{
+	return scheme == HANDLER_SCHEME_STANDARD ? scheme_names[1] : scheme_names[0];
+}
+
+int handler_scheme_parse(const char *text, enum handler_signature_scheme *scheme)
+{
+	for (unsigned i = 0; text != NULL && i < 2; i++)
+		if (strcmp(text, scheme_names[i]) == 0) {
+			*scheme = (enum handler_signature_scheme)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* ---------------------------------------------------------------- text helpers */
 
 /* Copy text without leading and trailing blanks into out; -1 when it does not fit. */
@@ -617,6 +634,42 @@ static void validate_event(const char *raw, struct handler *out, struct handler_
 	snprintf(out->events_id, sizeof out->events_id, "%s", event->id);
 }
 
+/* The signing secret's action, its rotation window and the scheme. */
+static void validate_signing(const struct handler_input *in, struct handler *out,
+                             struct handler_errors *errors)
+{
+	int action_ok = 1;
+	if (in->secret_action != NULL) {
+		if (strcmp(in->secret_action, "keep") == 0)
+			out->secret_action = HANDLER_SECRET_KEEP;
+		else if (strcmp(in->secret_action, "generate") == 0)
+			out->secret_action = HANDLER_SECRET_GENERATE;
+		else if (strcmp(in->secret_action, "remove") == 0)
+			out->secret_action = HANDLER_SECRET_REMOVE;
+		else {
+			action_ok = 0;
+			add_error(errors, "secret_action",
+			          "The signing secret action must be keep, generate or remove");
+		}
+	}
+	if (!is_blank(in->old_secret_hours)) {
+		if (parse_whole(in->old_secret_hours, 0, HANDLER_OLD_SECRET_HOURS_MAX,
+		                &out->old_secret_hours) != 0)
+			add_error(errors, "old_secret_hours",
+			          "Keeping the old secret must be a whole number of hours from 0 to %ld",
+			          HANDLER_OLD_SECRET_HOURS_MAX);
+		else if (action_ok && out->old_secret_hours > 0 &&
+		         out->secret_action != HANDLER_SECRET_GENERATE)
+			add_error(
+			    errors, "old_secret_hours",
+			    "The old secret is kept only when a new one is generated: choose generate, or 0 "
+			    "hours");
+	}
+	if (in->signature_scheme != NULL &&
+	    handler_scheme_parse(in->signature_scheme, &out->signature_scheme) != 0)
+		add_error(errors, "signature_scheme", "The signature scheme must be prov or standard");
+}
+
 static void validate_delivery(const struct handler_input *in, struct handler *out,
                               struct handler_errors *errors)
 {
@@ -637,17 +690,7 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 		          "Max attempts must be a whole number from 1 to %ld, or empty (one per step, plus "
 		          "the first)",
 		          HANDLER_ATTEMPTS_MAX);
-	if (in->secret_action != NULL) {
-		if (strcmp(in->secret_action, "keep") == 0)
-			out->secret_action = HANDLER_SECRET_KEEP;
-		else if (strcmp(in->secret_action, "generate") == 0)
-			out->secret_action = HANDLER_SECRET_GENERATE;
-		else if (strcmp(in->secret_action, "remove") == 0)
-			out->secret_action = HANDLER_SECRET_REMOVE;
-		else
-			add_error(errors, "secret_action",
-			          "The signing secret action must be keep, generate or remove");
-	}
+	validate_signing(in, out, errors);
 }
 
 int handler_validate(const struct handler_input *in, const char *scripts_dir, const char *outbound_allow,

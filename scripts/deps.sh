@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Oldest versions the code and the tests rely on (Debian 12 ships these or newer).
-NODE_MIN=18     # the tests (node:test, fetch) and playwright-core in package-lock.json
+NODE_MIN=18     # the tests (node:test, fetch) and the modules in package-lock.json
 MARIADB_MIN=10.6 # FOR UPDATE SKIP LOCKED (the retry queue)
 APACHE_MIN=2.4  # the generated httpd.conf (Require, mod_fcgid)
 
@@ -98,7 +98,9 @@ need "Apache (/usr/sbin/apache2)" "$apache_version" "$APACHE_MIN" "install Debia
 [ -f /usr/lib/apache2/modules/mod_fcgid.so ] ||
   { echo "deps: Apache's mod_fcgid is missing; install it: apt-get install libapache2-mod-fcgid" >&2; exit 1; }
 
-# Browser-test modules: exactly what package-lock.json says, only when it
+# Test modules (playwright-core for the browser tests; stripe and
+# standardwebhooks, the receivers' official signature checkers, for the
+# integration tests): exactly what package-lock.json says, only when it
 # changed. engine-strict: a module that does not run on this Node is an error
 # here, not a failure later inside a test.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.prov-lock-installed; then

@@ -84,15 +84,31 @@
           <?cs call:field_error("retry_max_attempts") ?>
         </div>
       </div>
-      <div class="field<?cs if:Form.Errors.secret_action ?> has-error<?cs /if ?>">
+      <div class="field<?cs if:Form.Errors.secret_action || Form.Errors.old_secret_hours ?> has-error<?cs /if ?>">
         <span class="label" id="l-secret">Signing secret</span>
         <p class="hint" id="secret-state"><?cs if:Form.HasSecret == 1 ?>A secret is set: requests carry an HMAC-SHA256 signature. It is never shown again.<?cs else ?>No secret: requests are not signed.<?cs /if ?></p>
+        <?cs if:Form.OldSecretUntil ?><p class="hint" id="old-secret-until">Rotation under way: the previous secret still signs too, until <?cs var:Form.OldSecretUntil ?> UTC.</p><?cs /if ?>
         <div class="choices" role="radiogroup" aria-labelledby="l-secret"<?cs call:invalid("secret_action") ?>>
           <label><input type="radio" name="secret_action" value="keep" id="f-secret-keep"<?cs if:Form.Values.secret_action != "generate" && Form.Values.secret_action != "remove" ?> checked<?cs /if ?>> <?cs if:Form.HasSecret == 1 ?>keep it<?cs else ?>no secret<?cs /if ?></label>
           <label><input type="radio" name="secret_action" value="generate" id="f-secret-generate"<?cs if:Form.Values.secret_action == "generate" ?> checked<?cs /if ?>> <?cs if:Form.HasSecret == 1 ?>generate a new one<?cs else ?>generate one<?cs /if ?></label>
           <?cs if:Form.HasSecret == 1 ?><label><input type="radio" name="secret_action" value="remove" id="f-secret-remove"<?cs if:Form.Values.secret_action == "remove" ?> checked<?cs /if ?>> remove it</label><?cs /if ?>
         </div>
         <?cs call:field_error("secret_action") ?>
+        <?cs if:Form.HasSecret == 1 ?><div class="inline-field">
+          <label for="f-old-hours">With a new one, keep signing with the old secret for</label>
+          <input id="f-old-hours" name="old_secret_hours" type="text" inputmode="numeric" size="4" value="<?cs var:Form.Values.old_secret_hours ?>"<?cs call:invalid("old_secret_hours") ?>> hours
+          <p class="hint">0 to 168. Meanwhile each request carries both signatures, so receivers can switch to the new secret without a gap.</p>
+        </div><?cs /if ?>
+        <?cs call:field_error("old_secret_hours") ?>
+      </div>
+      <div class="field<?cs if:Form.Errors.signature_scheme ?> has-error<?cs /if ?>">
+        <label for="f-scheme">Signature scheme</label>
+        <select id="f-scheme" name="signature_scheme"<?cs call:invalid("signature_scheme") ?>>
+          <option value="prov"<?cs if:Form.Values.signature_scheme != "standard" ?> selected<?cs /if ?>>X-Prov-Signature (Stripe-compatible)</option>
+          <option value="standard"<?cs if:Form.Values.signature_scheme == "standard" ?> selected<?cs /if ?>>Standard Webhooks (webhook-signature)</option>
+        </select>
+        <p class="hint">How receivers verify: <code>X-Prov-Signature: t=&hellip;,v1=&hellip;</code> with Stripe's libraries, or <code>webhook-id</code>, <code>webhook-timestamp</code>, <code>webhook-signature</code> with the Standard Webhooks libraries.</p>
+        <?cs call:field_error("signature_scheme") ?>
       </div>
     </fieldset>
     <?cs if:Form.ReadOnly != 1 ?><div class="form-actions">

@@ -247,7 +247,7 @@ test('edit, then delete with confirmation (dismissed, then accepted)', async () 
   await page.check('#f-secret-generate');
   await Promise.all([page.waitForNavigation(), page.click('#save')]);
   const secret = await page.textContent('#secret-value');
-  assert.match(secret, /^whsec_[0-9a-f]{64}$/);
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
   await Promise.all([page.waitForNavigation(), page.click('#secret-done')]);
   assert.equal(await page.locator(`tr[data-id="${id}"] a.handler-link`).textContent(), 'CRM sync v2');
   await page.goto(`${baseUrl}/handlers/${id}`);

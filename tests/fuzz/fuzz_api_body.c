@@ -112,6 +112,7 @@ static struct handler_input input_of_stored(const struct handler *old, struct st
 	    .retry_schedule = old->retry_schedule,
 	    .retry_max_attempts = old->retry_max_attempts > 0 ? t->attempts : "",
 	    .secret_action = "keep",
+	    .signature_scheme = handler_scheme_name(old->signature_scheme),
 	};
 	return in;
 }
@@ -133,7 +134,8 @@ static void check_stored_revalidates(const struct handler *h)
 	    strcmp(again.task, h->task) != 0 || again.task_type != h->task_type ||
 	    again.status != h->status || again.priority != h->priority || again.timeout_ms != h->timeout_ms ||
 	    again.retry_enabled != h->retry_enabled || again.retry_max_attempts != h->retry_max_attempts ||
-	    strcmp(again.retry_schedule, h->retry_schedule) != 0) {
+	    strcmp(again.retry_schedule, h->retry_schedule) != 0 ||
+	    again.signature_scheme != h->signature_scheme) {
 		fprintf(stderr, "a valid handler validates to another from its stored values\n");
 		abort();
 	}

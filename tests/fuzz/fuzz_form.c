@@ -105,6 +105,8 @@ static void validate(HDF *hdf)
 	    .retry_schedule = param(hdf, "retry_schedule"),
 	    .retry_max_attempts = param(hdf, "retry_max_attempts"),
 	    .secret_action = param(hdf, "secret_action"),
+	    .old_secret_hours = param(hdf, "old_secret_hours"),
+	    .signature_scheme = param(hdf, "signature_scheme"),
 	};
 	memset(&errors, 0, sizeof errors);
 	if (handler_validate(&in, fuzz_scripts_dir(), "", &h, &errors) != 0 &&

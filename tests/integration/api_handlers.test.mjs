@@ -29,7 +29,7 @@ test('create, read, list, patch, toggle and delete a handler', async () => {
   assert.equal(h.task_type, 'http');
   assert.equal(h.status, 'enabled');
   assert.deepEqual([h.priority, h.timeout_ms, h.retry_enabled, h.retry_schedule], [4, 2500, true, '1s,1m']);
-  assert.match(h.secret, /^whsec_[0-9a-f]{64}$/, 'a generated secret is returned once');
+  assert.match(h.secret, /^whsec_[A-Za-z0-9+/]{43}=$/, 'a generated secret is returned once');
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${h.id}`), h.secret);
 
   const got = await api('GET', `/handlers/${h.id}`, { key: viewer.key });

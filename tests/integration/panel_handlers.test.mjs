@@ -324,7 +324,7 @@ test('a signing secret is shown once, never again, and can be regenerated or rem
   const created = await admin.submit('/handlers/new', '/handlers/new',
     { ...FORM_DEFAULTS, name: uniqueName('signed'), secret_action: 'generate' });
   assert.equal(created.status, 200, 'the answer shows the secret instead of redirecting');
-  const secret = /id="secret-value">(whsec_[0-9a-f]{64})</.exec(created.text)?.[1];
+  const secret = /id="secret-value">(whsec_[A-Za-z0-9+/]{43}=)</.exec(created.text)?.[1];
   assert.ok(secret, 'secret shown');
   assert.match(created.text, /not shown again/);
   const id = Number(sqlValue(`SELECT id FROM handlers WHERE secret='${secret}'`));
@@ -336,7 +336,7 @@ test('a signing secret is shown once, never again, and can be regenerated or rem
   assert.equal(kept.status, 303);
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${id}`), secret, 'keep keeps it');
   const regenerated = await admin.post(`/handlers/${id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(form.text), secret_action: 'generate' });
-  const fresh = /id="secret-value">(whsec_[0-9a-f]{64})</.exec(regenerated.text)?.[1];
+  const fresh = /id="secret-value">(whsec_[A-Za-z0-9+/]{43}=)</.exec(regenerated.text)?.[1];
   assert.ok(fresh && fresh !== secret);
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${id}`), fresh);
   const removed = await admin.post(`/handlers/${id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(form.text), secret_action: 'remove' });

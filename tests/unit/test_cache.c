@@ -21,7 +21,8 @@ static const char snapshot[] =
     "{\"id\":5,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://h/"
     "a\",\"task_type\":\"http\","
     "\"priority\":1,\"timeout_ms\":500,\"retry_enabled\":true,\"retry_max_attempts\":null,"
-    "\"retry_schedule\":null,\"secret\":\"k\"},"
+    "\"retry_schedule\":null,\"secret\":\"k\",\"signature_scheme\":\"standard\","
+    "\"old_secret\":\"k0\",\"old_secret_until\":1700003600},"
     "{\"id\":2,\"name\":\"b\",\"events_id\":\"clients.update\",\"task\":\"s.sh\",\"task_type\":\"script\","
     "\"priority\":1,\"timeout_ms\":5000,\"retry_enabled\":false,\"retry_max_attempts\":3,"
     "\"retry_schedule\":\"5s,1m\",\"secret\":null},"
@@ -51,6 +52,15 @@ static void snapshot_parses_and_selects_per_event(void **state)
 	assert_int_equal(cache_select(&snap, "clients.create", &first), 1);
 	assert_string_equal(snap.handlers[first].secret, "k");
 	assert_int_equal(snap.handlers[first].timeout_ms, 500);
+	assert_int_equal(snap.handlers[first].scheme, DELIVERY_SCHEME_STANDARD);
+	struct delivery_handler dh = cache_delivery_handler(&snap.handlers[first]);
+	assert_string_equal(dh.old_secret, "k0");
+	assert_int_equal(dh.old_secret_until, 1700003600);
+	assert_int_equal(dh.scheme, DELIVERY_SCHEME_STANDARD);
+	/* No scheme in the copy (written before schemes): X-Prov-Signature. */
+	assert_int_equal(cache_select(&snap, "clients.update", &first), 2);
+	assert_int_equal(snap.handlers[first].scheme, DELIVERY_SCHEME_PROV);
+	assert_null(snap.handlers[first].old_secret);
 	assert_int_equal(cache_select(&snap, "clients.delete", &first), 0);
 	cache_snapshot_free(&snap);
 }
@@ -68,6 +78,11 @@ static void malformed_snapshots_are_refused(void **state)
 	assert_int_equal(cache_snapshot_parse(bad, strlen(bad), &snap, err, sizeof err), -1);
 	assert_non_null(strstr(err, "malformed"));
 	assert_int_equal(cache_snapshot_parse("{", 1, &snap, err, sizeof err), -1);
+	const char *bad_scheme =
+	    "{\"generation\":1,\"handlers\":[{\"id\":1,\"name\":\"a\",\"events_id\":"
+	    "\"clients.create\",\"task\":\"http://h/\",\"task_type\":\"http\",\"priority\":1,"
+	    "\"timeout_ms\":500,\"signature_scheme\":\"svix\"}]}";
+	assert_int_equal(cache_snapshot_parse(bad_scheme, strlen(bad_scheme), &snap, err, sizeof err), -1);
 	/* A copy written before generations had ids: no id, never current. */
 	const char *old_copy = "{\"generation\":2,\"handlers\":[]}";
 	assert_int_equal(cache_snapshot_parse(old_copy, strlen(old_copy), &snap, err, sizeof err), 0);

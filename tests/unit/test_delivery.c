@@ -83,9 +83,95 @@ static void signature_matches_known_hmac(void **state)
 	(void)state;
 	char sig[DELIVERY_SIGNATURE_MAX];
 	/* printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac secret */
-	assert_int_equal(delivery_sign("secret", 1700000000, "{\"a\":1}", 7, sig), 0);
+	const char *secrets[] = {"secret"};
+	assert_int_equal(delivery_sign(secrets, 1, 1700000000, "{\"a\":1}", 7, sig), 0);
 	assert_string_equal(
 	    sig, "t=1700000000,v1=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686");
+}
+
+/* The vectors below were made with the receivers' official libraries (npm):
+ * stripe 22.6.2 webhooks.generateTestHeaderString and standardwebhooks 1.1.1
+ * Webhook.sign; the first Standard Webhooks one is the specification's own. */
+#define VECTOR_BODY "{\"test\": 2432232314}"
+#define VECTOR_MSG_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
+
+static void prov_signature_carries_one_v1_per_secret(void **state)
+{
+	(void)state;
+	char sig[DELIVERY_SIGNATURE_MAX];
+	const char *both[] = {"whsec_test", "whsec_old"};
+	assert_int_equal(delivery_sign(both, 2, 1700000000, VECTOR_BODY, strlen(VECTOR_BODY), sig), 0);
+	assert_string_equal(sig,
+	                    "t=1700000000,v1=39665baf8ba1f2dbedffd9904ebd1acbafc7f35cc9774b41d39e73f80acddd1f"
+	                    ",v1=da22e323054a9d2aaec6084e0cd92411a5be7e7c9f1765cbc77f51c8d9b13668");
+	assert_int_equal(delivery_sign(both, 0, 1700000000, "", 0, sig), -1);
+}
+
+static void standard_signature_matches_the_libraries(void **state)
+{
+	(void)state;
+	char sig[DELIVERY_SIGNATURE_MAX];
+	const char *spec[] = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+	assert_int_equal(
+	    delivery_sign_standard(spec, 1, VECTOR_MSG_ID, 1614265330, VECTOR_BODY, strlen(VECTOR_BODY), sig),
+	    0);
+	assert_string_equal(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+	/* A padded secret, then a hex one (secrets made before base64: its
+	 * digits are base64 characters too), space separated in that order. */
+	const char *two[] = {"whsec_c2lnbmluZyBrZXkgb2YgdGhpcnR5LXR3byBieXRlcyE=",
+	                     "whsec_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"};
+	assert_int_equal(
+	    delivery_sign_standard(two, 2, VECTOR_MSG_ID, 1614265330, VECTOR_BODY, strlen(VECTOR_BODY), sig),
+	    0);
+	assert_string_equal(sig, "v1,14on/yuXNavXZib/chMK5rfbhixXYmuNhOEktZ/bF/w= "
+	                         "v1,D8JwEp/VvbhOcQkhJwbR/fciEufqBTQYSpXI+cMs+Vk=");
+}
+
+static void standard_keys_are_whsec_base64(void **state)
+{
+	(void)state;
+	unsigned char key[128];
+	assert_int_equal(
+	    delivery_standard_key("whsec_c2lnbmluZyBrZXkgb2YgdGhpcnR5LXR3byBieXRlcyE=", key, sizeof key), 32);
+	assert_memory_equal(key, "signing key of thirty-two bytes!", 32);
+	/* Padding may be left out. */
+	assert_int_equal(
+	    delivery_standard_key("whsec_c2lnbmluZyBrZXkgb2YgdGhpcnR5LXR3byBieXRlcyE", key, sizeof key), 32);
+	assert_memory_equal(key, "signing key of thirty-two bytes!", 32);
+	assert_int_equal(delivery_standard_key("whsec_YWJj", key, sizeof key), 3);
+	assert_memory_equal(key, "abc", 3);
+	static const char *const bad[] = {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	                                  "whsec_",
+	                                  "whsec_a",
+	                                  "whsec_ab!c",
+	                                  "whsec_YWJj=",
+	                                  "whsec_YQ===",
+	                                  "whsec-redaction-test"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(delivery_standard_key(bad[i], key, sizeof key), -1);
+	assert_int_equal(delivery_standard_key("whsec_YWJj", key, 2), -1); /* longer than the room */
+	char sig[DELIVERY_SIGNATURE_MAX];
+	const char *unusable[] = {"whsec-redaction-test"};
+	assert_int_equal(delivery_sign_standard(unusable, 1, "id", 1, "{}", 2, sig), -1);
+}
+
+static void old_secret_signs_only_inside_its_window(void **state)
+{
+	(void)state;
+	const char *secrets[DELIVERY_SECRETS_MAX];
+	struct delivery_handler h = {
+	    .secret = "whsec_new", .old_secret = "whsec_old", .old_secret_until = 1000};
+	assert_int_equal(delivery_signing_secrets(&h, 999, secrets), 2);
+	assert_string_equal(secrets[0], "whsec_new");
+	assert_string_equal(secrets[1], "whsec_old");
+	assert_int_equal(delivery_signing_secrets(&h, 1000, secrets), 1); /* the window has ended */
+	assert_string_equal(secrets[0], "whsec_new");
+	assert_int_equal(delivery_signing_secrets(&h, 5000, secrets), 1);
+	h.old_secret = NULL;
+	assert_int_equal(delivery_signing_secrets(&h, 999, secrets), 1);
+	h.secret = ""; /* removed: nothing signs, the old one neither */
+	h.old_secret = "whsec_old";
+	assert_int_equal(delivery_signing_secrets(&h, 999, secrets), 0);
 }
 
 static void urls_without_scheme_are_http(void **state)
@@ -245,6 +331,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(ids_are_uuid_v4),
 	    cmocka_unit_test(signature_matches_known_hmac),
+	    cmocka_unit_test(prov_signature_carries_one_v1_per_secret),
+	    cmocka_unit_test(standard_signature_matches_the_libraries),
+	    cmocka_unit_test(standard_keys_are_whsec_base64),
+	    cmocka_unit_test(old_secret_signs_only_inside_its_window),
 	    cmocka_unit_test(urls_without_scheme_are_http),
 	    cmocka_unit_test(utf8_clean_replaces_and_cuts),
 	    cmocka_unit_test(replies_are_read_per_spec),

@@ -116,11 +116,13 @@ static void every_bad_field_gets_its_own_message(void **state)
 	                           .retry_enabled = "maybe",
 	                           .retry_schedule = "5x",
 	                           .retry_max_attempts = "0",
-	                           .secret_action = "show"};
+	                           .secret_action = "show",
+	                           .old_secret_hours = "169",
+	                           .signature_scheme = "svix"};
 	struct handler h;
 	struct handler_errors e;
 	assert_int_equal(handler_validate(&in, scripts, LOOPBACK, &h, &e), -1);
-	assert_int_equal(e.count, 10);
+	assert_int_equal(e.count, 12);
 	assert_string_equal(handler_error_for(&e, "name"), "The name is required");
 	assert_non_null(strstr(handler_error_for(&e, "events_id"), "clients.subscriptions.close"));
 	assert_non_null(strstr(handler_error_for(&e, "task"), "not ftp://"));
@@ -131,6 +133,9 @@ static void every_bad_field_gets_its_own_message(void **state)
 	assert_non_null(strstr(handler_error_for(&e, "retry_schedule"), "unit s, m, h or d"));
 	assert_non_null(handler_error_for(&e, "retry_max_attempts"));
 	assert_non_null(handler_error_for(&e, "secret_action"));
+	assert_non_null(strstr(handler_error_for(&e, "old_secret_hours"), "from 0 to 168"));
+	assert_string_equal(handler_error_for(&e, "signature_scheme"),
+	                    "The signature scheme must be prov or standard");
 	assert_null(handler_error_for(&e, "nothing"));
 }
 
@@ -365,6 +370,49 @@ static void delivery_settings_are_checked_and_normalised(void **state)
 	assert_non_null(strstr(handler_error_for(&e, "retry_schedule"), "at most 32 steps"));
 }
 
+static void signing_scheme_and_rotation_window_are_checked(void **state)
+{
+	(void)state;
+	struct handler_input in = good_input();
+	struct handler h;
+	struct handler_errors e;
+	assert_int_equal(check(&in, &h, &e), 0);
+	assert_int_equal(h.signature_scheme, HANDLER_SCHEME_PROV); /* the default */
+	assert_int_equal(h.old_secret_hours, 0);
+	in.signature_scheme = "standard";
+	in.secret_action = "generate";
+	in.old_secret_hours = " 168 ";
+	assert_int_equal(check(&in, &h, &e), 0);
+	assert_int_equal(h.signature_scheme, HANDLER_SCHEME_STANDARD);
+	assert_int_equal(h.old_secret_hours, 168);
+	in.old_secret_hours = "";
+	assert_int_equal(check(&in, &h, &e), 0);
+	assert_int_equal(h.old_secret_hours, 0);
+	const char *bad_hours[] = {"-1", "169", "1.5", "a day", "24h"};
+	for (size_t i = 0; i < sizeof bad_hours / sizeof bad_hours[0]; i++) {
+		in.old_secret_hours = bad_hours[i];
+		assert_int_equal(check(&in, &h, &e), 1);
+		assert_non_null(handler_error_for(&e, "old_secret_hours"));
+	}
+	/* A window keeps the replaced secret: only a new one replaces it. */
+	in.old_secret_hours = "24";
+	in.secret_action = "keep";
+	assert_int_equal(check(&in, &h, &e), 1);
+	assert_non_null(
+	    strstr(handler_error_for(&e, "old_secret_hours"), "only when a new one is generated"));
+	in.secret_action = "remove";
+	assert_int_equal(check(&in, &h, &e), 1);
+	in.old_secret_hours = "0";
+	assert_int_equal(check(&in, &h, &e), 0);
+	in.signature_scheme = "Standard";
+	assert_int_equal(check(&in, &h, &e), 1);
+	assert_non_null(handler_error_for(&e, "signature_scheme"));
+	enum handler_signature_scheme scheme;
+	assert_int_equal(handler_scheme_parse(handler_scheme_name(HANDLER_SCHEME_STANDARD), &scheme), 0);
+	assert_int_equal(scheme, HANDLER_SCHEME_STANDARD);
+	assert_string_equal(handler_scheme_name(HANDLER_SCHEME_PROV), "prov");
+}
+
 static void status_type_and_sort_names_round_trip(void **state)
 {
 	(void)state;
@@ -500,6 +548,7 @@ int main(void)
 	    cmocka_unit_test(urls_and_host_port_are_http_tasks),
 	    cmocka_unit_test(scripts_must_resolve_inside_the_scripts_directory),
 	    cmocka_unit_test(delivery_settings_are_checked_and_normalised),
+	    cmocka_unit_test(signing_scheme_and_rotation_window_are_checked),
 	    cmocka_unit_test(status_type_and_sort_names_round_trip),
 	    cmocka_unit_test(filters_accept_only_known_values),
 	    cmocka_unit_test(literal_destinations_follow_the_policy),
