@@ -18,7 +18,8 @@ void api_metrics(struct api_request *req)
 	char err[512];
 	if (metrics_collect(db, &api_app(req)->cfg, &out, err, sizeof err) != 0) {
 		fprintf(stderr, "prov-api: %s\n", err);
-		api_fail(req, 500, "the metrics could not be read; the server log says why", "internal", NULL);
+		api_fail(req, 500, "the metrics could not be read; the server log says why", "internal",
+		         NULL);
 	} else {
 		api_reply_text(req, 200, METRICS_CONTENT_TYPE, out.text, out.len);
 	}

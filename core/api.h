@@ -14,8 +14,8 @@ struct api_request;
 struct db;
 
 enum api_access {
-	API_READ,  /* any valid key */
-	API_WRITE, /* a key of an admin user */
+	API_READ,   /* any valid key */
+	API_WRITE,  /* a key of an admin user */
 	API_SCRAPE, /* any valid key, as X-Api-Key or "Authorization: Bearer" (how Prometheus sends
 	               one), or none from a client address in the config's metrics_allow */
 };

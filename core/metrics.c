@@ -17,7 +17,8 @@
 /* One row per key: as many as (handler, event, status, verdict, trigger)
  * combinations ever counted, whatever the size of the log. */
 static const char SQL_TOTALS[] =
-    "SELECT handler_id, events_id, status, verdict, trigger_kind, executions, duration_us_sum, " BUCKET_COLUMNS
+    "SELECT handler_id, events_id, status, verdict, trigger_kind, executions, "
+    "duration_us_sum, " BUCKET_COLUMNS
     " FROM exec_totals ORDER BY handler_id, events_id, status, verdict, trigger_kind";
 enum { TOT_HANDLER, TOT_EVENT, TOT_STATUS, TOT_VERDICT, TOT_TRIGGER, TOT_COUNT, TOT_SUM, TOT_B0 };
 /* Names only (never the task: a URL may carry credentials), no secret. */
@@ -61,7 +62,8 @@ static const char *cell(const struct db_rows *rows, size_t r, size_t col)
 static int executions(struct collect *c, const struct db_rows *rows)
 {
 	if (metrics_family(c->out, "prov_executions_total", "counter",
-	                   "Handler executions logged, by handler id, event, status, verdict and trigger.") != 0)
+	                   "Handler executions logged, by handler id, event, status, verdict and trigger.") !=
+	    0)
 		return -1;
 	for (size_t r = 0; r < rows->nrows; r++) {
 		struct metrics_label l[] = {{"handler", cell(rows, r, TOT_HANDLER)},
@@ -69,8 +71,8 @@ static int executions(struct collect *c, const struct db_rows *rows)
 		                            {"status", cell(rows, r, TOT_STATUS)},
 		                            {"verdict", cell(rows, r, TOT_VERDICT)},
 		                            {"trigger", cell(rows, r, TOT_TRIGGER)}};
-		if (metrics_sample_int(c->out, "prov_executions_total", l, 5, db_cell_int(rows, r, TOT_COUNT, 0)) !=
-		    0)
+		if (metrics_sample_int(c->out, "prov_executions_total", l, 5,
+		                       db_cell_int(rows, r, TOT_COUNT, 0)) != 0)
 			return -1;
 	}
 	return 0;
@@ -80,7 +82,8 @@ static int executions(struct collect *c, const struct db_rows *rows)
 static int durations(struct collect *c, const struct db_rows *rows)
 {
 	if (metrics_family(c->out, "prov_execution_duration_seconds", "histogram",
-	                   "How long handler executions took (HTTP request or script run), by handler id.") != 0)
+	                   "How long handler executions took (HTTP request or script run), by handler id.") !=
+	    0)
 		return -1;
 	for (size_t r = 0; r < rows->nrows;) {
 		const char *handler = cell(rows, r, TOT_HANDLER);
@@ -92,7 +95,8 @@ static int durations(struct collect *c, const struct db_rows *rows)
 				counts[b] += db_cell_int(rows, r, (size_t)(TOT_B0 + b), 0);
 		}
 		struct metrics_label l[] = {{"handler", handler}};
-		if (metrics_histogram(c->out, "prov_execution_duration_seconds", l, 1, counts, total, sum_us) != 0)
+		if (metrics_histogram(c->out, "prov_execution_duration_seconds", l, 1, counts, total,
+		                      sum_us) != 0)
 			return -1;
 	}
 	return 0;
@@ -103,8 +107,9 @@ static int handlers(struct collect *c)
 	struct db_rows rows;
 	if (query(c, SQL_HANDLERS, &rows) != 0)
 		return -1;
-	int rc = metrics_family(c->out, "prov_handler_info", "gauge",
-	                        "1 for each handler: its id, name, event, type and status (no task, no secret).");
+	int rc =
+	    metrics_family(c->out, "prov_handler_info", "gauge",
+	                   "1 for each handler: its id, name, event, type and status (no task, no secret).");
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
 		struct metrics_label l[] = {{"handler", cell(&rows, r, 0)},
 		                            {"name", cell(&rows, r, 1)},
@@ -144,11 +149,12 @@ static int retry_queue(struct collect *c)
 	if (rows.nrows == 1 &&
 	    metrics_family(c->out, "prov_retry_queue_rows", "gauge",
 	                   "Retry queue rows by state: scheduled (waiting or due) and exhausted.") == 0) {
-		struct metrics_label scheduled[] = {{"state", "scheduled"}}, exhausted[] = {{"state", "exhausted"}};
-		if (metrics_sample_int(c->out, "prov_retry_queue_rows", scheduled, 1, db_cell_int(&rows, 0, 0, 0)) ==
-		        0 &&
-		    metrics_sample_int(c->out, "prov_retry_queue_rows", exhausted, 1, db_cell_int(&rows, 0, 1, 0)) ==
-		        0 &&
+		struct metrics_label scheduled[] = {{"state", "scheduled"}},
+		                     exhausted[] = {{"state", "exhausted"}};
+		if (metrics_sample_int(c->out, "prov_retry_queue_rows", scheduled, 1,
+		                       db_cell_int(&rows, 0, 0, 0)) == 0 &&
+		    metrics_sample_int(c->out, "prov_retry_queue_rows", exhausted, 1,
+		                       db_cell_int(&rows, 0, 1, 0)) == 0 &&
 		    gauge(c, "prov_retry_queue_due_rows", "Scheduled retries whose time has come.",
 		          (double)db_cell_int(&rows, 0, 2, 0)) == 0 &&
 		    gauge(c, "prov_retry_queue_oldest_due_age_seconds",
@@ -170,7 +176,8 @@ static int cache(struct collect *c)
 	int rc = 0;
 	if (rows.nrows == 1) {
 		double published = cell_double(&rows, 0, 2, 0);
-		rc = gauge(c, "prov_cache_generation", "The Cache Manager's published generation (0: none yet).",
+		rc = gauge(c, "prov_cache_generation",
+		           "The Cache Manager's published generation (0: none yet).",
 		           (double)db_cell_int(&rows, 0, 0, 0));
 		if (rc == 0)
 			rc = gauge(c, "prov_cache_pending_edits",
@@ -178,7 +185,8 @@ static int cache(struct collect *c)
 			           (double)db_cell_int(&rows, 0, 1, 0));
 		if (rc == 0)
 			rc = gauge(c, "prov_cache_last_publish_timestamp_seconds",
-			           "When the published generation was published (Unix time; 0: never).", published);
+			           "When the published generation was published (Unix time; 0: never).",
+			           published);
 		if (rc == 0)
 			rc = gauge(c, "prov_cache_published_handlers",
 			           "Enabled handlers in the published generation.",
@@ -201,13 +209,15 @@ static int services(struct collect *c)
 		                           cell_double(&rows, r, 1, 0));
 	}
 	if (rc == 0)
-		rc = metrics_family(c->out, "prov_service_last_run_ok", "gauge",
-		                    "1 when a service's last run succeeded, 0 when it failed (absent: never ran).");
+		rc = metrics_family(
+		    c->out, "prov_service_last_run_ok", "gauge",
+		    "1 when a service's last run succeeded, 0 when it failed (absent: never ran).");
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
 		const char *result = db_cell(&rows, r, 2);
 		struct metrics_label l[] = {{"service", cell(&rows, r, 0)}};
 		if (result != NULL)
-			rc = metrics_sample_int(c->out, "prov_service_last_run_ok", l, 1, strcmp(result, "ok") == 0);
+			rc = metrics_sample_int(c->out, "prov_service_last_run_ok", l, 1,
+			                        strcmp(result, "ok") == 0);
 	}
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++)
 		if (strcmp(cell(&rows, r, 0), "log_purge") == 0)

@@ -9,8 +9,8 @@
 #include <string.h>
 
 const long long metrics_bucket_us[METRICS_BUCKETS] = {
-    1000,    2500,    5000,    10000,    25000,    50000,    100000,   250000,
-    500000,  1000000, 2500000, 5000000, 10000000, 25000000, 60000000, 300000000,
+    1000,   2500,    5000,    10000,   25000,    50000,    100000,   250000,
+    500000, 1000000, 2500000, 5000000, 10000000, 25000000, 60000000, 300000000,
 };
 const char *const metrics_bucket_le[METRICS_BUCKETS] = {
     "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
@@ -203,8 +203,8 @@ int metrics_histogram(struct metrics_out *out, const char *name, const struct me
 	for (int i = 0; i <= METRICS_BUCKETS; i++) {
 		cumulative = i < METRICS_BUCKETS ? cumulative + counts[i] : total;
 		snprintf(text, sizeof text, "%lld", cumulative);
-		if (sample_head(out, series, labels, nlabels, i < METRICS_BUCKETS ? metrics_bucket_le[i] : "+Inf") !=
-		        0 ||
+		if (sample_head(out, series, labels, nlabels,
+		                i < METRICS_BUCKETS ? metrics_bucket_le[i] : "+Inf") != 0 ||
 		    sample_value(out, text) != 0)
 			return -1;
 	}

@@ -1,8 +1,8 @@
 /* retention: pruning the tables that would otherwise only grow, besides the
  * Execution Log (logs_purge): finished retry_queue rows (each holds its
  * envelope), old cache_generations (each holds a whole snapshot, secrets
- * included) and the metrics' per-minute roll-up (exec_rollup). Run with the log purge (`prov-admin logs purge`, daily);
- * recorded in the services row 'retention'. */
+ * included) and the metrics' per-minute roll-up (exec_rollup). Run with the log purge (`prov-admin logs
+ * purge`, daily); recorded in the services row 'retention'. */
 #ifndef PROV_RETENTION_H
 #define PROV_RETENTION_H
 

@@ -11,10 +11,11 @@
 
 #define BUCKET_COLUMNS "b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15"
 #define BUCKET_PARAMS "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-#define B(i) "b" #i " = b" #i " + VALUES(b" #i ")"
 #define BUCKET_ADD                                                                                           \
-	B(0) ", " B(1) ", " B(2) ", " B(3) ", " B(4) ", " B(5) ", " B(6) ", " B(7) ", " B(8) ", " B(9) ", " B(10) \
-	     ", " B(11) ", " B(12) ", " B(13) ", " B(14) ", " B(15)
+	"b0 = b0 + VALUES(b0), b1 = b1 + VALUES(b1), b2 = b2 + VALUES(b2), b3 = b3 + VALUES(b3), "           \
+	"b4 = b4 + VALUES(b4), b5 = b5 + VALUES(b5), b6 = b6 + VALUES(b6), b7 = b7 + VALUES(b7), "           \
+	"b8 = b8 + VALUES(b8), b9 = b9 + VALUES(b9), b10 = b10 + VALUES(b10), b11 = b11 + VALUES(b11), "     \
+	"b12 = b12 + VALUES(b12), b13 = b13 + VALUES(b13), b14 = b14 + VALUES(b14), b15 = b15 + VALUES(b15)"
 #define COUNTS_ADD                                                                                           \
 	"executions = executions + VALUES(executions), "                                                     \
 	"duration_us_sum = duration_us_sum + VALUES(duration_us_sum), " BUCKET_ADD
@@ -35,7 +36,9 @@ const char *rollup_verdict_name(int success, enum delivery_verdict verdict)
 {
 	if (!success)
 		return "failed";
-	return verdict == DELIVERY_REPLACE ? "modified" : verdict == DELIVERY_FORBID ? "forbidden" : "unchanged";
+	return verdict == DELIVERY_REPLACE  ? "modified"
+	       : verdict == DELIVERY_FORBID ? "forbidden"
+	                                    : "unchanged";
 }
 
 static int compare_totals_key(const struct rollup_row *x, const struct rollup_row *y)
