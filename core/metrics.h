@@ -15,7 +15,7 @@ struct config;
 struct db;
 
 #define METRICS_MAX_BYTES (64u * 1024 * 1024) /* a larger page is an error, never cut */
-#define METRICS_SPOOL_SCAN_MAX 100000        /* spool_dir entries looked at per scrape */
+#define METRICS_SPOOL_SCAN_MAX 100000         /* spool_dir entries looked at per scrape */
 
 /* Write every metric into out. Returns 0, or -1 with a one-line reason (a
  * failed query, or a page past METRICS_MAX_BYTES). */
