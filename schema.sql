@@ -233,3 +233,52 @@ CREATE TABLE IF NOT EXISTS redeliver_queue (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());
+
+-- Metrics (issue #17, core/rollup.c): executions counted in the same
+-- transaction as their exec_logs rows (core/logstore.c), so /metrics never
+-- reads the log. exec_rollup: one row per minute and key, with the count, the
+-- duration sum and per-bucket counts (b0..b15: durations up to 1 ms, 2.5 ms,
+-- 5 ms, 10 ms, 25 ms, 50 ms, 100 ms, 250 ms, 500 ms, 1 s, 2.5 s, 5 s, 10 s,
+-- 25 s, 60 s, 300 s; not cumulative; longer ones: executions minus their
+-- sum), pruned by `prov-admin logs purge` after metrics_rollup_retention_days;
+-- it feeds charts (rates, p50/p95 by minute). exec_totals: the same counters
+-- without the minute, never pruned: what a scrape reads (one row per key).
+CREATE TABLE IF NOT EXISTS exec_rollup (
+  minute           DATETIME NOT NULL,             -- UTC, the execution's start
+  handler_id       INT UNSIGNED NOT NULL,         -- 0: none
+  events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  status           ENUM('success','fail') NOT NULL,
+  verdict          ENUM('unchanged','modified','forbidden','failed') NOT NULL,
+  trigger_kind     ENUM('dispatch','retry','manual') NOT NULL,
+  executions       BIGINT UNSIGNED NOT NULL,
+  duration_us_sum  BIGINT UNSIGNED NOT NULL,
+  b0 BIGINT UNSIGNED NOT NULL DEFAULT 0, b1 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b2 BIGINT UNSIGNED NOT NULL DEFAULT 0, b3 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b4 BIGINT UNSIGNED NOT NULL DEFAULT 0, b5 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b6 BIGINT UNSIGNED NOT NULL DEFAULT 0, b7 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b8 BIGINT UNSIGNED NOT NULL DEFAULT 0, b9 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b10 BIGINT UNSIGNED NOT NULL DEFAULT 0, b11 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b12 BIGINT UNSIGNED NOT NULL DEFAULT 0, b13 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b14 BIGINT UNSIGNED NOT NULL DEFAULT 0, b15 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (minute, handler_id, events_id, status, verdict, trigger_kind)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+CREATE TABLE IF NOT EXISTS exec_totals (
+  handler_id       INT UNSIGNED NOT NULL,
+  events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  status           ENUM('success','fail') NOT NULL,
+  verdict          ENUM('unchanged','modified','forbidden','failed') NOT NULL,
+  trigger_kind     ENUM('dispatch','retry','manual') NOT NULL,
+  executions       BIGINT UNSIGNED NOT NULL,
+  duration_us_sum  BIGINT UNSIGNED NOT NULL,
+  b0 BIGINT UNSIGNED NOT NULL DEFAULT 0, b1 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b2 BIGINT UNSIGNED NOT NULL DEFAULT 0, b3 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b4 BIGINT UNSIGNED NOT NULL DEFAULT 0, b5 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b6 BIGINT UNSIGNED NOT NULL DEFAULT 0, b7 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b8 BIGINT UNSIGNED NOT NULL DEFAULT 0, b9 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b10 BIGINT UNSIGNED NOT NULL DEFAULT 0, b11 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b12 BIGINT UNSIGNED NOT NULL DEFAULT 0, b13 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  b14 BIGINT UNSIGNED NOT NULL DEFAULT 0, b15 BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  PRIMARY KEY (handler_id, events_id, status, verdict, trigger_kind)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+-- A service run's count (the log purge: rows removed), for /metrics.
+ALTER TABLE services ADD COLUMN IF NOT EXISTS last_count BIGINT UNSIGNED NULL AFTER last_detail;

@@ -23,6 +23,7 @@ static const struct api_route routes[] = {
     {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
     {"GET", "/cache", API_READ, api_cache_get},
     {"POST", "/cache/restart", API_WRITE, api_cache_restart},
+    {"GET", "/metrics", API_SCRAPE, api_metrics}, /* also at /metrics (apache.conf.example) */
 };
 
 int main(void)

@@ -25,4 +25,7 @@ void api_logs_list(struct api_request *req);
 void api_logs_get(struct api_request *req);
 void api_logs_redeliver(struct api_request *req);
 
+/* api_metrics.c */
+void api_metrics(struct api_request *req);
+
 #endif

@@ -286,17 +286,17 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	printf("removed %llu rows older than %ld days (before %.19s UTC) in %lu batches\n", result.removed,
 	       days, result.cutoff, result.batches);
 	struct retention_result kept;
-	rc = retention_prune(db, cfg->retry_retention_days, cfg->cache_generations_keep, batch, &kept, err,
-	                     sizeof err);
+	rc = retention_prune(db, cfg->retry_retention_days, cfg->cache_generations_keep,
+	                     cfg->metrics_rollup_retention_days, batch, &kept, err, sizeof err);
 	db_close(db);
 	if (rc != 0) {
 		fprintf(stderr, PROG ": logs purge: retention: %s\n", err);
 		return CLI_EXIT_SOFTWARE;
 	}
 	printf("removed %llu finished retry queue rows older than %ld days, %llu snapshot generations beyond "
-	       "the newest %ld\n",
+	       "the newest %ld, %llu metrics roll-up rows older than %ld days\n",
 	       kept.queue_removed, cfg->retry_retention_days, kept.generations_removed,
-	       cfg->cache_generations_keep);
+	       cfg->cache_generations_keep, kept.rollup_removed, cfg->metrics_rollup_retention_days);
 	return 0;
 }
 

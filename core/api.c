@@ -4,7 +4,12 @@
 
 #include "apikeys.h"
 #include "db.h"
+#include "netpolicy.h"
 #include "route.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <fcgiapp.h>
 #include <ClearSilver.h>
@@ -114,6 +119,22 @@ void api_reply(struct api_request *req, int status, json_t *body)
 	}
 	write_response(req, status, NULL, text);
 	free(text);
+}
+
+void api_reply_text(struct api_request *req, int status, const char *content_type, const char *text,
+                    size_t len)
+{
+	if (req->answered)
+		return;
+	FCGX_FPrintF(req->fcgx->out,
+	             "Status: %d %s\r\n"
+	             "Cache-Control: no-store\r\n"
+	             "X-Content-Type-Options: nosniff\r\n"
+	             "Content-Type: %s\r\n\r\n",
+	             status, status_text(status), content_type);
+	if (len > 0)
+		FCGX_PutStr(text, (int)len, req->fcgx->out);
+	req->answered = 1;
 }
 
 static json_t *error_body(const char *message, const char *code, const char *field)
@@ -235,9 +256,61 @@ static int read_body(struct api_request *req)
 	return 0;
 }
 
-static int authenticate(struct api_request *req)
+/* Whether the client (REMOTE_ADDR) is in metrics_allow. */
+static int scrape_address_listed(struct api_request *req)
+{
+	const char *text = req->app->cfg.metrics_allow;
+	const char *remote = FCGX_GetParam("REMOTE_ADDR", req->fcgx->envp);
+	if (text[0] == '\0' || remote == NULL)
+		return 0;
+	struct netpolicy listed;
+	char why[256];
+	if (netpolicy_parse(text, &listed, why, sizeof why) != 0)
+		return 0; /* config_load checked it */
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&ss;
+	if (inet_pton(AF_INET, remote, &v4->sin_addr) == 1)
+		v4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, remote, &v6->sin6_addr) == 1)
+		v6->sin6_family = AF_INET6;
+	else
+		return 0;
+	return netpolicy_lists(&listed, (const struct sockaddr *)&ss);
+}
+
+/* The key of a scrape: X-Api-Key, else "Authorization: Bearer KEY" (the
+ * scheme in any case, as RFC 7235 has it). NULL when neither is there. */
+static const char *scrape_key(struct api_request *req)
 {
 	const char *key = FCGX_GetParam("HTTP_X_API_KEY", req->fcgx->envp);
+	if (key != NULL && key[0] != '\0')
+		return key;
+	const char *auth = FCGX_GetParam("HTTP_AUTHORIZATION", req->fcgx->envp);
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0)
+		return NULL;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	return auth[0] != '\0' ? auth : NULL;
+}
+
+static int authenticate(struct api_request *req, enum api_access access)
+{
+	const char *key = FCGX_GetParam("HTTP_X_API_KEY", req->fcgx->envp);
+	if (access == API_SCRAPE) {
+		key = scrape_key(req);
+		if (key == NULL && scrape_address_listed(req)) {
+			req->user.role = ROLE_VIEWER;
+			return 0;
+		}
+		if (key == NULL) {
+			api_fail(req, 401, "an API key is required: Authorization: Bearer KEY or X-Api-Key",
+			         "missing_api_key", NULL);
+			return -1;
+		}
+	}
 	if (key == NULL || key[0] == '\0') {
 		api_fail(req, 401, "an X-Api-Key header is required", "missing_api_key", NULL);
 		return -1;
@@ -291,8 +364,9 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 		if (allow[0] != '\0') {
 			char header[160];
 			snprintf(header, sizeof header, "Allow: %s\r\n", allow);
-			char *text = json_dumps(
-			    error_body("method not allowed here", "method_not_allowed", NULL), JSON_COMPACT);
+			json_t *body = error_body("method not allowed here", "method_not_allowed", NULL);
+			char *text = json_dumps(body, JSON_COMPACT);
+			json_decref(body); /* json_dumps does not take it */
 			write_response(&req, 405, header, text);
 			free(text);
 		} else {
@@ -303,7 +377,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 	if (parse_query(&req) != 0)
 		api_fail(&req, 400, "the query string is too long or has too many parameters", "bad_request",
 		         NULL);
-	else if (authenticate(&req) != 0)
+	else if (authenticate(&req, route->access) != 0)
 		;
 	else if (route->access == API_WRITE && req.user.role != ROLE_ADMIN)
 		api_fail(&req, 403, "this API key's role may only read", "forbidden", NULL);

@@ -14,8 +14,10 @@ struct api_request;
 struct db;
 
 enum api_access {
-	API_READ,  /* any valid key */
-	API_WRITE, /* a key of an admin user */
+	API_READ,   /* any valid key */
+	API_WRITE,  /* a key of an admin user */
+	API_SCRAPE, /* any valid key, as X-Api-Key or "Authorization: Bearer" (how Prometheus sends
+	               one), or none from a client address in the config's metrics_allow */
 };
 
 typedef void (*api_fn)(struct api_request *req);
@@ -48,6 +50,9 @@ long api_query_split(char *query, const char **names, const char **values, size_
 
 /* Answer with body (reference stolen; NULL for 204). */
 void api_reply(struct api_request *req, int status, json_t *body);
+/* Answer with a text body of content_type (copied). */
+void api_reply_text(struct api_request *req, int status, const char *content_type, const char *text,
+                    size_t len);
 /* Answer with the error shape; code and field may be NULL. */
 void api_fail(struct api_request *req, int status, const char *message, const char *code, const char *field);
 

@@ -67,6 +67,8 @@ static const struct config_key config_keys[] = {
     LONG_KEY(dispatch_workers_per_uid, 0, 256, "0"),
     LONG_KEY(journal_sync, 0, 1, "0"),
     STR_KEY(outbound_allow, ""), /* "": loopback, private, link-local... all refused */
+    LONG_KEY(metrics_rollup_retention_days, 1, 36500, "35"),
+    STR_KEY(metrics_allow, ""), /* "": every scrape needs a key */
 };
 
 #define NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -233,6 +235,10 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	char why[256];
 	if (rc == 0 && netpolicy_parse(cfg->outbound_allow, NULL, why, sizeof why) != 0) {
 		fail(err, errlen, "config %s: key 'outbound_allow' %s", path, why);
+		rc = -1;
+	}
+	if (rc == 0 && netpolicy_parse(cfg->metrics_allow, NULL, why, sizeof why) != 0) {
+		fail(err, errlen, "config %s: key 'metrics_allow' %s", path, why);
 		rc = -1;
 	}
 	return rc;

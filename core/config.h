@@ -62,6 +62,10 @@ struct config {
 
 	/* outbound destination policy (netpolicy.h) */
 	char outbound_allow[1024]; /* networks HTTP handlers may reach beyond public addresses */
+
+	/* metrics (GET /metrics) */
+	long metrics_rollup_retention_days; /* exec_rollup minutes kept by the purge */
+	char metrics_allow[1024];           /* client networks that may scrape without a key; "": none */
 };
 
 /* Remove "--config FILE" / "--config=FILE" from argv, returning FILE or NULL.

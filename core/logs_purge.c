@@ -14,18 +14,19 @@ static const char SQL_PURGE_CUTOFF[] =
     "SELECT DATE_FORMAT(UTC_TIMESTAMP(6) - INTERVAL ? DAY, '%Y-%m-%d %H:%i:%s.%f')";
 static const char SQL_PURGE_BATCH[] = "DELETE FROM exec_logs WHERE dt < ? ORDER BY dt LIMIT ?";
 static const char SQL_PURGE_RECORD[] =
-    "INSERT INTO services (name, title, last_run_at, last_result, last_detail) "
-    "VALUES ('log_purge', 'Execution Log Purge', UTC_TIMESTAMP(6), ?, ?) "
+    "INSERT INTO services (name, title, last_run_at, last_result, last_detail, last_count) "
+    "VALUES ('log_purge', 'Execution Log Purge', UTC_TIMESTAMP(6), ?, ?, ?) "
     "ON DUPLICATE KEY UPDATE last_run_at = VALUES(last_run_at), "
-    "last_result = VALUES(last_result), last_detail = VALUES(last_detail)";
+    "last_result = VALUES(last_result), last_detail = VALUES(last_detail), last_count = VALUES(last_count)";
 static const char SQL_PURGE_LAST[] =
     "SELECT DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), last_result, last_detail "
     "FROM services WHERE name = 'log_purge'";
 
-static int record(struct db *db, const char *result, const char *detail)
+/* removed: the rows this run deleted (for /metrics). */
+static int record(struct db *db, const char *result, const char *detail, unsigned long long removed)
 {
-	struct db_param params[] = {DB_STR(result), DB_STR(detail)};
-	return db_exec(db, SQL_PURGE_RECORD, params, 2, NULL, NULL);
+	struct db_param params[] = {DB_STR(result), DB_STR(detail), DB_INT(removed)};
+	return db_exec(db, SQL_PURGE_RECORD, params, 3, NULL, NULL);
 }
 
 static int find_cutoff(struct db *db, long days, char *cutoff, size_t len)
@@ -63,7 +64,7 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 			         db_error(db));
 			snprintf(detail, sizeof detail, "failed after removing %llu rows older than %ld days",
 			         result->removed, days);
-			record(db, "error", detail);
+			record(db, "error", detail, result->removed);
 			return -1;
 		}
 		result->removed += affected;
@@ -77,7 +78,7 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 	}
 	snprintf(detail, sizeof detail, "removed %llu rows older than %ld days%s", result->removed, days,
 	         result->more_left ? "; more remain" : "");
-	if (record(db, "ok", detail) != 0) {
+	if (record(db, "ok", detail, result->removed) != 0) {
 		snprintf(err, errlen, "removed %llu rows but could not record the run: %s", result->removed,
 		         db_error(db));
 		return -1;

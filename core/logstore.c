@@ -6,6 +6,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "retryq.h"
+#include "rollup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,36 @@ static int auto_disable(struct db *db, struct logstore_entry *e, long threshold)
 	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
 }
 
+/* The metrics' counters of the rows just logged (not of skipped ones), in
+ * the roll-up's key order. */
+static int count_executions(struct db *db, const struct logstore_entry *entries, size_t n)
+{
+	struct rollup_exec *execs = calloc(n, sizeof *execs);
+	if (execs == NULL)
+		return -1;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct logstore_entry *e = &entries[i];
+		if (e->skipped)
+			continue;
+		execs[m++] = (struct rollup_exec){.started_us = e->result->started_us,
+		                                  .duration_us = e->result->duration_us,
+		                                  .handler_id = e->handler_id,
+		                                  .events_id = e->events_id,
+		                                  .success = e->result->success,
+		                                  .verdict = e->result->verdict,
+		                                  .trigger = e->trigger};
+	}
+	struct rollup_row *rows = NULL;
+	size_t nrows = 0;
+	int rc = rollup_build(execs, m, &rows, &nrows);
+	if (rc == 0)
+		rc = rollup_write(db, rows, nrows);
+	free(rows);
+	free(execs);
+	return rc;
+}
+
 /* The transaction itself; the caller commits or rolls back. */
 static int write_all(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
                      size_t n, struct logstore_entry **order)
@@ -236,6 +267,8 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 	for (size_t i = 0; i < n; i++)
 		if (write_one(db, &entries[i], opt->response_max) != 0)
 			return -1;
+	if (count_executions(db, entries, n) != 0)
+		return -1;
 	/* The last logged execution of each handler sets its state. */
 	for (size_t i = 0; i < n; i++) {
 		struct logstore_entry *e = order[i];
@@ -281,8 +314,9 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 		return 0;
 	/* The one lock order of every log transaction (dispatcher, worker,
 	 * import, redeliver): exec_logs rows and their retry_queue rows in
-	 * execution order, then handlers rows in ascending id, then cache_state
-	 * (an auto-disable). Writers of one event then wait for each other but
+	 * execution order, then exec_rollup rows and exec_totals rows, each in
+	 * key order (rollup.c), then handlers rows in ascending id, then
+	 * cache_state (an auto-disable). Writers of one event then wait for each other but
 	 * never deadlock on handlers; a deadlock with another kind of writer
 	 * (InnoDB's gap locks) is rolled back by the server and run again. */
 	struct logstore_entry **order = calloc(n, sizeof *order);

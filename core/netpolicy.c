@@ -218,6 +218,13 @@ static int allowed(const struct netpolicy *policy, int family, const unsigned ch
 	return 0;
 }
 
+int netpolicy_lists(const struct netpolicy *policy, const struct sockaddr *sa)
+{
+	unsigned char bytes[16];
+	int family = address_of(sa, bytes);
+	return family != 0 && allowed(policy, family, bytes);
+}
+
 int netpolicy_check(const struct netpolicy *policy, const struct sockaddr *sa, char *why, size_t whylen)
 {
 	unsigned char bytes[16];

@@ -39,6 +39,11 @@ const char *netpolicy_classify(const struct sockaddr *sa);
  * default (nothing allowed beyond public addresses). */
 int netpolicy_check(const struct netpolicy *policy, const struct sockaddr *sa, char *why, size_t whylen);
 
+/* 1 when sa (an IPv4-mapped IPv6 address counts as its IPv4) lies in one of
+ * the policy's listed networks, whatever its range; else 0. The metrics
+ * page's metrics_allow uses it for client addresses. */
+int netpolicy_lists(const struct netpolicy *policy, const struct sockaddr *sa);
+
 /* When host (as it stands in a URL: "[::1]" with brackets) is an address
  * literal in any spelling libcurl and getaddrinfo accept ("127.1",
  * "2130706433", "0x7f000001", "0177.0.0.1", "0", "[::ffff:127.0.0.1]"), or a

@@ -4,6 +4,7 @@
 #include "retention.h"
 
 #include "db.h"
+#include "rollup.h"
 #include "scheduler.h"
 
 #include <stdio.h>
@@ -59,22 +60,25 @@ static int prune_generations(struct db *db, long keep, long batch, unsigned long
 	return delete_batches(db, SQL_GENERATIONS_BATCH, params, 2, batch, removed);
 }
 
-int retention_prune(struct db *db, long queue_days, long generations_keep, long batch,
+int retention_prune(struct db *db, long queue_days, long generations_keep, long rollup_days, long batch,
                     struct retention_result *result, char *err, size_t errlen)
 {
 	memset(result, 0, sizeof *result);
-	if (queue_days < 1 || generations_keep < 2 || batch < 1) {
+	if (queue_days < 1 || generations_keep < 2 || rollup_days < 1 || batch < 1) {
 		snprintf(err, errlen, "retention needs at least 1 day, 2 generations and a batch of 1");
 		return -1;
 	}
 	int rc = prune_queue(db, queue_days, batch, &result->queue_removed);
 	if (rc == 0)
 		rc = prune_generations(db, generations_keep, batch, &result->generations_removed);
+	if (rc == 0)
+		rc = rollup_prune(db, rollup_days, batch, &result->rollup_removed);
 	char detail[512];
 	int n = snprintf(detail, sizeof detail,
 	                 "removed %llu finished retry queue rows older than %ld days and %llu snapshot "
-	                 "generations beyond the newest %ld",
-	                 result->queue_removed, queue_days, result->generations_removed, generations_keep);
+	                 "generations beyond the newest %ld; %llu metrics roll-up rows older than %ld days",
+	                 result->queue_removed, queue_days, result->generations_removed, generations_keep,
+	                 result->rollup_removed, rollup_days);
 	if (rc != 0) {
 		snprintf(err, errlen, "delete failed: %s", db_error(db));
 		if (n > 0 && (size_t)n < sizeof detail)

@@ -372,6 +372,32 @@ static int importable_name(const char *name)
 	return strncmp(name, "spool.", 6) == 0 && len > 10 && strcmp(name + len - 10, ".importing") == 0;
 }
 
+int spool_count(const char *dir, long cap, long *waiting, long *corrupt)
+{
+	*waiting = *corrupt = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	struct dirent *e;
+	for (long seen = 0; seen < cap && (e = readdir(d)) != NULL; seen++) {
+		size_t len = strlen(e->d_name);
+		int is_corrupt = len > 8 && strcmp(e->d_name + len - 8, ".corrupt") == 0;
+		if (!is_corrupt && !importable_name(e->d_name) && strcmp(e->d_name, SPOOL_FILE) != 0)
+			continue;
+		char path[4096 + 256];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (is_corrupt)
+			(*corrupt)++;
+		else if (st.st_size > 0)
+			(*waiting)++;
+	}
+	closedir(d);
+	return 0;
+}
+
 /* A temporary journal name left by a writer killed before its rename. */
 static void remove_if_stale_temporary(const char *path)
 {

@@ -70,6 +70,13 @@ int spool_journal_reset(struct spool_journal *j);
  * (which releases the lock). 0, or -1 with a reason. */
 int spool_journal_keep(struct spool_journal *j, char *err, size_t errlen);
 
+/* What waits in dir for an import, for /metrics: the files an import takes
+ * (journal.*, spool.log, spool.*.importing) that hold records, and the
+ * *.corrupt ones kept for a person; at most cap entries are looked at. Names
+ * are only lstat'ed, never opened (the web server's user may read none).
+ * A journal of a run in progress counts while it runs. 0, or -1 (errno). */
+int spool_count(const char *dir, long cap, long *waiting, long *corrupt);
+
 /* ---------------------------------------------------------------- importing */
 
 enum spool_disposition {

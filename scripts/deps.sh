@@ -22,6 +22,7 @@ packages=(
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk strace
   nginx-light # the dispatcher benchmark's fast receiver (return 200)
+  prometheus # the metrics test scrapes /metrics with a private one on loopback (promtool too)
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
 )

@@ -66,7 +66,7 @@ test('the description is served beside the API and its references resolve', asyn
 
 test('every route of the API is documented, and only those', () => {
   const source = readFileSync(new URL('cgi-bin/api.c', root), 'utf8');
-  const served = [...source.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)", "([^"]+)", API_(READ|WRITE)/g)]
+  const served = [...source.matchAll(/\{"(GET|POST|PATCH|DELETE|PUT)", "([^"]+)", API_(READ|WRITE|SCRAPE)/g)]
     .map(([, m, p, access]) => `${m.toLowerCase()} ${p.replace('#', '{id}')} ${access.toLowerCase()}`).sort();
   const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops)
     .filter(([m]) => methods.includes(m)).map(([m, o]) => `${m} ${p} ${o['x-access']}`)).sort();
@@ -93,8 +93,12 @@ test('every example runs with its documented status, covering each documented st
         const r = await api(method.toUpperCase(), urlPath, opts);
         const label = `${method.toUpperCase()} ${urlPath} (${JSON.stringify(x).slice(0, 120)})`;
         assert.equal(r.status, x.status, `${label}: ${r.text.slice(0, 300)}`);
-        const schemaRef = o.responses[String(x.status)].content?.['application/json']?.schema?.$ref;
-        if (schemaRef) {
+        const content = o.responses[String(x.status)].content;
+        const schemaRef = content?.['application/json']?.schema?.$ref;
+        if (content?.['text/plain']) {
+          assert.match(r.headers.get('content-type'), /^text\/plain/, label);
+          assert.ok(r.text.length > 0, `${label}: a body`);
+        } else if (schemaRef) {
           const schema = resolve(schemaRef.slice(2));
           for (const field of schema.required || []) assert.ok(field in r.json, `${label}: has ${field}`);
         } else {
