@@ -195,6 +195,12 @@ UPDATE cache_generations SET generation_uid = MD5(CONCAT(UUID(), RAND(), generat
 -- are deleted by (state, updated_at), and the Task Scheduler's counts are
 -- read from indexes only (ix_retry_due per state), never from the rows.
 ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_finished (state, updated_at);
+-- The handler list's default order (priority) and its name order read a page
+-- along an index instead of sorting every handler; the Execution Logs' handler
+-- filter reads a bounded number by name (logs.c, LOGS_HANDLER_CHOICES_MAX)
+-- from ix_handlers_name alone.
+ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_priority (priority, id);
+ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_name (name, priority, id, status);
 INSERT IGNORE INTO services (name, title) VALUES ('retention', 'Retry Queue and Snapshot Retention');
 
 -- Sessions and login (issue #14). A disabled user (disabled_at set) cannot log

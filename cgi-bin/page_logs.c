@@ -110,47 +110,42 @@ static void set_event_catalog(struct web_request *req)
 	}
 }
 
-/* The handler choices, kept per process with the handlers_version read
- * before them: every handler write bumps it in its own transaction
- * (handlers.c, logstore.c's auto-disable), so an equal version means the
- * same choices. One owner: these statics. */
-static struct db_rows choices;
-static char choices_version[32];
-
-static const struct db_rows *handler_choices(struct db *db, const char *version)
-{
-	if (version != NULL && choices_version[0] != '\0' && strcmp(version, choices_version) == 0)
-		return &choices;
-	db_rows_free(&choices);
-	choices_version[0] = '\0';
-	if (logs_handler_choices(db, &choices) != 0)
-		return NULL;
-	if (version != NULL && strlen(version) < sizeof choices_version)
-		snprintf(choices_version, sizeof choices_version, "%s", version);
-	return &choices;
-}
-
-/* The handler select, and the heading's name for ?handler=ID. */
-static int set_handler_choices(struct web_request *req, struct db *db, const char *version,
-                               long long selected)
+/* The handler filter: a select of every handler when there are at most
+ * LOGS_HANDLER_CHOICES_MAX, else a field for the id (a select of thousands is
+ * neither usable nor cheap to render on every page); and the heading's name
+ * for ?handler=ID. */
+static int set_handler_choices(struct web_request *req, struct db *db, long long selected)
 {
 	char key[64];
-	const struct db_rows *rows = handler_choices(db, version);
-	if (rows == NULL)
+	struct db_rows rows;
+	if (logs_handler_choices(db, &rows) != 0)
 		return -1;
-	for (size_t i = 0; i < rows->nrows; i++) {
+	if (rows.nrows > LOGS_HANDLER_CHOICES_MAX) {
+		db_rows_free(&rows);
+		web_set_int(req, "HandlerChoicesTooMany", 1);
+		if (selected <= 0)
+			return 0;
+		if (logs_handler_name(db, selected, &rows) != 0)
+			return -1;
+		if (rows.nrows > 0)
+			web_set(req, "Filter.HandlerName", db_cell(&rows, 0, 0));
+		db_rows_free(&rows);
+		return 0;
+	}
+	for (size_t i = 0; i < rows.nrows; i++) {
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Id", i);
-		web_set(req, key, db_cell(rows, i, 0));
+		web_set(req, key, db_cell(&rows, i, 0));
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Name", i);
-		web_set(req, key, db_cell(rows, i, 1));
+		web_set(req, key, db_cell(&rows, i, 1));
 		snprintf(key, sizeof key, "HandlerChoices.%zu.Status", i);
-		web_set(req, key, db_cell(rows, i, 2));
-		if (selected > 0 && db_cell_int(rows, i, 0, 0) == selected) {
+		web_set(req, key, db_cell(&rows, i, 2));
+		if (selected > 0 && db_cell_int(&rows, i, 0, 0) == selected) {
 			snprintf(key, sizeof key, "HandlerChoices.%zu.Selected", i);
 			web_set_int(req, key, 1);
-			web_set(req, "Filter.HandlerName", db_cell(rows, i, 1));
+			web_set(req, "Filter.HandlerName", db_cell(&rows, i, 1));
 		}
 	}
+	db_rows_free(&rows);
 	return 0;
 }
 
@@ -362,8 +357,7 @@ void page_logs_list(struct web_request *req)
 		return;
 	set_filters(req, &in, q);
 	set_event_catalog(req);
-	if (set_handler_choices(req, db, handlers_version, q->handler_id) != 0 ||
-	    set_purge_info(req, db) != 0) {
+	if (set_handler_choices(req, db, q->handler_id) != 0 || set_purge_info(req, db) != 0) {
 		web_error(req, 500, "The execution log could not be read.", db_error(db));
 		return;
 	}

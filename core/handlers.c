@@ -20,12 +20,19 @@
 	"secret IS NOT NULL "                                                                                \
 	"FROM handlers "
 
-/* One WHERE covers every filter combination: an empty parameter means "any",
- * so each sort order is one statement, prepared once per process. */
-#define LIST_WHERE                                                                                           \
-	"WHERE (? = '' OR events_id = ?) "                                                                   \
-	"AND (? = '' OR task_type = ?) "                                                                     \
-	"AND IF(? = '', status IN ('enabled','disabled'), status = ?) "
+/* One WHERE per combination of the three filters (bit 1 event, 2 type, 4
+ * status), each a plain equality the optimizer can read an index for: an
+ * "(? = '' OR col = ?)" that covers every combination in one statement makes
+ * MariaDB read every handler, whatever the filter. Without a status filter
+ * the archived are left out. */
+#define LIST_WHERE_0 "WHERE status IN ('enabled','disabled') "
+#define LIST_WHERE_1 "WHERE events_id = ? AND status IN ('enabled','disabled') "
+#define LIST_WHERE_2 "WHERE task_type = ? AND status IN ('enabled','disabled') "
+#define LIST_WHERE_3 "WHERE events_id = ? AND task_type = ? AND status IN ('enabled','disabled') "
+#define LIST_WHERE_4 "WHERE status = ? "
+#define LIST_WHERE_5 "WHERE events_id = ? AND status = ? "
+#define LIST_WHERE_6 "WHERE task_type = ? AND status = ? "
+#define LIST_WHERE_7 "WHERE events_id = ? AND task_type = ? AND status = ? "
 
 /* The catalog's order (events.c), so "sort by event" groups as the select does. */
 #define EVENT_ORDER                                                                                          \
@@ -36,33 +43,35 @@
 	"'clients.subscriptions.deactivate', 'clients.subscriptions.renew', "                                \
 	"'clients.subscriptions.close')"
 
-#define LIST_SQL(order) LIST_COLUMNS LIST_WHERE "ORDER BY " order " LIMIT ? OFFSET ?"
+#define LIST_SQL(where, order) LIST_COLUMNS where "ORDER BY " order " LIMIT ? OFFSET ?"
 
-/* ORDER BY comes only from these literals; the request picks one by index. */
-static const char SQL_LIST_PRIORITY_ASC[] = LIST_SQL("priority, id");
-static const char SQL_LIST_PRIORITY_DESC[] = LIST_SQL("priority DESC, id DESC");
-static const char SQL_LIST_ID_ASC[] = LIST_SQL("id");
-static const char SQL_LIST_ID_DESC[] = LIST_SQL("id DESC");
-static const char SQL_LIST_NAME_ASC[] = LIST_SQL("name, priority, id");
-static const char SQL_LIST_NAME_DESC[] = LIST_SQL("name DESC, priority, id");
-static const char SQL_LIST_EVENT_ASC[] = LIST_SQL(EVENT_ORDER ", priority, id");
-static const char SQL_LIST_EVENT_DESC[] = LIST_SQL(EVENT_ORDER " DESC, priority, id");
-static const char SQL_LIST_HANDLER_ASC[] = LIST_SQL("task_type, task, priority, id");
-static const char SQL_LIST_HANDLER_DESC[] = LIST_SQL("task_type DESC, task DESC, priority, id");
-/* status is an ENUM: it sorts enabled, disabled, archived. */
-static const char SQL_LIST_STATUS_ASC[] = LIST_SQL("status, priority, id");
-static const char SQL_LIST_STATUS_DESC[] = LIST_SQL("status DESC, priority, id");
+/* ORDER BY comes only from these literals; the request picks one by index.
+ * status is an ENUM: it sorts enabled, disabled, archived. */
+#define LIST_SORTS(where)                                                                                    \
+	{                                                                                                    \
+		[HANDLER_SORT_PRIORITY] = {LIST_SQL(where, "priority, id"),                                  \
+		                           LIST_SQL(where, "priority DESC, id DESC")},                       \
+		[HANDLER_SORT_ID] = {LIST_SQL(where, "id"), LIST_SQL(where, "id DESC")},                     \
+		[HANDLER_SORT_NAME] = {LIST_SQL(where, "name, priority, id"),                                \
+		                       LIST_SQL(where, "name DESC, priority DESC, id DESC")},                \
+		[HANDLER_SORT_EVENT] = {LIST_SQL(where, EVENT_ORDER ", priority, id"),                       \
+		                        LIST_SQL(where, EVENT_ORDER " DESC, priority, id")},                 \
+		[HANDLER_SORT_HANDLER] = {LIST_SQL(where, "task_type, task, priority, id"),                  \
+		                          LIST_SQL(where, "task_type DESC, task DESC, priority, id")},       \
+		[HANDLER_SORT_STATUS] = {LIST_SQL(where, "status, priority, id"),                            \
+		                         LIST_SQL(where, "status DESC, priority, id")},                      \
+	}
 
-static const char *const list_sql[HANDLER_SORT__MAX][2] = {
-    [HANDLER_SORT_PRIORITY] = {SQL_LIST_PRIORITY_ASC, SQL_LIST_PRIORITY_DESC},
-    [HANDLER_SORT_ID] = {SQL_LIST_ID_ASC, SQL_LIST_ID_DESC},
-    [HANDLER_SORT_NAME] = {SQL_LIST_NAME_ASC, SQL_LIST_NAME_DESC},
-    [HANDLER_SORT_EVENT] = {SQL_LIST_EVENT_ASC, SQL_LIST_EVENT_DESC},
-    [HANDLER_SORT_HANDLER] = {SQL_LIST_HANDLER_ASC, SQL_LIST_HANDLER_DESC},
-    [HANDLER_SORT_STATUS] = {SQL_LIST_STATUS_ASC, SQL_LIST_STATUS_DESC},
+static const char *const list_sql[8][HANDLER_SORT__MAX][2] = {
+    LIST_SORTS(LIST_WHERE_0), LIST_SORTS(LIST_WHERE_1), LIST_SORTS(LIST_WHERE_2), LIST_SORTS(LIST_WHERE_3),
+    LIST_SORTS(LIST_WHERE_4), LIST_SORTS(LIST_WHERE_5), LIST_SORTS(LIST_WHERE_6), LIST_SORTS(LIST_WHERE_7),
 };
 
-static const char SQL_COUNT[] = "SELECT COUNT(*) FROM handlers " LIST_WHERE;
+#define COUNT_SQL(where) "SELECT COUNT(*) FROM handlers " where
+static const char *const count_sql[8] = {
+    COUNT_SQL(LIST_WHERE_0), COUNT_SQL(LIST_WHERE_1), COUNT_SQL(LIST_WHERE_2), COUNT_SQL(LIST_WHERE_3),
+    COUNT_SQL(LIST_WHERE_4), COUNT_SQL(LIST_WHERE_5), COUNT_SQL(LIST_WHERE_6), COUNT_SQL(LIST_WHERE_7),
+};
 
 static const char *const sort_names[HANDLER_SORT__MAX] = {
     [HANDLER_SORT_PRIORITY] = "priority", [HANDLER_SORT_ID] = "id",
@@ -85,11 +94,6 @@ int handler_sort_parse(const char *text, enum handler_sort *sort)
 	return -1;
 }
 
-static const char *or_empty(const char *s)
-{
-	return s ? s : "";
-}
-
 const char *handler_filter_check(const struct handler_filter *filter, char *buf, size_t buflen)
 {
 	enum handler_task_type type;
@@ -108,32 +112,45 @@ const char *handler_filter_check(const struct handler_filter *filter, char *buf,
 	return NULL;
 }
 
+/* The filter's WHERE (an index of list_sql / count_sql) and its parameters,
+ * in the statement's order: event, type, status. */
+static unsigned filter_params(const struct handler_filter *filter, struct db_param *params, size_t *n)
+{
+	unsigned where = 0;
+	*n = 0;
+	if (filter->events_id && filter->events_id[0]) {
+		where |= 1;
+		params[(*n)++] = DB_STR(filter->events_id);
+	}
+	if (filter->task_type && filter->task_type[0]) {
+		where |= 2;
+		params[(*n)++] = DB_STR(filter->task_type);
+	}
+	if (filter->status && filter->status[0]) {
+		where |= 4;
+		params[(*n)++] = DB_STR(filter->status);
+	}
+	return where;
+}
+
 int handlers_list(struct db *db, const struct handler_filter *filter, struct db_rows *rows)
 {
-	const char *event = or_empty(filter->events_id);
-	const char *type = or_empty(filter->task_type);
-	const char *status = or_empty(filter->status);
+	struct db_param params[5];
+	size_t n;
+	unsigned where = filter_params(filter, params, &n);
 	unsigned sort = (unsigned)filter->sort < HANDLER_SORT__MAX ? (unsigned)filter->sort : 0;
-	struct db_param params[] = {DB_STR(event),
-	                            DB_STR(event),
-	                            DB_STR(type),
-	                            DB_STR(type),
-	                            DB_STR(status),
-	                            DB_STR(status),
-	                            DB_INT(filter->limit > 0 ? filter->limit : 25),
-	                            DB_INT(filter->offset > 0 ? filter->offset : 0)};
-	return db_query(db, list_sql[sort][filter->descending ? 1 : 0], params, 8, rows);
+	params[n++] = DB_INT(filter->limit > 0 ? filter->limit : 25);
+	params[n++] = DB_INT(filter->offset > 0 ? filter->offset : 0);
+	return db_query(db, list_sql[where][sort][filter->descending ? 1 : 0], params, n, rows);
 }
 
 int handlers_count(struct db *db, const struct handler_filter *filter, long long *total)
 {
-	const char *event = or_empty(filter->events_id);
-	const char *type = or_empty(filter->task_type);
-	const char *status = or_empty(filter->status);
-	struct db_param params[] = {DB_STR(event), DB_STR(event),  DB_STR(type),
-	                            DB_STR(type),  DB_STR(status), DB_STR(status)};
+	struct db_param params[3];
+	size_t n;
+	unsigned where = filter_params(filter, params, &n);
 	struct db_rows rows;
-	if (db_query(db, SQL_COUNT, params, 6, &rows) != 0)
+	if (db_query(db, count_sql[where], params, n, &rows) != 0)
 		return -1;
 	*total = db_cell_int(&rows, 0, 0, 0);
 	db_rows_free(&rows);

@@ -309,12 +309,22 @@ int logs_delivery_attempts(struct db *db, const char *delivery_id, struct db_row
 	return db_query(db, SQL_LOG_ATTEMPTS, params, 1, rows);
 }
 
-static const char SQL_HANDLER_CHOICES[] =
-    "SELECT id, name, status FROM handlers ORDER BY name, id LIMIT 1000";
+/* Read along ix_handlers_name: LOGS_HANDLER_CHOICES_MAX + 1 index entries at
+ * most, whatever the number of handlers. */
+static const char SQL_HANDLER_CHOICES[] = "SELECT id, name, status FROM handlers FORCE INDEX "
+                                          "(ix_handlers_name) ORDER BY name, priority, id LIMIT ?";
+static const char SQL_HANDLER_NAME[] = "SELECT name FROM handlers WHERE id = ?";
 
 int logs_handler_choices(struct db *db, struct db_rows *rows)
 {
-	return db_query(db, SQL_HANDLER_CHOICES, NULL, 0, rows);
+	struct db_param limit = DB_INT(LOGS_HANDLER_CHOICES_MAX + 1);
+	return db_query(db, SQL_HANDLER_CHOICES, &limit, 1, rows);
+}
+
+int logs_handler_name(struct db *db, long long id, struct db_rows *rows)
+{
+	struct db_param param = DB_INT(id);
+	return db_query(db, SQL_HANDLER_NAME, &param, 1, rows);
 }
 
 /* ---------------------------------------------------------------- freshness */

@@ -153,8 +153,13 @@ int logs_get(struct db *db, long long id, struct db_rows *row);
 int logs_delivery_attempts(struct db *db, const char *delivery_id, struct db_rows *rows);
 
 /* Handlers for the filter's select (archived included): id, name, status,
- * by name; at most 1000. Logs of deleted handlers stay reachable by id. */
+ * by name; LOGS_HANDLER_CHOICES_MAX + 1 rows at most: more rows than the
+ * maximum means "too many for a select" (the filter takes an id instead).
+ * Logs of deleted handlers stay reachable by id. */
+#define LOGS_HANDLER_CHOICES_MAX 100
 int logs_handler_choices(struct db *db, struct db_rows *rows);
+/* The name of handler id: one row, or none when it is gone. */
+int logs_handler_name(struct db *db, long long id, struct db_rows *rows);
 
 /* Retention (SPEC 7): delete rows older than days, batch rows per short
  * statement, so dispatchers keep writing meanwhile. max_seconds > 0 stops

@@ -41,12 +41,17 @@
     </div>
     <div class="field">
       <label for="f-handler">Handler</label>
+      <?cs if:HandlerChoicesTooMany ?>
+      <input id="f-handler" name="handler" type="text" inputmode="numeric" maxlength="20" placeholder="Handler ID" value="<?cs var:Filter.HandlerId ?>" aria-describedby="f-handler-hint"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
+      <span class="hint" id="f-handler-hint"><?cs if:Filter.HandlerName ?><?cs var:Filter.HandlerName ?><?cs elif:Filter.LoggedName ?><?cs var:Filter.LoggedName ?> (deleted)<?cs else ?>The ID from the <a href="/handlers">handler list</a> (or its logs icon)<?cs /if ?></span>
+      <?cs else ?>
       <select id="f-handler" name="handler"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
         <option value="">All handlers</option>
         <?cs if:?Filter.HandlerId && !Filter.HandlerName ?><option value="<?cs var:Filter.HandlerId ?>" selected>#<?cs var:Filter.HandlerId ?> <?cs var:Filter.LoggedName ?> (deleted)</option><?cs /if ?>
         <?cs each:h = HandlerChoices ?><option value="<?cs var:h.Id ?>"<?cs if:h.Selected ?> selected<?cs /if ?>><?cs var:h.Name ?> (#<?cs var:h.Id ?><?cs if:h.Status != "enabled" ?>, <?cs var:h.Status ?><?cs /if ?>)</option>
         <?cs /each ?>
       </select>
+      <?cs /if ?>
     </div>
     <div class="field field-wide">
       <label for="f-text">Error or response contains</label>
