@@ -274,9 +274,7 @@ static int set_purge_info(struct web_request *req, struct db *db)
 	return 0;
 }
 
-/* The list's query, parsed by the prefetch and again by the page (the same
- * input gives the same result); the prefetch's parameters point into it.
- * Large; one request at a time per process. */
+/* The list's query. Large; one request at a time per process. */
 static struct logs_query list_query;
 
 static int list_parse(struct web_request *req, struct logs_input *in)
@@ -294,53 +292,9 @@ static int list_parse(struct web_request *req, struct logs_input *in)
 	return logs_query_parse(in, &list_query);
 }
 
-/* A first page by handler / event / status (no text search, dates or
- * cursor), and not the answer of a purge (which shows the purge's result):
- * what the page cache keeps. */
-static int list_cacheable(struct web_request *req, int problems)
-{
-	return problems == 0 && logs_is_first_page(&list_query) && web_param(req, "purged") == NULL;
-}
-
 static size_t list_page_size(struct web_request *req)
 {
 	return (size_t)web_app(req)->cfg.page_size_default;
-}
-
-/* Before the login check: the handlers_version and, for a cacheable view, the
- * ids of the rows it would show, in the session lookup's round trip. */
-void page_logs_list_prefetch(struct web_request *req, struct web_prefetch *prefetch)
-{
-	struct logs_input in;
-	int problems = list_parse(req, &in);
-	prefetch->sql = logs_freshness_sql(&list_query, list_cacheable(req, problems), list_page_size(req),
-	                                   prefetch->params, &prefetch->nparams);
-}
-
-/* Answered from the page cache when the prefetched rows and handlers version
- * are those of the kept copy. */
-static int list_from_cache(struct web_request *req, const char *handlers_version)
-{
-	char ids[LOGS_IDS_MAX], version[LOGS_IDS_MAX + 32];
-	if (handlers_version == NULL || web_prefetched_count(req) != 2 ||
-	    logs_ids_from_newest(web_prefetched(req, 1), list_page_size(req), ids, sizeof ids) != 0)
-		return 0;
-	snprintf(version, sizeof version, "%s|%s", handlers_version, ids);
-	return web_cached(req, version);
-}
-
-static void list_render(struct web_request *req, const struct logs_page *page, const char *handlers_version,
-                        int cacheable)
-{
-	char ids[LOGS_IDS_MAX], version[LOGS_IDS_MAX + 32];
-	/* Keyed by the rows rendered (not by those prefetched: a row may have come
-	 * or gone since) and by the handlers version read before the choices. */
-	if (cacheable && handlers_version != NULL && logs_ids_of_page(page, ids, sizeof ids) == 0) {
-		snprintf(version, sizeof version, "%s|%s", handlers_version, ids);
-		web_render_cached(req, "logs_list.cs", version);
-		return;
-	}
-	web_render(req, 200, "logs_list.cs");
 }
 
 void page_logs_list(struct web_request *req)
@@ -348,10 +302,6 @@ void page_logs_list(struct web_request *req)
 	struct logs_input in;
 	int problems = list_parse(req, &in);
 	const struct logs_query *q = &list_query;
-	int cacheable = list_cacheable(req, problems);
-	const char *handlers_version = web_prefetched(req, 0);
-	if (cacheable && list_from_cache(req, handlers_version))
-		return;
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
@@ -381,7 +331,7 @@ void page_logs_list(struct web_request *req)
 		web_set(req, "Filter.LoggedName", db_cell(&page.rows, 0, LCOL_HANDLER_NAME));
 	web_set_int(req, "List.Count", (long long)page.rows.nrows);
 	set_pager(req, q, &page);
-	list_render(req, &page, handlers_version, cacheable);
+	web_render(req, 200, "logs_list.cs");
 	logs_page_free(&page);
 }
 

@@ -3,7 +3,6 @@
 #define PROV_PAGES_H
 
 struct web_request;
-struct web_prefetch;
 
 /* page_login.c */
 void page_root(struct web_request *req);
@@ -33,7 +32,6 @@ void page_scheduler(struct web_request *req);
 void page_scheduler_cache_restart(struct web_request *req);
 /* page_logs.c */
 void page_logs_list(struct web_request *req);
-void page_logs_list_prefetch(struct web_request *req, struct web_prefetch *prefetch);
 void page_logs_detail(struct web_request *req);
 void page_logs_purge(struct web_request *req);
 void page_logs_redeliver(struct web_request *req);

@@ -35,16 +35,9 @@ static const struct page pages[] = {
     {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
 };
 
-/* Pages that read what they need to decide in the session lookup's round trip. */
-static const struct page_prefetch prefetch[] = {
-    {page_logs_list, page_logs_list_prefetch},
-};
-
 int main(void)
 {
 	static struct app app;
-	app.prefetch = prefetch;
-	app.nprefetch = sizeof prefetch / sizeof prefetch[0];
 	if (cgi_guard_fastcgi("prov-panel") != 0)
 		return 1;
 	char err[512];

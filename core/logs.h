@@ -93,30 +93,6 @@ struct logs_page {
 int logs_list(struct db *db, const struct logs_query *q, size_t page_size, struct logs_page *page);
 void logs_page_free(struct logs_page *page);
 
-/* --- what the panel's page cache needs to know whether a page changed ---
- * exec_logs rows are only ever inserted (logstore.c) and deleted (the purge,
- * logs_purge.c), never updated: the rows of a page are named by their ids. */
-
-/* 1 when q is valid and asks for a first page by handler / event / status
- * only (no text search, no dates, no cursor): the views logs_freshness_sql
- * can name with one short index-only read. */
-int logs_is_first_page(const struct logs_query *q);
-
-/* The session lookup (users.h SESSIONS_LOOKUP_SQL) with extra columns:
- * cache_state.handlers_version, then, when first_page, the ids of the
- * page_size + 1 newest rows matching q (comma-separated, in no order; NULL
- * when none). Fills params (pointing into q: keep q until the query ran). */
-const char *logs_freshness_sql(const struct logs_query *q, int first_page, size_t page_size,
-                               struct db_param *params, size_t *nparams);
-
-#define LOGS_IDS_MAX ((LOGS_PAGE_MAX + 1) * 21)
-/* The first page's rows as one canonical text, the sorted ids of the page and
- * of the row after it ("id,id,...": the same set, the same page), from that
- * freshness column (newest may be NULL: no rows) or from the page logs_list
- * returned. 0, or -1 when malformed or too long for out. */
-int logs_ids_from_newest(const char *newest, size_t page_size, char *out, size_t outlen);
-int logs_ids_of_page(const struct logs_page *page, char *out, size_t outlen);
-
 /* Columns of the row logs_get returns. */
 enum logs_detail_column {
 	DCOL_ID,

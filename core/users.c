@@ -61,7 +61,10 @@ static const char SQL_SESSION_ADD[] =
     "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, "
     "source_address) VALUES (?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? SECOND, "
     "UTC_TIMESTAMP(), ?)";
-static const char SQL_SESSION_GET[] = SESSIONS_LOOKUP_SELECT SESSIONS_LOOKUP_FROM;
+static const char SQL_SESSION_GET[] =
+    "SELECT u.id, u.name, u.role, s.csrf_token, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), s.expires_at) "
+    "FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP() AND u.disabled_at IS NULL";
 static const char SQL_SESSION_TOUCH[] =
     "UPDATE sessions SET expires_at = UTC_TIMESTAMP() + INTERVAL ? SECOND, last_seen_at = UTC_TIMESTAMP() "
     "WHERE token_hash = ?";
@@ -230,50 +233,34 @@ static int token_well_formed(const char *token)
 	return 1;
 }
 
-int sessions_lookup_with(struct db *db, const struct config *cfg, const char *token, const char *sql,
-                         const struct db_param *params, size_t nparams, struct session *out,
-                         struct db_rows *row)
+int sessions_lookup(struct db *db, const struct config *cfg, const char *token, struct session *out)
 {
-	memset(row, 0, sizeof *row);
 	if (!token_well_formed(token))
 		return 0;
-	if (nparams > SESSIONS_LOOKUP_PARAMS)
-		return -1;
 	char digest[AUTH_HEX_LEN + 1];
 	auth_sha256_hex(token, strlen(token), digest);
-	struct db_param all[SESSIONS_LOOKUP_PARAMS + 1];
-	for (size_t i = 0; i < nparams; i++)
-		all[i] = params[i];
-	all[nparams] = DB_STR(digest);
-	if (db_query(db, sql, all, nparams + 1, row) != 0)
+	struct db_param param = DB_STR(digest);
+	struct db_rows row;
+	if (db_query(db, SQL_SESSION_GET, &param, 1, &row) != 0)
 		return -1;
-	if (row->nrows == 0) {
-		db_rows_free(row);
+	if (row.nrows == 0) {
+		db_rows_free(&row);
 		return 0;
 	}
-	out->user.id = db_cell_int(row, 0, 0, 0);
-	snprintf(out->user.name, sizeof out->user.name, "%s", db_cell(row, 0, 1));
-	if (users_role_parse(db_cell(row, 0, 2), &out->user.role) != 0)
+	out->user.id = db_cell_int(&row, 0, 0, 0);
+	snprintf(out->user.name, sizeof out->user.name, "%s", db_cell(&row, 0, 1));
+	if (users_role_parse(db_cell(&row, 0, 2), &out->user.role) != 0)
 		out->user.role = ROLE_VIEWER;
-	snprintf(out->csrf, sizeof out->csrf, "%s", db_cell(row, 0, 3) ? db_cell(row, 0, 3) : "");
-	long long left = db_cell_int(row, 0, 4, 0);
+	snprintf(out->csrf, sizeof out->csrf, "%s", db_cell(&row, 0, 3) ? db_cell(&row, 0, 3) : "");
+	long long left = db_cell_int(&row, 0, 4, 0);
+	db_rows_free(&row);
 	/* Sliding expiry, written at most once a minute rather than on every request. */
 	if (left < cfg->session_ttl - 60) {
 		struct db_param touch[] = {DB_INT(cfg->session_ttl), DB_STR(digest)};
-		if (db_exec(db, SQL_SESSION_TOUCH, touch, 2, NULL, NULL) != 0) {
-			db_rows_free(row);
+		if (db_exec(db, SQL_SESSION_TOUCH, touch, 2, NULL, NULL) != 0)
 			return -1;
-		}
 	}
 	return 1;
-}
-
-int sessions_lookup(struct db *db, const struct config *cfg, const char *token, struct session *out)
-{
-	struct db_rows row;
-	int found = sessions_lookup_with(db, cfg, token, SQL_SESSION_GET, NULL, 0, out, &row);
-	db_rows_free(&row);
-	return found;
 }
 
 int sessions_delete(struct db *db, const char *token)

@@ -75,25 +75,6 @@ long long sessions_revoke_user(struct db *db, const char *name);
 /* 1 when token names a live session (filled into out), 0 when not, -1 on error. */
 int sessions_lookup(struct db *db, const struct config *cfg, const char *token, struct session *out);
 
-/* The session lookup with extra columns a caller needs in the same round trip
- * (core/web.c's prefetch): SESSIONS_LOOKUP_SQL("(SELECT ...), (SELECT ...)")
- * must be the whole text of a file-scope static string. Its extra parameters
- * come first, in order; the token's digest is bound after them. */
-#define SESSIONS_LOOKUP_SELECT                                                                               \
-	"SELECT u.id, u.name, u.role, s.csrf_token, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), s.expires_at)"
-#define SESSIONS_LOOKUP_FROM                                                                                 \
-	" FROM sessions s JOIN users u ON u.id = s.user_id "                                                 \
-	"WHERE s.token_hash = ? AND s.expires_at > UTC_TIMESTAMP() AND u.disabled_at IS NULL"
-#define SESSIONS_LOOKUP_SQL(extra_columns) SESSIONS_LOOKUP_SELECT ", " extra_columns SESSIONS_LOOKUP_FROM
-#define SESSIONS_LOOKUP_COLUMNS 5 /* the first extra column's index */
-#define SESSIONS_LOOKUP_PARAMS 15 /* extra parameters at most */
-
-/* Like sessions_lookup; on 1, *row holds the session's row (the extra columns
- * from SESSIONS_LOOKUP_COLUMNS on), freed by the caller with db_rows_free.
- * On 0 or -1 *row is empty. */
-int sessions_lookup_with(struct db *db, const struct config *cfg, const char *token, const char *sql,
-                         const struct db_param *params, size_t nparams, struct session *out,
-                         struct db_rows *row);
 int sessions_delete(struct db *db, const char *token);
 
 #endif

@@ -6,7 +6,6 @@
 #include "auth.h"
 #include "db.h"
 #include "route.h"
-#include "web_cache.h"
 #include "web_io.h"
 #include "web_tmpl.h"
 
@@ -22,7 +21,6 @@
 #define WEB_COOKIE_MAX 512
 #define PRELOGIN_CSRF_COOKIE "prov_csrf"
 #define SESSION_COOKIE "prov_session"
-#define CACHE_SLOT_MAX 8192
 
 struct web_request {
 	struct app *app;
@@ -33,7 +31,6 @@ struct web_request {
 	const char *path;
 	long long path_id;
 	struct session session;
-	struct db_rows session_row; /* with the prefetch's extra columns */
 	int logged_in;
 	int answered;
 	int hdf_failed;
@@ -91,21 +88,6 @@ const char *web_param(struct web_request *req, const char *name)
 	/* A repeated field becomes a node with children; take the first value. */
 	HDF *child = hdf_obj_child(node);
 	return child ? hdf_obj_value(child) : hdf_obj_value(node);
-}
-
-const char *web_prefetched(struct web_request *req, size_t column)
-{
-	if (column >= web_prefetched_count(req))
-		return NULL;
-	return db_cell(&req->session_row, 0, SESSIONS_LOOKUP_COLUMNS + column);
-}
-
-size_t web_prefetched_count(struct web_request *req)
-{
-	if (!req->logged_in || req->session_row.nrows != 1 ||
-	    req->session_row.ncols <= SESSIONS_LOOKUP_COLUMNS)
-		return 0;
-	return req->session_row.ncols - SESSIONS_LOOKUP_COLUMNS;
 }
 
 struct db *web_db(struct web_request *req)
@@ -253,47 +235,18 @@ static void set_common(struct web_request *req)
 }
 
 /* Head and body of a complete answer. Content-Length spares Apache the
- * chunked encoding of a body of unknown length. cache: the page cache's part
- * in it ("hit", "miss": rendered and kept) for the X-Panel-Cache header, or NULL. */
-static void write_body(struct web_request *req, int status, const char *body, size_t len, const char *cache)
+ * chunked encoding of a body of unknown length. */
+static void write_body(struct web_request *req, int status, const char *body, size_t len)
 {
-	char extra[96];
-	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n%s%s%s", len, cache ? "X-Panel-Cache: " : "",
-	         cache ? cache : "", cache ? "\r\n" : "");
+	char extra[64];
+	snprintf(extra, sizeof extra, "Content-Length: %zu\r\n", len);
 	write_head(req, status, extra);
 	if (len > 0)
 		FCGX_PutStr(body, (int)len, req->fcgx->out);
 	req->answered = 1;
 }
 
-/* The slot of this request in the page cache; 0, or -1 when it has none. */
-static int cache_slot(struct web_request *req, char *slot, size_t size)
-{
-	if (!req->logged_in || req->ncookies > 0 ||
-	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0))
-		return -1;
-	const char *query = FCGX_GetParam("QUERY_STRING", req->fcgx->envp);
-	int n = snprintf(slot, size, "%s?%s\n%lld\n%s\n%s\n%s", req->path, query ? query : "",
-	                 req->session.user.id, req->session.user.name,
-	                 users_role_name(req->session.user.role), req->session.csrf);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-int web_cached(struct web_request *req, const char *version)
-{
-	char slot[CACHE_SLOT_MAX];
-	size_t len = 0;
-	if (req->answered || version == NULL || cache_slot(req, slot, sizeof slot) != 0)
-		return 0;
-	const char *body = web_cache_find(slot, version, &len);
-	if (body == NULL)
-		return 0;
-	write_body(req, 200, body, len, "hit");
-	return 1;
-}
-
-/* Render and answer; keep the bytes in the page cache when version is set. */
-static void render(struct web_request *req, int status, const char *template_name, const char *version)
+void web_render(struct web_request *req, int status, const char *template_name)
 {
 	if (req->answered)
 		return;
@@ -311,22 +264,8 @@ static void render(struct web_request *req, int status, const char *template_nam
 		write_plain_error(req, 500);
 		return;
 	}
-	const char *body = out.buf ? out.buf : "";
-	char slot[CACHE_SLOT_MAX];
-	int kept = version != NULL && cache_slot(req, slot, sizeof slot) == 0 &&
-	           web_cache_store(slot, version, body, (size_t)out.len) == 0;
-	write_body(req, status, body, (size_t)out.len, kept ? "miss" : NULL);
+	write_body(req, status, out.buf ? out.buf : "", (size_t)out.len);
 	string_clear(&out);
-}
-
-void web_render(struct web_request *req, int status, const char *template_name)
-{
-	render(req, status, template_name, NULL);
-}
-
-void web_render_cached(struct web_request *req, const char *template_name, const char *version)
-{
-	render(req, 200, template_name, version);
 }
 
 void web_redirect(struct web_request *req, const char *path)
@@ -389,15 +328,7 @@ static void ensure_prelogin_csrf(struct web_request *req)
 	web_set(req, "CSRF.Token", token);
 }
 
-static const struct page_prefetch *prefetch_of(struct web_request *req, const struct page *page)
-{
-	for (size_t i = 0; i < req->app->nprefetch; i++)
-		if (req->app->prefetch[i].page == page->fn)
-			return &req->app->prefetch[i];
-	return NULL;
-}
-
-static void load_session(struct web_request *req, const struct page *page)
+static void load_session(struct web_request *req)
 {
 	const char *token = hdf_get_value(req->hdf, "Cookie." SESSION_COOKIE, NULL);
 	if (token == NULL)
@@ -405,16 +336,7 @@ static void load_session(struct web_request *req, const struct page *page)
 	struct db *db = web_db(req);
 	if (db == NULL)
 		return;
-	const struct page_prefetch *prefetch = prefetch_of(req, page);
-	struct web_prefetch extra = {.sql = NULL, .nparams = 0};
-	if (prefetch != NULL)
-		prefetch->prepare(req, &extra);
-	int found;
-	if (extra.sql != NULL)
-		found = sessions_lookup_with(db, &req->app->cfg, token, extra.sql, extra.params,
-		                             extra.nparams, &req->session, &req->session_row);
-	else
-		found = sessions_lookup(db, &req->app->cfg, token, &req->session);
+	int found = sessions_lookup(db, &req->app->cfg, token, &req->session);
 	if (found < 0) {
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));
 		return;
@@ -444,7 +366,7 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 			web_error(req, 404, "There is no such page.", NULL);
 		return;
 	}
-	load_session(req, page);
+	load_session(req);
 	if (req->answered)
 		return;
 	if (!req->logged_in && page->guard == GUARD_PUBLIC)
@@ -547,7 +469,6 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct page *pa
 	} else {
 		web_dispatch(&req, pages, npages);
 	}
-	db_rows_free(&req.session_row);
 	cgi_destroy(&req.cgi);
 }
 
@@ -563,6 +484,5 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 		FCGX_Finish_r(&fcgx);
 	}
 	web_tmpl_clear();
-	web_cache_clear();
 	return 0;
 }

@@ -12,14 +12,11 @@
 #include <stddef.h>
 
 struct web_request;
-struct page_prefetch;
 
 /* What every page process shares across requests. */
 struct app {
 	struct config cfg;
-	struct db *db;                        /* opened lazily, reopened when it fails */
-	const struct page_prefetch *prefetch; /* optional, see below */
-	size_t nprefetch;
+	struct db *db; /* opened lazily, reopened when it fails */
 };
 
 enum page_guard {
@@ -35,23 +32,6 @@ struct page {
 	const char *pattern; /* "/handlers/#/edit": '#' matches a positive id */
 	enum page_guard guard;
 	page_fn fn;
-};
-
-/* A page that must read a little before it can answer (typically: whether
- * its cached copy is still current) may have those columns added to the
- * session lookup, saving a round trip. prepare() runs before the login check
- * (it may read web_param only) and fills sql, a file-scope static text built
- * with SESSIONS_LOOKUP_SQL (users.h), and the extra columns' parameters; it
- * may leave sql NULL. Parameter strings must live until the request ends. */
-struct web_prefetch {
-	const char *sql;
-	struct db_param params[SESSIONS_LOOKUP_PARAMS];
-	size_t nparams;
-};
-
-struct page_prefetch {
-	page_fn page; /* the page function it serves */
-	void (*prepare)(struct web_request *req, struct web_prefetch *prefetch);
 };
 
 /* Run the FastCGI accept loop until the server stops the process. */
@@ -70,10 +50,6 @@ const char *web_method(struct web_request *req);
 const char *web_remote_addr(struct web_request *req);
 /* The one accessor for request input (query string and form fields). */
 const char *web_param(struct web_request *req, const char *name);
-/* The extra columns the page's prefetch asked for (0 = the first), read in
- * the session lookup: NULL when SQL NULL or not asked for. */
-const char *web_prefetched(struct web_request *req, size_t column);
-size_t web_prefetched_count(struct web_request *req);
 
 void web_set(struct web_request *req, const char *name, const char *value);
 void web_setf(struct web_request *req, const char *name, const char *fmt, ...)
@@ -90,18 +66,6 @@ int web_logout(struct web_request *req);
 
 void web_render(struct web_request *req, int status, const char *template_name);
 
-/* The per-process page cache (core/web_cache.h), for logged-in GET pages. A
- * page's bytes are kept under its slot: the address with its exact query
- * string, and everything of the session the layout prints (user id, name,
- * role, CSRF token); and under a version: a text the page builds that names
- * everything else its output depends on. A version must never name data
- * newer than the bytes kept under it (read it before that data, or derive it
- * from the data rendered). web_cached answers 200 with the kept bytes when
- * slot and version match (returns 1), else returns 0; web_render_cached
- * renders 200 like web_render and keeps the bytes. Both say so in an
- * X-Panel-Cache header (hit / miss). */
-int web_cached(struct web_request *req, const char *version);
-void web_render_cached(struct web_request *req, const char *template_name, const char *version);
 void web_redirect(struct web_request *req, const char *path);
 /* An error page with a one-line message; also logs detail (never shown) when given. */
 void web_error(struct web_request *req, int status, const char *message, const char *detail);

@@ -42,7 +42,7 @@
     <div class="field">
       <label for="f-handler">Handler</label>
       <?cs if:HandlerChoicesTooMany ?>
-      <input id="f-handler" name="handler" type="text" inputmode="numeric" maxlength="20" placeholder="Handler ID" value="<?cs var:Filter.HandlerId ?>" aria-describedby="f-handler-hint"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
+      <input id="f-handler" name="handler" type="text" inputmode="numeric" maxlength="20" placeholder="Handler ID" value="<?cs var:Filter.Handler ?>" aria-describedby="f-handler-hint"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
       <span class="hint" id="f-handler-hint"><?cs if:Filter.HandlerName ?><?cs var:Filter.HandlerName ?><?cs elif:Filter.LoggedName ?><?cs var:Filter.LoggedName ?> (deleted)<?cs else ?>The ID from the <a href="/handlers">handler list</a> (or its logs icon)<?cs /if ?></span>
       <?cs else ?>
       <select id="f-handler" name="handler"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>

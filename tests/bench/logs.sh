@@ -88,9 +88,9 @@ scenarios=(
 )
 
 # curl config: the scenario's URL N times (cursor ids vary), one connection.
-# Each URL gets its own unused parameter (n=...): a page the panel keeps is
-# then a new view every time, so these times are of the queries and the
-# rendering, never of the page cache (section 4 measures that).
+# Each URL gets its own unused parameter (n=...), so that no cache on the way
+# (the panel keeps none) could make these times other than of the queries and
+# the rendering.
 write_urls() {
   local path=$1 count=$2 file=$3 sep='?' i=0
   [[ $path == *\?* ]] && sep='&'

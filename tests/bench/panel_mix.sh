@@ -162,6 +162,10 @@ report=$OUT/panel_mix.txt
 # ---------------------------------------------------------------- phase 1
 printf '{}\n' >"$PROV_TEST_RUN/site/static/mix-static.json"
 static=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency "$URL/static/mix-static.json" | awk '/Requests\/sec/ { print $2 }')
+# Warm-up, not measured: mod_fcgid grows its pool of panel processes only as
+# requests find none idle (each such request waits a second); a server that
+# has been serving has its pool (FcgidMinProcessesPerClass keeps it).
+MIX_PAUSE_MS=0 wrk -t2 -c16 -d"${PANEL_MIX_WARMUP_SECONDS:-5}s" -s "$script" "$URL/" >/dev/null
 mix=$(MIX_PAUSE_MS=0 wrk -t2 -c16 -d"${SECONDS_RUN}s" -s "$script" "$URL/" | grep '^MIX ')
 echo "phase 1 (saturation, 16 connections, ${SECONDS_RUN} s): ${mix#MIX }" | tee -a "$report"
 awk -v m="$(field rps "$mix")" -v s="$static" -v p99="$(field p99_ms "$mix")" \

@@ -1,6 +1,6 @@
 // Execution Logs: filters alone and combined, keyset paging both ways, bounded
 // reads, bad input, details of each kind of execution, purge, generator.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { clientAs, runBin, sql, sqlValue } from '../lib/panel.mjs';
@@ -64,6 +64,17 @@ function insertFixture() {
     });
   }
 }
+
+// The handler filter is a select up to 100 handlers, an id field above: the
+// handlers other test files left behind wait aside while this file runs, so
+// that it decides how many there are.
+const aside = `handlers_aside_${token}`;
+before(() => {
+  sql(`CREATE TABLE ${aside} LIKE handlers; INSERT INTO ${aside} SELECT * FROM handlers; DELETE FROM handlers`);
+});
+after(() => {
+  sql(`INSERT INTO handlers SELECT * FROM ${aside} WHERE id NOT IN (SELECT id FROM handlers); DROP TABLE ${aside}`);
+});
 
 before(async () => {
   admin = await clientAs('admin');
@@ -182,6 +193,38 @@ test('the filters live in the query string and the form shows them', async () =>
   assert.match(gone.text, new RegExp(`<a href="/logs\\?handler=${h3}" title="Logs of this handler">`));
   assert.match(gone.text, /class="result result-success" title="Success"/);
   assert.match(gone.text, /class="result result-fail" title="Fail"/);
+});
+
+test('over 100 handlers the handler filter is an id field: the page stays small, the chosen handler is named', async () => {
+  const count = Number(sqlValue('SELECT COUNT(*) FROM handlers'));
+  assert.ok(count <= 100, `this file's own handlers: ${count}`);
+  let page = await viewer.get('/logs');
+  assert.equal((page.text.match(/<option value="\d+"/g) || []).length, count, 'one option per handler');
+  sql(`SET SESSION max_recursive_iterations = 1000;
+    INSERT INTO handlers (name, events_id, task, task_type, status, priority, created_at, updated_at)
+    WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${101 - count})
+    SELECT CONCAT('many ${token} ', n), 'clients.update', 'http://127.0.0.1:9/h', 'http', 'enabled', 1,
+           UTC_TIMESTAMP(), UTC_TIMESTAMP() FROM seq`);
+  try {
+    page = await viewer.get('/logs');
+    assert.equal(page.status, 200);
+    assert.doesNotMatch(page.text, /<option value="\d+"/, 'no handler options');
+    assert.match(page.text, /<input id="f-handler" name="handler" type="text" inputmode="numeric"[^>]* value=""/);
+    assert.match(page.text, /id="f-handler-hint">The ID from the <a href="\/handlers">handler list<\/a>/);
+    page = await viewer.get(`/logs?handler=${h1}`);
+    assert.match(page.text, new RegExp(`<input id="f-handler" name="handler"[^>]* value="${h1}"`));
+    assert.match(page.text, new RegExp(`id="f-handler-hint">Fixture CRM sync ${token}</span>`));
+    assert.match(page.text, new RegExp(`id="handler-heading">&middot; Fixture CRM sync ${token}</span>`));
+    page = await viewer.get(`/logs?handler=${h3}`);
+    assert.match(page.text, new RegExp(`id="f-handler-hint">${h3Name} \\(deleted\\)</span>`));
+    page = await viewer.get('/logs?handler=abc');
+    assert.equal(page.status, 422);
+    assert.match(page.text, /<input id="f-handler"[^>]* value="abc" aria-describedby="f-handler-hint" aria-invalid="true">/, 'what was typed, marked');
+  } finally {
+    sql(`DELETE FROM handlers WHERE name LIKE 'many ${token} %'`);
+  }
+  page = await viewer.get('/logs');
+  assert.equal((page.text.match(/<option value="\d+"/g) || []).length, count, 'a select again');
 });
 
 const readCounter = () => Number(sqlValue(`SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN

@@ -1,10 +1,10 @@
 // A session's end is seen at once by every panel process: no process answers
 // a page from what it remembers of a session without asking MariaDB first
-// (core/web.c: the session lookup comes before any page, kept or not).
+// (core/web.c: the session lookup comes before any page).
 //
 // Each trial warms several panel processes with parallel requests for the
 // same pages with one cookie (mod_fcgid starts more processes under parallel
-// load; each keeps its own page cache), ends the session in one of the ways
+// load), ends the session in one of the ways
 // below (logout, role change, password change, user removed, user disabled), and at once fires many parallel requests with the old cookie: every
 // single one must be refused. A process that answered from memory for even a
 // few milliseconds after the end fails a trial; trials repeat so that such a
@@ -82,7 +82,7 @@ async function afterTheEnd(cookie, pages, check) {
   return answers.filter(({ page, r }) => !check(page, r));
 }
 
-const describe = (bad) => bad.map(({ page, r }) => `${page}: ${r.status} ${r.headers.get('x-panel-cache') ?? ''}`).join(', ');
+const describe = (bad) => bad.map(({ page, r }) => `${page}: ${r.status}`).join(', ');
 
 // The panel's answer to a page request without a (live) session.
 const refused = (page, r) => r.status === 303 && r.location === '/login' && !/csrf_token/.test(r.text);

@@ -252,106 +252,6 @@ static void json_is_indented_without_changing_values(void **state)
 	free(out);
 }
 
-/* --- the page cache's view of a first page --- */
-
-static void first_pages_are_those_without_text_dates_or_cursor(void **state)
-{
-	(void)state;
-	assert_int_equal(parse((struct logs_input){0}), 0);
-	assert_true(logs_is_first_page(&q));
-	assert_int_equal(
-	    parse((struct logs_input){.handler = "7", .event = "clients.update", .status = "fail"}), 0);
-	assert_true(logs_is_first_page(&q));
-	const struct logs_input not_first[] = {
-	    {.text = "refused"}, {.from = "2026-01-01"}, {.to = "2026-01-01"},
-	    {.before = "10"},    {.after = "10"},        {.status = "maybe"},
-	};
-	for (size_t i = 0; i < sizeof not_first / sizeof not_first[0]; i++) {
-		parse(not_first[i]);
-		assert_false(logs_is_first_page(&q));
-	}
-}
-
-static void freshness_reads_the_filters_index(void **state)
-{
-	(void)state;
-	struct db_param params[8];
-	size_t n = 99;
-	assert_int_equal(parse((struct logs_input){.handler = "7", .status = "fail"}), 0);
-	const char *sql = logs_freshness_sql(&q, 1, 25, params, &n);
-	assert_non_null(strstr(sql, "FORCE INDEX (ix_logs_handler_status)"));
-	assert_non_null(strstr(sql, "handlers_version"));
-	assert_int_equal(n, 3);
-	assert_int_equal(params[0].i, 7);
-	assert_string_equal(params[1].s, "fail");
-	assert_int_equal(params[2].i, 26); /* the page and the row after it */
-	/* Not a first page: the handlers version only. */
-	const char *version_only = logs_freshness_sql(&q, 0, 25, params, &n);
-	assert_int_equal(n, 0);
-	assert_null(strstr(version_only, "exec_logs"));
-	assert_non_null(strstr(version_only, "handlers_version"));
-	/* Page sizes are clamped as logs_list clamps them. */
-	logs_freshness_sql(&q, 1, 100000, params, &n);
-	assert_int_equal(params[n - 1].i, LOGS_PAGE_MAX + 1);
-}
-
-static struct logs_page page_of(const char *const *ids, size_t n, long long next_id)
-{
-	struct logs_page page;
-	memset(&page, 0, sizeof page);
-	page.rows.nrows = n;
-	page.rows.ncols = LCOL__MAX;
-	page.rows.cells = calloc(n * LCOL__MAX + 1, sizeof(char *));
-	assert_non_null(page.rows.cells);
-	for (size_t i = 0; i < n; i++) {
-		page.rows.cells[i * LCOL__MAX + LCOL_ID] = strdup(ids[i]);
-		assert_non_null(page.rows.cells[i * LCOL__MAX + LCOL_ID]);
-	}
-	page.next_id = next_id;
-	return page;
-}
-
-static void a_page_and_its_freshness_name_the_same_rows(void **state)
-{
-	(void)state;
-	char from_page[LOGS_IDS_MAX], from_newest[LOGS_IDS_MAX];
-	static const char *const shown[] = {"900", "77", "1000"}; /* page order (dt), not id order */
-	struct logs_page page = page_of(shown, 3, 12);
-	assert_int_equal(logs_ids_of_page(&page, from_page, sizeof from_page), 0);
-	assert_string_equal(from_page, "12,77,900,1000");
-	/* The server's set in any order gives the same text. */
-	assert_int_equal(logs_ids_from_newest("1000,12,900,77", 3, from_newest, sizeof from_newest), 0);
-	assert_string_equal(from_newest, from_page);
-	/* One row more, one row less, another row: another text. */
-	assert_int_equal(logs_ids_from_newest("1000,12,900,77,5", 4, from_newest, sizeof from_newest), 0);
-	assert_string_not_equal(from_newest, from_page);
-	assert_int_equal(logs_ids_from_newest("1000,900,77", 3, from_newest, sizeof from_newest), 0);
-	assert_string_not_equal(from_newest, from_page);
-	assert_int_equal(logs_ids_from_newest("1000,13,900,77", 3, from_newest, sizeof from_newest), 0);
-	assert_string_not_equal(from_newest, from_page);
-	db_rows_free(&page.rows);
-	/* No rows: NULL from the server, an empty page. */
-	struct logs_page empty = page_of(NULL, 0, 0);
-	assert_int_equal(logs_ids_of_page(&empty, from_page, sizeof from_page), 0);
-	assert_int_equal(logs_ids_from_newest(NULL, 25, from_newest, sizeof from_newest), 0);
-	assert_string_equal(from_page, "");
-	assert_string_equal(from_newest, "");
-	db_rows_free(&empty.rows);
-}
-
-static void malformed_freshness_is_refused(void **state)
-{
-	(void)state;
-	char out[LOGS_IDS_MAX];
-	static const char *const bad[] = {"1,,2", "1,x", "-1", "1 ,2", "12345678901234567890", ","};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(logs_ids_from_newest(bad[i], 25, out, sizeof out), -1);
-	/* More ids than a page and the row after it: not what was asked for. */
-	assert_int_equal(logs_ids_from_newest("1,2,3", 1, out, sizeof out), -1);
-	char tiny[4];
-	assert_int_equal(logs_ids_from_newest("1000,2000", 5, tiny, sizeof tiny), -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,10 +266,6 @@ int main(void)
 	    cmocka_unit_test(durations_read_naturally),
 	    cmocka_unit_test(previews_are_one_line_and_cut_between_characters),
 	    cmocka_unit_test(json_is_indented_without_changing_values),
-	    cmocka_unit_test(first_pages_are_those_without_text_dates_or_cursor),
-	    cmocka_unit_test(freshness_reads_the_filters_index),
-	    cmocka_unit_test(a_page_and_its_freshness_name_the_same_rows),
-	    cmocka_unit_test(malformed_freshness_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
