@@ -21,7 +21,8 @@ packages=(
   libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk strace
-  nginx-light # the dispatcher benchmark's fast receiver (return 200)
+  nginx-light # the dispatcher benchmark's fast receiver (return 200); nginx.conf.example's test
+  spawn-fcgi # runs the FastCGI programs behind nginx in that test (scripts/nginx.sh)
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
 )
