@@ -23,6 +23,7 @@ packages=(
   chromium curl openssl valgrind wrk strace
   nginx-light # the dispatcher benchmark's fast receiver (return 200); nginx.conf.example's test
   spawn-fcgi # runs the FastCGI programs behind nginx in that test (scripts/nginx.sh)
+  multiwatch systemd # docs/systemd/prov-{panel,api}.service run multiwatch; systemd-analyze verifies the units
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
 )

@@ -6,25 +6,25 @@
 # Everything lives in RUN/nginx/:
 #   nginx.conf provisioning.conf   generated; the second from nginx.conf.example
 #   nginx.pid error.log access.log temporary body folders
-#   panel.sock api.sock            spawn-fcgi's sockets, panel.pid api.pid
+#   prov-panel.sock prov-api.sock  spawn-fcgi's sockets; panel.pid api.pid
 #   fcgi.log                       the programs' stderr (sanitizer reports)
 # The programs are RUN/site/cgi-bin's staged copies, run as www-data when
 # started as root (like Apache's children), against the instance's config.
 
 . "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
-# prov_fcgi_spawn RUN PROGRAM CONFIG: PROGRAM (panel or api) on RUN/nginx/PROGRAM.sock,
+# prov_fcgi_spawn RUN PROGRAM CONFIG: PROGRAM (panel or api) on RUN/nginx/prov-PROGRAM.sock,
 # two processes, with PROV_CONFIG in their environment (spawn-fcgi hands its own on).
 prov_fcgi_spawn() {
   local run=$1 program=$2 config=$3 dir=$1/nginx user as=()
   user=$(prov_web_user)
   [ "$(id -u)" -eq 0 ] && as=(-u "$user" -U "$user" -G "$user")
-  rm -f "$dir/$program.sock" "$dir/$program.pid"
-  PROV_CONFIG=$config spawn-fcgi -F 2 -s "$dir/$program.sock" -M 0660 -P "$dir/$program.pid" "${as[@]}" \
+  rm -f "$dir/prov-$program.sock" "$dir/$program.pid"
+  PROV_CONFIG=$config spawn-fcgi -F 2 -s "$dir/prov-$program.sock" -M 0660 -P "$dir/$program.pid" "${as[@]}" \
     -- "$run/site/cgi-bin/$program.fcgi" >>"$dir/fcgi.log" 2>&1 9>&- ||
     { prov_die "spawn-fcgi: $program.fcgi did not start; see $dir/fcgi.log"; return 1; }
-  prov_wait_for 10 test -S "$dir/$program.sock" ||
-    { prov_die "spawn-fcgi: no socket $dir/$program.sock within 10 s; see $dir/fcgi.log"; return 1; }
+  prov_wait_for 10 test -S "$dir/prov-$program.sock" ||
+    { prov_die "spawn-fcgi: no socket $dir/prov-$program.sock within 10 s; see $dir/fcgi.log"; return 1; }
 }
 
 # prov_nginx_config RUN PORT: RUN/nginx/nginx.conf around the operator's
@@ -32,7 +32,7 @@ prov_fcgi_spawn() {
 prov_nginx_config() {
   local run=$1 port=$2 dir=$1/nginx
   sed -e "s|/usr/share/provisioning/static|$run/site/static|g" \
-      -e "s|/run/provisioning/|$dir/|g" \
+      -e "s|unix:/run/prov-|unix:$dir/prov-|g" \
       -e "s|^\( *\)listen 80;|\1listen 127.0.0.1:$port;|" \
       -e '/^ *listen \[::\]:80;/d' \
       "$PROV_ROOT/nginx.conf.example" >"$dir/provisioning.conf" || return 1
@@ -40,7 +40,7 @@ prov_nginx_config() {
   # leave a server listening elsewhere or answering from /usr/share.
   grep -q "listen 127.0.0.1:$port;" "$dir/provisioning.conf" ||
     { prov_die "nginx: nginx.conf.example has no 'listen 80;' line to point at port $port"; return 1; }
-  if grep -qE '/usr/share/provisioning|/run/provisioning|listen .*:80;' "$dir/provisioning.conf"; then
+  if grep -qE '/usr/share/provisioning|unix:/run/|listen .*:80;' "$dir/provisioning.conf"; then
     prov_die "nginx: nginx.conf.example has a path or port the test cannot point at its run folder"; return 1
   fi
   cat >"$dir/nginx.conf" <<CONF
@@ -117,5 +117,5 @@ prov_nginx_stop() {
     prov_wait_for 10 test ! -f "$dir/nginx.pid" || prov_pids_stop "$dir/nginx.pid"
   fi
   prov_pids_stop "$dir/panel.pid" "$dir/api.pid"
-  rm -f "$dir/panel.sock" "$dir/api.sock"
+  rm -f "$dir/prov-panel.sock" "$dir/prov-api.sock"
 }
