@@ -11,6 +11,7 @@
 # The programs are RUN/site/cgi-bin's staged copies, run as www-data when
 # started as root (like Apache's children), against the instance's config.
 
+# shellcheck source=scripts/servers.sh
 . "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 # prov_fcgi_spawn RUN PROGRAM CONFIG: PROGRAM (panel or api) on RUN/nginx/prov-PROGRAM.sock,
@@ -98,9 +99,9 @@ prov_pids_gone() {
 # prov_pids_stop FILE...: TERM the processes listed (one pid a line), wait up
 # to 10 s, then KILL what is left.
 prov_pids_stop() {
-  local pids
+  local pids=()
   # awk, not cat: spawn-fcgi ends its last line without a newline.
-  pids=($(awk '/^[0-9]+$/' "$@" 2>/dev/null))
+  mapfile -t pids < <(awk '/^[0-9]+$/' "$@" 2>/dev/null)
   if ((${#pids[@]})); then
     kill "${pids[@]}" 2>/dev/null
     prov_wait_for 10 prov_pids_gone "${pids[@]}" || kill -9 "${pids[@]}" 2>/dev/null
