@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,23 @@ function rawRequest(text) {
       }
       resolve({ status: Number(statusLine.split(' ')[1]), headers });
     });
+  });
+}
+
+// A POST whose body of size bytes is sent chunked; resolves with { status, text }.
+function chunkedPost(urlPath, headers, size) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(base + urlPath, { method: 'POST', headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    // nginx may answer and close before it has read everything: the answer counts.
+    req.on('error', (e) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+    const chunk = 'x'.repeat(64 * 1024);
+    for (let sent = 0; sent < size; sent += chunk.length) req.write(chunk);
+    req.end();
   });
 }
 
@@ -168,6 +186,11 @@ test('bodies over 1 MiB get 413 from nginx: the API\'s in JSON, both with the se
     assert.equal(r.headers.get('cache-control'), 'no-store');
     assertSecurityHeaders(r.headers, 'API 413');
   }
+  // Chunked (no Content-Length): nginx counts as it reads; the same JSON 413.
+  const chunked = await chunkedPost('/api/v1/handlers', { 'x-api-key': key, 'content-type': 'application/json' },
+    2 * 1024 * 1024);
+  assert.equal(chunked.status, 413);
+  assert.equal(JSON.parse(chunked.text).error.data.code, 'too_large');
   // Under nginx's limit and over request_max_bytes: the API's own 413, the same body.
   const own = await api('POST', '/handlers', { base, key, rawBody: JSON.stringify({ name: 'x'.repeat(100000) }) });
   assert.equal(own.status, 413);
