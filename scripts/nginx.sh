@@ -6,7 +6,7 @@
 # Everything lives in RUN/nginx/:
 #   nginx.conf provisioning.conf   generated; the second from nginx.conf.example
 #   nginx.pid error.log access.log temporary body folders
-#   prov-panel.sock prov-api.sock  spawn-fcgi's sockets; panel.pid api.pid
+#   prov-panel.sock prov-api.sock  the programs' sockets; panel.pid api.pid (multiwatch)
 #   fcgi.log                       the programs' stderr (sanitizer reports)
 # The programs are RUN/site/cgi-bin's staged copies, run as www-data when
 # started as root (like Apache's children), against the instance's config.
@@ -15,15 +15,20 @@
 . "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 
 # prov_fcgi_spawn RUN PROGRAM CONFIG: PROGRAM (panel or api) on RUN/nginx/prov-PROGRAM.sock,
-# two processes, with PROV_CONFIG in their environment (spawn-fcgi hands its own on).
+# with PROV_CONFIG in its environment (spawn-fcgi hands its own on). As in
+# docs/systemd/prov-PROGRAM.service, the socket is the standard input of
+# multiwatch, which runs two processes on it; stopped, multiwatch asks them to
+# finish (libfcgi's graceful SIGUSR1), so they exit normally and the leak
+# checker runs. spawn-fcgi -n opens the socket and execs multiwatch: one pid.
 prov_fcgi_spawn() {
   local run=$1 program=$2 config=$3 dir=$1/nginx user as=()
   user=$(prov_web_user)
   [ "$(id -u)" -eq 0 ] && as=(-u "$user" -U "$user" -G "$user")
   rm -f "$dir/prov-$program.sock" "$dir/$program.pid"
-  PROV_CONFIG=$config spawn-fcgi -F 2 -s "$dir/prov-$program.sock" -M 0660 -P "$dir/$program.pid" "${as[@]}" \
-    -- "$run/site/cgi-bin/$program.fcgi" >>"$dir/fcgi.log" 2>&1 9>&- ||
-    { prov_die "spawn-fcgi: $program.fcgi did not start; see $dir/fcgi.log"; return 1; }
+  command -v multiwatch >/dev/null || { prov_die "nginx: multiwatch is missing; run scripts/deps.sh"; return 1; }
+  PROV_CONFIG=$config spawn-fcgi -n -s "$dir/prov-$program.sock" -M 0660 "${as[@]}" \
+    -- "$(command -v multiwatch)" -f 2 -- "$run/site/cgi-bin/$program.fcgi" >>"$dir/fcgi.log" 2>&1 9>&- &
+  echo $! >"$dir/$program.pid"
   prov_wait_for 10 test -S "$dir/prov-$program.sock" ||
     { prov_die "spawn-fcgi: no socket $dir/prov-$program.sock within 10 s; see $dir/fcgi.log"; return 1; }
 }

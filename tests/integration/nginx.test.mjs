@@ -1,5 +1,5 @@
 // nginx.conf.example (issue #18): the same panel and API behind nginx, the
-// programs run by spawn-fcgi (scripts/nginx.sh), against the test instance's
+// programs run by spawn-fcgi and multiwatch (scripts/nginx.sh), against the test instance's
 // MariaDB. Login, a form POST, the list and its filter, the API with its key,
 // 405s, 413s (the API's in JSON), the security headers on nginx's own answers
 // too, static files with Cache-Control, no listing, the OpenAPI alias.
@@ -245,11 +245,18 @@ test('static files: Cache-Control on success only, types, no listing, the OpenAP
 
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-test('stopping ends nginx and every spawn-fcgi process, with no sanitizer report', () => {
+// The pids of the children of pid (from /proc).
+function childrenOf(pid) {
+  const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l)).map(Number);
+}
+
+test('stopping ends nginx, multiwatch and every program process, with no sanitizer report (leaks included)', () => {
   const dir = path.join(runDir, 'nginx');
-  const pids = ['panel.pid', 'api.pid', 'nginx.pid']
-    .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n')).filter((l) => /^\d+$/.test(l)).map(Number);
-  assert.equal(pids.length, 5, 'two processes of each program, and nginx');
+  const watchers = ['panel.pid', 'api.pid'].map((f) => Number(readFileSync(path.join(dir, f), 'utf8').trim()));
+  const programs = watchers.flatMap(childrenOf);
+  assert.equal(programs.length, 4, 'multiwatch runs two processes of each program');
+  const pids = [...watchers, ...programs, Number(readFileSync(path.join(dir, 'nginx.pid'), 'utf8').trim())];
   assert.ok(pids.every(alive));
   nginxScript('prov_nginx_stop', runDir);
   assert.deepEqual(pids.filter(alive), [], 'all stopped');
