@@ -291,8 +291,9 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 		if (allow[0] != '\0') {
 			char header[160];
 			snprintf(header, sizeof header, "Allow: %s\r\n", allow);
-			char *text = json_dumps(
-			    error_body("method not allowed here", "method_not_allowed", NULL), JSON_COMPACT);
+			json_t *body = error_body("method not allowed here", "method_not_allowed", NULL);
+			char *text = json_dumps(body, JSON_COMPACT);
+			json_decref(body);
 			write_response(&req, 405, header, text);
 			free(text);
 		} else {
