@@ -21,8 +21,10 @@ packages=(
   libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk strace
-  nginx-light # the dispatcher benchmark's fast receiver (return 200)
+  nginx-light # the dispatcher benchmark's fast receiver (return 200); nginx.conf.example's test
   prometheus # the metrics test scrapes /metrics with a private one on loopback (promtool too)
+  spawn-fcgi # runs the FastCGI programs behind nginx in that test (scripts/nginx.sh)
+  multiwatch systemd # docs/systemd/prov-{panel,api}.service run multiwatch; systemd-analyze verifies the units
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
 )

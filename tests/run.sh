@@ -12,6 +12,7 @@ set -uo pipefail
 PROV_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$PROV_ROOT"
 . scripts/servers.sh
+. scripts/nginx.sh
 
 MODE=${1:-all}
 BIN=${PROV_TEST_BIN:-$PROV_ROOT/build/asan/bin}
@@ -76,7 +77,8 @@ run_fuzz() {
 RUN=
 run_integration() {
   echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
-  trap prov_instance_stop EXIT
+  # nginx.test.mjs stops its nginx and spawn-fcgi itself; this is for a run cut short.
+  trap 'prov_nginx_stop "$RUN"; prov_instance_stop' EXIT
   prov_instance_start "$BIN" || { count 0 1; return 1; }
   echo "== live tests of the core against the instance's MariaDB (cmocka, asan+ubsan)"
   run_cmocka "${PROV_TEST_LIVE:-$PROV_ROOT/build/asan/live}"

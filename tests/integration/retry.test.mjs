@@ -4,11 +4,9 @@
 // handler auto-disable.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { binDir, clientAs, configPath, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { clientAs, configPath, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 import { addHandler, disableAll, dispatch, editHandler, publish, q } from '../lib/dispatch.mjs';
 import { logRows, makeDue, queueRow, startWorker, worker } from '../lib/retry.mjs';
@@ -286,33 +284,6 @@ test('prov-worker: usage errors, --help, an unreachable database', async () => {
   const r = await worker(['--once', '--config', down]);
   assert.equal(r.status, 69);
   assert.match(r.stderr, /^prov-worker: database unreachable/);
-});
-
-test('the example systemd units (dispatcher service, worker loop, log purge timer) pass systemd-analyze verify', (t) => {
-  if (spawnSync('systemd-analyze', ['--version']).status !== 0) {
-    t.skip('systemd-analyze is not installed');
-    return;
-  }
-  const source = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../docs/systemd');
-  const units = readdirSync(source).filter((f) => /\.(service|timer)$/.test(f));
-  assert.deepEqual(units.sort(), ['prov-dispatchd.service', 'prov-log-purge.service', 'prov-log-purge.timer', 'prov-worker.service']);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'prov-units-'));
-  try {
-    const me = os.userInfo().username;
-    for (const unit of units) {
-      const text = readFileSync(path.join(source, unit), 'utf8')
-        .replaceAll('/usr/local/bin/', `${binDir}/`).replace(/^(User|Group)=.*$/gm, `$1=${me}`);
-      writeFileSync(path.join(dir, unit), text);
-    }
-    for (const unit of ['prov-worker.service', 'prov-dispatchd.service']) {
-      assert.match(readFileSync(path.join(source, unit), 'utf8'), /^KillMode=mixed$/m, `${unit}: SIGTERM to the main process only`);
-    }
-    const r = spawnSync('systemd-analyze', ['verify', ...units.map((u) => path.join(dir, u))], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stderr.trim(), '');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 test('a backlog of millions costs the Task Scheduler a bounded count: above 10,000 it says "more than 10,000"', async () => {

@@ -88,9 +88,12 @@ export function loopbackAddress() {
 }
 
 // An HTTP client with a cookie jar; redirects are returned, not followed.
-// localAddress: the source address its requests come from (default: the system's).
+// localAddress: the source address its requests come from (default: the system's);
+// base: the server (default: the instance's Apache, PROV_TEST_URL).
 export class Client {
-  constructor({ localAddress } = {}) { this.cookies = new Map(); this.localAddress = localAddress; }
+  constructor({ localAddress, base = baseUrl } = {}) {
+    this.cookies = new Map(); this.localAddress = localAddress; this.base = base;
+  }
 
   cookieHeader() {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -117,11 +120,11 @@ export class Client {
     }
     if (this.localAddress) {
       if (payload !== undefined) h['content-length'] = Buffer.byteLength(payload);
-      const r = await requestFrom(this.localAddress, method, baseUrl + urlPath, h, payload);
+      const r = await requestFrom(this.localAddress, method, this.base + urlPath, h, payload);
       this.remember(r);
       return { ...r, location: r.headers.get('location') };
     }
-    const response = await fetch(baseUrl + urlPath, { method, headers: h, body: payload, redirect: 'manual' });
+    const response = await fetch(this.base + urlPath, { method, headers: h, body: payload, redirect: 'manual' });
     this.remember(response);
     const text = await response.text();
     return { status: response.status, headers: response.headers, text, location: response.headers.get('location') };
@@ -146,11 +149,11 @@ export class Client {
   }
 }
 
-// A logged-in client for a fresh user of the given role.
-export async function clientAs(role) {
+// A logged-in client for a fresh user of the given role (base: as Client's).
+export async function clientAs(role, { base } = {}) {
   const name = uniqueName(role);
   const password = createUser(name, role);
-  const client = new Client();
+  const client = new Client({ base });
   await client.login(name, password);
   client.userName = name;
   return client;
@@ -175,14 +178,17 @@ export function createApiKey(userName, keyName = 'test key') {
 }
 
 // A call to the JSON API; returns { status, headers, json, text }.
-export async function api(method, urlPath, { key, body, rawBody, contentType = 'application/json', headers = {} } = {}) {
+// base: the server (default: the instance's Apache, PROV_TEST_URL).
+export async function api(method, urlPath, {
+  key, body, rawBody, contentType = 'application/json', headers = {}, base = baseUrl,
+} = {}) {
   const h = { ...headers };
   if (key !== undefined) h['x-api-key'] = key;
   let payload;
   if (body !== undefined) payload = JSON.stringify(body);
   if (rawBody !== undefined) payload = rawBody;
   if (payload !== undefined && contentType) h['content-type'] = contentType;
-  const response = await fetch(`${baseUrl}/api/v1${urlPath}`, { method, headers: h, body: payload, redirect: 'manual' });
+  const response = await fetch(`${base}/api/v1${urlPath}`, { method, headers: h, body: payload, redirect: 'manual' });
   const text = await response.text();
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
