@@ -235,6 +235,8 @@ prov_instance_start() {
 
 prov_instance_stop() {
   [ -n "${RUN:-}" ] || return 0
+  # An nginx front a test started on this instance (scripts/nginx.sh), if any.
+  if declare -F prov_nginx_stop >/dev/null; then prov_nginx_stop "$RUN"; fi
   prov_apache_stop "$RUN"
   prov_mariadb_stop "$RUN"
   if [ -z "${PROV_KEEP_RUN:-}" ]; then rm -rf "$RUN"; else echo "kept $RUN"; fi

@@ -78,7 +78,7 @@ RUN=
 run_integration() {
   echo "== integration and browser tests (MariaDB + Apache/mod_fcgid + Chromium)"
   # nginx.test.mjs stops its nginx and spawn-fcgi itself; this is for a run cut short.
-  trap 'prov_nginx_stop "$RUN"; prov_instance_stop' EXIT
+  trap prov_instance_stop EXIT
   prov_instance_start "$BIN" || { count 0 1; return 1; }
   echo "== live tests of the core against the instance's MariaDB (cmocka, asan+ubsan)"
   run_cmocka "${PROV_TEST_LIVE:-$PROV_ROOT/build/asan/live}"
