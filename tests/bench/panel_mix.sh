@@ -159,6 +159,18 @@ field() { sed -n "s/.*[ ^]$1=\([0-9.]*\).*/\1/p" <<<" $2"; }
 report=$OUT/panel_mix.txt
 : >"$report"
 
+# ---------------------------------------------------------------- unloaded
+# Each view alone, one request at a time: the median of 5 (time to the first
+# byte), the slowest listed. Targets: 10 ms, 20 ms for a text search.
+for p in "${shared[@]}" "${admin_only[@]}"; do
+  for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_starttransfer}\n' -b "prov_session=${admins[0]}" "$URL$p"; done |
+    sort -n | sed -n 3p | awk -v p="$p" '{ printf "%.1f %s\n", $1 * 1000, p }'
+done | sort -rn >"$OUT/unloaded.txt"
+awk '{ search = ($2 ~ /[?&]q=/); over += search ? ($1 > 20) : ($1 > 10) }
+  END { printf "unloaded: %d views, slowest %.1f ms (%s); %d over target (10 ms, text search 20 ms)\n", NR, first, firstp, over }
+  NR == 1 { first = $1; firstp = $2 }' "$OUT/unloaded.txt" | tee -a "$report"
+head -5 "$OUT/unloaded.txt" | sed 's/^/  /' | tee -a "$report"
+
 # ---------------------------------------------------------------- phase 1
 printf '{}\n' >"$PROV_TEST_RUN/site/static/mix-static.json"
 static=$(wrk -t2 -c16 -d"${SECONDS_RUN}s" --latency "$URL/static/mix-static.json" | awk '/Requests\/sec/ { print $2 }')
