@@ -57,3 +57,31 @@ test('an out-of-range command-line value gives the range', () => {
     assert.match(r.stderr, message);
   }
 });
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+// The event catalog as core/events.c declares it: [id, group, label].
+function catalog() {
+  const source = readFileSync(path.join(ROOT, 'core/events.c'), 'utf8');
+  return [...source.matchAll(/\{"([a-z_.]+)", "([^"]+)", "([^"]+)"\}/g)].map((m) => m.slice(1));
+}
+
+test('prov-dispatchd --help is its own text; both --help texts list the event catalog', () => {
+  const events = catalog();
+  assert.ok(events.length >= 15, 'the catalog is read from core/events.c');
+  const front = runBin('prov-dispatch', ['--help']);
+  const service = runBin('prov-dispatchd', ['--help']);
+  assert.equal(front.status, 0);
+  assert.equal(service.status, 0);
+  assert.match(front.stdout, /^usage: prov-dispatch \[--config FILE\] EVENT/);
+  assert.match(service.stdout, /^usage: prov-dispatchd \[--config FILE\] --serve\n/);
+  assert.match(service.stdout, /exit codes of --serve:/);
+  assert.notEqual(service.stdout, front.stdout);
+  for (const help of [front.stdout, service.stdout]) {
+    const listed = help.slice(help.indexOf('\nevents ('));
+    assert.ok(listed.length > 1, 'an events section');
+    for (const [id, group, label] of events) {
+      assert.ok(listed.includes(`  ${id} `) && listed.includes(`${group}: ${label}`), `${id} is listed`);
+    }
+  }
+  assert.match(front.stdout, /the events are listed below/, 'the promise is kept');
+});
