@@ -178,6 +178,38 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* apikey list: one line per key, in columns as wide as their longest value. */
+static int print_apikeys(const struct db_rows *rows)
+{
+	enum { NCOLS = 7 };
+	static const char *const headers[NCOLS] = {"ID",        "PREFIX",  "USER", "ROLE",
+	                                           "LAST USED", "REVOKED", "NAME"};
+	const char **cells = calloc(rows->nrows > 0 ? rows->nrows * NCOLS : 1, sizeof *cells);
+	char(*prefixes)[40] = calloc(rows->nrows > 0 ? rows->nrows : 1, sizeof *prefixes);
+	if (cells == NULL || prefixes == NULL) {
+		free(cells);
+		free(prefixes);
+		fprintf(stderr, PROG ": out of memory\n");
+		return CLI_EXIT_SOFTWARE;
+	}
+	for (size_t r = 0; r < rows->nrows; r++) {
+		const char **row = cells + r * NCOLS;
+		snprintf(prefixes[r], sizeof prefixes[r], APIKEY_PREFIX "%.32s",
+		         db_cell(rows, r, AKCOL_PREFIX));
+		row[0] = db_cell(rows, r, AKCOL_ID);
+		row[1] = prefixes[r];
+		row[2] = db_cell(rows, r, AKCOL_USER);
+		row[3] = db_cell(rows, r, AKCOL_ROLE);
+		row[4] = db_cell(rows, r, AKCOL_LAST_USED);
+		row[5] = db_cell(rows, r, AKCOL_REVOKED);
+		row[6] = db_cell(rows, r, AKCOL_NAME);
+	}
+	cli_table_print(stdout, NCOLS, headers, cells, rows->nrows);
+	free(cells);
+	free(prefixes);
+	return 0;
+}
+
 static int apikey_command(const struct config *cfg, int argc, char **argv)
 {
 	if (argc < 1)
@@ -226,17 +258,7 @@ static int apikey_command(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, PROG ": %s\n", db_error(db));
 			rc = CLI_EXIT_UNAVAILABLE;
 		} else {
-			printf("%-6s %-10s %-20s %-8s %-19s %-19s %s\n", "ID", "PREFIX", "USER", "ROLE",
-			       "LAST USED", "REVOKED", "NAME");
-			for (size_t r = 0; r < rows.nrows; r++) {
-				const char *last = db_cell(&rows, r, AKCOL_LAST_USED);
-				const char *revoked = db_cell(&rows, r, AKCOL_REVOKED);
-				printf("%-6s pk_%-7s %-20s %-8s %-19s %-19s %s\n",
-				       db_cell(&rows, r, AKCOL_ID), db_cell(&rows, r, AKCOL_PREFIX),
-				       db_cell(&rows, r, AKCOL_USER), db_cell(&rows, r, AKCOL_ROLE),
-				       last ? last : "-", revoked ? revoked : "-",
-				       db_cell(&rows, r, AKCOL_NAME));
-			}
+			rc = print_apikeys(&rows);
 			db_rows_free(&rows);
 		}
 	}

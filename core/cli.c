@@ -65,3 +65,43 @@ long cli_read_line(FILE *stream, char *buf, size_t buflen)
 		buf[--len] = '\0';
 	return len == 0 ? -1 : (long)len;
 }
+
+/* Characters of UTF-8 text: bytes that do not continue a sequence. */
+static size_t text_width(const char *text)
+{
+	size_t width = 0;
+	for (const unsigned char *c = (const unsigned char *)text; *c != '\0'; c++)
+		width += (*c & 0xC0) != 0x80;
+	return width;
+}
+
+static void table_line(FILE *out, size_t ncols, const char *const *cells, const size_t *widths)
+{
+	for (size_t c = 0; c < ncols; c++) {
+		const char *text = cells[c] != NULL ? cells[c] : "-";
+		fputs(text, out);
+		if (c + 1 < ncols)
+			fprintf(out, "%*s", (int)(widths[c] - text_width(text) + 2), "");
+	}
+	fputc('\n', out);
+}
+
+void cli_table_print(FILE *out, size_t ncols, const char *const headers[], const char *const *cells,
+                     size_t nrows)
+{
+	size_t widths[16] = {0};
+	if (ncols == 0 || ncols > sizeof widths / sizeof widths[0])
+		return;
+	for (size_t c = 0; c < ncols; c++)
+		widths[c] = text_width(headers[c]);
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			const char *text = cells[r * ncols + c];
+			size_t width = text_width(text != NULL ? text : "-");
+			if (width > widths[c])
+				widths[c] = width;
+		}
+	table_line(out, ncols, headers, widths);
+	for (size_t r = 0; r < nrows; r++)
+		table_line(out, ncols, cells + r * ncols, widths);
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { configPath, runBin } from '../lib/panel.mjs';
+import { configPath, createUser, runBin, uniqueName } from '../lib/panel.mjs';
 
 const CONFIG_PROGRAMS = [
   ['prov-admin', ['apikey', 'list']],
@@ -84,4 +84,32 @@ test('prov-dispatchd --help is its own text; both --help texts list the event ca
     }
   }
   assert.match(front.stdout, /the events are listed below/, 'the promise is kept');
+});
+
+// The character column where each cell of a line starts (cells are separated
+// by two spaces or more; single spaces belong to a cell).
+function cellStarts(line) {
+  return [...line.matchAll(/(?:^|(?<= {2}))[^ ]/g)].map((m) => [...line.slice(0, m.index)].length);
+}
+
+test('prov-admin apikey list keeps its columns aligned for long user and key names', () => {
+  const user = uniqueName(`a-user-name-longer-than-twenty-characters-${'x'.repeat(8)}`);
+  createUser(user, 'viewer');
+  const short = uniqueName('u');
+  createUser(short, 'admin');
+  for (const [owner, name] of [[user, 'nightly sync'], [short, 'a-key-name-that-is-long'], [short, 'k']]) {
+    const r = runBin('prov-admin', ['apikey', 'create', owner, name]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const list = runBin('prov-admin', ['apikey', 'list']);
+  assert.equal(list.status, 0, list.stderr);
+  const lines = list.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^ID +PREFIX +USER +ROLE +LAST USED +REVOKED +NAME$/);
+  const header = cellStarts(lines[0]);
+  assert.equal(header.length, 7);
+  const ours = lines.filter((l) => l.includes(user) || l.includes(short));
+  assert.equal(ours.length, 3);
+  for (const line of lines.slice(1)) {
+    assert.deepEqual(cellStarts(line).slice(0, 6), header.slice(0, 6), `aligned: ${line}`);
+  }
 });
