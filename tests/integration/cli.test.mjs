@@ -3,10 +3,11 @@
 // the man pages (docs/*.1) every bin/ program has.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { configPath, createUser, runBin, uniqueName } from '../lib/panel.mjs';
+import { binDir, configPath, createUser, runBin, uniqueName } from '../lib/panel.mjs';
 
 const CONFIG_PROGRAMS = [
   ['prov-admin', ['apikey', 'list']],
@@ -111,5 +112,36 @@ test('prov-admin apikey list keeps its columns aligned for long user and key nam
   assert.equal(ours.length, 3);
   for (const line of lines.slice(1)) {
     assert.deepEqual(cellStarts(line).slice(0, 6), header.slice(0, 6), `aligned: ${line}`);
+  }
+});
+
+test('every bin/ program has a man page that renders without warnings, and every reference names an existing page', () => {
+  const programs = readdirSync(binDir).filter((n) => statSync(path.join(binDir, n)).isFile());
+  assert.deepEqual([...programs].sort(),
+    ['prov-admin', 'prov-cache', 'prov-dispatch', 'prov-dispatchd', 'prov-loggen', 'prov-worker']);
+  const docs = path.join(ROOT, 'docs');
+  const pages = readdirSync(docs).filter((n) => /\.[1-8]$/.test(n));
+  for (const program of programs) assert.ok(pages.includes(`${program}.1`), `docs/${program}.1 exists`);
+  for (const page of pages) {
+    const file = path.join(docs, page);
+    const source = readFileSync(file, 'utf8');
+    const [name, section] = [page.replace(/\.\d$/, ''), page.slice(-1)];
+    assert.match(source, new RegExp(`^\\.TH ${name.toUpperCase()} ${section} `), `${page}: .TH names the page`);
+    const groff = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-z', file], { encoding: 'utf8' });
+    assert.equal(groff.status, 0, `${page}: ${groff.stderr}`);
+    assert.equal(groff.stderr, '', `${page}: groff -ww warns`);
+    const man = spawnSync('man', ['-l', file], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '' } });
+    assert.equal(man.status, 0, `${page}: man -l: ${man.stderr}`);
+    assert.match(man.stdout, new RegExp(`^NAME\\n\\s+${name}`, 'm'), `${page}: man -l renders it`);
+    assert.match(source, /^\.SH SEE ALSO$/m, `${page}: has SEE ALSO`);
+    const refs = [...source.matchAll(/^\.BR\s+"?([A-Za-z0-9_.-]+)"?\s+\((\d)\)/gm)].map((m) => [m[1], m[2]]);
+    assert.ok(refs.length > 0, `${page}: refers to other pages`);
+    for (const [ref, refSection] of refs) {
+      if (ref.startsWith('prov-')) {
+        assert.ok(existsSync(path.join(docs, `${ref}.${refSection}`)), `${page} refers to ${ref}(${refSection}): docs/${ref}.${refSection} exists`);
+      } else {
+        assert.equal(spawnSync('man', ['-w', `${ref}.${refSection}`]).status, 0, `${page} refers to ${ref}(${refSection}), installed`);
+      }
+    }
   }
 });
