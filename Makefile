@@ -186,11 +186,11 @@ deps:           ## install missing Debian packages and npm modules
 
 # run, test and bench build in a second make: this one read the Makefile (and
 # asked pkg-config for the libraries' flags) before deps installed them.
-run: deps       ## start MariaDB + Apache on 127.0.0.1:8080 with an admin user
+run: deps       ## start MariaDB, Apache, the dispatcher service and the retry worker on 127.0.0.1:$PROV_PORT (8080), with an admin user
 	$(MAKE) all
 	scripts/run.sh start
 
-stop:           ## stop what `make run` started
+stop:           ## stop what `make run` started (worker, dispatcher service, Apache, MariaDB)
 	scripts/run.sh stop
 
 test: deps      ## build everything and run every test (unit, integration, browser)

@@ -5,6 +5,8 @@
 #include "users.h"
 #include "web.h"
 
+#include <stdio.h>
+
 void page_root(struct web_request *req)
 {
 	web_redirect(req, web_session(req) ? "/handlers" : "/login");
@@ -45,10 +47,18 @@ void page_login_submit(struct web_request *req)
 		if (web_login(req, &user) == 0)
 			web_redirect(req, "/handlers");
 		return;
-	case LOGIN_LOCKED:
-		/* One text for a locked name, known or not, and a locked address. */
-		login_refused(req, 403, "Too many failed attempts: logging in is locked for a while.");
+	case LOGIN_LOCKED: {
+		/* One text for a locked name, known or not, and a locked address:
+		 * nothing in it depends on the name. */
+		char duration[64], message[256];
+		login_lock_duration(web_app(req)->cfg.login_lock_seconds, duration, sizeof duration);
+		snprintf(message, sizeof message,
+		         "Too many failed attempts: logging in is locked for up to %s. An administrator "
+		         "can lift the lock sooner with prov-admin user unlock.",
+		         duration);
+		login_refused(req, 403, message);
 		return;
+	}
 	case LOGIN_BAD: login_refused(req, 403, "Wrong user name or password."); return;
 	case LOGIN_ERROR:
 		web_error(req, 503, "The database is unavailable; try again shortly.", db_error(db));

@@ -22,6 +22,8 @@ static const char usage[] =
     "  user disable NAME                   refuse the user's logins, sessions and API keys;\n"
     "                                      end its sessions\n"
     "  user enable NAME                    let a disabled user in again\n"
+    "  user unlock NAME                    lift the login lock-out of NAME (login_max_failures\n"
+    "                                      failed logins lock a name for login_lock_seconds)\n"
     "  user sessions NAME [--revoke]       list the user's live sessions (created, last seen, expires,\n"
     "                                      source address; never the token); --revoke ends them all\n"
     "  apikey create USER NAME             create an API key acting as USER; printed once\n"
@@ -65,7 +67,7 @@ static int read_password(char *buf, size_t buflen)
 	return 0;
 }
 
-/* user disable|enable NAME, user sessions NAME [--revoke]: no password involved. */
+/* user disable|enable|unlock NAME, user sessions NAME [--revoke]: no password involved. */
 static int user_access_command(const struct config *cfg, const char *sub, const char *name, int revoke)
 {
 	struct db *db = cli_open_db(PROG, cfg);
@@ -73,6 +75,17 @@ static int user_access_command(const struct config *cfg, const char *sub, const 
 		return CLI_EXIT_UNAVAILABLE;
 	char err[512];
 	int rc = 0;
+	if (strcmp(sub, "unlock") == 0) {
+		/* Any name: a lock-out counts names whether or not a user has them. */
+		if (login_failures_clear_name(db, name) != 0) {
+			fprintf(stderr, PROG ": %s\n", db_error(db));
+			rc = CLI_EXIT_SOFTWARE;
+		} else {
+			printf("login lock-out of %s lifted; its failed logins are forgotten\n", name);
+		}
+		db_close(db);
+		return rc;
+	}
 	if (strcmp(sub, "sessions") != 0) {
 		int disable = strcmp(sub, "disable") == 0;
 		if (users_set_disabled(db, name, disable, err, sizeof err) != 0) {
@@ -124,7 +137,7 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 {
 	if (argc < 2)
 		return usage_error(
-		    "user needs a subcommand and a name: add, passwd, disable, enable or sessions");
+		    "user needs a subcommand and a name: add, passwd, disable, enable, unlock or sessions");
 	const char *sub = argv[0];
 	const char *name = argv[1];
 	enum user_role role = ROLE_VIEWER;
@@ -141,8 +154,8 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 		}
 	}
 	int adding = strcmp(sub, "add") == 0;
-	int access =
-	    strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 || strcmp(sub, "sessions") == 0;
+	int access = strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0 ||
+	             strcmp(sub, "sessions") == 0 || strcmp(sub, "unlock") == 0;
 	if (!adding && !access && strcmp(sub, "passwd") != 0)
 		return usage_error("unknown user subcommand");
 	if (adding && !have_role)
@@ -175,6 +188,38 @@ static int user_command(const struct config *cfg, int argc, char **argv)
 		printf("user %s added (%s)\n", name, users_role_name(role));
 	else
 		printf("password of %s changed\n", name);
+	return 0;
+}
+
+/* apikey list: one line per key, in columns as wide as their longest value. */
+static int print_apikeys(const struct db_rows *rows)
+{
+	enum { NCOLS = 7 };
+	static const char *const headers[NCOLS] = {"ID",        "PREFIX",  "USER", "ROLE",
+	                                           "LAST USED", "REVOKED", "NAME"};
+	const char **cells = calloc(rows->nrows > 0 ? rows->nrows * NCOLS : 1, sizeof *cells);
+	char(*prefixes)[40] = calloc(rows->nrows > 0 ? rows->nrows : 1, sizeof *prefixes);
+	if (cells == NULL || prefixes == NULL) {
+		free(cells);
+		free(prefixes);
+		fprintf(stderr, PROG ": out of memory\n");
+		return CLI_EXIT_SOFTWARE;
+	}
+	for (size_t r = 0; r < rows->nrows; r++) {
+		const char **row = cells + r * NCOLS;
+		snprintf(prefixes[r], sizeof prefixes[r], APIKEY_PREFIX "%.32s",
+		         db_cell(rows, r, AKCOL_PREFIX));
+		row[0] = db_cell(rows, r, AKCOL_ID);
+		row[1] = prefixes[r];
+		row[2] = db_cell(rows, r, AKCOL_USER);
+		row[3] = db_cell(rows, r, AKCOL_ROLE);
+		row[4] = db_cell(rows, r, AKCOL_LAST_USED);
+		row[5] = db_cell(rows, r, AKCOL_REVOKED);
+		row[6] = db_cell(rows, r, AKCOL_NAME);
+	}
+	cli_table_print(stdout, NCOLS, headers, cells, rows->nrows);
+	free(cells);
+	free(prefixes);
 	return 0;
 }
 
@@ -226,17 +271,7 @@ static int apikey_command(const struct config *cfg, int argc, char **argv)
 			fprintf(stderr, PROG ": %s\n", db_error(db));
 			rc = CLI_EXIT_UNAVAILABLE;
 		} else {
-			printf("%-6s %-10s %-20s %-8s %-19s %-19s %s\n", "ID", "PREFIX", "USER", "ROLE",
-			       "LAST USED", "REVOKED", "NAME");
-			for (size_t r = 0; r < rows.nrows; r++) {
-				const char *last = db_cell(&rows, r, AKCOL_LAST_USED);
-				const char *revoked = db_cell(&rows, r, AKCOL_REVOKED);
-				printf("%-6s pk_%-7s %-20s %-8s %-19s %-19s %s\n",
-				       db_cell(&rows, r, AKCOL_ID), db_cell(&rows, r, AKCOL_PREFIX),
-				       db_cell(&rows, r, AKCOL_USER), db_cell(&rows, r, AKCOL_ROLE),
-				       last ? last : "-", revoked ? revoked : "-",
-				       db_cell(&rows, r, AKCOL_NAME));
-			}
+			rc = print_apikeys(&rows);
 			db_rows_free(&rows);
 		}
 	}

@@ -38,7 +38,7 @@ __attribute__((constructor(101))) static void skip_gnutls_implicit_init(void)
 		gnutls_switch_set = 1;
 }
 
-static const char usage[] =
+static const char dispatch_usage[] =
     "usage: prov-dispatch [--config FILE] EVENT [--object-id N] [--event-id UID] < data.json\n"
     "       prov-dispatch [--config FILE] --batch < envelopes.ndjson\n"
     "       prov-dispatchd [--config FILE] --serve\n"
@@ -51,7 +51,7 @@ static const char usage[] =
     "   \"exit_code\",\"error\",\"delivery_id\"}]}\n"
     "\n"
     "arguments:\n"
-    "  EVENT            an event id, e.g. clients.update (see the list below)\n"
+    "  EVENT            an event id, e.g. clients.update (the events are listed below)\n"
     "  --object-id N    the id of the client, account or package the event is about\n"
     "  --event-id UID   the event's id (1-64 of A-Z a-z 0-9 . _ : -); default: a new UUID\n"
     "  --batch          many events: one envelope per stdin line,\n"
@@ -97,7 +97,54 @@ static const char usage[] =
     "When MariaDB is unreachable the handlers still run (from the local snapshot copy)\n"
     "and the log rows and retries are kept in spool_dir (\"logged\":false,\"spooled\":true,\n"
     "exit code as above) until prov-worker imports them. Failed deliveries are queued\n"
-    "for prov-worker to retry.\n";
+    "for prov-worker to retry. prov-dispatchd --help: the service; man prov-dispatch(1).\n";
+
+static const char service_usage[] =
+    "usage: prov-dispatchd [--config FILE] --serve\n"
+    "       prov-dispatchd [--config FILE] EVENT [--object-id N] [--event-id UID] < data.json\n"
+    "       prov-dispatchd [--config FILE] --batch < envelopes.ndjson\n"
+    "\n"
+    "The dispatcher. With --serve it stays resident: dispatch_workers processes listen on\n"
+    "the Unix socket dispatch_socket (mode 0660) and run the events prov-dispatch hands\n"
+    "them, with the caller's arguments, stdin, stdout and stderr; each worker keeps its\n"
+    "database connection, prepared statements, HTTP connections and the snapshot, and\n"
+    "checks the published generation before every event. A worker that dies is\n"
+    "restarted; its run's journal stays in spool_dir for prov-worker.\n"
+    "\n"
+    "Without --serve it runs one event or a --batch exactly as prov-dispatch does:\n"
+    "prov-dispatch becomes prov-dispatchd (exec) when no service worker takes its event\n"
+    "within dispatch_wait_ms. The arguments, the result and the exit codes of an event\n"
+    "are those of prov-dispatch --help.\n"
+    "\n"
+    "options:\n"
+    "  --serve          run the service (no EVENT, --batch, --object-id or --event-id)\n"
+    "  --config FILE    configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ");\n"
+    "                   --serve reads dispatch_socket, dispatch_workers (1-256),\n"
+    "                   dispatch_wait_ms, dispatch_workers_per_uid (0-256, 0: no cap) and\n"
+    "                   dispatch_read_timeout_ms from it\n"
+    "  --help           this text\n"
+    "\n"
+    "exit codes of --serve:\n"
+    "  0   stopped by SIGTERM, SIGINT or SIGHUP: the socket is removed at once, and\n"
+    "      every run in progress finishes\n"
+    "  64  usage error\n"
+    "  70  it cannot listen on dispatch_socket (another service listens there)\n"
+    "  78  configuration missing or invalid, or dispatch_socket not set\n"
+    "See man prov-dispatchd(1) and prov-dispatch(1).\n";
+
+/* --help: the text of the name it was run as (prov-dispatch execs this
+ * program with its own argv[0]), then the event catalog. */
+static void print_usage(const char *argv0)
+{
+	const char *slash = argv0 != NULL ? strrchr(argv0, '/') : NULL;
+	const char *name = slash != NULL ? slash + 1 : argv0 != NULL ? argv0 : "";
+	fputs(strcmp(name, SERVICE_PROG) == 0 ? service_usage : dispatch_usage, stdout);
+	printf("\nevents (EVENT, or \"events_id\" in an envelope):\n");
+	for (size_t i = 0; i < events_count(); i++) {
+		const struct event_def *e = events_at(i);
+		printf("  %-34s %s: %s\n", e->id, e->group, e->label);
+	}
+}
 
 struct dispatch_args {
 	const char *config_path;
@@ -480,7 +527,7 @@ int main(int argc, char **argv)
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT"); /* the environment stays the caller's */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+			print_usage(argv[0]);
 			return DISPATCHER_ALLOWED;
 		}
 	struct dispatch_args args = {0};

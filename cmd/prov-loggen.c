@@ -196,19 +196,21 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->existing = 1;
 			continue;
 		}
-		long long parsed;
+		long long parsed, min, max;
 		if (strcmp(arg, "--rows") == 0)
-			parsed = o->rows = number_arg(value, 1, 50000000);
+			parsed = o->rows = number_arg(value, min = 1, max = 50000000);
 		else if (strcmp(arg, "--handlers") == 0)
-			parsed = o->handlers = (long)number_arg(value, 1, 1000);
+			parsed = o->handlers = (long)number_arg(value, min = 1, max = 1000);
 		else if (strcmp(arg, "--days") == 0)
-			parsed = o->days = (long)number_arg(value, 1, 3650);
+			parsed = o->days = (long)number_arg(value, min = 1, max = 3650);
 		else if (strcmp(arg, "--seed") == 0)
-			parsed = o->seed = number_arg(value, 0, 2147483647);
+			parsed = o->seed = number_arg(value, min = 0, max = 2147483647);
 		else
 			return usage_error("unexpected argument");
 		if (parsed < 0) {
-			fprintf(stderr, PROG ": %s needs a whole number in its range (see --help)\n", arg);
+			fprintf(stderr,
+			        PROG ": %s needs a whole number from %lld to %lld, not '%s' (see --help)\n",
+			        arg, min, max, value != NULL ? value : "");
 			return CLI_EXIT_USAGE;
 		}
 		i++;

@@ -34,4 +34,11 @@ struct db *cli_open_db(const char *prog, const struct config *cfg);
  * length, or -1 when empty input, too long (> buflen-1) or unreadable. */
 long cli_read_line(FILE *stream, char *buf, size_t buflen);
 
+/* Print a table: a header line, then nrows rows of ncols cells (cells is
+ * row-major; a NULL cell prints as "-"). Each column but the last is as wide
+ * as its widest cell, counted in characters (UTF-8), with two spaces between
+ * columns, so that long values never push a row out of line. */
+void cli_table_print(FILE *out, size_t ncols, const char *const headers[], const char *const *cells,
+                     size_t nrows);
+
 #endif

@@ -125,8 +125,10 @@ static const struct config_key *find_key(const char *name)
 	return NULL;
 }
 
-/* Store value for key; returns NULL or a static description of what is wrong. */
-static const char *set_value(struct config *cfg, const struct config_key *key, const char *value)
+/* Store value for key; returns NULL or a description of what is wrong (a
+ * static text, or one written into why: an integer's range). */
+static const char *set_value(struct config *cfg, const struct config_key *key, const char *value, char *why,
+                             size_t whylen)
 {
 	char *base = (char *)cfg;
 	switch (key->type) {
@@ -145,8 +147,11 @@ static const char *set_value(struct config *cfg, const struct config_key *key, c
 		long number = strtol(value, &end, 10);
 		if (value[0] == '\0' || *end != '\0' || errno == ERANGE)
 			return "must be an integer";
-		if (number < key->min || number > key->max)
-			return "is out of range";
+		if (number < key->min || number > key->max) {
+			snprintf(why, whylen, "is out of range: %ld is not in %ld-%ld", number, key->min,
+			         key->max);
+			return why;
+		}
 		memcpy(base + key->offset, &number, sizeof number);
 		return NULL;
 	}
@@ -208,7 +213,8 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 			rc = -1;
 			break;
 		}
-		const char *problem = set_value(cfg, key, value);
+		char why[128];
+		const char *problem = set_value(cfg, key, value, why, sizeof why);
 		if (problem != NULL) {
 			fail(err, errlen, "config %s:%d: key '%s' %s", path, lineno, name, problem);
 			rc = -1;
@@ -221,18 +227,19 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 		rc = -1;
 	}
 	fclose(file);
+	char why[256];
 	for (size_t i = 0; rc == 0 && i < NKEYS; i++) {
 		if (seen[i])
 			continue;
 		if (config_keys[i].fallback == NULL) {
 			fail(err, errlen, "config %s: missing required key '%s'", path, config_keys[i].name);
 			rc = -1;
-		} else if (set_value(cfg, &config_keys[i], config_keys[i].fallback) != NULL) {
+		} else if (set_value(cfg, &config_keys[i], config_keys[i].fallback, why, sizeof why) !=
+		           NULL) {
 			fail(err, errlen, "config: bad built-in default for '%s'", config_keys[i].name);
 			rc = -1;
 		}
 	}
-	char why[256];
 	if (rc == 0 && netpolicy_parse(cfg->outbound_allow, NULL, why, sizeof why) != 0) {
 		fail(err, errlen, "config %s: key 'outbound_allow' %s", path, why);
 		rc = -1;

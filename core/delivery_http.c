@@ -260,6 +260,30 @@ static int set_options(CURL *curl, const char *url, const struct delivery_reques
 	return rc == CURLE_OK ? 0 : -1;
 }
 
+/* One line for a failed transfer. libcurl's error buffer is the specific
+ * message and usually ends with curl_easy_strerror()'s text already ("Failed
+ * to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server"), so
+ * it is used alone; the generic text only when the buffer is empty, or in
+ * front of it when the buffer does not say it. Line ends are dropped. */
+static void error_line(CURLcode rc, const char *errbuf, char *line, size_t linelen)
+{
+	const char *generic = curl_easy_strerror(rc);
+	char detail[CURL_ERROR_SIZE];
+	snprintf(detail, sizeof detail, "%s", errbuf);
+	for (char *c = detail; *c != '\0'; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
+	size_t len = strlen(detail);
+	while (len > 0 && detail[len - 1] == ' ')
+		detail[--len] = '\0';
+	if (len == 0)
+		snprintf(line, linelen, "%s", generic);
+	else if (strstr(detail, generic) != NULL)
+		snprintf(line, linelen, "%s", detail);
+	else
+		snprintf(line, linelen, "%s: %s", generic, detail);
+}
+
 static void describe_failure(CURLcode rc, const struct delivery_request *req, const struct http_io *io,
                              const char *errbuf, struct delivery_result *out)
 {
@@ -270,8 +294,11 @@ static void describe_failure(CURLcode rc, const struct delivery_request *req, co
 		delivery_fail(out, "the reply is larger than %zu bytes", io->body.limit);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		delivery_fail(out, "timeout: no complete answer within %ld ms", req->handler->timeout_ms);
-	else
-		delivery_fail(out, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+	else {
+		char line[CURL_ERROR_SIZE + 128];
+		error_line(rc, errbuf, line, sizeof line);
+		delivery_fail(out, "%s", line);
+	}
 }
 
 int delivery_http_post(struct delivery *d, const struct delivery_request *req, struct delivery_result *out)

@@ -74,6 +74,20 @@ int login_failures_clear_name(struct db *db, const char *name)
 	return db_exec(db, SQL_LOGIN_CLEAR_NAME, params, 1, NULL, NULL);
 }
 
+void login_lock_duration(long seconds, char *out, size_t outlen)
+{
+	long count = seconds;
+	const char *unit = "second";
+	if (seconds >= 3600 && seconds % 3600 == 0) {
+		count = seconds / 3600;
+		unit = "hour";
+	} else if (seconds >= 60 && seconds % 60 == 0) {
+		count = seconds / 60;
+		unit = "minute";
+	}
+	snprintf(out, outlen, "%ld %s%s", count, unit, count == 1 ? "" : "s");
+}
+
 static int record_failure(struct db *db, const struct config *cfg, const char *scope, const char *subject,
                           long max)
 {

@@ -59,6 +59,8 @@ enum login_result users_login(struct db *db, const struct config *cfg, const cha
                               const char *source, struct user *out);
 /* Forget the failed logins of name (a password set by an administrator). 0 or -1. */
 int login_failures_clear_name(struct db *db, const char *name);
+/* How long a lock-out lasts, for people: "15 minutes", "1 hour", "90 seconds". */
+void login_lock_duration(long seconds, char *out, size_t outlen);
 /* The key failed logins of an address are counted under: the IPv4 address,
  * or an IPv6 address's /64 ("2001:db8:1:2::/64"); "" when unparseable. */
 void login_address_key(const char *address, char *out, size_t outlen);

@@ -114,7 +114,10 @@ test('failures are logged and the chain goes on', async () => {
   assert.equal(byId[h500].error, 'the handler answered HTTP 500');
   assert.equal(byId[closer].status, 'fail');
   assert.match(byId[closer].error, /Server returned nothing|Empty reply|reset|closed/i);
-  assert.match(byId[refused].error, /connect/i);
+  assert.match(byId[refused].error, /^Failed to connect to 127\.0\.0\.1 port 9\b/);
+  const parts = byId[refused].error.split(': ');
+  assert.equal(new Set(parts).size, parts.length, `one line that says each thing once: ${byId[refused].error}`);
+  assert.doesNotMatch(byId[refused].error, /\n/);
   assert.equal(byId[busy].http_status, 503);
   assert.equal(byId[text].status, 'success', 'a 2xx text reply is success, data unchanged');
   assert.equal(byId[text].verdict, 'unchanged');
@@ -122,6 +125,7 @@ test('failures are logged and the chain goes on', async () => {
   assert.equal(logs.length, 6);
   assert.deepEqual(logs.filter((l) => l.status === 'fail').map((l) => l.handlerId), [h500, closer, refused, busy]);
   assert.equal(logs[0].error, 'the handler answered HTTP 500');
+  assert.equal(logs.find((l) => l.handlerId === refused).error, byId[refused].error, 'the log has the same one line');
   assert.equal(sqlValue(`SELECT LOCATE('retry-after: 120', LOWER(response_headers)) > 0 FROM exec_logs
     WHERE event_uid='${ID_FAIL}' AND handler_id=${busy}`), '1', 'response headers are logged');
   assert.deepEqual(sql(`SELECT last_status, consecutive_failures, last_error FROM handlers WHERE id=${h500}`)[0],

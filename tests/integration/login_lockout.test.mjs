@@ -30,7 +30,8 @@ async function loginClient(address = loopbackAddress()) {
 }
 
 const WRONG = /Wrong user name or password\./;
-const LOCKED = /Too many failed attempts: logging in is locked for a while\./;
+// login_lock_seconds' default, 900, is said as "15 minutes".
+const LOCKED = /Too many failed attempts: logging in is locked for up to 15 minutes\. An administrator can lift the lock sooner with prov-admin user unlock\./;
 
 test('the attempt after login_max_failures - 1 failures logs in with the right password; the max-th failure locks', async () => {
   const name = uniqueName('lock-edge');
@@ -139,4 +140,32 @@ test('login_max_failures_per_address failures from one address lock that address
   // The user itself is not locked: from another address it logs in.
   const elsewhere = await loginClient();
   assert.equal((await elsewhere.attempt(name, password)).status, 303);
+});
+
+test('the lock-out page says how long and what an administrator can do, alike for a real and an unknown name; prov-admin user unlock lifts it', async () => {
+  const real = uniqueName('unlock-real');
+  const password = createUser(real, 'viewer');
+  const unknown = uniqueName('unlock-nobody');
+  const a = await loginClient();
+  const b = await loginClient();
+  for (let i = 0; i < MAX_FAILURES; i++) {
+    await a.attempt(real, `wrong-${i}`);
+    await b.attempt(unknown, `wrong-${i}`);
+  }
+  const lockedReal = await a.attempt(real, password);
+  const lockedUnknown = await b.attempt(unknown, password);
+  assert.equal(lockedReal.status, 403);
+  assert.equal(lockedUnknown.status, 403);
+  const error = (r) => /<p class="alert alert-error" role="alert" id="login-error">([^<]*)<\/p>/.exec(r.text)?.[1];
+  assert.match(error(lockedReal), LOCKED);
+  assert.equal(error(lockedUnknown), error(lockedReal), 'the same words for an unknown name');
+  assert.deepEqual(comparable(lockedUnknown, unknown), comparable(lockedReal, real));
+
+  const unlocked = runBin('prov-admin', ['user', 'unlock', real]);
+  assert.equal(unlocked.status, 0, unlocked.stderr);
+  assert.match(unlocked.stdout, new RegExp(`login lock-out of ${real} lifted`));
+  const ok = await a.attempt(real, password);
+  assert.equal(ok.status, 303, 'unlocked, the right password logs in at once');
+  assert.equal(runBin('prov-admin', ['user', 'unlock', unknown]).status, 0, 'any locked name can be unlocked');
+  assert.match((await b.attempt(unknown, password)).text, WRONG, 'unlocked, an unknown name is a wrong password again');
 });

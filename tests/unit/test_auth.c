@@ -100,10 +100,27 @@ static void login_address_keys(void **state)
 	assert_string_equal(key, "");
 }
 
+static void lock_durations_read_as_people_say_them(void **state)
+{
+	(void)state;
+	char out[64];
+	static const struct {
+		long seconds;
+		const char *text;
+	} cases[] = {{900, "15 minutes"}, {60, "1 minute"},      {3600, "1 hour"},    {7200, "2 hours"},
+	             {90, "90 seconds"},  {1, "1 second"},       {86400, "24 hours"}, {5400, "90 minutes"},
+	             {59, "59 seconds"},  {3601, "3601 seconds"}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		login_lock_duration(cases[i].seconds, out, sizeof out);
+		assert_string_equal(out, cases[i].text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(login_address_keys),
+	    cmocka_unit_test(lock_durations_read_as_people_say_them),
 	    cmocka_unit_test(password_hash_verifies_and_is_salted),
 	    cmocka_unit_test(random_tokens_are_hex_and_distinct),
 	    cmocka_unit_test(sha256_matches_the_standard_vector),

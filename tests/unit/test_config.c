@@ -88,7 +88,9 @@ static void bad_values_name_their_key(void **state)
 	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 80a\n",
 	             "key 'db_port' must be an integer");
 	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\ndb_port = 70000\n",
-	             "key 'db_port' is out of range");
+	             "key 'db_port' is out of range: 70000 is not in 1-65535");
+	expect_error("db_user = u\ndb_name=n\nscripts_dir=/s\nlogin_lock_seconds = 0\n",
+	             "key 'login_lock_seconds' is out of range: 0 is not in 1-86400");
 	expect_error("db_user = u\ndb_name=n\nscripts_dir=relative/dir\n",
 	             "key 'scripts_dir' must be an absolute path");
 	expect_error("db_user = u\ndb_name n\n", ":2: expected 'key = value'");

@@ -8,11 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -326,6 +330,62 @@ static void script_gets_no_inherited_descriptors(void **state)
 	fclose(held);
 }
 
+static int occurrences(const char *text, const char *phrase)
+{
+	int n = 0;
+	for (const char *at = strstr(text, phrase); at != NULL; at = strstr(at + 1, phrase))
+		n++;
+	return n;
+}
+
+/* A loopback port nobody listens on: bound, then closed. */
+static int refusing_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof addr;
+	assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &len), 0);
+	close(fd);
+	return ntohs(addr.sin_port);
+}
+
+/* A refused connection is one line that says so once (libcurl's error text
+ * and its error buffer both carry "Couldn't connect to server", or "Could
+ * not" in newer versions). */
+static void refused_connection_is_one_line(void **state)
+{
+	(void)state;
+	struct delivery_limits limits = {
+	    .response_read_max = 4096, .scripts_dir = dir, .outbound_allow = "127.0.0.0/8"};
+	char err[128], url[64];
+	struct delivery *d = delivery_new(&limits, err, sizeof err);
+	assert_non_null(d);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", refusing_port());
+	struct delivery_handler h = {
+	    .id = 7, .name = "t", .kind = DELIVERY_HTTP, .task = url, .timeout_ms = 2000};
+	const char body[] = "{}";
+	struct delivery_request req = {.handler = &h,
+	                               .events_id = "clients.update",
+	                               .event_uid = "e1",
+	                               .delivery_id = "00000000-0000-4000-8000-000000000000",
+	                               .attempt = 1,
+	                               .body = body,
+	                               .body_len = strlen(body)};
+	struct delivery_result r;
+	assert_int_not_equal(delivery_run(d, &req, &r), 0);
+	delivery_free(d);
+	assert_int_equal(r.success, 0);
+	assert_int_equal(r.http_status, 0);
+	print_message("error: %s\n", r.error);
+	assert_non_null(strstr(r.error, "127.0.0.1"));
+	assert_null(strchr(r.error, '\n'));
+	assert_non_null(strstr(r.error, "onnect"));
+	assert_int_equal(occurrences(r.error, curl_easy_strerror(CURLE_COULDNT_CONNECT)), 1);
+	delivery_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +396,7 @@ int main(void)
 	    cmocka_unit_test(standard_keys_are_whsec_base64),
 	    cmocka_unit_test(old_secret_signs_only_inside_its_window),
 	    cmocka_unit_test(urls_without_scheme_are_http),
+	    cmocka_unit_test(refused_connection_is_one_line),
 	    cmocka_unit_test(utf8_clean_replaces_and_cuts),
 	    cmocka_unit_test(replies_are_read_per_spec),
 	    cmocka_unit_test(script_success_sees_envelope_and_environment),
