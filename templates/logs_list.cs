@@ -40,10 +40,9 @@
       </select>
     </div>
     <div class="field">
-      <label for="f-handler">Handler</label>
+      <label for="f-handler">Handler<?cs if:HandlerChoicesTooMany ?> ID<?cs /if ?></label>
       <?cs if:HandlerChoicesTooMany ?>
-      <input id="f-handler" name="handler" type="text" inputmode="numeric" maxlength="20" placeholder="Handler ID" value="<?cs var:Filter.Handler ?>" aria-describedby="f-handler-hint"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
-      <span class="hint" id="f-handler-hint"><?cs if:Filter.HandlerName ?><?cs var:Filter.HandlerName ?><?cs elif:Filter.LoggedName ?><?cs var:Filter.LoggedName ?> (deleted)<?cs else ?>The ID from the <a href="/handlers">handler list</a> (or its logs icon)<?cs /if ?></span>
+      <input id="f-handler" name="handler" type="text" inputmode="numeric" maxlength="20" placeholder="ID, from the handler list" title="The handler's ID, as the handler list shows it (its logs icon fills it in); the heading names it" value="<?cs var:Filter.Handler ?>"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
       <?cs else ?>
       <select id="f-handler" name="handler"<?cs if:Errors.Handler ?> aria-invalid="true"<?cs /if ?>>
         <option value="">All handlers</option>
