@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { assertSecurityHeaders, rawRequest } from '../lib/http_checks.mjs';
 import {
   Client, api, apiUser, baseUrl, clientAs, csrfFrom, createUser, loopbackAddress, setCookies, uniqueName,
 } from '../lib/panel.mjs';
@@ -58,40 +59,8 @@ test('the panel refuses methods other than GET, HEAD and POST before reading a b
   assert.equal((await api('DELETE', '/handlers/999999999', { key })).status, 404);
 });
 
-const SECURITY_HEADERS = {
-  'content-security-policy': /^default-src 'none'; .*frame-ancestors 'none'; base-uri 'none'$/,
-  'x-frame-options': /^DENY$/,
-  'x-content-type-options': /^nosniff$/,
-  'referrer-policy': /^same-origin$/,
-};
 
-// Each security header exactly once (a repeated header would read "a, b").
-function assertSecurityHeaders(headers, what) {
-  for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) {
-    assert.match(headers.get(name) ?? '(missing)', pattern, `${what}: ${name}`);
-  }
-}
 
-// A raw request; resolves with the answer's status and headers.
-function rawRequest(text) {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(PORT, HOST, () => socket.end(text));
-    let data = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => { data += d; });
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [head] = data.split('\r\n\r\n');
-      const [statusLine, ...lines] = head.split('\r\n');
-      const headers = new Headers();
-      for (const line of lines) {
-        const i = line.indexOf(':');
-        if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers });
-    });
-  });
-}
 
 test('every answer carries CSP, X-Frame-Options, nosniff and Referrer-Policy, Apache\'s own included', async () => {
   const answers = [];
@@ -105,11 +74,11 @@ test('every answer carries CSP, X-Frame-Options, nosniff and Referrer-Policy, Ap
   await fetched('panel 404', '/no-such-page');
   await fetched('static file', '/static/css/panel.css');
   await fetched('static 404 (Apache)', '/static/no-such-file.css');
-  const trace = await rawRequest('TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const trace = await rawRequest(baseUrl, 'TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   answers.push(['TRACE 405 (Apache)', trace.status, trace.headers]);
   await fetched('API answer', '/api/v1/events');
   await fetched('OpenAPI file', '/api/v1/openapi.json');
-  const bad = await rawRequest('GARBAGE\r\n\r\n');
+  const bad = await rawRequest(baseUrl, 'GARBAGE\r\n\r\n');
   answers.push(['malformed request line 400 (Apache)', bad.status, bad.headers]);
   const big = 'a'.repeat(2 * 1024 * 1024);
   await fetched('panel body over FcgidMaxRequestLen', '/login', {

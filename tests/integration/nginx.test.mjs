@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
+import { assertSecurityHeaders, rawRequest } from '../lib/http_checks.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -37,46 +37,13 @@ before(() => {
 });
 after(() => nginxScript('prov_nginx_stop', runDir));
 
-const SECURITY_HEADERS = {
-  'content-security-policy': /^default-src 'none'; .*frame-ancestors 'none'; base-uri 'none'$/,
-  'x-frame-options': /^DENY$/,
-  'x-content-type-options': /^nosniff$/,
-  'referrer-policy': /^same-origin$/,
-};
 
-// Each security header exactly once (a repeated header would read "a, b").
-function assertSecurityHeaders(headers, what) {
-  for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) {
-    assert.match(headers.get(name) ?? '(missing)', pattern, `${what}: ${name}`);
-  }
-}
 
 async function get(urlPath, init = {}) {
   const r = await fetch(base + urlPath, { redirect: 'manual', ...init });
   return { status: r.status, headers: r.headers, text: await r.text() };
 }
 
-// A raw request; resolves with the answer's status and headers.
-function rawRequest(text) {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.end(text));
-    let data = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => { data += d; });
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const [head] = data.split('\r\n\r\n');
-      const [statusLine, ...lines] = head.split('\r\n');
-      const headers = new Headers();
-      for (const line of lines) {
-        const i = line.indexOf(':');
-        if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim());
-      }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers });
-    });
-  });
-}
 
 // A POST whose body of size bytes is sent chunked; resolves with { status, text }.
 function chunkedPost(urlPath, headers, size) {
@@ -212,9 +179,9 @@ test('every answer carries the security headers once, nginx\'s own errors includ
     const r = await get(url);
     answers.push([what, r.status, status, r.headers]);
   }
-  const trace = await rawRequest('TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const trace = await rawRequest(base, 'TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   answers.push(['TRACE 405 (nginx)', trace.status, 405, trace.headers]);
-  const bad = await rawRequest('GARBAGE\r\n\r\n');
+  const bad = await rawRequest(base, 'GARBAGE\r\n\r\n');
   answers.push(['malformed request line 400 (nginx)', bad.status, 400, bad.headers]);
   for (const [what, status, expected, headers] of answers) {
     assert.equal(status, expected, what);
