@@ -21,6 +21,7 @@ packages=(
   libp11-kit-dev libkrb5-dev libsasl2-dev
   mariadb-server mariadb-client apache2 libapache2-mod-fcgid
   chromium curl openssl valgrind wrk strace
+  groff-base man-db # the man pages test renders docs/*.1 (groff -ww, man -l)
   nginx-light # the dispatcher benchmark's fast receiver (return 200); nginx.conf.example's test
   prometheus # the metrics test scrapes /metrics with a private one on loopback (promtool too)
   spawn-fcgi # runs the FastCGI programs behind nginx in that test (scripts/nginx.sh)
