@@ -1,7 +1,10 @@
 // The OpenAPI description (static/openapi.json) is checked against the server:
 // it is served, every $ref resolves, every route of cgi-bin/api.c is documented
-// and nothing else is, and every operation's x-examples run with the documented
-// status, covering every status the operation documents.
+// (with a unique operationId) and nothing else is, and every operation's x-examples run with the documented
+// status, covering every status the operation documents; api() checks each
+// answer against the document's schema (tests/lib/api_contract.mjs). An
+// example with missing_table runs while that table is renamed away: api_keys
+// makes the key check fail (503), the operation's own table its query (500).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,7 +55,10 @@ before(async () => {
   ids.script_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
 });
 
-after(() => sql(`DELETE FROM redeliver_queue WHERE log_id = ${ids.script_log}`)); // no run for later tests
+after(() => {
+  receiver?.close(); // here, not at the end of a test: a failed example would leave the file hanging
+  sql(`DELETE FROM redeliver_queue WHERE log_id = ${ids.script_log}`); // no run for later tests
+});
 
 test('the description is served beside the API and its references resolve', async () => {
   const r = await fetch(`${baseUrl}/api/v1/openapi.json`);
@@ -71,14 +77,30 @@ test('every route of the API is documented, and only those', () => {
   const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops)
     .filter(([m]) => methods.includes(m)).map(([m, o]) => `${m} ${p} ${o['x-access']}`)).sort();
   assert.deepEqual(documented, served);
+  const operationIds = Object.values(doc.paths).flatMap((ops) => Object.entries(ops)
+    .filter(([m]) => methods.includes(m)).map(([, o]) => o.operationId));
+  assert.ok(operationIds.every((id) => /^[a-z][A-Za-z]+$/.test(id)), `operationIds: ${operationIds}`);
+  assert.equal(new Set(operationIds).size, operationIds.length, 'operationIds are unique');
 });
+
+// Run fn while table is renamed away (the API's query on it fails), then put it back.
+async function withoutTable(table, fn) {
+  if (!table) return fn();
+  assert.match(table, /^[a-z_]+$/);
+  sql(`RENAME TABLE ${table} TO ${table}_contract_away`);
+  try {
+    return await fn();
+  } finally {
+    sql(`RENAME TABLE ${table}_contract_away TO ${table}`);
+  }
+}
 
 test('every example runs with its documented status, covering each documented status', async () => {
   let ran = 0;
   for (const [p, ops] of Object.entries(doc.paths)) {
     for (const [method, o] of Object.entries(ops)) {
       if (!methods.includes(method)) continue;
-      const documented = Object.keys(o.responses).filter((s) => s !== 'default').map(Number).sort();
+      const documented = Object.keys(o.responses).map(Number).sort();
       const exercised = [...new Set(o['x-examples'].map((x) => x.status))].sort();
       assert.deepEqual(exercised, documented, `${method} ${p}: examples cover every documented status`);
       for (const x of o['x-examples']) {
@@ -90,10 +112,12 @@ test('every example runs with its documented status, covering each documented st
         if (x.body) opts.body = x.oversize ? { ...x.body, name: 'x'.repeat(x.oversize) } : x.body;
         if (x.raw !== undefined) { opts.rawBody = x.raw; }
         if (x.content_type) opts.contentType = x.content_type;
-        const r = await api(method.toUpperCase(), urlPath, opts);
+        const r = await withoutTable(x.missing_table, () => api(method.toUpperCase(), urlPath, opts));
         const label = `${method.toUpperCase()} ${urlPath} (${JSON.stringify(x).slice(0, 120)})`;
         assert.equal(r.status, x.status, `${label}: ${r.text.slice(0, 300)}`);
-        const content = o.responses[String(x.status)].content;
+        let declared = o.responses[String(x.status)];
+        if (declared.$ref) declared = resolve(declared.$ref.slice(2));
+        const content = declared.content;
         const schemaRef = content?.['application/json']?.schema?.$ref;
         if (content?.['text/plain']) {
           assert.match(r.headers.get('content-type'), /^text\/plain/, label);
@@ -109,6 +133,5 @@ test('every example runs with its documented status, covering each documented st
       }
     }
   }
-  assert.ok(ran >= 50, `ran ${ran} examples`);
-  receiver.close();
+  assert.ok(ran >= 80, `ran ${ran} examples`);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { baseUrl, binDir } from '../lib/panel.mjs';
+import { api, baseUrl, binDir } from '../lib/panel.mjs';
 
 const programs = [['panel.fcgi', 'prov-panel'], ['api.fcgi', 'prov-api']];
 
@@ -42,5 +42,5 @@ for (const [file, name] of programs) {
 
 test('under mod_fcgid (FastCGI) both still answer', async () => {
   assert.equal((await fetch(`${baseUrl}/login`)).status, 200);
-  assert.equal((await fetch(`${baseUrl}/api/v1/me`)).status, 401);
+  assert.equal((await api('GET', '/me')).status, 401);
 });

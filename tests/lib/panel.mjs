@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
+import { assertContract } from './api_contract.mjs';
 
 export const baseUrl = process.env.PROV_TEST_URL;
 export const runDir = process.env.PROV_TEST_RUN;
@@ -177,7 +178,9 @@ export function createApiKey(userName, keyName = 'test key') {
   return r.stdout.trim();
 }
 
-// A call to the JSON API; returns { status, headers, json, text }.
+// A call to the JSON API; returns { status, headers, json, text }. Every
+// response is checked against static/openapi.json (tests/lib/api_contract.mjs):
+// one that breaks it throws, failing the test that made the call.
 // base: the server (default: the instance's Apache, PROV_TEST_URL).
 export async function api(method, urlPath, {
   key, body, rawBody, contentType = 'application/json', headers = {}, base = baseUrl,
@@ -190,6 +193,7 @@ export async function api(method, urlPath, {
   if (payload !== undefined && contentType) h['content-type'] = contentType;
   const response = await fetch(`${base}/api/v1${urlPath}`, { method, headers: h, body: payload, redirect: 'manual' });
   const text = await response.text();
+  assertContract(method, urlPath, response.status, response.headers, text);
   let json;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: response.status, headers: response.headers, json, text };
