@@ -367,7 +367,7 @@ static void set_flash(struct web_request *req)
 /* A list query as the value of a "return=" parameter. Its characters are
  * letters, digits, '.', '_', '=' and '&' (list_state_query only writes
  * checked values), so only '=' and '&' need encoding. */
-static const char *query_as_param(const char *query, char *out, size_t outlen)
+const char *list_query_as_param(const char *query, char *out, size_t outlen)
 {
 	size_t used = 0;
 	for (const char *p = query; *p && used + 4 < outlen; p++) {
@@ -399,7 +399,7 @@ static void set_list_state(struct web_request *req, const struct list_state *sta
 	web_set_int(req, "List.Size", state->size);
 	list_state_query(req, state, 1, query);
 	web_set(req, "List.Return", query);
-	web_set(req, "List.ReturnParam", query_as_param(query, param, sizeof param));
+	web_set(req, "List.ReturnParam", list_query_as_param(query, param, sizeof param));
 	/* Reset keeps how the operator sorts and pages, and drops the filters. */
 	struct list_state reset = *state;
 	reset.events_id[0] = reset.task_type[0] = reset.status[0] = '\0';
