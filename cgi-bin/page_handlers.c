@@ -392,7 +392,7 @@ static void set_list_state(struct web_request *req, const struct list_state *sta
 	if (state->events_id[0]) {
 		const char *group, *label;
 		event_labels(state->events_id, &group, &label);
-		web_setf(req, "Filter.EventLabel", "%s %s", group, label);
+		web_setf(req, "Filter.EventLabel", "%s \u203a %s", group, label);
 	}
 	web_set(req, "List.Sort", handler_sort_name(state->sort));
 	web_set(req, "List.Dir", state->descending ? "desc" : "asc");

@@ -25,7 +25,7 @@
       <select id="f-event" name="events_id"<?cs call:invalid("events_id") ?>>
         <option value="">&mdash; choose an event &mdash;</option>
         <?cs each:g = EventGroups ?><optgroup label="<?cs var:g.Name ?>">
-          <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Form.Values.events_id ?> selected<?cs /if ?>><?cs var:e.Label ?></option><?cs /each ?>
+          <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Form.Values.events_id ?> selected<?cs /if ?>><?cs var:g.Name ?> &rsaquo; <?cs var:e.Label ?></option><?cs /each ?>
         </optgroup><?cs /each ?>
       </select>
       <?cs if:Form.Values.events_id && !Form.Errors.events_id ?><p class="hint">Event id: <code><?cs var:Form.Values.events_id ?></code></p><?cs /if ?>

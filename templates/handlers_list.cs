@@ -18,7 +18,7 @@
         <select id="search-event" name="event">
           <option value="">All events</option>
           <?cs each:g = EventGroups ?><optgroup label="<?cs var:g.Name ?>">
-            <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Filter.Event ?> selected<?cs /if ?>><?cs var:g.Name ?> <?cs var:e.Label ?></option><?cs /each ?>
+            <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Filter.Event ?> selected<?cs /if ?>><?cs var:g.Name ?> &rsaquo; <?cs var:e.Label ?></option><?cs /each ?>
           </optgroup><?cs /each ?>
         </select>
         <label for="search-type">Handler Type:</label>

@@ -109,7 +109,7 @@ test('Advanced Search filters by each field and together; the view is a shareabl
   assert.deepEqual(await ids(page), [idOf('zero-1')]);
   await search(page, { event: 'clients.balance_zero', type: 'http', status: 'enabled' });
   assert.deepEqual(await ids(page), [idOf('zero-0')]);
-  assert.match(await page.textContent('#active-filters'), /Event: Clients balance became <=0[\s\S]*Type: HTTP[\s\S]*Status: enabled/);
+  assert.match(await page.textContent('#active-filters'), /Event: Clients › balance became <=0[\s\S]*Type: HTTP[\s\S]*Status: enabled/);
   await search(page, { event: 'clients.accounts.delete', type: 'script' });
   assert.match(await page.textContent('#handlers tbody'), /No handler matches these filters/);
 

@@ -268,7 +268,7 @@ test('edit re-renders invalid input, saves valid input, and 404s for unknown ids
   const page = await admin.get(`/handlers/${h.id}?return=status%3Ddisabled`);
   assert.equal(page.status, 200);
   assert.match(page.text, /name="priority" type="text" inputmode="numeric" value="7"/);
-  assert.match(page.text, /<option value="clients.create" selected>create<\/option>/);
+  assert.match(page.text, /<option value="clients.create" selected>Clients &rsaquo; create<\/option>/);
   assert.match(page.text, /name="return" value="status=disabled"/);
   const digest = tableDigest();
   const bad = await admin.post(`/handlers/${h.id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(page.text), name: 'x', priority: '0' });
