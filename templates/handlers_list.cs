@@ -48,7 +48,7 @@
     <span class="muted" id="published-at"><?cs if:Cache.Generation > 0 ?>Running now: generation <?cs var:Cache.Generation ?>, published <?cs var:Cache.PublishedAt ?> UTC by <?cs var:Cache.PublishedBy ?>.<?cs else ?>Nothing has been published yet.<?cs /if ?></span>
   </div><?cs /if ?>
   <?cs if:List.Error ?><p class="alert alert-error" role="alert" id="list-error"><?cs var:List.Error ?></p><?cs /if ?>
-  <?cs if:Filter.Active == 1 ?><p class="filters" id="active-filters">Filtered by
+  <?cs if:Filter.Active == 1 ?><p class="active-filters" id="active-filters">Filtered by
     <?cs if:Filter.Event ?><span class="chip">Event: <?cs var:Filter.EventLabel ?></span><?cs /if ?>
     <?cs if:Filter.Type ?><span class="chip">Type: <?cs if:Filter.Type == "http" ?>HTTP<?cs else ?>script<?cs /if ?></span><?cs /if ?>
     <?cs if:Filter.Status ?><span class="chip">Status: <?cs var:Filter.Status ?></span><?cs /if ?>
