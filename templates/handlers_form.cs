@@ -15,6 +15,7 @@
     <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
     <input type="hidden" name="return" value="<?cs var:Form.Return ?>">
     <fieldset class="plain"<?cs if:Form.ReadOnly == 1 ?> disabled<?cs /if ?>>
+    <legend class="sr">Handler settings</legend>
     <div class="field<?cs if:Form.Errors.name ?> has-error<?cs /if ?>">
       <label for="f-name">Name</label>
       <input id="f-name" name="name" type="text" value="<?cs var:Form.Values.name ?>" placeholder="CRM sync" autocomplete="off"<?cs call:invalid("name") ?>>
