@@ -415,7 +415,7 @@ test('Advanced Search filters by event, type and status, alone and combined', as
   assert.match(none.text, /No handler matches these filters/);
   // The drop-down shows the active filters; Reset keeps only sorting and page size.
   const r = await expect('?event=clients.balance_zero&type=script&status=archived&sort=name&size=10', ['zeroScriptArch']);
-  assert.match(r.text, /<option value="clients.balance_zero" selected>Clients balance became &lt;=0<\/option>/);
+  assert.match(r.text, /<option value="clients.balance_zero" selected>Clients &rsaquo; balance became &lt;=0<\/option>/);
   assert.match(r.text, /<option value="script" selected>script<\/option>/);
   assert.match(r.text, /<option value="archived" selected>Archived<\/option>/);
   assert.match(r.text, /id="search-reset" href="\/handlers\?sort=name&amp;size=10"/);
