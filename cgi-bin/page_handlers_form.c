@@ -262,6 +262,8 @@ void page_handler_update(struct web_request *req)
 	}
 	if (h.secret[0] != '\0')
 		redirect_to_secret(req, &h, &state, "saved", current.has_secret);
+	else if (h.status == HANDLER_ARCHIVED && current.status != HANDLER_ARCHIVED)
+		list_redirect(req, &state, "archived", h.id); /* the list says where it went */
 	else
 		list_redirect(req, &state, "saved", h.id);
 }

@@ -41,7 +41,7 @@
       </form>
     </details>
   </div>
-  <?cs if:Flash.Message ?><p class="alert alert-info" role="status" id="flash"><?cs var:Flash.Message ?></p><?cs /if ?>
+  <?cs if:Flash.Message ?><p class="alert alert-info" role="status" id="flash"><?cs var:Flash.Message ?><?cs if:Flash.ArchivedUrl ?> <a href="<?cs var:Flash.ArchivedUrl ?>" id="flash-archived">Status: archived</a>.<?cs /if ?></p><?cs /if ?>
   <?cs if:Cache.Pending == 1 ?><div class="alert alert-warn" role="status" id="pending-notice">
     <strong>Changes are pending.</strong> Handler changes take effect after the <strong>Cache Manager</strong> restart.
     <a href="/scheduler" id="pending-link">Restart it in Task Scheduler &rsaquo;</a>

@@ -193,7 +193,7 @@ test('archive through the form: it leaves the default view', async () => {
   await Promise.all([page.waitForNavigation(), page.click(`tr[data-id="${id}"] a.handler-link`)]);
   await fillForm(page, { status: 'archived', name: 'zero-0 (old)', priority: '3' });
   await Promise.all([page.waitForNavigation(), page.click('#save')]);
-  assert.equal(await page.textContent('#flash'), `Handler #${id} saved.`);
+  assert.equal(await page.textContent('#flash'), `Handler #${id} archived: it is listed under Status: archived.`);
   assert.ok(!(await ids(page)).includes(id), 'archived handlers are not in the default view');
   await search(page, { status: 'archived' });
   assert.ok((await ids(page)).includes(id));

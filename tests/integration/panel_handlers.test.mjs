@@ -282,7 +282,11 @@ test('edit re-renders invalid input, saves valid input, and 404s for unknown ids
     task: 'edit.sh', status: 'archived', priority: '3', timeout: '0.25', return: 'status=archived',
   });
   assert.equal(ok.status, 303);
-  assert.equal(ok.location, `/handlers?status=archived&done=saved&id=${h.id}`);
+  assert.equal(ok.location, `/handlers?status=archived&done=archived&id=${h.id}`);
+  const archivedView = await admin.get(ok.location);
+  assert.match(archivedView.text, new RegExp(`id="flash">Handler #${h.id} archived\\.</p>`), 'already in view: no link');
+  const defaultView = await admin.get(`/handlers?sort=name&done=archived&id=${h.id}`);
+  assert.match(defaultView.text, new RegExp(`id="flash">Handler #${h.id} archived: it is listed under <a href="/handlers\\?status=archived&amp;sort=name" id="flash-archived">Status: archived</a>\\.</p>`));
   assert.deepEqual(sql(`SELECT name, events_id, task_type, status, priority, timeout_ms FROM handlers WHERE id=${h.id}`)[0],
     ['Edited', 'clients.accounts.delete', 'script', 'archived', '3', '250']);
   const shown = await admin.get(`/handlers/${h.id}`);
