@@ -348,31 +348,34 @@ static void set_pager(struct web_request *req, const struct list_state *state, l
 }
 
 /* The one-time line after a change ("Handler #5 disabled."); panel.js takes
- * done/id out of the address bar so a reload or bookmark does not repeat it. */
+ * done/id out of the address bar so a reload or bookmark does not repeat it.
+ * An archived handler leaves a view without Status: archived, so the line
+ * says where it went, with a link to that view. */
 static void set_flash(struct web_request *req, const struct list_state *state)
 {
-	static const char *const done_words[] = {"created", "saved", "enabled", "disabled", "deleted", "archived"};
+	static const char *const done_words[] = {"created",  "saved",   "enabled",
+	                                         "disabled", "deleted", "archived"};
 	const char *done = web_param(req, "done");
 	const char *id = web_param(req, "id");
 	if (done == NULL || id == NULL || small_number(id) < 1)
 		return;
-	for (size_t i = 0; i < sizeof done_words / sizeof done_words[0]; i++)
-		if (strcmp(done, done_words[i]) == 0) {
-			web_set(req, "Flash.Id", id);
-			if (strcmp(done, "archived") == 0 && strcmp(state->status, "archived") != 0) {
-				/* It left this view: say where it is, with a link there. */
-				web_setf(req, "Flash.Message", "Handler #%ld archived: it is listed under", small_number(id));
-				struct list_state archived = *state;
-				snprintf(archived.status, sizeof archived.status, "archived");
-				archived.page = 1;
-				char query[LIST_QUERY_MAX];
-				list_state_query(req, &archived, 0, query);
-				web_setf(req, "Flash.ArchivedUrl", "/handlers?%s", query);
-				return;
-			}
-			web_setf(req, "Flash.Message", "Handler #%ld %s.", small_number(id), done_words[i]);
+	for (size_t i = 0; i < sizeof done_words / sizeof done_words[0]; i++) {
+		if (strcmp(done, done_words[i]) != 0)
+			continue;
+		web_set(req, "Flash.Id", id);
+		if (strcmp(done, "archived") != 0 || strcmp(state->status, "archived") == 0) {
+			web_setf(req, "Flash.Message", "Handler #%ld %s.", small_number(id), done);
 			return;
 		}
+		web_setf(req, "Flash.Message", "Handler #%ld archived: it is listed under", small_number(id));
+		struct list_state archived = *state;
+		snprintf(archived.status, sizeof archived.status, "archived");
+		archived.page = 1;
+		char query[LIST_QUERY_MAX];
+		list_state_query(req, &archived, 0, query);
+		web_setf(req, "Flash.ArchivedUrl", "/handlers?%s", query);
+		return;
+	}
 }
 
 /* A list query as the value of a "return=" parameter. Its characters are

@@ -136,7 +136,8 @@ static void render_form(struct web_request *req, int status, const struct list_s
 static void redirect_to_secret(struct web_request *req, struct handler *h, const struct list_state *state,
                                const char *done, int replaced)
 {
-	struct secret_flash flash = {.handler_id = h->id, .old_secret_hours = replaced ? h->old_secret_hours : 0};
+	struct secret_flash flash = {.handler_id = h->id,
+	                             .old_secret_hours = replaced ? h->old_secret_hours : 0};
 	snprintf(flash.done, sizeof flash.done, "%s", done);
 	memcpy(flash.secret, h->secret, sizeof flash.secret);
 	handler_forget_secret(h);
@@ -157,7 +158,8 @@ static void redirect_to_secret(struct web_request *req, struct handler *h, const
 	char query[LIST_QUERY_MAX], param[3 * LIST_QUERY_MAX], location[64 + 3 * LIST_QUERY_MAX];
 	list_state_query(req, state, 1, query);
 	list_query_as_param(query, param, sizeof param);
-	snprintf(location, sizeof location, "/handlers/%lld/secret%s%s", h->id, param[0] ? "?return=" : "", param);
+	snprintf(location, sizeof location, "/handlers/%lld/secret%s%s", h->id, param[0] ? "?return=" : "",
+	         param);
 	web_redirect(req, location);
 }
 
