@@ -1,6 +1,7 @@
 // Browser: axe-core (npm, injected from node_modules) checks every panel page
 // at desktop (1280 px) and phone (390 px) width; any violation of impact
-// serious or critical fails, with the rule, the nodes and axe's summary.
+// serious or critical fails, with the rule, the nodes and axe's summary; so
+// does a fieldset without a legend.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -59,6 +60,9 @@ async function check(who, label, open) {
     else await open(who.page);
     await who.page.screenshot({ path: path.join(outputDir, `a11y-${label}-${width}.png`), fullPage: true });
     for (const v of await seriousViolations(who.page)) failures.push(`${label} at ${width} px: ${v}`);
+    // A group of fields says what it groups (axe leaves this to best practice).
+    const unnamed = await who.page.$$eval('fieldset', (sets) => sets.filter((f) => !f.querySelector(':scope > legend')).length);
+    if (unnamed > 0) failures.push(`${label} at ${width} px: ${unnamed} fieldset(s) without a legend`);
   }
   assert.ok(failures.length === 0, `axe found serious or critical violations:\n${failures.join('\n')}`);
 }
