@@ -288,3 +288,18 @@ CREATE TABLE IF NOT EXISTS exec_totals (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 -- A service run's count (the log purge: rows removed), for /metrics.
 ALTER TABLE services ADD COLUMN IF NOT EXISTS last_count BIGINT UNSIGNED NULL AFTER last_detail;
+
+-- What a panel page shows once after its POST's redirect (issue #16): a newly
+-- generated signing secret, shown by the GET after "Create"/"Save" so that a
+-- reload cannot save the form again. Keyed to the session (its token digest);
+-- the row is deleted when shown and goes with its session. Never logged.
+CREATE TABLE IF NOT EXISTS session_flash (
+  token_hash        CHAR(64) CHARACTER SET ascii NOT NULL,
+  handler_id        INT UNSIGNED NOT NULL,
+  done              ENUM('created','saved') NOT NULL,
+  old_secret_hours  INT UNSIGNED NOT NULL DEFAULT 0,
+  secret            VARCHAR(128) CHARACTER SET ascii NOT NULL,
+  created_at        DATETIME NOT NULL,
+  PRIMARY KEY (token_hash, handler_id),
+  CONSTRAINT fk_session_flash_session FOREIGN KEY (token_hash) REFERENCES sessions (token_hash) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -348,26 +348,40 @@ static void set_pager(struct web_request *req, const struct list_state *state, l
 }
 
 /* The one-time line after a change ("Handler #5 disabled."); panel.js takes
- * done/id out of the address bar so a reload or bookmark does not repeat it. */
-static void set_flash(struct web_request *req)
+ * done/id out of the address bar so a reload or bookmark does not repeat it.
+ * An archived handler leaves a view without Status: archived, so the line
+ * says where it went, with a link to that view. */
+static void set_flash(struct web_request *req, const struct list_state *state)
 {
-	static const char *const done_words[] = {"created", "saved", "enabled", "disabled", "deleted"};
+	static const char *const done_words[] = {"created",  "saved",   "enabled",
+	                                         "disabled", "deleted", "archived"};
 	const char *done = web_param(req, "done");
 	const char *id = web_param(req, "id");
 	if (done == NULL || id == NULL || small_number(id) < 1)
 		return;
-	for (size_t i = 0; i < sizeof done_words / sizeof done_words[0]; i++)
-		if (strcmp(done, done_words[i]) == 0) {
-			web_setf(req, "Flash.Message", "Handler #%ld %s.", small_number(id), done_words[i]);
-			web_set(req, "Flash.Id", id);
+	for (size_t i = 0; i < sizeof done_words / sizeof done_words[0]; i++) {
+		if (strcmp(done, done_words[i]) != 0)
+			continue;
+		web_set(req, "Flash.Id", id);
+		if (strcmp(done, "archived") != 0 || strcmp(state->status, "archived") == 0) {
+			web_setf(req, "Flash.Message", "Handler #%ld %s.", small_number(id), done);
 			return;
 		}
+		web_setf(req, "Flash.Message", "Handler #%ld archived: it is listed under", small_number(id));
+		struct list_state archived = *state;
+		snprintf(archived.status, sizeof archived.status, "archived");
+		archived.page = 1;
+		char query[LIST_QUERY_MAX];
+		list_state_query(req, &archived, 0, query);
+		web_setf(req, "Flash.ArchivedUrl", "/handlers?%s", query);
+		return;
+	}
 }
 
 /* A list query as the value of a "return=" parameter. Its characters are
  * letters, digits, '.', '_', '=' and '&' (list_state_query only writes
  * checked values), so only '=' and '&' need encoding. */
-static const char *query_as_param(const char *query, char *out, size_t outlen)
+const char *list_query_as_param(const char *query, char *out, size_t outlen)
 {
 	size_t used = 0;
 	for (const char *p = query; *p && used + 4 < outlen; p++) {
@@ -392,14 +406,14 @@ static void set_list_state(struct web_request *req, const struct list_state *sta
 	if (state->events_id[0]) {
 		const char *group, *label;
 		event_labels(state->events_id, &group, &label);
-		web_setf(req, "Filter.EventLabel", "%s %s", group, label);
+		web_setf(req, "Filter.EventLabel", "%s \u203a %s", group, label);
 	}
 	web_set(req, "List.Sort", handler_sort_name(state->sort));
 	web_set(req, "List.Dir", state->descending ? "desc" : "asc");
 	web_set_int(req, "List.Size", state->size);
 	list_state_query(req, state, 1, query);
 	web_set(req, "List.Return", query);
-	web_set(req, "List.ReturnParam", query_as_param(query, param, sizeof param));
+	web_set(req, "List.ReturnParam", list_query_as_param(query, param, sizeof param));
 	/* Reset keeps how the operator sorts and pages, and drops the filters. */
 	struct list_state reset = *state;
 	reset.events_id[0] = reset.task_type[0] = reset.status[0] = '\0';
@@ -451,7 +465,7 @@ void page_handlers_list(struct web_request *req)
 	set_list_state(req, &state);
 	set_sort_links(req, &state);
 	set_pager(req, &state, pages);
-	set_flash(req);
+	set_flash(req, &state);
 	set_event_catalog(req);
 	web_set(req, "Page.Title", "Provisioning API");
 	web_set(req, "Page.Section", "handlers");

@@ -33,6 +33,9 @@ void list_state_from_return(struct web_request *req, struct list_state *state);
 void list_state_query(struct web_request *req, const struct list_state *state, int with_page,
                       char out[LIST_QUERY_MAX]);
 
+/* A list query as the value of a "return=" parameter ('=' and '&' encoded). */
+const char *list_query_as_param(const char *query, char *out, size_t outlen);
+
 /* Answer with a redirect to the list in state, telling it what was done to id. */
 void list_redirect(struct web_request *req, const struct list_state *state, const char *done, long long id);
 

@@ -51,7 +51,7 @@ void page_handler_delete_confirm(struct web_request *req)
 	event_labels(h.events_id, &group, &label);
 	web_set_int(req, "Delete.Id", h.id);
 	web_set(req, "Delete.Name", h.name);
-	web_setf(req, "Delete.Event", "%s %s", group, label);
+	web_setf(req, "Delete.Event", "%s \u203a %s", group, label);
 	web_set(req, "Delete.TaskType", handler_task_type_name(h.task_type));
 	web_set(req, "Delete.Task", h.task);
 	web_set(req, "Delete.Status", handler_status_name(h.status));

@@ -1,13 +1,16 @@
 /* page_handlers_form: the New Handler and Edit forms (read-only for viewers),
  * and their submits. Validation is handler_validate's alone; an invalid
  * submit shows the form again with the operator's values and one message
- * next to each bad field. A generated signing secret is shown once, here. */
+ * next to each bad field. A generated signing secret is shown once, on the
+ * secret page the save redirects to (POST / redirect / GET: a reload of it
+ * shows "already shown" and saves nothing); session_flash carries it there. */
 #include "page_handlers.h"
 
 #include "pages.h"
 
 #include "db.h"
 #include "retry.h"
+#include "session_flash.h"
 #include "web.h"
 
 #include <stdio.h>
@@ -128,23 +131,36 @@ static void render_form(struct web_request *req, int status, const struct list_s
 	web_render(req, status, "handlers_form.cs");
 }
 
-/* After a save that generated a secret: show it once, then forget it. */
-static void render_secret(struct web_request *req, struct handler *h, const struct list_state *state,
-                          const char *done, int replaced)
+/* After a save that generated a secret: keep it for the session's next GET
+ * of the secret page, wipe it here, and redirect there. */
+static void redirect_to_secret(struct web_request *req, struct handler *h, const struct list_state *state,
+                               const char *done, int replaced)
 {
-	web_set(req, "Secret.Scheme", handler_scheme_name(h->signature_scheme));
-	web_set_int(req, "Secret.OldHours", replaced ? h->old_secret_hours : 0);
-	char query[LIST_QUERY_MAX];
-	list_state_query(req, state, 1, query);
-	web_setf(req, "Secret.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
-	web_set_int(req, "Secret.Id", h->id);
-	web_set(req, "Secret.Name", h->name);
-	web_set(req, "Secret.Done", done);
-	web_set(req, "Secret.Value", h->secret);
+	struct secret_flash flash = {.handler_id = h->id,
+	                             .old_secret_hours = replaced ? h->old_secret_hours : 0};
+	snprintf(flash.done, sizeof flash.done, "%s", done);
+	memcpy(flash.secret, h->secret, sizeof flash.secret);
 	handler_forget_secret(h);
-	web_set(req, "Page.Title", "Signing secret");
-	web_set(req, "Page.Section", "handlers");
-	web_render(req, 200, "handlers_secret.cs");
+	struct db *db = web_db(req);
+	if (db == NULL) {
+		session_flash_forget(&flash);
+		return;
+	}
+	int kept = session_flash_put_secret(db, web_session(req), &flash);
+	session_flash_forget(&flash);
+	if (kept != 0) {
+		web_error(req, 503,
+		          "The handler was saved, but its new signing secret could not be kept to be shown: "
+		          "generate a new one in its form.",
+		          db_error(db));
+		return;
+	}
+	char query[LIST_QUERY_MAX], param[3 * LIST_QUERY_MAX], location[64 + 3 * LIST_QUERY_MAX];
+	list_state_query(req, state, 1, query);
+	list_query_as_param(query, param, sizeof param);
+	snprintf(location, sizeof location, "/handlers/%lld/secret%s%s", h->id, param[0] ? "?return=" : "",
+	         param);
+	web_redirect(req, location);
 }
 
 void page_handler_new(struct web_request *req)
@@ -186,7 +202,7 @@ void page_handler_create(struct web_request *req)
 		return;
 	}
 	if (h.secret[0] != '\0')
-		render_secret(req, &h, &state, "created", 0);
+		redirect_to_secret(req, &h, &state, "created", 0);
 	else
 		list_redirect(req, &state, "created", h.id);
 }
@@ -247,7 +263,44 @@ void page_handler_update(struct web_request *req)
 		return;
 	}
 	if (h.secret[0] != '\0')
-		render_secret(req, &h, &state, "saved", current.has_secret);
+		redirect_to_secret(req, &h, &state, "saved", current.has_secret);
+	else if (h.status == HANDLER_ARCHIVED && current.status != HANDLER_ARCHIVED)
+		list_redirect(req, &state, "archived", h.id); /* the list says where it went */
 	else
 		list_redirect(req, &state, "saved", h.id);
+}
+
+/* The page a save that generated a secret redirects to: the secret, once.
+ * Again (a reload, another tab, a bookmark) it says it was already shown. */
+void page_handler_secret(struct web_request *req)
+{
+	struct list_state state;
+	list_state_from_return(req, &state);
+	struct handler h;
+	if (load_handler(req, &h) != 0)
+		return;
+	struct db *db = web_db(req);
+	struct secret_flash flash;
+	int found = session_flash_take_secret(db, web_session(req), h.id, &flash);
+	if (found < 0) {
+		web_error(req, 503, "The signing secret could not be read; try again shortly.", db_error(db));
+		return;
+	}
+	char query[LIST_QUERY_MAX];
+	list_state_query(req, &state, 1, query);
+	web_setf(req, "Secret.ListUrl", "/handlers%s%s", query[0] ? "?" : "", query);
+	web_set_int(req, "Secret.Id", h.id);
+	web_set(req, "Secret.Name", h.name);
+	web_set(req, "Secret.Scheme", handler_scheme_name(h.signature_scheme));
+	if (found) {
+		web_set(req, "Secret.Done", flash.done);
+		web_set_int(req, "Secret.OldHours", flash.old_secret_hours);
+		web_set(req, "Secret.Value", flash.secret);
+		session_flash_forget(&flash);
+		web_set(req, "Page.Title", "Signing secret");
+	} else {
+		web_set(req, "Page.Title", "Signing secret already shown");
+	}
+	web_set(req, "Page.Section", "handlers");
+	web_render(req, 200, "handlers_secret.cs");
 }

@@ -15,6 +15,7 @@ void page_handler_new(struct web_request *req);
 void page_handler_create(struct web_request *req);
 void page_handler_show(struct web_request *req);
 void page_handler_update(struct web_request *req);
+void page_handler_secret(struct web_request *req);
 /* page_handlers_actions.c */
 void page_handler_toggle(struct web_request *req);
 void page_handler_delete_confirm(struct web_request *req);

@@ -220,6 +220,7 @@ int sessions_create(struct db *db, const struct config *cfg, const struct user *
 	if (db_exec(db, SQL_SESSION_ADD, params, 5, NULL, NULL) != 0)
 		return -1;
 	out->user = *user;
+	memcpy(out->token_hash, digest, sizeof out->token_hash);
 	return 0;
 }
 
@@ -252,6 +253,7 @@ int sessions_lookup(struct db *db, const struct config *cfg, const char *token, 
 	if (users_role_parse(db_cell(&row, 0, 2), &out->user.role) != 0)
 		out->user.role = ROLE_VIEWER;
 	snprintf(out->csrf, sizeof out->csrf, "%s", db_cell(&row, 0, 3) ? db_cell(&row, 0, 3) : "");
+	memcpy(out->token_hash, digest, sizeof out->token_hash);
 	long long left = db_cell_int(&row, 0, 4, 0);
 	db_rows_free(&row);
 	/* Sliding expiry, written at most once a minute rather than on every request. */

@@ -24,6 +24,8 @@ struct user {
 struct session {
 	struct user user;
 	char csrf[AUTH_HEX_LEN + 1];
+	char token_hash[AUTH_HEX_LEN +
+	                1]; /* the row's key (the cookie's digest): what session_flash rows belong to */
 };
 
 const char *users_role_name(enum user_role role);

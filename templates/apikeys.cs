@@ -12,17 +12,17 @@
     <pre class="secret"><?cs var:Created.Key ?></pre>
   </div>
   <?cs /if ?>
-  <table class="grid" id="apikeys">
+  <table class="grid labelled" id="apikeys">
     <thead><tr><th class="num">ID</th><th>Name</th><th>Key</th><th>User</th><th>Created</th><th>Last used</th><th class="icon">State</th></tr></thead>
     <tbody>
     <?cs each:k = Keys ?>
       <tr data-id="<?cs var:k.Id ?>"<?cs if:k.Revoked ?> class="revoked"<?cs /if ?>>
-        <td class="num"><?cs var:k.Id ?></td>
+        <td class="num" data-label="ID"><?cs var:k.Id ?></td>
         <td class="name"><?cs var:k.Name ?></td>
-        <td><code>pk_<?cs var:k.Prefix ?>…</code></td>
-        <td><?cs var:k.User ?> <small class="role role-<?cs var:k.Role ?>"><?cs var:k.Role ?></small></td>
-        <td><?cs var:k.Created ?></td>
-        <td><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
+        <td data-label="Key"><code>pk_<?cs var:k.Prefix ?>…</code></td>
+        <td data-label="User"><?cs var:k.User ?> <small class="role role-<?cs var:k.Role ?>"><?cs var:k.Role ?></small></td>
+        <td data-label="Created"><?cs var:k.Created ?></td>
+        <td data-label="Last used"><?cs if:k.LastUsed ?><?cs var:k.LastUsed ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
         <td class="icon"><?cs if:k.Revoked ?><span class="status status-disabled" title="revoked <?cs var:k.Revoked ?>">revoked</span><?cs else ?>
           <form method="post" action="/apikeys/<?cs var:k.Id ?>/revoke" class="inline" data-confirm="Revoke this API key? Programs using it stop working at once.">
             <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">

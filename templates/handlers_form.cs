@@ -15,6 +15,7 @@
     <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
     <input type="hidden" name="return" value="<?cs var:Form.Return ?>">
     <fieldset class="plain"<?cs if:Form.ReadOnly == 1 ?> disabled<?cs /if ?>>
+    <legend class="sr">Handler settings</legend>
     <div class="field<?cs if:Form.Errors.name ?> has-error<?cs /if ?>">
       <label for="f-name">Name</label>
       <input id="f-name" name="name" type="text" value="<?cs var:Form.Values.name ?>" placeholder="CRM sync" autocomplete="off"<?cs call:invalid("name") ?>>
@@ -25,7 +26,7 @@
       <select id="f-event" name="events_id"<?cs call:invalid("events_id") ?>>
         <option value="">&mdash; choose an event &mdash;</option>
         <?cs each:g = EventGroups ?><optgroup label="<?cs var:g.Name ?>">
-          <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Form.Values.events_id ?> selected<?cs /if ?>><?cs var:e.Label ?></option><?cs /each ?>
+          <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Form.Values.events_id ?> selected<?cs /if ?>><?cs var:g.Name ?> &rsaquo; <?cs var:e.Label ?></option><?cs /each ?>
         </optgroup><?cs /each ?>
       </select>
       <?cs if:Form.Values.events_id && !Form.Errors.events_id ?><p class="hint">Event id: <code><?cs var:Form.Values.events_id ?></code></p><?cs /if ?>

@@ -18,7 +18,7 @@
         <select id="search-event" name="event">
           <option value="">All events</option>
           <?cs each:g = EventGroups ?><optgroup label="<?cs var:g.Name ?>">
-            <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Filter.Event ?> selected<?cs /if ?>><?cs var:g.Name ?> <?cs var:e.Label ?></option><?cs /each ?>
+            <?cs each:e = g.Events ?><option value="<?cs var:e.Id ?>"<?cs if:e.Id == Filter.Event ?> selected<?cs /if ?>><?cs var:g.Name ?> &rsaquo; <?cs var:e.Label ?></option><?cs /each ?>
           </optgroup><?cs /each ?>
         </select>
         <label for="search-type">Handler Type:</label>
@@ -41,14 +41,14 @@
       </form>
     </details>
   </div>
-  <?cs if:Flash.Message ?><p class="alert alert-info" role="status" id="flash"><?cs var:Flash.Message ?></p><?cs /if ?>
+  <?cs if:Flash.Message ?><p class="alert alert-info" role="status" id="flash"><?cs var:Flash.Message ?><?cs if:Flash.ArchivedUrl ?> <a href="<?cs var:Flash.ArchivedUrl ?>" id="flash-archived">Status: archived</a>.<?cs /if ?></p><?cs /if ?>
   <?cs if:Cache.Pending == 1 ?><div class="alert alert-warn" role="status" id="pending-notice">
     <strong>Changes are pending.</strong> Handler changes take effect after the <strong>Cache Manager</strong> restart.
     <a href="/scheduler" id="pending-link">Restart it in Task Scheduler &rsaquo;</a>
     <span class="muted" id="published-at"><?cs if:Cache.Generation > 0 ?>Running now: generation <?cs var:Cache.Generation ?>, published <?cs var:Cache.PublishedAt ?> UTC by <?cs var:Cache.PublishedBy ?>.<?cs else ?>Nothing has been published yet.<?cs /if ?></span>
   </div><?cs /if ?>
   <?cs if:List.Error ?><p class="alert alert-error" role="alert" id="list-error"><?cs var:List.Error ?></p><?cs /if ?>
-  <?cs if:Filter.Active == 1 ?><p class="filters" id="active-filters">Filtered by
+  <?cs if:Filter.Active == 1 ?><p class="active-filters" id="active-filters">Filtered by
     <?cs if:Filter.Event ?><span class="chip">Event: <?cs var:Filter.EventLabel ?></span><?cs /if ?>
     <?cs if:Filter.Type ?><span class="chip">Type: <?cs if:Filter.Type == "http" ?>HTTP<?cs else ?>script<?cs /if ?></span><?cs /if ?>
     <?cs if:Filter.Status ?><span class="chip">Status: <?cs var:Filter.Status ?></span><?cs /if ?>

@@ -28,7 +28,7 @@
       <select id="f-event" name="event"<?cs if:Errors.Event ?> aria-invalid="true"<?cs /if ?>>
         <option value="">All events</option>
         <?cs set:group = "" ?><?cs each:e = Events ?><?cs if:e.Group != group ?><?cs if:group != "" ?></optgroup><?cs /if ?><optgroup label="<?cs var:e.Group ?>"><?cs set:group = e.Group ?><?cs /if ?>
-        <option value="<?cs var:e.Id ?>"<?cs if:Filter.Event == e.Id ?> selected<?cs /if ?>><?cs var:e.Label ?></option><?cs /each ?></optgroup>
+        <option value="<?cs var:e.Id ?>"<?cs if:Filter.Event == e.Id ?> selected<?cs /if ?>><?cs var:e.Group ?> &rsaquo; <?cs var:e.Label ?></option><?cs /each ?></optgroup>
       </select>
     </div>
     <div class="field">

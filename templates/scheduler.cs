@@ -6,7 +6,7 @@
   </div>
   <?cs if:Flash.Published ?><p class="alert alert-info" role="status" id="flash">Cache Manager restarted: generation <?cs var:Flash.Published ?> is now published; dispatchers run it from their next event.</p><?cs /if ?>
   <?cs if:Flash.Failed ?><p class="alert alert-error" role="alert" id="flash">The Cache Manager could not publish the handlers; see its last result below.</p><?cs /if ?>
-  <table class="grid" id="services">
+  <table class="grid labelled" id="services">
     <thead>
       <tr><th>Name</th><th>Last Run (UTC)</th><th>State</th><th>Details</th><th class="icon">Action</th></tr>
     </thead>
@@ -14,9 +14,9 @@
     <?cs each:s = Services ?>
       <tr data-service="<?cs var:s.Name ?>">
         <td class="name"><?cs var:s.Title ?></td>
-        <td class="nowrap"><?cs if:s.LastRunAt ?><?cs var:s.LastRunAt ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
-        <td><?cs if:s.LastResult == "ok" ?><span class="status status-enabled">ok</span><?cs elif:s.LastResult == "error" ?><span class="status status-failed">error</span><?cs else ?><span class="status status-disabled">idle</span><?cs /if ?></td>
-        <td class="detail"><?cs var:s.LastDetail ?></td>
+        <td class="nowrap" data-label="Last Run (UTC)"><?cs if:s.LastRunAt ?><?cs var:s.LastRunAt ?><?cs else ?><span class="muted">never</span><?cs /if ?></td>
+        <td data-label="State"><?cs if:s.LastResult == "ok" ?><span class="status status-enabled">ok</span><?cs elif:s.LastResult == "error" ?><span class="status status-failed">error</span><?cs else ?><span class="status status-disabled">idle</span><?cs /if ?></td>
+        <td class="detail" data-label="Details"><?cs var:s.LastDetail ?></td>
         <td class="icon"><?cs if:s.Name == "cache_manager" && User.IsAdmin == 1 ?>
           <form method="post" action="/scheduler/cache/restart" class="inline">
             <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">

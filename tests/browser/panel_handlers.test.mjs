@@ -109,7 +109,7 @@ test('Advanced Search filters by each field and together; the view is a shareabl
   assert.deepEqual(await ids(page), [idOf('zero-1')]);
   await search(page, { event: 'clients.balance_zero', type: 'http', status: 'enabled' });
   assert.deepEqual(await ids(page), [idOf('zero-0')]);
-  assert.match(await page.textContent('#active-filters'), /Event: Clients balance became <=0[\s\S]*Type: HTTP[\s\S]*Status: enabled/);
+  assert.match(await page.textContent('#active-filters'), /Event: Clients › balance became <=0[\s\S]*Type: HTTP[\s\S]*Status: enabled/);
   await search(page, { event: 'clients.accounts.delete', type: 'script' });
   assert.match(await page.textContent('#handlers tbody'), /No handler matches these filters/);
 
@@ -193,7 +193,7 @@ test('archive through the form: it leaves the default view', async () => {
   await Promise.all([page.waitForNavigation(), page.click(`tr[data-id="${id}"] a.handler-link`)]);
   await fillForm(page, { status: 'archived', name: 'zero-0 (old)', priority: '3' });
   await Promise.all([page.waitForNavigation(), page.click('#save')]);
-  assert.equal(await page.textContent('#flash'), `Handler #${id} saved.`);
+  assert.equal(await page.textContent('#flash'), `Handler #${id} archived: it is listed under Status: archived.`);
   assert.ok(!(await ids(page)).includes(id), 'archived handlers are not in the default view');
   await search(page, { status: 'archived' });
   assert.ok((await ids(page)).includes(id));

@@ -180,7 +180,7 @@ test('the filters live in the query string and the form shows them', async () =>
   assert.equal(page.status, 200);
   assert.match(page.text, new RegExp(`<option value="${h1}" selected>`));
   assert.match(page.text, /<option value="fail" selected>/);
-  assert.match(page.text, /<option value="clients.create" selected>create<\/option>/);
+  assert.match(page.text, /<option value="clients.create" selected>Clients &rsaquo; create<\/option>/);
   assert.match(page.text, new RegExp(`name="q" type="search" maxlength="200" value="${token}"`));
   assert.ok(page.text.includes(`value="${from}"`));
   // The heading names the handler the logs icon pre-filtered on; a deleted one by its logged name.

@@ -268,7 +268,7 @@ test('edit re-renders invalid input, saves valid input, and 404s for unknown ids
   const page = await admin.get(`/handlers/${h.id}?return=status%3Ddisabled`);
   assert.equal(page.status, 200);
   assert.match(page.text, /name="priority" type="text" inputmode="numeric" value="7"/);
-  assert.match(page.text, /<option value="clients.create" selected>create<\/option>/);
+  assert.match(page.text, /<option value="clients.create" selected>Clients &rsaquo; create<\/option>/);
   assert.match(page.text, /name="return" value="status=disabled"/);
   const digest = tableDigest();
   const bad = await admin.post(`/handlers/${h.id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(page.text), name: 'x', priority: '0' });
@@ -282,7 +282,11 @@ test('edit re-renders invalid input, saves valid input, and 404s for unknown ids
     task: 'edit.sh', status: 'archived', priority: '3', timeout: '0.25', return: 'status=archived',
   });
   assert.equal(ok.status, 303);
-  assert.equal(ok.location, `/handlers?status=archived&done=saved&id=${h.id}`);
+  assert.equal(ok.location, `/handlers?status=archived&done=archived&id=${h.id}`);
+  const archivedView = await admin.get(ok.location);
+  assert.match(archivedView.text, new RegExp(`id="flash">Handler #${h.id} archived\\.</p>`), 'already in view: no link');
+  const defaultView = await admin.get(`/handlers?sort=name&done=archived&id=${h.id}`);
+  assert.match(defaultView.text, new RegExp(`id="flash">Handler #${h.id} archived: it is listed under <a href="/handlers\\?status=archived&amp;sort=name" id="flash-archived">Status: archived</a>\\.</p>`));
   assert.deepEqual(sql(`SELECT name, events_id, task_type, status, priority, timeout_ms FROM handlers WHERE id=${h.id}`)[0],
     ['Edited', 'clients.accounts.delete', 'script', 'archived', '3', '250']);
   const shown = await admin.get(`/handlers/${h.id}`);
@@ -320,15 +324,36 @@ test('delete asks first, then removes the handler and keeps its execution logs',
   assert.equal(twice.status, 404);
 });
 
+// The POST saves and redirects to the secret page, which shows it once.
+async function followToSecret(client, posted) {
+  assert.equal(posted.status, 303, posted.text);
+  const id = Number(/^\/handlers\/(\d+)\/secret(\?return=[^&]*)?$/.exec(posted.location)?.[1]);
+  assert.ok(id > 0, `redirected to the secret page: ${posted.location}`);
+  const page = await client.get(posted.location);
+  assert.equal(page.status, 200);
+  return { id, page, secret: /id="secret-value">(whsec_[A-Za-z0-9+/]{43}=)</.exec(page.text)?.[1] };
+}
+
 test('a signing secret is shown once, never again, and can be regenerated or removed', async () => {
-  const created = await admin.submit('/handlers/new', '/handlers/new',
-    { ...FORM_DEFAULTS, name: uniqueName('signed'), secret_action: 'generate' });
-  assert.equal(created.status, 200, 'the answer shows the secret instead of redirecting');
-  const secret = /id="secret-value">(whsec_[A-Za-z0-9+/]{43}=)</.exec(created.text)?.[1];
+  const name = uniqueName('signed');
+  const posted = await admin.submit('/handlers/new', '/handlers/new',
+    { ...FORM_DEFAULTS, name, secret_action: 'generate', return: 'sort=name' });
+  assert.match(posted.location, /\/secret\?return=sort%3Dname$/, 'the list view travels along');
+  const waiting = sqlValue(`SELECT COUNT(*) FROM session_flash f JOIN handlers h ON h.id = f.handler_id
+    WHERE h.name = '${name}' AND f.secret = h.secret`);
+  assert.equal(waiting, '1', 'kept server-side for the session until shown');
+  const { id, page: created, secret } = await followToSecret(admin, posted);
   assert.ok(secret, 'secret shown');
   assert.match(created.text, /not shown again/);
-  const id = Number(sqlValue(`SELECT id FROM handlers WHERE secret='${secret}'`));
-  assert.ok(id > 0, 'stored');
+  assert.match(created.text, /href="\/handlers\?sort=name" id="secret-done"/);
+  assert.equal(sqlValue(`SELECT id FROM handlers WHERE secret='${secret}'`), String(id), 'stored');
+  assert.equal(sqlValue(`SELECT COUNT(*) FROM session_flash WHERE handler_id = ${id}`), '0', 'deleted once shown');
+  // A reload (the GET again) neither shows it nor saves anything.
+  const again = await admin.get(`/handlers/${id}/secret`);
+  assert.equal(again.status, 200);
+  assert.ok(!again.text.includes(secret));
+  assert.match(again.text, /id="secret-shown">The signing secret of <strong>[^<]+<\/strong>\s+was already shown/);
+  assert.equal(sqlValue(`SELECT COUNT(*) FROM handlers WHERE name = '${name}'`), '1', 'no second handler');
   const form = await admin.get(`/handlers/${id}`);
   assert.ok(!form.text.includes(secret), 'the form never shows it');
   assert.match(form.text, /A secret is set/);
@@ -336,12 +361,28 @@ test('a signing secret is shown once, never again, and can be regenerated or rem
   assert.equal(kept.status, 303);
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${id}`), secret, 'keep keeps it');
   const regenerated = await admin.post(`/handlers/${id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(form.text), secret_action: 'generate' });
-  const fresh = /id="secret-value">(whsec_[A-Za-z0-9+/]{43}=)</.exec(regenerated.text)?.[1];
+  const { secret: fresh } = await followToSecret(admin, regenerated);
   assert.ok(fresh && fresh !== secret);
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${id}`), fresh);
   const removed = await admin.post(`/handlers/${id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(form.text), secret_action: 'remove' });
   assert.equal(removed.status, 303);
   assert.equal(sqlValue(`SELECT secret IS NULL FROM handlers WHERE id=${id}`), '1');
+  // Another admin's session never sees a secret kept for this one.
+  const other = await clientAs('admin');
+  const regeneratedForm = await admin.get(`/handlers/${id}`);
+  const pending = await admin.post(`/handlers/${id}`, { ...FORM_DEFAULTS, name, csrf_token: csrfFrom(regeneratedForm.text), secret_action: 'generate' });
+  const foreign = await other.get(pending.location);
+  assert.match(foreign.text, /already shown/);
+  assert.ok(!/id="secret-value"/.test(foreign.text));
+  assert.equal((await followToSecret(admin, pending)).secret, sqlValue(`SELECT secret FROM handlers WHERE id=${id}`));
+  // A viewer cannot open the page at all; logging out drops what was kept.
+  const viewer = await clientAs('viewer');
+  assert.equal((await viewer.get(`/handlers/${id}/secret`)).status, 403);
+  const otherForm = await other.get(`/handlers/${id}`);
+  await other.post(`/handlers/${id}`, { ...FORM_DEFAULTS, name, csrf_token: csrfFrom(otherForm.text), secret_action: 'generate' });
+  assert.equal(sqlValue(`SELECT COUNT(*) FROM session_flash WHERE handler_id = ${id}`), '1');
+  await other.post('/logout', { csrf_token: csrfFrom(otherForm.text) });
+  assert.equal(sqlValue(`SELECT COUNT(*) FROM session_flash WHERE handler_id = ${id}`), '0', 'gone with the session');
   const logs = readFileSync(`${runDir}/apache/error.log`, 'utf8') + readFileSync(`${runDir}/apache/access.log`, 'utf8');
   assert.ok(!logs.includes(secret) && !logs.includes(fresh), 'secrets never reach the logs');
 });
@@ -378,7 +419,7 @@ test('Advanced Search filters by event, type and status, alone and combined', as
   assert.match(none.text, /No handler matches these filters/);
   // The drop-down shows the active filters; Reset keeps only sorting and page size.
   const r = await expect('?event=clients.balance_zero&type=script&status=archived&sort=name&size=10', ['zeroScriptArch']);
-  assert.match(r.text, /<option value="clients.balance_zero" selected>Clients balance became &lt;=0<\/option>/);
+  assert.match(r.text, /<option value="clients.balance_zero" selected>Clients &rsaquo; balance became &lt;=0<\/option>/);
   assert.match(r.text, /<option value="script" selected>script<\/option>/);
   assert.match(r.text, /<option value="archived" selected>Archived<\/option>/);
   assert.match(r.text, /id="search-reset" href="\/handlers\?sort=name&amp;size=10"/);

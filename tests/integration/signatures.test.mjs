@@ -255,8 +255,9 @@ test('bad values get a one-line reason (422 naming the field) and nothing is wri
 test('the panel form: scheme select, rotation window, its end shown, the old secret never', async () => {
   const adminPanel = await clientAs('admin');
   const FORM = { name: uniqueName('form-signed'), events_id: EVENT, task: `${rx.url}/echo`, status: 'enabled', priority: '1', timeout: '5', retry_enabled: '1', retry_schedule: '', retry_max_attempts: '' };
-  const created = await adminPanel.submit('/handlers/new', '/handlers/new', { ...FORM, secret_action: 'generate', signature_scheme: 'standard' });
-  assert.equal(created.status, 200, created.text);
+  const posted = await adminPanel.submit('/handlers/new', '/handlers/new', { ...FORM, secret_action: 'generate', signature_scheme: 'standard' });
+  assert.equal(posted.status, 303, posted.text); // to the secret page, which shows it once
+  const created = await adminPanel.get(posted.location);
   const first = /id="secret-value">([^<]+)</.exec(created.text)[1];
   assert.match(created.text, /Standard Webhooks: <code>webhook-signature<\/code>/);
   const id = Number(sqlValue(`SELECT id FROM handlers WHERE secret = ${q(first)}`));
@@ -269,8 +270,9 @@ test('the panel form: scheme select, rotation window, its end shown, the old sec
   const refused = await adminPanel.post(`/handlers/${id}`, { ...FORM, csrf_token: csrfFrom(form.text), secret_action: 'keep', old_secret_hours: '12', signature_scheme: 'standard' });
   assert.equal(refused.status, 422);
   assert.match(refused.text, /id="error-old_secret_hours">The old secret is kept only when a new one is generated/);
-  const rotated = await adminPanel.post(`/handlers/${id}`, { ...FORM, csrf_token: csrfFrom(form.text), secret_action: 'generate', old_secret_hours: '12', signature_scheme: 'standard' });
-  assert.equal(rotated.status, 200, rotated.text);
+  const rotatedPost = await adminPanel.post(`/handlers/${id}`, { ...FORM, csrf_token: csrfFrom(form.text), secret_action: 'generate', old_secret_hours: '12', signature_scheme: 'standard' });
+  assert.equal(rotatedPost.status, 303, rotatedPost.text);
+  const rotated = await adminPanel.get(rotatedPost.location);
   const second = /id="secret-value">([^<]+)</.exec(rotated.text)[1];
   assert.notEqual(second, first);
   assert.match(rotated.text, /id="secret-overlap">The previous secret keeps signing too, next to this one, for\s+12 hours/);
