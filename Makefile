@@ -229,6 +229,7 @@ test: deps      ## build everything and run every test (unit, integration, brows
 	$(MAKE) all
 	$(MAKE) VARIANT=asan all
 	$(MAKE) fuzz-build
+	$(MAKE) deb
 	tests/run.sh
 
 test-unit: asan ## unit tests only (asan build)
