@@ -22,10 +22,12 @@ CC      ?= cc
 PKGS    := fcgi libmariadb jansson libcurl libcrypto
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wno-format-nonliteral
+# EXTRA_CFLAGS, EXTRA_LDFLAGS: added after the project's own (debian/rules
+# passes dpkg-buildflags' hardening flags there).
 CFLAGS  := $(WARN) -g -D_GNU_SOURCE -Icore -isystem /usr/include/ClearSilver \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(VFLAGS)
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(VFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := -lneo_cgi -lneo_cs -lneo_utl -lz $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt
-LDFLAGS := $(VLDFLAGS)
+LDFLAGS := $(VLDFLAGS) $(EXTRA_LDFLAGS)
 
 CORE_SRC := $(wildcard core/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -47,10 +49,13 @@ LIVE_SRC  := $(wildcard tests/live/test_*.c)
 LIVE_BINS := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 .SECONDARY:
-.PHONY: all asan deps run stop test test-unit test-integration test-bare bench lint format clean help fuzz fuzz-build
+.PHONY: all programs install deb asan deps run stop test test-unit test-integration test-bare bench lint format clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS) $(LIVE_BINS)
+
+# What is installed: the bin/ programs and the two FastCGI programs.
+programs: $(CMD_BINS) $(FCGI_BINS)
 
 asan:
 	$(MAKE) VARIANT=asan all
@@ -117,7 +122,7 @@ FRONT_VFLAGS := -O1 -fsanitize=undefined -fsanitize-undefined-trap-on-error -fno
 endif
 $(BUILD)/musl/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FRONT_CC) $(WARN) -g -D_GNU_SOURCE -Icore $(FRONT_VFLAGS) -MMD -MP -c $< -o $@
+	$(FRONT_CC) $(WARN) -g -D_GNU_SOURCE -Icore $(FRONT_VFLAGS) $(EXTRA_CFLAGS) -MMD -MP -c $< -o $@
 
 # musl-gcc's specs always name the dynamic loader, so the static-pie link is
 # spelled out: musl's self-relocating start file, its libc.a, gcc's runtime.
@@ -181,6 +186,33 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: deps fuzz-build ## run every fuzz harness FUZZ_SECONDS (600) each; findings in tests/output/fuzz/
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long
 
+# install: the packaged layout under DESTDIR and PREFIX (the programs' own
+# defaults, templates_dir and the rest, name PREFIX=/usr: debian/rules).
+PREFIX  ?= /usr/local
+install: programs ## install the programs, FastCGI programs, templates, static files and schema (DESTDIR, PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/provisioning/cgi-bin \
+	  $(DESTDIR)$(PREFIX)/share/provisioning
+	install -m 755 $(CMD_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(FCGI_BINS) $(DESTDIR)$(PREFIX)/lib/provisioning/cgi-bin/
+	install -m 644 schema.sql $(DESTDIR)$(PREFIX)/share/provisioning/
+	cp -R templates static $(DESTDIR)$(PREFIX)/share/provisioning/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/provisioning
+
+# deb: the Debian package, built by dpkg-buildpackage in a copy of the tree
+# (so that its clean step leaves this tree's builds alone), into build/deb/
+# with its .buildinfo and .changes; lintian must find no error in it. The
+# version is debian/changelog's.
+DEB_DIR := build/deb
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -SVersion)
+deb: deps       ## build/deb/provisioning_VERSION_ARCH.deb (dpkg-buildpackage, then lintian)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude-vcs --exclude=./build --exclude=./bin --exclude=./var --exclude=./node_modules \
+	  --exclude=./tests/output . | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -b -us -uc -J$$(nproc)
+	rm -rf $(DEB_DIR)/src
+	lintian --fail-on error --info $(DEB_DIR)/provisioning_$(DEB_VERSION)_*.changes
+	@ls -1 $(DEB_DIR)/*.deb
+
 deps:           ## install missing Debian packages and npm modules
 	scripts/deps.sh
 
@@ -197,6 +229,7 @@ test: deps      ## build everything and run every test (unit, integration, brows
 	$(MAKE) all
 	$(MAKE) VARIANT=asan all
 	$(MAKE) fuzz-build
+	$(MAKE) deb
 	tests/run.sh
 
 test-unit: asan ## unit tests only (asan build)

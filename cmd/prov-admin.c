@@ -1,5 +1,6 @@
-/* prov-admin: users, API keys and the execution log purge (with the retention
- * of the retry queue and the published snapshots) from the command line. */
+/* prov-admin: the first setup (schema and first admin), users, API keys and
+ * the execution log purge (with the retention of the retry queue and the
+ * published snapshots) from the command line. */
 #include "apikeys.h"
 #include "cli.h"
 #include "config.h"
@@ -8,15 +9,25 @@
 #include "retention.h"
 #include "users.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+/* Where the Debian package installs schema.sql. */
+#define SCHEMA_DEFAULT_PATH "/usr/share/provisioning/schema.sql"
+#define SCHEMA_MAX_BYTES (4L * 1024 * 1024)
+
 static const char usage[] =
     "usage: prov-admin [--config FILE] COMMAND ...\n"
     "\n"
     "commands:\n"
+    "  setup [--schema FILE] [--admin NAME]\n"
+    "                                      create or update the tables (schema.sql; default\n"
+    "                                      " SCHEMA_DEFAULT_PATH "; safe to run again),\n"
+    "                                      then, when no admin exists yet, add the admin NAME\n"
+    "                                      (default admin) with the password read from stdin\n"
     "  user add NAME --role admin|viewer   add a user; the password is read from stdin\n"
     "  user passwd NAME                    set a new password (stdin), unlock the user, end its sessions\n"
     "  user disable NAME                   refuse the user's logins, sessions and API keys;\n"
@@ -46,8 +57,10 @@ static const char usage[] =
     "  0   done\n"
     "  1   refused (bad name, weak password, duplicate user, unknown user)\n"
     "  64  usage error or no password on stdin\n"
+    "  66  setup: the schema file cannot be read\n"
     "  69  database unreachable\n"
-    "  70  a database statement failed (logs purge: rows already removed stay removed)\n"
+    "  70  a database statement failed (logs purge: rows already removed stay removed;\n"
+    "      setup: the statements before the failed one stay applied, and setup may run again)\n"
     "  78  configuration missing or invalid\n";
 
 #define PROG "prov-admin"
@@ -335,6 +348,100 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* The whole schema file, NUL-terminated, or NULL with a message printed. */
+static char *read_schema(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, PROG ": setup: cannot read the schema %s: %s (--schema FILE)\n", path,
+		        strerror(errno));
+		return NULL;
+	}
+	char *text = malloc((size_t)SCHEMA_MAX_BYTES + 1);
+	size_t n = text ? fread(text, 1, (size_t)SCHEMA_MAX_BYTES + 1, f) : 0;
+	int failed = text == NULL || ferror(f);
+	fclose(f);
+	if (failed || n == 0 || n > (size_t)SCHEMA_MAX_BYTES) {
+		fprintf(stderr, PROG ": setup: the schema %s is %s\n", path,
+		        failed   ? "unreadable"
+		        : n == 0 ? "empty"
+		                 : "larger than 4 MiB");
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	*len = n;
+	return text;
+}
+
+/* setup [--schema FILE] [--admin NAME]: the tables (schema.sql is idempotent),
+ * then the first admin when the users table has none. */
+static int setup_command(const struct config *cfg, int argc, char **argv)
+{
+	const char *schema = SCHEMA_DEFAULT_PATH, *admin = "admin";
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--schema") == 0 && i + 1 < argc)
+			schema = argv[++i];
+		else if (strcmp(argv[i], "--admin") == 0 && i + 1 < argc)
+			admin = argv[++i];
+		else
+			return usage_error("setup takes --schema FILE and --admin NAME only");
+	}
+	const char *problem = users_check_name(admin);
+	if (problem != NULL) {
+		fprintf(stderr, PROG ": %s\n", problem);
+		return 1;
+	}
+	size_t len = 0;
+	char *text = read_schema(schema, &len);
+	if (text == NULL)
+		return EX_NOINPUT;
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL) {
+		free(text);
+		return CLI_EXIT_UNAVAILABLE;
+	}
+	unsigned long statements = 0;
+	int rc = db_exec_script(db, text, len, &statements);
+	free(text);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": setup: %s: %s\n", schema, db_error(db));
+		db_close(db);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("schema %s applied (%lu statements)\n", schema, statements);
+	struct db_rows rows;
+	if (db_query(db, "SELECT name FROM users WHERE role = 'admin' ORDER BY id LIMIT 1", NULL, 0, &rows) !=
+	    0) {
+		fprintf(stderr, PROG ": setup: %s\n", db_error(db));
+		db_close(db);
+		return CLI_EXIT_SOFTWARE;
+	}
+	if (rows.nrows > 0) {
+		printf("an admin exists already (%s): none added\n", db_cell(&rows, 0, 0));
+		db_rows_free(&rows);
+		db_close(db);
+		return 0;
+	}
+	db_rows_free(&rows);
+	char password[1026], err[512];
+	if (read_password(password, sizeof password) != 0) {
+		fprintf(stderr, PROG ": setup: no admin exists yet: give the password of %s on stdin\n",
+		        admin);
+		db_close(db);
+		return CLI_EXIT_USAGE;
+	}
+	rc = users_add(db, admin, password, ROLE_ADMIN, err, sizeof err);
+	explicit_bzero(password, sizeof password);
+	db_close(db);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	printf("user %s added (admin)\n", admin);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path;
@@ -346,7 +453,8 @@ int main(int argc, char **argv)
 	int is_user = strcmp(argv[1], "user") == 0;
 	int is_apikey = strcmp(argv[1], "apikey") == 0;
 	int is_logs = strcmp(argv[1], "logs") == 0;
-	if (!is_user && !is_apikey && !is_logs)
+	int is_setup = strcmp(argv[1], "setup") == 0;
+	if (!is_user && !is_apikey && !is_logs && !is_setup)
 		return usage_error("unknown command");
 	static struct config cfg;
 	int rc = cli_load_config(PROG, config_path, &cfg);
@@ -354,5 +462,7 @@ int main(int argc, char **argv)
 		return rc;
 	if (is_logs)
 		return logs_command(&cfg, argc - 2, argv + 2);
+	if (is_setup)
+		return setup_command(&cfg, argc - 2, argv + 2);
 	return is_user ? user_command(&cfg, argc - 2, argv + 2) : apikey_command(&cfg, argc - 2, argv + 2);
 }

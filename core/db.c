@@ -320,6 +320,56 @@ int db_exec(struct db *db, const char *sql, const struct db_param *params, size_
 	return 0;
 }
 
+/* Several statements in one text, parsed by the server (comments, quoting and
+ * statement ends are its business); each statement's result is consumed in
+ * turn. Used for schema.sql only: no parameters, never repeated. */
+int db_exec_script(struct db *db, const char *sql, size_t len, unsigned long *done)
+{
+	if (done)
+		*done = 0;
+	if (db->conn == NULL && reconnect(db) != 0)
+		return -1;
+	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_ON) != 0) {
+		set_error(db, mysql_errno(db->conn), "multi-statements", mysql_error(db->conn));
+		return -1;
+	}
+	unsigned long count = 0;
+	int rc = 0;
+	if (mysql_real_query(db->conn, sql, (unsigned long)len) != 0) {
+		rc = -1;
+	} else {
+		for (;;) {
+			MYSQL_RES *res = mysql_store_result(db->conn);
+			if (res != NULL)
+				mysql_free_result(res);
+			else if (mysql_field_count(db->conn) != 0) {
+				rc = -1;
+				break;
+			}
+			count++;
+			int next = mysql_next_result(db->conn);
+			if (next == -1)
+				break; /* no more results */
+			if (next > 0) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	if (rc != 0) {
+		char what[64];
+		snprintf(what, sizeof what, "statement %lu", count + 1);
+		set_error(db, mysql_errno(db->conn), what, mysql_error(db->conn));
+	}
+	if (done)
+		*done = count;
+	/* Prepared statements stay single: a connection that lost its way is dropped. */
+	if (mysql_set_server_option(db->conn, MYSQL_OPTION_MULTI_STATEMENTS_OFF) != 0)
+		close_conn(db);
+	db->used_ms = monotonic_ms();
+	return rc;
+}
+
 void db_rows_free(struct db_rows *rows)
 {
 	if (rows == NULL || rows->cells == NULL)

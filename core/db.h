@@ -61,6 +61,11 @@ int db_exec(struct db *db, const char *sql, const struct db_param *params, size_
 int db_query(struct db *db, const char *sql, const struct db_param *params, size_t nparams,
              struct db_rows *rows);
 
+/* Run a text of several statements (schema.sql) as the server parses it.
+ * Returns 0, or -1 with db_error() naming the failed statement's number
+ * ("statement N: ..."). done (may be NULL): statements that succeeded. */
+int db_exec_script(struct db *db, const char *sql, size_t len, unsigned long *done);
+
 const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 long long db_cell_int(const struct db_rows *rows, size_t row, size_t col, long long fallback);
 void db_rows_free(struct db_rows *rows);

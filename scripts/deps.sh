@@ -28,6 +28,9 @@ packages=(
   multiwatch systemd # docs/systemd/prov-{panel,api}.service run multiwatch; systemd-analyze verifies the units
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
+  # make deb: dpkg-buildpackage with debhelper; dh_apache2 comes with apache2-dev
+  # (it provides the virtual dh-apache2 on Debian 12 and 13); lintian checks the result
+  dpkg-dev debhelper apache2-dev lintian
 )
 
 missing=()
