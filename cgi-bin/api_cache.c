@@ -13,8 +13,7 @@ static json_t *status_json(const struct cache_status *st)
 	                      "handler_count", (json_int_t)st->handler_count, "pending", st->pending,
 	                      "handlers_version", (json_int_t)st->handlers_version,
 	                      "published_handlers_version", (json_int_t)st->published_handlers_version);
-	json_object_set_new(o, "published_at",
-	                    st->published_at[0] ? json_string(st->published_at) : json_null());
+	json_object_set_new(o, "published_at", api_time(st->published_at));
 	json_object_set_new(o, "published_by",
 	                    st->published_by[0] ? json_string(st->published_by) : json_null());
 	return o;

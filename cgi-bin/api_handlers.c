@@ -156,14 +156,13 @@ static json_t *handler_json(struct api_request *req, const struct handler *h)
 	json_object_set_new(o, "retry_max_attempts",
 	                    h->retry_max_attempts > 0 ? json_integer(h->retry_max_attempts) : json_null());
 	json_object_set_new(o, "last_status", h->last_status[0] ? json_string(h->last_status) : json_null());
-	json_object_set_new(o, "last_run_at", h->last_run_at[0] ? json_string(h->last_run_at) : json_null());
+	json_object_set_new(o, "last_run_at", api_time(h->last_run_at));
 	json_object_set_new(o, "consecutive_failures", json_integer(h->consecutive_failures));
-	json_object_set_new(o, "created_at", h->created_at[0] ? json_string(h->created_at) : json_null());
-	json_object_set_new(o, "updated_at", h->updated_at[0] ? json_string(h->updated_at) : json_null());
+	json_object_set_new(o, "created_at", api_time(h->created_at));
+	json_object_set_new(o, "updated_at", api_time(h->updated_at));
 	json_object_set_new(o, "signature_scheme", json_string(handler_scheme_name(h->signature_scheme)));
 	/* While a rotation's window lasts: until when the old secret still signs. */
-	json_object_set_new(o, "old_secret_until",
-	                    h->old_secret_until[0] ? json_string(h->old_secret_until) : json_null());
+	json_object_set_new(o, "old_secret_until", api_time(h->old_secret_until));
 	if (h->secret[0]) /* only in the answer of the save that generated it */
 		json_object_set_new(o, "secret", json_string(h->secret));
 	return o;
@@ -375,6 +374,10 @@ static int query_long(struct api_request *req, const char *name, long long max, 
 /* GET /handlers?events_id=&task_type=&status=&sort=&order=&limit=&offset= */
 void api_handlers_list(struct api_request *req)
 {
+	static const char *const accepted[] = {"events_id", "task_type", "status", "sort",
+	                                       "order",     "limit",     "offset", NULL};
+	if (api_query_only(req, accepted) != 0)
+		return;
 	struct handler_filter filter = {
 	    .events_id = api_query(req, "events_id"),
 	    .task_type = api_query(req, "task_type"),
@@ -428,9 +431,9 @@ void api_handlers_list(struct api_request *req)
 		              "task", task_json(req, db_cell(&rows, r, HCOL_TASK)), "task_type",
 		              db_cell(&rows, r, HCOL_TASK_TYPE), "status", db_cell(&rows, r, HCOL_STATUS),
 		              "last_status", last_status ? json_string(last_status) : json_null(),
-		              "last_run_at", last_run ? json_string(last_run) : json_null(),
-		              "consecutive_failures", (json_int_t)db_cell_int(&rows, r, HCOL_FAILURES, 0),
-		              "has_secret", (int)db_cell_int(&rows, r, HCOL_HAS_SECRET, 0)));
+		              "last_run_at", api_time(last_run), "consecutive_failures",
+		              (json_int_t)db_cell_int(&rows, r, HCOL_FAILURES, 0), "has_secret",
+		              (int)db_cell_int(&rows, r, HCOL_HAS_SECRET, 0)));
 	}
 	db_rows_free(&rows);
 	api_reply(req, 200,

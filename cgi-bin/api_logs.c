@@ -35,7 +35,7 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "id", int_or_null(rows, r, LCOL_ID));
-	json_object_set_new(o, "dt", text_or_null(rows, r, LCOL_DT));
+	json_object_set_new(o, "dt", api_time(db_cell(rows, r, LCOL_DT)));
 	json_object_set_new(o, "status", text_or_null(rows, r, LCOL_STATUS));
 	json_object_set_new(o, "events_id", text_or_null(rows, r, LCOL_EVENTS_ID));
 	json_object_set_new(o, "handler_id", int_or_null(rows, r, LCOL_HANDLER_ID));
@@ -54,6 +54,10 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 /* GET /logs?handler=&event=&status=&q=&from=&to=&before=&after=&limit= */
 void api_logs_list(struct api_request *req)
 {
+	static const char *const accepted[] = {"handler", "event",  "status", "q",     "from",
+	                                       "to",      "before", "after",  "limit", NULL};
+	if (api_query_only(req, accepted) != 0)
+		return;
 	struct logs_input in = {
 	    .handler = api_query(req, "handler"),
 	    .event = api_query(req, "event"),
@@ -157,6 +161,7 @@ void api_logs_get(struct api_request *req)
 		json_object_set_new(o, fields[i].name,
 		                    fields[i].numeric ? int_or_null(&row, 0, fields[i].col)
 		                                      : text_or_null(&row, 0, fields[i].col));
+	json_object_set_new(o, "dt", api_time(db_cell(&row, 0, DCOL_DT)));
 	json_object_set_new(o, "response_truncated",
 	                    json_boolean(db_cell_int(&row, 0, DCOL_RESPONSE_TRUNCATED, 0)));
 	db_rows_free(&row);

@@ -61,6 +61,42 @@ const char *api_query(struct api_request *req, const char *name)
 	return NULL;
 }
 
+int api_query_only(struct api_request *req, const char *const *accepted)
+{
+	for (size_t i = 0; i < req->nquery; i++) {
+		size_t a = 0;
+		while (accepted[a] != NULL && strcmp(accepted[a], req->query_names[i]) != 0)
+			a++;
+		if (accepted[a] != NULL)
+			continue;
+		char message[512], names[256] = "";
+		size_t len = 0;
+		for (a = 0; accepted[a] != NULL && len < sizeof names; a++) {
+			int n = snprintf(names + len, sizeof names - len, "%s%s", a ? ", " : "", accepted[a]);
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		snprintf(message, sizeof message, "unknown query parameter '%.64s'; this list takes: %s",
+		         req->query_names[i], names);
+		api_fail(req, 400, message, "bad_request", req->query_names[i]);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *api_time(const char *db_time)
+{
+	if (db_time == NULL || db_time[0] == '\0')
+		return json_null();
+	char iso[40];
+	size_t len = strlen(db_time);
+	if ((len != 19 && len != 26) || db_time[10] != ' ')
+		return json_string(db_time); /* not MariaDB's form: as it is, never cut */
+	snprintf(iso, sizeof iso, "%.10sT%sZ", db_time, db_time + 11);
+	return json_string(iso);
+}
+
 static const char *status_text(int status)
 {
 	switch (status) {

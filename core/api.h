@@ -39,6 +39,15 @@ long long api_path_id(struct api_request *req);
 json_t *api_body(struct api_request *req);
 /* A decoded query-string parameter, or NULL. */
 const char *api_query(struct api_request *req, const char *name);
+/* For a route that takes query parameters: 0 when every name in the query
+ * string is one of accepted (NULL-terminated), else answers 400 (the API's
+ * answer to any bad query; 422 is for bad body fields) naming the first other
+ * one and what the route takes, and returns -1. A misspelled filter must not
+ * silently widen a list ("?event=" for "?events_id="). */
+int api_query_only(struct api_request *req, const char *const *accepted);
+/* A UTC time from MariaDB ("YYYY-MM-DD HH:MM:SS[.ffffff]") as ISO 8601 with
+ * its zone ("YYYY-MM-DDTHH:MM:SS[.ffffff]Z"); JSON null for NULL or "". */
+json_t *api_time(const char *db_time);
 
 #define API_MAX_QUERY 32
 #define API_QUERY_VALUE_MAX 8192

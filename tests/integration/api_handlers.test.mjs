@@ -32,6 +32,10 @@ test('create, read, list, patch, toggle and delete a handler', async () => {
   assert.match(h.secret, /^whsec_[A-Za-z0-9+/]{43}=$/, 'a generated secret is returned once');
   assert.equal(sqlValue(`SELECT secret FROM handlers WHERE id=${h.id}`), h.secret);
 
+  // Times are ISO 8601 in UTC, with their zone.
+  assert.match(h.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  assert.ok(Math.abs(Date.parse(h.created_at) - Date.now()) < 120e3, `created_at is now: ${h.created_at}`);
+
   const got = await api('GET', `/handlers/${h.id}`, { key: viewer.key });
   assert.equal(got.status, 200);
   assert.equal(got.json.secret, undefined, 'never shown again');
@@ -108,6 +112,14 @@ test('malformed bodies, wrong content types, oversize bodies and bad queries', a
   assertError(await api('GET', '/handlers?limit=0', { key: admin.key }), 400, 'bad_request', 'limit');
   assertError(await api('GET', '/handlers?limit=100000', { key: admin.key }), 400, 'bad_request', 'limit');
   assertError(await api('GET', '/handlers?sort=name;DROP', { key: admin.key }), 400, 'bad_request');
+  // A misspelled or foreign filter is refused, not ignored (which would list every handler).
+  let r = await api('GET', '/handlers?event=clients.update', { key: admin.key });
+  assertError(r, 400, 'bad_request', 'event');
+  assert.match(r.json.error.message, /unknown query parameter 'event'; this list takes: events_id, task_type, status/);
+  r = await api('GET', '/logs?handler_id=1', { key: admin.key });
+  assertError(r, 400, 'bad_request', 'handler_id');
+  assert.match(r.json.error.message, /this list takes: handler, event, status, q, from, to, before, after, limit/);
+  assert.equal((await api('GET', '/handlers?events_id=clients.update&limit=5', { key: admin.key })).status, 200);
   assertError(await api('GET', '/handlers/abc', { key: admin.key }), 404, 'not_found');
   assert.equal(digest(), before);
 });
@@ -205,4 +217,17 @@ test('round trip: create by API, see it in the panel, restart the cache by API, 
   assert.equal(JSON.parse(detail.json.request_body).data.client_id, 77);
   assert.equal(detail.json.delivery_id, receiver.requests[0].headers['x-prov-delivery']);
   await api('DELETE', `/handlers/${created.json.id}`, { key: admin.key });
+});
+
+test('a log entry\'s time is ISO 8601 in UTC, in the list and in the details (microseconds there)', async () => {
+  const handler = 4100000000 + Math.floor(Math.random() * 1000000);
+  const id = Number(sqlValue(`INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, event_uid, delivery_id,
+      request_body) VALUES ('2026-03-04 05:06:07.089012', 'success', 'clients.create', ${handler}, 'iso', 'iso-evt', UUID(), '{}');
+    SELECT LAST_INSERT_ID()`));
+  const list = await api('GET', `/logs?handler=${handler}`, { key: viewer.key });
+  assert.equal(list.status, 200, list.text);
+  assert.equal(list.json.logs[0].dt, '2026-03-04T05:06:07Z');
+  const detail = await api('GET', `/logs/${id}`, { key: viewer.key });
+  assert.equal(detail.json.dt, '2026-03-04T05:06:07.089012Z');
+  sql(`DELETE FROM exec_logs WHERE id = ${id}`);
 });
