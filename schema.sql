@@ -237,6 +237,8 @@ CREATE TABLE IF NOT EXISTS redeliver_queue (
   updated_at   DATETIME(6) NOT NULL,
   KEY ix_redeliver_state (state, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+-- Retention deletes run redeliveries by (state, updated_at), like retry_queue.
+ALTER TABLE redeliver_queue ADD INDEX IF NOT EXISTS ix_redeliver_finished (state, updated_at);
 
 INSERT IGNORE INTO schema_version (version, applied_at) VALUES (1, UTC_TIMESTAMP());
 

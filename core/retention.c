@@ -13,6 +13,10 @@
 /* ix_retry_finished (state, updated_at): one short range per state. */
 static const char SQL_QUEUE_BATCH[] =
     "DELETE FROM retry_queue WHERE state = ? AND updated_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+/* ix_redeliver_finished (state, updated_at): run script redeliveries (queued
+ * and running ones stay). Their outcome is in the log (new_log_id). */
+static const char SQL_REDELIVER_BATCH[] = "DELETE FROM redeliver_queue WHERE state = 'done' "
+                                          "AND updated_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
 /* The oldest generation of the newest keep (OFFSET keep - 1). */
 static const char SQL_OLDEST_KEPT[] =
     "SELECT generation FROM cache_generations ORDER BY generation DESC LIMIT 1 OFFSET ?";
@@ -69,16 +73,21 @@ int retention_prune(struct db *db, long queue_days, long generations_keep, long 
 		return -1;
 	}
 	int rc = prune_queue(db, queue_days, batch, &result->queue_removed);
+	if (rc == 0) {
+		struct db_param params[] = {DB_INT(queue_days), DB_INT(batch)};
+		rc = delete_batches(db, SQL_REDELIVER_BATCH, params, 2, batch, &result->redeliveries_removed);
+	}
 	if (rc == 0)
 		rc = prune_generations(db, generations_keep, batch, &result->generations_removed);
 	if (rc == 0)
 		rc = rollup_prune(db, rollup_days, batch, &result->rollup_removed);
 	char detail[512];
 	int n = snprintf(detail, sizeof detail,
-	                 "removed %llu finished retry queue rows older than %ld days and %llu snapshot "
-	                 "generations beyond the newest %ld; %llu metrics roll-up rows older than %ld days",
-	                 result->queue_removed, queue_days, result->generations_removed, generations_keep,
-	                 result->rollup_removed, rollup_days);
+	                 "removed %llu finished retry queue rows and %llu run script redeliveries older "
+	                 "than %ld days and %llu snapshot generations beyond the newest %ld; %llu metrics "
+	                 "roll-up rows older than %ld days",
+	                 result->queue_removed, result->redeliveries_removed, queue_days,
+	                 result->generations_removed, generations_keep, result->rollup_removed, rollup_days);
 	if (rc != 0) {
 		snprintf(err, errlen, "delete failed: %s", db_error(db));
 		if (n > 0 && (size_t)n < sizeof detail)

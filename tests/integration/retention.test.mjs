@@ -35,15 +35,25 @@ test('done and exhausted retry rows older than retry_retention_days go; younger 
   queueRow(tag, 'claimed old', { state: 'scheduled', daysAgo: 400, claimedBy: 'dead:1' });
   const due = Number(sqlValue(`SELECT COUNT(*) FROM retry_queue WHERE state IN ('done', 'exhausted')
     AND updated_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY`));
+  // Script redeliveries the panel queued: run ones past retention go too (their outcome is logged).
+  for (const [state, daysAgo, what] of [['done', 31, 'done old'], ['done', 29, 'done young'], ['queued', 400, 'queued old'],
+    ['running', 400, 'running old']]) {
+    sql(`INSERT INTO redeliver_queue (log_id, state, error, created_at, updated_at) VALUES (1, ${q(state)},
+      ${q(`${tag} ${what}`)}, UTC_TIMESTAMP(6) - INTERVAL ${daysAgo} DAY, UTC_TIMESTAMP(6) - INTERVAL ${daysAgo} DAY)`);
+  }
+  const redeliveries = Number(sqlValue(`SELECT COUNT(*) FROM redeliver_queue WHERE state = 'done'
+    AND updated_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY`));
   assert.ok(due >= 2);
   const config = configWith('retention.conf', { retry_retention_days: 30 });
   const r = purge(config);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days\n$`));
+  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows and ${redeliveries} run script redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days\n$`));
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
     ['done young', 'exhausted young', 'scheduled old', 'claimed old']);
   assert.match(sqlValue("SELECT CONCAT(last_result, ' ', last_detail) FROM services WHERE name = 'retention'"),
-    new RegExp(`^ok removed ${due} finished retry queue rows older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days$`));
+    new RegExp(`^ok removed ${due} finished retry queue rows and ${redeliveries} run script redeliveries older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days$`));
+  assert.deepEqual(sql(`SELECT error FROM redeliver_queue WHERE error LIKE ${q(`${tag}%`)} ORDER BY id`).map(([e]) => e),
+    [`${tag} done young`, `${tag} queued old`, `${tag} running old`], 'run redeliveries past retention go; waiting ones stay');
   // A shorter setting takes the young done row too.
   assert.equal(purge(configWith('retention-short.conf', { retry_retention_days: 10 })).status, 0);
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
