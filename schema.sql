@@ -183,6 +183,9 @@ ALTER TABLE handlers ADD COLUMN IF NOT EXISTS auto_disabled_at DATETIME(6) NULL 
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS signature_scheme ENUM('prov','standard') NOT NULL DEFAULT 'prov' AFTER secret;
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS old_secret VARCHAR(128) NULL AFTER signature_scheme;
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS old_secret_until DATETIME NULL AFTER old_secret;
+-- Optimistic locking (issue #16): every write adds 1; a form or an API update
+-- made on an older revision is refused as a conflict instead of overwriting.
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS revision INT UNSIGNED NOT NULL DEFAULT 1 AFTER updated_at;
 
 -- A generation's identity (SPEC 6): its number repeats when a database is
 -- re-created or restored from a backup, so each generation also gets a random

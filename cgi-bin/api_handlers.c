@@ -44,6 +44,7 @@ static const struct api_field api_fields[] = {
     FIELD("secret_action", secret_action, KIND_STRING, 0),
     FIELD("old_secret_hours", old_secret_hours, KIND_INTEGER, 0),
     FIELD("signature_scheme", signature_scheme, KIND_STRING, 0),
+    FIELD("revision", revision, KIND_INTEGER, 0),
 };
 #define NFIELDS (sizeof api_fields / sizeof api_fields[0])
 
@@ -163,6 +164,7 @@ static json_t *handler_json(struct api_request *req, const struct handler *h)
 	json_object_set_new(o, "signature_scheme", json_string(handler_scheme_name(h->signature_scheme)));
 	/* While a rotation's window lasts: until when the old secret still signs. */
 	json_object_set_new(o, "old_secret_until", api_time(h->old_secret_until));
+	json_object_set_new(o, "revision", json_integer(h->revision));
 	if (h->secret[0]) /* only in the answer of the save that generated it */
 		json_object_set_new(o, "secret", json_string(h->secret));
 	return o;
@@ -187,6 +189,11 @@ static void fail_store(struct api_request *req, enum handler_store_result result
 	else if (result == HANDLER_STORE_ARCHIVED)
 		api_fail(req, 409, "an archived handler changes status only through an update", "archived",
 		         "status");
+	else if (result == HANDLER_STORE_CONFLICT)
+		api_fail(req, 409,
+		         "the handler was saved by someone else since that revision: GET it again and "
+		         "apply the change to what it is now",
+		         "conflict", "revision");
 	else {
 		fprintf(stderr, "prov-api: handlers: %s\n", db_error(db));
 		api_fail(req, 500, "internal error", "internal", NULL);
@@ -280,7 +287,8 @@ void api_handlers_update(struct api_request *req)
 		fail_store(req, got, db);
 		goto out;
 	}
-	char priority[32], timeout[32], attempts[32];
+	char priority[32], timeout[32], attempts[32], revision[32];
+	snprintf(revision, sizeof revision, "%lld", old->revision);
 	snprintf(priority, sizeof priority, "%ld", old->priority);
 	snprintf(timeout, sizeof timeout, "%ld.%03ld", old->timeout_ms / 1000, old->timeout_ms % 1000);
 	snprintf(attempts, sizeof attempts, "%ld", old->retry_max_attempts);
@@ -296,6 +304,9 @@ void api_handlers_update(struct api_request *req)
 	    .retry_max_attempts = old->retry_max_attempts > 0 ? attempts : "",
 	    .secret_action = "keep",
 	    .signature_scheme = handler_scheme_name(old->signature_scheme),
+	    /* The revision read above, unless the body names the one its change
+	     * was made on: a save in between is a conflict, never overwritten. */
+	    .revision = revision,
 	};
 	struct input_text text = {0};
 	if (input_from_json(req, body, &in, &text) != 0)

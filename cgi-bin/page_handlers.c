@@ -175,6 +175,8 @@ void handler_store_failed(struct web_request *req, enum handler_store_result r, 
 		web_error(req, 404, "There is no such handler; it may have been deleted.", NULL);
 	else if (r == HANDLER_STORE_ARCHIVED)
 		web_error(req, 409, "This handler is archived: change its status in the edit form.", NULL);
+	else if (r == HANDLER_STORE_CONFLICT)
+		web_error(req, 409, "Someone else saved this handler meanwhile: open it again.", NULL);
 	else
 		web_error(req, 503, failed, db_error(db));
 }

@@ -45,38 +45,90 @@ static void format_seconds(long ms, char *out, size_t outlen)
 		snprintf(out, outlen, "%ld.%03ld", ms / 1000, ms % 1000);
 }
 
+/* A stored handler's field as the form shows it (a viewer sees a task's
+ * credentials masked); buf holds numbers and masked text. */
+static const char *form_value(struct web_request *req, const struct handler *h, const char *field, char *buf,
+                              size_t len)
+{
+	if (strcmp(field, "name") == 0)
+		return h->name;
+	if (strcmp(field, "events_id") == 0)
+		return h->events_id;
+	if (strcmp(field, "task") == 0) {
+		const struct session *session = web_session(req);
+		if (session != NULL && session->user.role == ROLE_ADMIN)
+			return h->task;
+		handler_task_masked(h->task, buf, len); /* a viewer's form is read-only */
+		return buf;
+	}
+	if (strcmp(field, "status") == 0)
+		return handler_status_name(h->status);
+	if (strcmp(field, "priority") == 0) {
+		snprintf(buf, len, "%ld", h->priority);
+		return buf;
+	}
+	if (strcmp(field, "timeout") == 0) {
+		format_seconds(h->timeout_ms, buf, len);
+		return buf;
+	}
+	if (strcmp(field, "retry_enabled") == 0)
+		return h->retry_enabled ? "1" : "0";
+	if (strcmp(field, "retry_schedule") == 0)
+		return h->retry_schedule;
+	if (strcmp(field, "retry_max_attempts") == 0) {
+		snprintf(buf, len, "%ld", h->retry_max_attempts);
+		return h->retry_max_attempts > 0 ? buf : "";
+	}
+	if (strcmp(field, "signature_scheme") == 0)
+		return handler_scheme_name(h->signature_scheme);
+	if (strcmp(field, "old_secret_hours") == 0)
+		return "0";
+	return "keep"; /* secret_action: an input of a save, never stored */
+}
+
 static void set_form_from_handler(struct web_request *req, const struct handler *h)
 {
-	char number[32];
-	set_form_field(req, "name", h->name);
-	set_form_field(req, "events_id", h->events_id);
-	const struct session *session = web_session(req);
-	if (session == NULL || session->user.role != ROLE_ADMIN) {
-		/* A viewer's form is read-only: credentials in the URL stay hidden. */
-		char masked[HANDLER_TASK_MASKED_MAX];
-		handler_task_masked(h->task, masked, sizeof masked);
-		set_form_field(req, "task", masked);
-	} else {
-		set_form_field(req, "task", h->task);
+	char buf[HANDLER_TASK_MASKED_MAX];
+	for (size_t i = 0; i < NFIELDS; i++)
+		set_form_field(req, form_fields[i], form_value(req, h, form_fields[i], buf, sizeof buf));
+	web_set_int(req, "Form.Revision", h->revision);
+}
+
+/* A save made on an older revision: the operator's values stay in the form,
+ * the stored ones that differ from them are listed (what the other save
+ * left), and the form now carries the stored revision: saving again replaces
+ * that save knowingly. */
+static void set_conflict(struct web_request *req, const struct handler *stored)
+{
+	static const char *const labels[] = {"Name",          "Event",          "Task",
+	                                     "Status",        "Priority",       "Timeout (s)",
+	                                     "Retries",       "Retry schedule", "Retry attempts",
+	                                     "Secret action", "Old secret (h)", "Signature scheme"};
+	char buf[HANDLER_TASK_MASKED_MAX], key[64];
+	size_t n = 0;
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const char *theirs = form_value(req, stored, form_fields[i], buf, sizeof buf);
+		const char *yours = web_param(req, form_fields[i]);
+		/* Not sent (its default applies), a save's input only, or the same. */
+		if (yours == NULL || strcmp(form_fields[i], "secret_action") == 0 ||
+		    strcmp(form_fields[i], "old_secret_hours") == 0 || strcmp(theirs, yours) == 0)
+			continue;
+		snprintf(key, sizeof key, "Form.Conflict.Fields.%zu.Label", n);
+		web_set(req, key, labels[i]);
+		snprintf(key, sizeof key, "Form.Conflict.Fields.%zu.Theirs", n);
+		web_set(req, key, theirs);
+		n++;
 	}
-	set_form_field(req, "status", handler_status_name(h->status));
-	snprintf(number, sizeof number, "%ld", h->priority);
-	set_form_field(req, "priority", number);
-	format_seconds(h->timeout_ms, number, sizeof number);
-	set_form_field(req, "timeout", number);
-	set_form_field(req, "retry_enabled", h->retry_enabled ? "1" : "0");
-	set_form_field(req, "retry_schedule", h->retry_schedule);
-	snprintf(number, sizeof number, "%ld", h->retry_max_attempts);
-	set_form_field(req, "retry_max_attempts", h->retry_max_attempts > 0 ? number : "");
-	set_form_field(req, "secret_action", "keep");
-	set_form_field(req, "old_secret_hours", "0");
-	set_form_field(req, "signature_scheme", handler_scheme_name(h->signature_scheme));
+	web_set_int(req, "Form.Conflict.Revision", stored->revision);
+	web_set(req, "Form.Conflict.UpdatedAt", stored->updated_at);
+	web_set_int(req, "Form.Revision", stored->revision);
 }
 
 static void set_form_from_request(struct web_request *req)
 {
 	for (size_t i = 0; i < NFIELDS; i++)
 		set_form_field(req, form_fields[i], web_param(req, form_fields[i]));
+	web_set(req, "Form.Revision", web_param(req, "revision"));
 }
 
 static void read_input(struct web_request *req, struct handler_input *in)
@@ -93,6 +145,7 @@ static void read_input(struct web_request *req, struct handler_input *in)
 	in->secret_action = web_param(req, "secret_action");
 	in->old_secret_hours = web_param(req, "old_secret_hours");
 	in->signature_scheme = web_param(req, "signature_scheme");
+	in->revision = web_param(req, "revision");
 }
 
 static void set_meta(struct web_request *req, const struct handler *h)
@@ -258,6 +311,15 @@ void page_handler_update(struct web_request *req)
 	if (db == NULL)
 		return;
 	enum handler_store_result saved = handlers_update(db, current.id, &h);
+	if (saved == HANDLER_STORE_CONFLICT && handlers_get(db, current.id, &current) == HANDLER_STORE_OK) {
+		set_form_from_request(req);
+		set_conflict(req, &current);
+		set_meta(req, &current);
+		web_set(req, "Form.Mode", "edit");
+		web_setf(req, "Page.Title", "Handler #%lld", current.id);
+		render_form(req, 409, &state, NULL);
+		return;
+	}
 	if (saved != HANDLER_STORE_OK) {
 		handler_store_failed(req, saved, db, "The handler could not be saved; try again shortly.");
 		return;

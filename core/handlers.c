@@ -161,7 +161,7 @@ int handlers_count(struct db *db, const struct handler_filter *filter, long long
 
 static const char SQL_BUMP_VERSION[] =
     "UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1";
-static const char SQL_LOCK[] = "SELECT status FROM handlers WHERE id = ? FOR UPDATE";
+static const char SQL_LOCK[] = "SELECT status, revision FROM handlers WHERE id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
     "retry_enabled, retry_max_attempts, retry_schedule, signature_scheme, secret, created_at, updated_at) "
@@ -176,9 +176,9 @@ static const char SQL_UPDATE[] =
     "old_secret_until = IF(?, old_secret_until, "
     "  IF(? > 0 AND secret IS NOT NULL, UTC_TIMESTAMP() + INTERVAL ? HOUR, NULL)), "
     "old_secret = IF(?, old_secret, IF(? > 0, secret, NULL)), "
-    "secret = IF(?, secret, ?), updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    "secret = IF(?, secret, ?), revision = revision + 1, updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_SET_STATUS[] =
-    "UPDATE handlers SET status = ?, updated_at = UTC_TIMESTAMP() WHERE id = ?";
+    "UPDATE handlers SET status = ?, revision = revision + 1, updated_at = UTC_TIMESTAMP() WHERE id = ?";
 static const char SQL_DELETE[] = "DELETE FROM handlers WHERE id = ?";
 static const char SQL_GET[] =
     "SELECT id, name, events_id, task, task_type, status, priority, timeout_ms, retry_enabled, "
@@ -186,7 +186,7 @@ static const char SQL_GET[] =
     "DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
     "signature_scheme, IF(old_secret IS NOT NULL AND old_secret_until > UTC_TIMESTAMP(), "
-    "DATE_FORMAT(old_secret_until, '%Y-%m-%d %H:%i:%s'), NULL) "
+    "DATE_FORMAT(old_secret_until, '%Y-%m-%d %H:%i:%s'), NULL), revision "
     "FROM handlers WHERE id = ?";
 
 /* Commit when every step went well, else roll back. */
@@ -203,8 +203,10 @@ static int bump_version(struct db *db)
 	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
 }
 
-/* Lock row id for the transaction; its status into *status. */
-static enum handler_store_result lock_row(struct db *db, long long id, enum handler_status *status)
+/* Lock row id for the transaction; its status into *status, its revision
+ * into *revision. */
+static enum handler_store_result lock_row(struct db *db, long long id, enum handler_status *status,
+                                          long long *revision)
 {
 	struct db_rows rows;
 	struct db_param params[] = {DB_INT(id)};
@@ -215,6 +217,7 @@ static enum handler_store_result lock_row(struct db *db, long long id, enum hand
 		result = HANDLER_STORE_OK;
 		if (handler_status_parse(db_cell(&rows, 0, 0), status) != 0)
 			*status = HANDLER_DISABLED;
+		*revision = db_cell_int(&rows, 0, 1, 0);
 	}
 	db_rows_free(&rows);
 	return result;
@@ -304,16 +307,20 @@ enum handler_store_result handlers_update(struct db *db, long long id, struct ha
 	params[HANDLER_PARAMS + 6] = DB_STR_OR_NULL(h->secret); /* NULL: removed */
 	params[HANDLER_PARAMS + 7] = DB_INT(id);
 	enum handler_status current;
+	long long revision = 0;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
-	enum handler_store_result result = lock_row(db, id, &current);
+	enum handler_store_result result = lock_row(db, id, &current, &revision);
+	if (result == HANDLER_STORE_OK && h->expected_revision > 0 && h->expected_revision != revision)
+		result = HANDLER_STORE_CONFLICT;
 	if (result == HANDLER_STORE_OK &&
 	    (db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 8, NULL, NULL) != 0 || bump_version(db) != 0))
 		result = HANDLER_STORE_ERROR;
 	result = finish(db, result);
-	if (result == HANDLER_STORE_OK)
+	if (result == HANDLER_STORE_OK) {
 		h->id = id;
-	else
+		h->revision = revision + 1;
+	} else
 		handler_forget_secret(h);
 	return result;
 }
@@ -323,9 +330,10 @@ enum handler_store_result handlers_set_status(struct db *db, long long id, enum 
 	if (to == HANDLER_ARCHIVED)
 		return HANDLER_STORE_ARCHIVED;
 	enum handler_status current;
+	long long revision;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
-	enum handler_store_result result = lock_row(db, id, &current);
+	enum handler_store_result result = lock_row(db, id, &current, &revision);
 	if (result == HANDLER_STORE_OK && current == HANDLER_ARCHIVED)
 		result = HANDLER_STORE_ARCHIVED;
 	/* Asking for the status it already has (a double click, two tabs) is done. */
@@ -340,9 +348,10 @@ enum handler_store_result handlers_set_status(struct db *db, long long id, enum 
 enum handler_store_result handlers_delete(struct db *db, long long id)
 {
 	enum handler_status current;
+	long long revision;
 	if (db_begin(db) != 0)
 		return HANDLER_STORE_ERROR;
-	enum handler_store_result result = lock_row(db, id, &current);
+	enum handler_store_result result = lock_row(db, id, &current, &revision);
 	if (result == HANDLER_STORE_OK) {
 		struct db_param params[] = {DB_INT(id)};
 		if (db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 || bump_version(db) != 0)
@@ -391,6 +400,7 @@ enum handler_store_result handlers_get(struct db *db, long long id, struct handl
 	if (handler_scheme_parse(db_cell(&rows, 0, 18), &out->signature_scheme) != 0)
 		out->signature_scheme = HANDLER_SCHEME_PROV;
 	copy_cell(out->old_secret_until, sizeof out->old_secret_until, &rows, 19);
+	out->revision = db_cell_int(&rows, 0, 20, 1);
 	db_rows_free(&rows);
 	return HANDLER_STORE_OK;
 }

@@ -53,6 +53,7 @@ struct handler {
 	long retry_max_attempts;                       /* 0: one per schedule step plus the first */
 	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
 	enum handler_secret_action secret_action;      /* input of a save only */
+	long long expected_revision;                   /* input of an update: 0 unchecked */
 	/* Input of a save that generates a secret: hours the replaced one still
 	 * signs along (0: it stops at once). */
 	long old_secret_hours;
@@ -71,6 +72,8 @@ struct handler {
 	char old_secret_until[32];
 	char created_at[32];
 	char updated_at[32];
+	/* Every write adds 1 (optimistic locking: handlers_update compares it). */
+	long long revision;
 };
 
 /* Raw fields as a form or a JSON body sends them. NULL means "not given"
@@ -88,6 +91,9 @@ struct handler_input {
 	const char *secret_action;      /* keep | generate | remove; default keep */
 	const char *old_secret_hours; /* 0..HANDLER_OLD_SECRET_HOURS_MAX, > 0 only with generate; default 0 */
 	const char *signature_scheme; /* prov | standard; default prov */
+	/* The revision the change was made on (a form's hidden field, the API's
+	 * "revision"): a save on an older one is a conflict. NULL or "": unchecked. */
+	const char *revision;
 };
 
 #define HANDLER_FIELD_ERRORS_MAX 12
@@ -198,6 +204,7 @@ enum handler_store_result {
 	HANDLER_STORE_OK,
 	HANDLER_STORE_NOT_FOUND,
 	HANDLER_STORE_ARCHIVED, /* a status toggle on an archived handler */
+	HANDLER_STORE_CONFLICT, /* an update made on an older revision than the stored one */
 	HANDLER_STORE_ERROR,    /* database error: db_error() says what, for the log */
 };
 

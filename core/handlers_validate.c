@@ -719,5 +719,10 @@ int handler_validate(const struct handler_input *in, const char *scripts_dir, co
 		          "The priority must be a whole number from 1 to %ld (1 runs first)",
 		          HANDLER_PRIORITY_MAX);
 	validate_delivery(in, out, errors);
+	long revision = 0;
+	if (!is_blank(in->revision) && parse_whole(in->revision, 1, 2147483647L, &revision) != 0)
+		add_error(errors, "revision",
+		          "The revision must be the whole number the handler was read at");
+	out->expected_revision = revision;
 	return errors->count == 0 ? 0 : -1;
 }

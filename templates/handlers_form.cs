@@ -10,10 +10,16 @@
     <a class="btn btn-small" href="<?cs var:Form.ListUrl ?>" id="back-to-list">&lsaquo; Back to the list</a>
   </div>
   <?cs if:Form.ErrorCount > 0 ?><p class="alert alert-error" role="alert" id="form-errors">The handler was not saved: correct the <?cs if:Form.ErrorCount == 1 ?>field<?cs else ?><?cs var:Form.ErrorCount ?> fields<?cs /if ?> marked below.</p><?cs /if ?>
+  <?cs if:Form.Conflict.Revision ?><div class="alert alert-error" role="alert" id="form-conflict">
+    <p>Not saved: someone else saved this handler after you opened it (now revision <?cs var:Form.Conflict.Revision ?>, <?cs var:Form.Conflict.UpdatedAt ?> UTC).<?cs if:subcount(Form.Conflict.Fields) > 0 ?> It now reads:<?cs /if ?></p>
+    <?cs if:subcount(Form.Conflict.Fields) > 0 ?><dl class="conflict-fields"><?cs each:f = Form.Conflict.Fields ?><dt><?cs var:f.Label ?></dt><dd><?cs var:f.Theirs ?></dd><?cs /each ?></dl><?cs /if ?>
+    <p>Your values are in the form below: save again to replace theirs, or <a href="/handlers/<?cs var:Form.Id ?>">start again from theirs</a>.</p>
+  </div><?cs /if ?>
   <?cs if:Form.ReadOnly == 1 ?><p class="alert alert-info" id="read-only">You can read this handler; only an admin can change it.</p><?cs /if ?>
   <form method="post" action="<?cs if:Form.Mode == "new" ?>/handlers/new<?cs else ?>/handlers/<?cs var:Form.Id ?><?cs /if ?>" class="form handler-form" id="handler-form" novalidate>
     <input type="hidden" name="csrf_token" value="<?cs var:CSRF.Token ?>">
     <input type="hidden" name="return" value="<?cs var:Form.Return ?>">
+    <?cs if:Form.Mode == "edit" ?><input type="hidden" name="revision" value="<?cs var:Form.Revision ?>"><?cs /if ?>
     <fieldset class="plain"<?cs if:Form.ReadOnly == 1 ?> disabled<?cs /if ?>>
     <legend class="sr">Handler settings</legend>
     <div class="field<?cs if:Form.Errors.name ?> has-error<?cs /if ?>">

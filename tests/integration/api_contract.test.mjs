@@ -22,7 +22,7 @@ const handler = {
   status: 'enabled', priority: 1, timeout_ms: 5000, retry_enabled: true, has_secret: true,
   retry_schedule: null, retry_max_attempts: null, last_status: null, last_run_at: null,
   consecutive_failures: 0, created_at: '2026-01-02T03:04:05Z', updated_at: '2026-01-02T03:04:05Z',
-  signature_scheme: 'prov', old_secret_until: null,
+  signature_scheme: 'prov', old_secret_until: null, revision: 1,
 };
 const notFound = { error: { message: 'no handler with that id', data: { code: 'not_found' } } };
 

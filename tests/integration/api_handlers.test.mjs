@@ -231,3 +231,23 @@ test('a log entry\'s time is ISO 8601 in UTC, in the list and in the details (mi
   assert.equal(detail.json.dt, '2026-03-04T05:06:07.089012Z');
   sql(`DELETE FROM exec_logs WHERE id = ${id}`);
 });
+
+test('optimistic locking: a PATCH on an older revision is a 409 and changes nothing; without one it checks what it read', async () => {
+  const created = await api('POST', '/handlers', { key: admin.key, body: { ...valid, name: 'revisions' } });
+  assert.equal(created.status, 201, created.text);
+  const { id, revision } = created.json;
+  assert.equal(revision, 1);
+  let r = await api('PATCH', `/handlers/${id}`, { key: admin.key, body: { priority: 2, revision } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.revision, 2);
+  r = await api('PATCH', `/handlers/${id}`, { key: admin.key, body: { priority: 3, revision } });
+  assertError(r, 409, 'conflict', 'revision');
+  assert.equal(sqlValue(`SELECT priority FROM handlers WHERE id=${id}`), '2', 'the stale change is not applied');
+  r = await api('PATCH', `/handlers/${id}`, { key: admin.key, body: { priority: 3 } });
+  assert.equal(r.json.revision, 3);
+  r = await api('POST', `/handlers/${id}/status`, { key: admin.key, body: { status: 'disabled' } });
+  assert.equal(r.json.revision, 4, 'a status change is a write too');
+  assertError(await api('PATCH', `/handlers/${id}`, { key: admin.key, body: { revision: 0 } }), 422, 'validation', 'revision');
+  assertError(await api('PATCH', `/handlers/${id}`, { key: admin.key, body: { revision: '4' } }), 422, 'invalid_type', 'revision');
+  sql(`DELETE FROM handlers WHERE id = ${id}`);
+});

@@ -513,3 +513,40 @@ test('handler pages carry the security headers and never leak internals', async 
   assert.equal((await anonymous.post(`/handlers/${h}/delete`, {})).status, 401);
   assert.equal(sqlValue(`SELECT COUNT(*) FROM handlers WHERE id=${h}`), '1');
 });
+
+test('two admins edit one handler: the second save is a conflict that shows the first one, never a silent overwrite', async () => {
+  const h = await createHandler(admin, { name: uniqueName('rev'), priority: '4' });
+  const other = await clientAs('admin');
+  const mine = await admin.get(`/handlers/${h.id}`);
+  const theirs = await other.get(`/handlers/${h.id}`);
+  const revision = /name="revision" value="(\d+)"/.exec(mine.text)[1];
+  assert.equal(/name="revision" value="(\d+)"/.exec(theirs.text)[1], revision);
+  // They save first: another name and priority.
+  const first = await other.post(`/handlers/${h.id}`, {
+    ...FORM_DEFAULTS, csrf_token: csrfFrom(theirs.text), revision, name: 'Their name', priority: '9',
+  });
+  assert.equal(first.status, 303);
+  // My save, made on the revision I opened, is refused with what they left.
+  const digest = tableDigest();
+  const mineSaved = await admin.post(`/handlers/${h.id}`, {
+    ...FORM_DEFAULTS, csrf_token: csrfFrom(mine.text), revision, name: 'My name', priority: '4', timeout: '7',
+  });
+  assert.equal(mineSaved.status, 409);
+  assert.equal(tableDigest(), digest, 'nothing changed');
+  assert.match(mineSaved.text, new RegExp(`id="form-conflict">\\s*<p>Not saved: someone else saved this handler after you opened it \\(now revision ${Number(revision) + 1},`));
+  assert.match(mineSaved.text, /<dt>Name<\/dt><dd>Their name<\/dd>/);
+  assert.match(mineSaved.text, /<dt>Priority<\/dt><dd>9<\/dd><dt>Timeout \(s\)<\/dt><dd>5<\/dd><\/dl>/);
+  assert.doesNotMatch(mineSaved.text, /<dt>Event<\/dt>/, 'the same value on both sides is not listed');
+  assert.match(mineSaved.text, /name="name" type="text" value="My name"/, 'my values stay in the form');
+  assert.match(mineSaved.text, new RegExp(`name="revision" value="${Number(revision) + 1}"`));
+  // Saving again replaces theirs, knowingly.
+  const again = await admin.post(`/handlers/${h.id}`, {
+    ...FORM_DEFAULTS, csrf_token: csrfFrom(mineSaved.text), revision: String(Number(revision) + 1), name: 'My name', priority: '4', timeout: '7',
+  });
+  assert.equal(again.status, 303);
+  assert.deepEqual(sql(`SELECT name, priority, timeout_ms, revision FROM handlers WHERE id=${h.id}`)[0],
+    ['My name', '4', '7000', String(Number(revision) + 2)]);
+  // A bad revision is a field error, like any other.
+  const bad = await admin.post(`/handlers/${h.id}`, { ...FORM_DEFAULTS, csrf_token: csrfFrom(mine.text), revision: 'x' });
+  assert.equal(bad.status, 422);
+});
