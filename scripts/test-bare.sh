@@ -149,7 +149,11 @@ run_release() {
     [ -n "$SECURITY" ] && echo "deb $SECURITY $rel-security main"
   } >"$ROOT/etc/apt/sources.list"
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-  mount_in /proc -t proc proc && mount_in /sys -t sysfs sysfs &&
+  # "/" inside is a mount point of its own, private, as on a real machine:
+  # tests that unshare a mount namespace (deb.test.mjs) make "/" private
+  # there, which a chroot's plain folder refuses (EINVAL).
+  mount_in "" --bind "$ROOT" && mount --make-private "$ROOT" &&
+    mount_in /proc -t proc proc && mount_in /sys -t sysfs sysfs &&
     mount_in /dev --bind /dev && mount_in /dev/pts --bind /dev/pts &&
     mount_in /dev/shm -t tmpfs -o mode=1777 shm &&
     mkdir -p "$CACHE/debs-$rel" && mount_in /var/cache/apt/archives --bind "$CACHE/debs-$rel" ||
