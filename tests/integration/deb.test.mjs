@@ -40,8 +40,10 @@ function findDeb() {
 }
 
 // A command in the overlay's namespace: on the host's tree (host) or chrooted into the copy.
+// -r: the holder's root directory. Entering a mount namespace resets the root to the
+// namespace's own, which is not ours when the tests themselves run in a chroot (test-bare).
 function run(args, { input = '', check = true } = {}) {
-  const r = spawnSync('nsenter', ['-t', String(holder.pid), '-m', '--', ...args],
+  const r = spawnSync('nsenter', ['-t', String(holder.pid), '-m', '-r', '--', ...args],
     { input, encoding: 'utf8', timeout: 120000 });
   if (check && r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r;
@@ -229,7 +231,7 @@ test('configured as the README says, the packaged panel answers through Debian\'
           printf 'Listen 127.0.0.1:${port}\\n' >/etc/apache2/ports.conf
           printf 'ServerName 127.0.0.1\\n' >/etc/apache2/conf-enabled/zz-deb-test.conf
           . /etc/apache2/envvars; mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR" "$APACHE_LOG_DIR"; apache2 -t`);
-  apache = spawn('nsenter', ['-t', String(holder.pid), '-m', '--', 'chroot', merged(), ...ENV, 'sh', '-c',
+  apache = spawn('nsenter', ['-t', String(holder.pid), '-m', '-r', '--', 'chroot', merged(), ...ENV, 'sh', '-c',
     '. /etc/apache2/envvars; exec apache2 -DFOREGROUND'], { stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   let login;
