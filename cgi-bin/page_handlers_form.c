@@ -16,12 +16,24 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The form's fields, named as handler_input names them. */
-static const char *const form_fields[] = {
-    "name",          "events_id",        "task",
-    "status",        "priority",         "timeout",
-    "retry_enabled", "retry_schedule",   "retry_max_attempts",
-    "secret_action", "old_secret_hours", "signature_scheme",
+/* The form's fields, named as handler_input names them, and their labels in
+ * a conflict's list (NULL: an input of a save only, never stored). */
+static const struct form_field {
+	const char *name;
+	const char *label;
+} form_fields[] = {
+    {"name", "Name"},
+    {"events_id", "Event"},
+    {"task", "Task"},
+    {"status", "Status"},
+    {"priority", "Priority"},
+    {"timeout", "Timeout (s)"},
+    {"retry_enabled", "Retries"},
+    {"retry_schedule", "Retry schedule"},
+    {"retry_max_attempts", "Retry attempts"},
+    {"secret_action", NULL},
+    {"old_secret_hours", NULL},
+    {"signature_scheme", "Signature scheme"},
 };
 #define NFIELDS (sizeof form_fields / sizeof form_fields[0])
 
@@ -90,7 +102,8 @@ static void set_form_from_handler(struct web_request *req, const struct handler 
 {
 	char buf[HANDLER_TASK_MASKED_MAX];
 	for (size_t i = 0; i < NFIELDS; i++)
-		set_form_field(req, form_fields[i], form_value(req, h, form_fields[i], buf, sizeof buf));
+		set_form_field(req, form_fields[i].name,
+		               form_value(req, h, form_fields[i].name, buf, sizeof buf));
 	web_set_int(req, "Form.Revision", h->revision);
 }
 
@@ -100,21 +113,16 @@ static void set_form_from_handler(struct web_request *req, const struct handler 
  * that save knowingly. */
 static void set_conflict(struct web_request *req, const struct handler *stored)
 {
-	static const char *const labels[] = {"Name",          "Event",          "Task",
-	                                     "Status",        "Priority",       "Timeout (s)",
-	                                     "Retries",       "Retry schedule", "Retry attempts",
-	                                     "Secret action", "Old secret (h)", "Signature scheme"};
 	char buf[HANDLER_TASK_MASKED_MAX], key[64];
 	size_t n = 0;
 	for (size_t i = 0; i < NFIELDS; i++) {
-		const char *theirs = form_value(req, stored, form_fields[i], buf, sizeof buf);
-		const char *yours = web_param(req, form_fields[i]);
-		/* Not sent (its default applies), a save's input only, or the same. */
-		if (yours == NULL || strcmp(form_fields[i], "secret_action") == 0 ||
-		    strcmp(form_fields[i], "old_secret_hours") == 0 || strcmp(theirs, yours) == 0)
+		const char *theirs = form_value(req, stored, form_fields[i].name, buf, sizeof buf);
+		const char *yours = web_param(req, form_fields[i].name);
+		/* A save's input only, not sent (its default applies), or the same. */
+		if (form_fields[i].label == NULL || yours == NULL || strcmp(theirs, yours) == 0)
 			continue;
 		snprintf(key, sizeof key, "Form.Conflict.Fields.%zu.Label", n);
-		web_set(req, key, labels[i]);
+		web_set(req, key, form_fields[i].label);
 		snprintf(key, sizeof key, "Form.Conflict.Fields.%zu.Theirs", n);
 		web_set(req, key, theirs);
 		n++;
@@ -127,7 +135,7 @@ static void set_conflict(struct web_request *req, const struct handler *stored)
 static void set_form_from_request(struct web_request *req)
 {
 	for (size_t i = 0; i < NFIELDS; i++)
-		set_form_field(req, form_fields[i], web_param(req, form_fields[i]));
+		set_form_field(req, form_fields[i].name, web_param(req, form_fields[i].name));
 	web_set(req, "Form.Revision", web_param(req, "revision"));
 }
 
@@ -273,6 +281,16 @@ static int load_handler(struct web_request *req, struct handler *h)
 	return -1;
 }
 
+/* The edit form for handler h, its values already set. */
+static void render_edit(struct web_request *req, int status, const struct list_state *state,
+                        const struct handler *h, const struct handler_errors *errors)
+{
+	set_meta(req, h);
+	web_set(req, "Form.Mode", "edit");
+	web_setf(req, "Page.Title", "Handler #%lld", h->id);
+	render_form(req, status, state, errors);
+}
+
 void page_handler_show(struct web_request *req)
 {
 	struct list_state state;
@@ -281,10 +299,7 @@ void page_handler_show(struct web_request *req)
 	if (load_handler(req, &h) != 0)
 		return;
 	set_form_from_handler(req, &h);
-	set_meta(req, &h);
-	web_set(req, "Form.Mode", "edit");
-	web_setf(req, "Page.Title", "Handler #%lld", h.id);
-	render_form(req, 200, &state, NULL);
+	render_edit(req, 200, &state, &h, NULL);
 }
 
 void page_handler_update(struct web_request *req)
@@ -301,10 +316,7 @@ void page_handler_update(struct web_request *req)
 	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
 	                     &errors) != 0) {
 		set_form_from_request(req);
-		set_meta(req, &current);
-		web_set(req, "Form.Mode", "edit");
-		web_setf(req, "Page.Title", "Handler #%lld", current.id);
-		render_form(req, 422, &state, &errors);
+		render_edit(req, 422, &state, &current, &errors);
 		return;
 	}
 	struct db *db = web_db(req);
@@ -314,10 +326,7 @@ void page_handler_update(struct web_request *req)
 	if (saved == HANDLER_STORE_CONFLICT && handlers_get(db, current.id, &current) == HANDLER_STORE_OK) {
 		set_form_from_request(req);
 		set_conflict(req, &current);
-		set_meta(req, &current);
-		web_set(req, "Form.Mode", "edit");
-		web_setf(req, "Page.Title", "Handler #%lld", current.id);
-		render_form(req, 409, &state, NULL);
+		render_edit(req, 409, &state, &current, NULL);
 		return;
 	}
 	if (saved != HANDLER_STORE_OK) {
