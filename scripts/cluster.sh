@@ -44,44 +44,56 @@ cluster_node_synced() { [ "$(cluster_wsrep "$1" WSREP_LOCAL_STATE_COMMENT)" = Sy
 # daemon, started by root, would serve as nobody, who cannot read a datadir.
 cluster_db_user() { if [ "$(id -u)" -eq 0 ]; then echo mysql; else id -un; fi; }
 
+# cluster_db_init N: node N's datadir, once.
+cluster_db_init() {
+  local dir=$CRUN/db$1 me
+  me=$(cluster_db_user)
+  # Its own tmpdir: bootstraps running at once collide on temporary names in /tmp.
+  mkdir -p "$dir/tmp" && chmod 755 "$dir" && chown "$me" "$dir" "$dir/tmp" || return 1
+  [ -f "$dir/data/.prov-initialised" ] && return 0
+  rm -rf "$dir/data"
+  if ! mariadb-install-db --no-defaults --force --datadir="$dir/data" --user="$me" --tmpdir="$dir/tmp" \
+      --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
+      --skip-test-db >"$dir/install.log" 2>&1; then
+    prov_die "cluster: mariadb-install-db failed for db$1: $(grep -m3 -iE 'error|fail' "$dir/install.log" | tr '\n' ' ')"
+    return 1
+  fi
+  touch "$dir/data/.prov-initialised"
+}
+
 # cluster_db_node_start N [--wsrep-new-cluster]: start node N (initialise once).
 cluster_db_node_start() {
   local n=$1 extra=${2:-} dir addr me
   dir=$CRUN/db$n addr=$(cluster_db_addr "$n") me=$(cluster_db_user)
-  mkdir -p "$dir" && chmod 755 "$dir" && chown "$me" "$dir" || return 1
-  if [ ! -f "$dir/data/.prov-initialised" ]; then
-    mariadb-install-db --no-defaults --force --datadir="$dir/data" --user="$me" \
-      --auth-root-authentication-method=socket --auth-root-socket-user="$(id -un)" \
-      --skip-test-db >"$dir/install.log" 2>&1 ||
-      { prov_die "cluster: mariadb-install-db failed for db$n; see $dir/install.log"; return 1; }
-    touch "$dir/data/.prov-initialised"
-  fi
+  cluster_db_init "$n" || return 1
   local peers="" p start=()
   for p in "${CLUSTER_DB_NODES[@]}"; do peers="$peers${peers:+,}$(cluster_db_addr "$p"):4567"; done
   rm -f "$dir/mysqld.sock"
   # One writer at a time (haproxy) still needs Galera's settings for any
   # writer: row events, interleaved auto-increment locks.
-  local args=(--no-defaults --datadir="$dir/data" --user="$me"
+  local args=(--no-defaults --datadir="$dir/data" --user="$me" --tmpdir="$dir/tmp"
     --innodb-buffer-pool-size=128M --innodb-log-file-size=64M
     --innodb-flush-log-at-trx-commit=1
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
     --binlog-format=ROW --default-storage-engine=InnoDB --innodb-autoinc-lock-mode=2
-    --wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so)
+    --wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so
+    --wsrep-cluster-address="gcomm://$peers" --wsrep-sst-method=rsync)
   # A node that died (SIGKILL, power) left no position in grastate.dat: find
   # it in InnoDB first (--wsrep-recover, what Debian's galera_recovery does),
   # so the node rejoins by IST (the writes it missed) instead of a full SST.
   if [ -z "$extra" ] && grep -q '^seqno: *-1' "$dir/data/grastate.dat" 2>/dev/null; then
-    mariadbd "${args[@]}" --wsrep-recover --log-error="$dir/recover.log" >/dev/null 2>&1 9>&-
-    p=$(sed -n 's/.*WSREP: Recovered position: *\([0-9a-f-]*:[0-9-]*\).*/\1/p' "$dir/recover.log" | tail -1)
+    mariadbd "${args[@]}" --wsrep-recover --skip-networking --socket="$dir/recover.sock" \
+      --log-error="$dir/recover.log" >/dev/null 2>&1 9>&-
+    p=$(sed -n 's/.*WSREP: Recovered position: *\([0-9a-f-]*:-\{0,1\}[0-9]*\)$/\1/p' "$dir/recover.log" | tail -1)
     [ -n "$p" ] && start=(--wsrep-start-position="$p")
   fi
   mariadbd "${args[@]}" --socket="$dir/mysqld.sock" \
     --pid-file="$dir/mysqld.pid" --log-error="$dir/mariadb.log" \
     --bind-address="$addr" --port="$CLUSTER_DB_PORT" --max-connections=300 \
-    --wsrep-cluster-name=prov --wsrep-cluster-address="gcomm://$peers" \
+    --wsrep-cluster-name=prov \
     --wsrep-node-name="db$n" --wsrep-node-address="$addr:4567" \
     --wsrep-provider-options="gmcast.listen_addr=tcp://$addr:4567;ist.recv_addr=$addr:4568;gcache.size=256M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S;evs.install_timeout=PT6S" \
-    --wsrep-sst-method=rsync --wsrep-sst-receive-address="$addr:4444" \
+    --wsrep-sst-receive-address="$addr:4444" \
     --wsrep-slave-threads=2 "${start[@]}" $extra >/dev/null 2>&1 9>&- &
   disown $!  # its SIGKILL (the fault) is not this shell's news
 }
@@ -285,6 +297,7 @@ cluster_start() {
   CLUSTER_WEB1_PORT=$(prov_free_port) && CLUSTER_WEB2_PORT=$(prov_free_port) || return 1
   password=$(openssl rand -hex 16)
   t0=$(date +%s)
+  for n in "${CLUSTER_DB_NODES[@]}"; do cluster_db_init "$n" || return 1; done
   cluster_db_node_start 1 --wsrep-new-cluster && cluster_db_wait 1 60 &&
   cluster_db_setup "$password" || return 1
   cluster_db_node_start 2 && cluster_db_node_start 3 &&
