@@ -78,7 +78,7 @@ cluster_db_kill 1
 killed=$(date +%s.%N)
 cluster_db_node_start 1 && cluster_db_wait 1 180 || die "db1 did not rejoin"
 rejoin=$(awk -v s="$killed" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-how=SST; grep -q 'IST received' "$CRUN/db1/mariadb.log" && how=IST
+how=SST; grep -q 'IST received:' "$CRUN/db1/mariadb.log" && how=IST
 
 awk -v s="$single" -v c="$clustered" -v n=$((2 * EVENTS)) -v certs="$certs" -v r="$rejoin" -v how="$how" 'BEGIN {
   printf "two billing processes, %d events (--batch, one HTTP handler, every execution logged):\n", n

@@ -24,7 +24,8 @@ export PROV_TEST_URL=$CLUSTER_URL PROV_TEST_RUN=$CRUN PROV_TEST_BIN=$BIN PROV_TE
 export PROV_CONFIG=$CRUN/bill1/provisioning.conf
 printf '| Fault | Sent | Acknowledged | Logged | Duplicated | Lost | Notes |\n|---|---|---|---|---|---|---|\n' >"$OUT/cluster-faults.md"
 log=$OUT/cluster-tests.log
-node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+# PROV_TEST_NAME=REGEX runs only the tests whose names match (a fault at a time).
+node --test --test-concurrency=1 ${PROV_TEST_NAME:+--test-name-pattern="$PROV_TEST_NAME"} --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$log" tests/cluster/*.test.mjs
 pass=$(grep -aEo '^# pass [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
 fail=$(grep -aEo '^# fail [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
