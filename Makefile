@@ -49,7 +49,7 @@ LIVE_SRC  := $(wildcard tests/live/test_*.c)
 LIVE_BINS := $(LIVE_SRC:tests/live/%.c=$(BUILD)/live/%)
 
 .SECONDARY:
-.PHONY: all programs install deb asan deps run stop test test-unit test-integration test-bare bench lint format clean help fuzz fuzz-build
+.PHONY: all programs install deb asan deps run stop test test-unit test-integration test-bare test-cluster cluster cluster-stop bench lint format clean help fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(CMD_BINS) $(FCGI_BINS) $(UNIT_BINS) $(LIVE_BINS)
@@ -237,6 +237,17 @@ test-unit: asan ## unit tests only (asan build)
 
 test-bare:      ## make run + make test on bare Debian 12 and 13 roots (root, debootstrap)
 	scripts/test-bare.sh $(RELEASES)
+
+test-cluster: deps ## the cluster rehearsal under faults: 3 Galera nodes, haproxy, 2 web nodes, 2 billing hosts (asan build)
+	$(MAKE) VARIANT=asan all
+	tests/cluster/run.sh
+
+cluster: deps   ## start the same cluster from the release build and leave it running (see README, Running on several hosts)
+	$(MAKE) all
+	scripts/cluster-run.sh start
+
+cluster-stop:   ## stop what `make cluster` started
+	scripts/cluster-run.sh stop
 
 bench: deps     ## benchmarks (see README)
 	$(MAKE) all

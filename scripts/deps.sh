@@ -26,6 +26,7 @@ packages=(
   prometheus # the metrics test scrapes /metrics with a private one on loopback (promtool too)
   spawn-fcgi # runs the FastCGI programs behind nginx in that test (scripts/nginx.sh)
   multiwatch systemd # docs/systemd/prov-{panel,api}.service run multiwatch; systemd-analyze verifies the units
+  galera-4 haproxy # make test-cluster: a 3-node Galera cluster behind haproxy (scripts/cluster.sh)
   musl-tools # prov-dispatch, the per-event front, is built with musl (fast start-up)
   clang libclang-rt-dev # the fuzz harnesses: libFuzzer with ASan + UBSan (tests/fuzz)
   # make deb: dpkg-buildpackage with debhelper; dh_apache2 comes with apache2-dev
