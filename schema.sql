@@ -345,7 +345,8 @@ CREATE TABLE IF NOT EXISTS bulk_redeliveries (
   until         DATETIME(6) NOT NULL,
   max_log_id    BIGINT UNSIGNED NOT NULL,         -- executions logged after the request are not in it
   expected      BIGINT UNSIGNED NOT NULL,         -- N as stated when it was asked for
-  total         BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  total         BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- items queued by the selection
+  skipped       BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- matched but already queued by another pending request
   cursor_dt     DATETIME(6) NULL,                 -- selection progress (keyset on dt, id)
   cursor_id     BIGINT UNSIGNED NOT NULL DEFAULT 0,
   state         ENUM('selecting','running','done') NOT NULL DEFAULT 'selecting',
