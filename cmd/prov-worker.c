@@ -147,6 +147,7 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	if (bulk.selected > 0 || bulk.delivered > 0 || bulk.failed > 0 || bulk.finished > 0)
 		printf("bulk redelivery: %ld queued, %ld delivered, %ld failed, %ld request%s finished\n",
 		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished, bulk.finished == 1 ? "" : "s");
+	fflush(stdout);
 	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);

@@ -158,7 +158,10 @@ int history_record_cache(struct db *db, enum history_action action, const char *
 	char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
 	if (details != NULL && text == NULL)
 		return -1;
-	int rc = insert(db, by != NULL && by[0] != '\0' ? by : actor_name, "cache", action, 0, generation, NULL, text);
+	/* The panel's and the API's own actor names the key; a CLI's is --by. */
+	int own = strcmp(actor_kind, "panel") == 0 || strcmp(actor_kind, "api") == 0;
+	int rc = insert(db, own || by == NULL || by[0] == '\0' ? actor_name : by, "cache", action, 0, generation, NULL,
+	                text);
 	free(text);
 	return rc;
 }
