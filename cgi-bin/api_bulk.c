@@ -77,7 +77,7 @@ static int string_member(struct api_request *req, json_t *body, const char *name
 	if (!json_is_string(v)) {
 		char msg[96];
 		snprintf(msg, sizeof msg, "%s must be a string", name);
-		api_fail(req, 422, msg, "invalid", name);
+		api_fail(req, 422, msg, "invalid_type", name);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -91,7 +91,7 @@ void api_bulk_create(struct api_request *req)
 		return;
 	json_t *body = api_body(req);
 	if (!json_is_object(body)) {
-		api_fail(req, 422, "a JSON object with since (and handler_id, events_id, until) is required", "invalid",
+		api_fail(req, 422, "a JSON object with since (and handler_id, events_id, until) is required", "validation",
 		         NULL);
 		return;
 	}
@@ -104,7 +104,7 @@ void api_bulk_create(struct api_request *req)
 		while (k < 4 && strcmp(key, known[k]) != 0)
 			k++;
 		if (k == 4) {
-			api_fail(req, 422, "unknown member; this takes handler_id, events_id, since, until", "invalid", key);
+			api_fail(req, 422, "unknown member; this takes handler_id, events_id, since, until", "unknown_field", key);
 			return;
 		}
 	}
@@ -112,7 +112,7 @@ void api_bulk_create(struct api_request *req)
 	char handler_text[32] = "";
 	if (handler != NULL && !json_is_null(handler)) {
 		if (!json_is_integer(handler) || json_integer_value(handler) <= 0) {
-			api_fail(req, 422, "handler_id must be a positive integer", "invalid", "handler_id");
+			api_fail(req, 422, "handler_id must be a positive integer", "validation", "handler_id");
 			return;
 		}
 		snprintf(handler_text, sizeof handler_text, "%lld", (long long)json_integer_value(handler));
@@ -133,7 +133,7 @@ void api_bulk_create(struct api_request *req)
 		                    : strstr(msg, "vent")                    ? "events_id"
 		                    : strstr(msg, "andler")                  ? "handler_id"
 		                                                             : "until";
-		api_fail(req, 422, msg, "invalid", field);
+		api_fail(req, 422, msg, "validation", field);
 		return;
 	}
 	long long count = 0, max_log_id = bulk_max_log_id(db), id = 0;

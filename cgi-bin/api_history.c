@@ -146,7 +146,7 @@ void api_cache_rollback(struct api_request *req)
 	json_t *body = api_body(req);
 	json_t *g = json_is_object(body) ? json_object_get(body, "generation") : NULL;
 	if (!json_is_integer(g) || json_integer_value(g) <= 0 || json_object_size(body) != 1) {
-		api_fail(req, 422, "a JSON object {\"generation\": N} naming a kept generation is required", "invalid",
+		api_fail(req, 422, "a JSON object {\"generation\": N} naming a kept generation is required", "validation",
 		         "generation");
 		return;
 	}

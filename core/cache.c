@@ -662,12 +662,13 @@ static int rollback_in_transaction(struct db *db, const char *by, const char *wh
 	db_rows_free(&state);
 	json_t *target = NULL, *previous = NULL;
 	long long previous_number = 0;
-	if (generation_list(db, generation, &target, NULL, &info->handlers_version) != 0 || target == NULL ||
-	    generation_list(db, 0, &previous, &previous_number, NULL) != 0) {
-		int missing = target == NULL;
+	if (generation_list(db, generation, &target, NULL, &info->handlers_version) != 0)
+		return -1;
+	if (target == NULL)
+		return 1;
+	if (generation_list(db, 0, &previous, &previous_number, NULL) != 0) {
 		json_decref(target);
-		json_decref(previous);
-		return missing ? 1 : -1;
+		return -1;
 	}
 	char *text = json_dumps(target, JSON_COMPACT);
 	info->handler_count = json_array_size(target);
