@@ -21,11 +21,11 @@
   <?cs if:Bulk.Failed > 0 ?>
   <h2>Failed again</h2>
   <div class="table-scroll">
-  <table class="grid" id="bulk-failures">
+  <table class="grid labelled" id="bulk-failures">
     <thead><tr><th class="num">Execution</th><th class="num">Redelivery</th><th>Error</th></tr></thead>
     <tbody>
     <?cs each:f = Bulk.Failures ?>
-      <tr><td class="num"><a href="/logs/<?cs var:url_escape(f.LogId) ?>">#<?cs var:f.LogId ?></a></td><td class="num"><?cs if:f.NewLogId ?><a href="/logs/<?cs var:url_escape(f.NewLogId) ?>">#<?cs var:f.NewLogId ?></a><?cs else ?><span class="muted">none</span><?cs /if ?></td><td><code><?cs var:f.Error ?></code></td></tr>
+      <tr><td class="num" data-label="Execution"><a href="/logs/<?cs var:url_escape(f.LogId) ?>">#<?cs var:f.LogId ?></a></td><td class="num" data-label="Redelivery"><?cs if:f.NewLogId ?><a href="/logs/<?cs var:url_escape(f.NewLogId) ?>">#<?cs var:f.NewLogId ?></a><?cs else ?><span class="muted">none</span><?cs /if ?></td><td data-label="Error"><code><?cs var:f.Error ?></code></td></tr>
     <?cs /each ?>
     </tbody>
   </table>
