@@ -120,10 +120,11 @@ static char *stored_text(json_t *obj, int changed)
 	return text;
 }
 
-static int insert(struct db *db, const char *by, const char *kind, enum history_action action,
-                  long long handler_id, long long generation, const char *before, const char *after)
+static int insert_as(struct db *db, const char *who_kind, const char *by, const char *kind,
+                     enum history_action action, long long handler_id, long long generation, const char *before,
+                     const char *after)
 {
-	struct db_param p[] = {DB_STR(actor_kind),
+	struct db_param p[] = {DB_STR(who_kind),
 	                       DB_STR(by),
 	                       DB_STR(kind),
 	                       DB_STR(history_action_name(action)),
@@ -132,6 +133,12 @@ static int insert(struct db *db, const char *by, const char *kind, enum history_
 	                       DB_STR_OR_NULL(before),
 	                       DB_STR_OR_NULL(after)};
 	return db_exec(db, SQL_INSERT, p, 8, NULL, NULL);
+}
+
+static int insert(struct db *db, const char *by, const char *kind, enum history_action action,
+                  long long handler_id, long long generation, const char *before, const char *after)
+{
+	return insert_as(db, actor_kind, by, kind, action, handler_id, generation, before, after);
 }
 
 int history_record_handler(struct db *db, enum history_action action, long long handler_id, json_t *before,
@@ -150,6 +157,14 @@ int history_record_handler(struct db *db, enum history_action action, long long 
 	free(before_text);
 	free(after_text);
 	return rc;
+}
+
+int history_record_auto_disable(struct db *db, long long handler_id, long threshold)
+{
+	char actor[96];
+	snprintf(actor, sizeof actor, "auto-disable: %ld failures in a row", threshold);
+	return insert_as(db, "system", actor, "handler", HISTORY_STATUS, handler_id, 0, "{\"status\":\"enabled\"}",
+	              "{\"status\":\"disabled\"}");
 }
 
 int history_record_cache(struct db *db, enum history_action action, const char *by, long long generation,

@@ -42,6 +42,9 @@ json_t *history_handler_read(struct db *db, long long id, int *found);
  * borrowed). Returns 0 or -1 (db_error says why). */
 int history_record_handler(struct db *db, enum history_action action, long long handler_id, json_t *before,
                            json_t *after);
+/* The auto_disable_failures setting switched handler_id off (logstore.c, in
+ * the log's transaction): recorded as a status change by "system". */
+int history_record_auto_disable(struct db *db, long long handler_id, long threshold);
 /* Write one publish or rollback by the publisher by (cache_publish's): details is borrowed. */
 int history_record_cache(struct db *db, enum history_action action, const char *by, long long generation,
                          json_t *details);

@@ -4,7 +4,9 @@
 // generation (prov-cache, POST /cache/rollback) that the dispatcher then runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, apiUser, runBin, sql, sqlValue } from '../lib/panel.mjs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { api, apiUser, configPath, runBin, runDir, sql, sqlValue } from '../lib/panel.mjs';
 import { addHandler, disableAll, dispatch, editHandler, publish } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 import { worker } from '../lib/retry.mjs';
@@ -180,4 +182,20 @@ test('publish preview, history and a rollback the dispatcher then runs (API and 
   assert.match(back.stdout, new RegExp(`generation ${second}'s 2 enabled handlers again`));
   assert.equal(sqlValue("SELECT actor FROM change_history WHERE kind = 'cache' ORDER BY id DESC LIMIT 1"), 'ops-oncall');
   assert.equal(sqlValue("SELECT actor_kind FROM change_history WHERE kind = 'cache' ORDER BY id DESC LIMIT 1"), 'cli');
+});
+
+test('history: an auto-disable (auto_disable_failures) is recorded as a status change by the system', async (t) => {
+  const receiver = await startReceiver();
+  t.after(() => receiver.close());
+  disableAll();
+  const id = addHandler({ name: 'Hopeless (history)', event: 'clients.custom_fields.update', task: `${receiver.url}/status/500` });
+  publish();
+  const conf = path.join(runDir, 'history-auto-disable.conf');
+  writeFileSync(conf, `${readFileSync(configPath, 'utf8')}auto_disable_failures = 2\n`);
+  for (let i = 0; i < 2; i++) await dispatch(['clients.custom_fields.update', '--config', conf], {});
+  assert.equal(sqlValue(`SELECT status FROM handlers WHERE id = ${id}`), 'disabled');
+  const h = await api('GET', `/handlers/${id}/history`, { key: viewer.key });
+  assert.deepEqual(h.json.history.map((e) => [e.action, e.actor_kind, e.actor]),
+    [['status', 'system', 'auto-disable: 2 failures in a row']]);
+  assert.deepEqual(h.json.history[0].changes.map((c) => [c.field, c.before, c.after]), [['status', 'enabled', 'disabled']]);
 });
