@@ -1,6 +1,7 @@
-/* api_bulk: bulk recovery over JSON (issue #16): POST /logs/redeliver asks
- * for the failed executions of a handler (or a filter) since a time to be
- * redelivered by prov-worker; GET /logs/redeliver/{id} is its progress. */
+/* api_bulk: bulk recovery over JSON (issue #16): POST /bulk-redeliveries
+ * asks for the failed executions of a handler (or a filter) since a time to
+ * be redelivered by prov-worker; GET /bulk-redeliveries/{id} is its progress.
+ * (Not under /logs/: /logs/{id}/redeliver would make /logs/x/{id} ambiguous.) */
 #include "api.h"
 
 #include "../core/api.h"

@@ -40,8 +40,8 @@ before(async () => {
   ids.script = await make({ name: 'OpenAPI script', task: 'openapi-example.sh' });
   ids.missing = 999999999;
   ids.generation = publish(); // POST /cache/rollback's example publishes it again
-  // A bulk redelivery of nothing (a range in the future): GET /logs/redeliver/{id}'s example.
-  const bulk = await api('POST', '/logs/redeliver', { key: admin.key, body: { since: '2097-01-01T00:00:00Z' } });
+  // A bulk redelivery of nothing (a range in the future): GET /bulk-redeliveries/{id}'s example.
+  const bulk = await api('POST', '/bulk-redeliveries', { key: admin.key, body: { since: '2097-01-01T00:00:00Z' } });
   assert.equal(bulk.status, 202, bulk.text);
   ids.bulk = bulk.json.id;
   const run = await dispatch(['clients.accounts.update', '--object-id', '3'], { account_id: 3 });
