@@ -15,15 +15,15 @@
 
 static json_t *progress_json(const struct bulk_progress *p)
 {
-	json_t *o = json_pack("{s:I, s:s, s:o?, s:o?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "id",
-	                      (json_int_t)p->id, "state", p->state, "handler_id",
+	json_t *o = json_pack("{s:I, s:s, s:o?, s:o?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+	                      "id", (json_int_t)p->id, "state", p->state, "handler_id",
 	                      p->handler_id > 0 ? json_integer(p->handler_id) : json_null(), "events_id",
 	                      p->events_id[0] ? json_string(p->events_id) : json_null(), "max_log_id",
 	                      (json_int_t)p->max_log_id, "expected", (json_int_t)p->expected, "total",
-	                      (json_int_t)p->total, "skipped", (json_int_t)p->skipped, "queued", (json_int_t)p->queued,
-	                      "running", (json_int_t)p->running, "delivered", (json_int_t)p->delivered, "failed",
-	                      (json_int_t)p->failed, "done", (json_int_t)(p->delivered + p->failed), "requested_by",
-	                      p->requested_by);
+	                      (json_int_t)p->total, "skipped", (json_int_t)p->skipped, "queued",
+	                      (json_int_t)p->queued, "running", (json_int_t)p->running, "delivered",
+	                      (json_int_t)p->delivered, "failed", (json_int_t)p->failed, "done",
+	                      (json_int_t)(p->delivered + p->failed), "requested_by", p->requested_by);
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "since", api_time(p->since));
@@ -92,8 +92,8 @@ void api_bulk_create(struct api_request *req)
 		return;
 	json_t *body = api_body(req);
 	if (!json_is_object(body)) {
-		api_fail(req, 422, "a JSON object with since (and handler_id, events_id, until) is required", "validation",
-		         NULL);
+		api_fail(req, 422, "a JSON object with since (and handler_id, events_id, until) is required",
+		         "validation", NULL);
 		return;
 	}
 	static const char *const known[] = {"handler_id", "events_id", "since", "until"};
@@ -105,7 +105,8 @@ void api_bulk_create(struct api_request *req)
 		while (k < 4 && strcmp(key, known[k]) != 0)
 			k++;
 		if (k == 4) {
-			api_fail(req, 422, "unknown member; this takes handler_id, events_id, since, until", "unknown_field", key);
+			api_fail(req, 422, "unknown member; this takes handler_id, events_id, since, until",
+			         "unknown_field", key);
 			return;
 		}
 	}
@@ -113,14 +114,15 @@ void api_bulk_create(struct api_request *req)
 	char handler_text[32] = "";
 	if (handler != NULL && !json_is_null(handler)) {
 		if (!json_is_integer(handler) || json_integer_value(handler) <= 0) {
-			api_fail(req, 422, "handler_id must be a positive integer", "validation", "handler_id");
+			api_fail(req, 422, "handler_id must be a positive integer", "validation",
+			         "handler_id");
 			return;
 		}
 		snprintf(handler_text, sizeof handler_text, "%lld", (long long)json_integer_value(handler));
 	}
 	const char *event, *since, *until;
-	if (string_member(req, body, "events_id", &event) != 0 || string_member(req, body, "since", &since) != 0 ||
-	    string_member(req, body, "until", &until) != 0)
+	if (string_member(req, body, "events_id", &event) != 0 ||
+	    string_member(req, body, "since", &since) != 0 || string_member(req, body, "until", &until) != 0)
 		return;
 	char since_buf[64], until_buf[64];
 	struct logs_input in = {.handler = handler_text,
@@ -131,9 +133,9 @@ void api_bulk_create(struct api_request *req)
 	char msg[640];
 	if (bulk_filter_from_logs(&in, &f, msg, sizeof msg) != 0) {
 		const char *field = since == NULL || strstr(msg, "Date From") ? "since"
-		                    : strstr(msg, "vent")                    ? "events_id"
-		                    : strstr(msg, "andler")                  ? "handler_id"
-		                                                             : "until";
+		                    : strstr(msg, "vent")                     ? "events_id"
+		                    : strstr(msg, "andler")                   ? "handler_id"
+		                                                              : "until";
 		api_fail(req, 422, msg, "validation", field);
 		return;
 	}

@@ -101,14 +101,18 @@ void page_logs_bulk_submit(struct web_request *req)
 	char *end = NULL;
 	long long max_log_id = bound ? strtoll(bound, &end, 10) : 0, newest = bulk_max_log_id(db);
 	long long expected = stated ? strtoll(stated, NULL, 10) : 0;
-	if (bound == NULL || end == bound || *end != '\0' || max_log_id <= 0 || newest < 0 || max_log_id > newest) {
-		web_error(req, 422, "The confirmation has expired; open the Execution Logs and ask again.", NULL);
+	if (bound == NULL || end == bound || *end != '\0' || max_log_id <= 0 || newest < 0 ||
+	    max_log_id > newest) {
+		web_error(req, 422, "The confirmation has expired; open the Execution Logs and ask again.",
+		          NULL);
 		return;
 	}
 	long long id = 0;
-	enum bulk_submit r = bulk_request(db, &f, max_log_id, expected < 0 ? 0 : expected, web_session(req)->user.name, &id);
+	enum bulk_submit r =
+	    bulk_request(db, &f, max_log_id, expected < 0 ? 0 : expected, web_session(req)->user.name, &id);
 	if (r == BULK_ERROR) {
-		web_error(req, 500, "The bulk redelivery could not be queued; try again shortly.", db_error(db));
+		web_error(req, 500, "The bulk redelivery could not be queued; try again shortly.",
+		          db_error(db));
 		return;
 	}
 	char location[96];

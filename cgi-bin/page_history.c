@@ -182,7 +182,8 @@ static int set_generations(struct web_request *req, struct db *db)
 	struct db_rows rows;
 	if (cache_generations_list(db, GENERATIONS_MAX, &rows) != 0)
 		return -1;
-	static const char *const names[] = {"Generation", "PublishedAt", "PublishedBy", "HandlerCount", "Current"};
+	static const char *const names[] = {"Generation", "PublishedAt", "PublishedBy", "HandlerCount",
+	                                    "Current"};
 	char key[96];
 	for (size_t r = 0; r < rows.nrows; r++)
 		for (size_t c = 0; c < 5; c++) {
@@ -206,7 +207,8 @@ int page_history_scheduler(struct web_request *req, struct db *db, int pending)
 		json_decref(diff);
 	}
 	const char *rolled = web_param(req, "rolledback");
-	if (rolled != NULL && rolled[0] != '\0' && strlen(rolled) < 19 && strspn(rolled, "0123456789") == strlen(rolled))
+	if (rolled != NULL && rolled[0] != '\0' && strlen(rolled) < 19 &&
+	    strspn(rolled, "0123456789") == strlen(rolled))
 		web_set(req, "Flash.RolledBack", rolled);
 	if (web_param(req, "notkept") != NULL)
 		web_set_int(req, "Flash.NotKept", 1);

@@ -315,8 +315,10 @@ static long number_arg(const char *text, long min, long max)
 
 static void print_bulk(const struct bulk_progress *p)
 {
-	printf("bulk redelivery #%lld: %s; %lld of %lld done (%lld delivered, %lld failed again), %lld waiting",
-	       p->id, p->state, p->delivered + p->failed, p->total, p->delivered, p->failed, p->queued + p->running);
+	printf(
+	    "bulk redelivery #%lld: %s; %lld of %lld done (%lld delivered, %lld failed again), %lld waiting",
+	    p->id, p->state, p->delivered + p->failed, p->total, p->delivered, p->failed,
+	    p->queued + p->running);
 	if (p->skipped > 0)
 		printf(", %lld skipped (queued by another pending request)", p->skipped);
 	printf("; asked for %lld by %s at %s UTC\n", p->expected, p->requested_by, p->created_at);
@@ -349,7 +351,8 @@ static int logs_redeliver_command(const struct config *cfg, int argc, char **arg
 		                      : strcmp(argv[i], "--event") == 0   ? &in.event
 		                                                          : NULL;
 		if (target == NULL || i + 1 >= argc)
-			return usage_error("logs redeliver takes --since T, --handler ID, --event E, --until T");
+			return usage_error(
+			    "logs redeliver takes --since T, --handler ID, --event E, --until T");
 		*target = argv[++i];
 	}
 	if (in.from == NULL)
@@ -375,7 +378,8 @@ static int logs_redeliver_command(const struct config *cfg, int argc, char **arg
 		if (r == BULK_EXISTING)
 			printf("the same bulk redelivery is already pending: nothing queued twice\n");
 		else
-			printf("%lld failed execution%s to redeliver; prov-worker runs them\n", count, count == 1 ? "" : "s");
+			printf("%lld failed execution%s to redeliver; prov-worker runs them\n", count,
+			       count == 1 ? "" : "s");
 		rc = bulk_show(cfg, db, id);
 	}
 	db_close(db);

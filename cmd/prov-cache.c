@@ -124,7 +124,8 @@ static void print_entries(const json_t *diff, const char *kind, const char *mark
 	json_array_foreach(json_object_get(diff, kind), i, e)
 	{
 		printf("%s #%lld %s (%s)\n", mark, (long long)json_integer_value(json_object_get(e, "id")),
-		       json_string_value(json_object_get(e, "name")), json_string_value(json_object_get(e, "events_id")));
+		       json_string_value(json_object_get(e, "name")),
+		       json_string_value(json_object_get(e, "events_id")));
 		size_t j;
 		json_t *c;
 		json_array_foreach(json_object_get(e, "changes"), j, c)
@@ -133,19 +134,22 @@ static void print_entries(const json_t *diff, const char *kind, const char *mark
 			char before[1024], after[1024];
 			history_value_text(field, json_object_get(c, "before"), before, sizeof before);
 			history_value_text(field, json_object_get(c, "after"), after, sizeof after);
-			printf("    %s: %s -> %s\n", json_string_value(json_object_get(c, "label")), before, after);
+			printf("    %s: %s -> %s\n", json_string_value(json_object_get(c, "label")), before,
+			       after);
 		}
 	}
 	char key[32];
 	snprintf(key, sizeof key, "%s_count", kind);
-	long long more = json_integer_value(json_object_get(diff, key)) - (long long)json_array_size(json_object_get(diff, kind));
+	long long more = json_integer_value(json_object_get(diff, key)) -
+	                 (long long)json_array_size(json_object_get(diff, kind));
 	if (more > 0)
 		printf("%s ... and %lld more\n", mark, more);
 }
 
 static void print_diff(const json_t *diff)
 {
-	printf("%lld added, %lld changed, %lld removed\n", (long long)json_integer_value(json_object_get(diff, "added_count")),
+	printf("%lld added, %lld changed, %lld removed\n",
+	       (long long)json_integer_value(json_object_get(diff, "added_count")),
 	       (long long)json_integer_value(json_object_get(diff, "changed_count")),
 	       (long long)json_integer_value(json_object_get(diff, "removed_count")));
 	print_entries(diff, "added", "+");
@@ -175,8 +179,9 @@ static int generations(struct db *db)
 	}
 	printf("  %-10s %-19s %-8s %s\n", "GENERATION", "PUBLISHED (UTC)", "HANDLERS", "BY");
 	for (size_t r = 0; r < rows.nrows; r++)
-		printf("%s %-10s %-19s %-8s %s\n", db_cell_int(&rows, r, 4, 0) ? "*" : " ", db_cell(&rows, r, 0),
-		       db_cell(&rows, r, 1), db_cell(&rows, r, 3), db_cell(&rows, r, 2));
+		printf("%s %-10s %-19s %-8s %s\n", db_cell_int(&rows, r, 4, 0) ? "*" : " ",
+		       db_cell(&rows, r, 0), db_cell(&rows, r, 1), db_cell(&rows, r, 3),
+		       db_cell(&rows, r, 2));
 	db_rows_free(&rows);
 	return 0;
 }
@@ -189,7 +194,8 @@ static int rollback(struct db *db, long long generation, const char *by)
 	struct cache_publish_info info;
 	int rc = found == 0 ? cache_rollback(db, by, generation, &info, err, sizeof err) : found;
 	if (rc > 0) {
-		fprintf(stderr, PROG ": generation %lld is not kept (purged, or never published)\n", generation);
+		fprintf(stderr, PROG ": generation %lld is not kept (purged, or never published)\n",
+		        generation);
 		json_decref(diff);
 		return EX_DATAERR;
 	}
@@ -199,7 +205,8 @@ static int rollback(struct db *db, long long generation, const char *by)
 		return CLI_EXIT_SOFTWARE;
 	}
 	printf("generation %lld published at %s UTC by %s: generation %lld's %zu enabled handler%s again\n",
-	       info.generation, info.published_at, by, generation, info.handler_count, info.handler_count == 1 ? "" : "s");
+	       info.generation, info.published_at, by, generation, info.handler_count,
+	       info.handler_count == 1 ? "" : "s");
 	print_diff(diff);
 	json_decref(diff);
 	return 0;
@@ -267,7 +274,8 @@ int main(int argc, char **argv)
 	}
 	int is_reload = strcmp(command, "reload") == 0, is_show = strcmp(command, "show") == 0;
 	int is_watch = strcmp(command, "watch") == 0, is_preview = strcmp(command, "preview") == 0;
-	int is_generations = strcmp(command, "generations") == 0, is_rollback = strcmp(command, "rollback") == 0;
+	int is_generations = strcmp(command, "generations") == 0,
+	    is_rollback = strcmp(command, "rollback") == 0;
 	if (!is_reload && !is_show && !is_watch && !is_preview && !is_generations && !is_rollback)
 		return usage_error("unknown command");
 	if (is_rollback && target <= 0)

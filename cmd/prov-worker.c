@@ -144,9 +144,11 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	const char *result = st.corrupt > 0 || st.refused > 0 ? "error" : "ok";
 	if (scheduler_record(db, "retry_worker", result, summary) != 0)
 		fprintf(stderr, PROG ": could not record the run in services: %s\n", db_error(db));
-	if (bulk.selected > 0 || bulk.delivered > 0 || bulk.failed > 0) /* an empty request ending is no news */
+	if (bulk.selected > 0 || bulk.delivered > 0 ||
+	    bulk.failed > 0) /* an empty request ending is no news */
 		printf("bulk redelivery: %ld queued, %ld delivered, %ld failed, %ld request%s finished\n",
-		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished, bulk.finished == 1 ? "" : "s");
+		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished,
+		       bulk.finished == 1 ? "" : "s");
 	fflush(stdout);
 	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0) {
 		printf("%s\n", summary);

@@ -26,8 +26,8 @@
 #define WHERE_3 "WHERE l.handler_id = ? AND l.events_id = ? AND " MATCH
 #define COUNT_SQL(where) "SELECT COUNT(*) FROM exec_logs l " where
 #define CHUNK_SQL(where)                                                                                     \
-	"SELECT l.id, l.handler_id, l.object_id, DATE_FORMAT(l.dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs l " \
-	where "AND (l.dt > ? OR (l.dt = ? AND l.id > ?)) ORDER BY l.dt, l.id LIMIT ?"
+	"SELECT l.id, l.handler_id, l.object_id, DATE_FORMAT(l.dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs "  \
+	"l " where "AND (l.dt > ? OR (l.dt = ? AND l.id > ?)) ORDER BY l.dt, l.id LIMIT ?"
 
 static const char *const count_sql[4] = {COUNT_SQL(WHERE_0), COUNT_SQL(WHERE_1), COUNT_SQL(WHERE_2),
                                          COUNT_SQL(WHERE_3)};
@@ -44,7 +44,8 @@ static const char SQL_PENDING[] = "SELECT id FROM bulk_redeliveries WHERE pendin
 static const char SQL_SELECTING[] =
     "SELECT id, COALESCE(handler_id, 0), COALESCE(events_id, ''), " TIME_FMT("since") ", " TIME_FMT(
         "until") ", max_log_id, " TIME_FMT("cursor_dt") ", cursor_id "
-                 "FROM bulk_redeliveries WHERE state = 'selecting' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+                                                        "FROM bulk_redeliveries WHERE state = 'selecting' "
+                                                        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
 static const char SQL_ADD_ITEM[] =
     "INSERT IGNORE INTO bulk_redelivery_items (bulk_id, log_id, handler_id, object_id, active_log_id, state) "
     "VALUES (?, ?, ?, ?, ?, 'queued')";
@@ -52,8 +53,9 @@ static const char SQL_SELECTED[] =
     "UPDATE bulk_redeliveries SET total = total + ?, skipped = skipped + ?, cursor_dt = ?, cursor_id = ?, "
     "state = IF(?, 'running', 'selecting'), updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 /* Claimers of one request take turns on its row (a short transaction). */
-static const char SQL_RUNNING[] = "SELECT id FROM bulk_redeliveries WHERE state = 'running' ORDER BY id LIMIT 1 "
-                                  "FOR UPDATE";
+static const char SQL_RUNNING[] =
+    "SELECT id FROM bulk_redeliveries WHERE state = 'running' ORDER BY id LIMIT 1 "
+    "FOR UPDATE";
 static const char SQL_STALE[] =
     "UPDATE bulk_redelivery_items SET state = 'failed', active_log_id = NULL, "
     "error = 'the worker stopped during this delivery; not run again (at most once per request)' "
@@ -107,9 +109,12 @@ int bulk_filter_from_logs(const struct logs_input *in, struct bulk_filter *f, ch
 				break;
 			}
 	} else if (in->status != NULL && in->status[0] != '\0' && strcmp(in->status, "fail") != 0) {
-		snprintf(msg, msglen, "Only failed executions are redelivered in bulk: set Status to Fail or leave it empty.");
+		snprintf(
+		    msg, msglen,
+		    "Only failed executions are redelivered in bulk: set Status to Fail or leave it empty.");
 	} else if (in->text != NULL && in->text[0] != '\0') {
-		snprintf(msg, msglen, "A text search cannot select a bulk redelivery: clear the search text.");
+		snprintf(msg, msglen,
+		         "A text search cannot select a bulk redelivery: clear the search text.");
 	} else if (q->from_sql[0] == '\0') {
 		snprintf(msg, msglen, "Say since when: set Date From (UTC), e.g. the start of the outage.");
 	} else {
@@ -126,7 +131,8 @@ int bulk_filter_from_logs(const struct logs_input *in, struct bulk_filter *f, ch
 }
 
 /* The WHERE (an index of count_sql / chunk_sql) and its parameters. */
-static unsigned filter_params(const struct bulk_filter *f, long long max_log_id, struct db_param *p, size_t *n)
+static unsigned filter_params(const struct bulk_filter *f, long long max_log_id, struct db_param *p,
+                              size_t *n)
 {
 	unsigned where = 0;
 	*n = 0;
@@ -174,12 +180,17 @@ enum bulk_submit bulk_request(struct db *db, const struct bulk_filter *f, long l
                               long long expected, const char *by, long long *id)
 {
 	char canonical[256], key[AUTH_HEX_LEN + 1];
-	snprintf(canonical, sizeof canonical, "handler=%lld;event=%s;since=%s;until=%s", f->handler_id, f->events_id,
-	         f->since, f->until[0] ? f->until : FAR_FUTURE);
+	snprintf(canonical, sizeof canonical, "handler=%lld;event=%s;since=%s;until=%s", f->handler_id,
+	         f->events_id, f->since, f->until[0] ? f->until : FAR_FUTURE);
 	auth_sha256_hex(canonical, strlen(canonical), key);
-	struct db_param p[] = {DB_STR(key),           DB_INT(f->handler_id), DB_STR(f->events_id),
-	                       DB_STR(f->since),      DB_STR(f->until[0] ? f->until : FAR_FUTURE),
-	                       DB_INT(max_log_id),    DB_INT(expected),      DB_STR(by),
+	struct db_param p[] = {DB_STR(key),
+	                       DB_INT(f->handler_id),
+	                       DB_STR(f->events_id),
+	                       DB_STR(f->since),
+	                       DB_STR(f->until[0] ? f->until : FAR_FUTURE),
+	                       DB_INT(max_log_id),
+	                       DB_INT(expected),
+	                       DB_STR(by),
 	                       DB_STR(f->since)};
 	unsigned long long insert_id = 0;
 	if (db_exec(db, SQL_REQUEST, p, 9, NULL, &insert_id) == 0) {
@@ -290,9 +301,9 @@ static int select_chunk(struct db *db, struct bulk_stats *st)
 	for (size_t r = 0; rc == 0 && r < chunk.nrows; r++) {
 		long long log_id = db_cell_int(&chunk, r, 0, 0);
 		const char *handler = db_cell(&chunk, r, 1), *object = db_cell(&chunk, r, 2);
-		struct db_param item[] = {DB_INT(bulk_id), DB_INT(log_id),
-		                          handler ? DB_INT(strtoll(handler, NULL, 10)) : DB_NULL(),
-		                          object ? DB_INT(strtoll(object, NULL, 10)) : DB_NULL(), DB_INT(log_id)};
+		struct db_param item[] = {
+		    DB_INT(bulk_id), DB_INT(log_id), handler ? DB_INT(strtoll(handler, NULL, 10)) : DB_NULL(),
+		    object ? DB_INT(strtoll(object, NULL, 10)) : DB_NULL(), DB_INT(log_id)};
 		unsigned long long affected = 0;
 		rc = db_exec(db, SQL_ADD_ITEM, item, 5, &affected, NULL);
 		if (affected > 0)
@@ -306,8 +317,8 @@ static int select_chunk(struct db *db, struct bulk_stats *st)
 			snprintf(cursor_dt, sizeof cursor_dt, "%s", db_cell(&chunk, chunk.nrows - 1, 3));
 			cursor_id = db_cell_int(&chunk, chunk.nrows - 1, 0, 0);
 		}
-		struct db_param upd[] = {DB_INT(added),  DB_INT(skipped), DB_STR(cursor_dt),
-		                         DB_INT(cursor_id), DB_INT(last), DB_INT(bulk_id)};
+		struct db_param upd[] = {DB_INT(added),     DB_INT(skipped), DB_STR(cursor_dt),
+		                         DB_INT(cursor_id), DB_INT(last),    DB_INT(bulk_id)};
 		rc = db_exec(db, SQL_SELECTED, upd, 6, NULL, NULL);
 	}
 	db_rows_free(&chunk);
@@ -346,7 +357,8 @@ static int claim(struct db *db, const char *worker_id, long want, long long *bul
 		if (rc == 0)
 			rc = db_query(db, SQL_CLAIMABLE, which, 2, items);
 		for (size_t r = 0; rc == 0 && r < items->nrows; r++) {
-			struct db_param c[] = {DB_STR(worker_id), DB_INT(*bulk_id), DB_INT(db_cell_int(items, r, 0, 0))};
+			struct db_param c[] = {DB_STR(worker_id), DB_INT(*bulk_id),
+			                       DB_INT(db_cell_int(items, r, 0, 0))};
 			rc = db_exec(db, SQL_CLAIM, c, 3, NULL, NULL);
 		}
 		if (rc == 0 && items->nrows == 0) {

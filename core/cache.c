@@ -151,8 +151,8 @@ static int generation_list(struct db *db, long long generation, json_t **list, l
 	*list = NULL;
 	struct db_rows rows;
 	struct db_param p[] = {DB_INT(generation)};
-	if (db_query(db, generation > 0 ? SQL_GENERATION_SNAPSHOT : SQL_CURRENT_SNAPSHOT, p, generation > 0 ? 1 : 0,
-	             &rows) != 0)
+	if (db_query(db, generation > 0 ? SQL_GENERATION_SNAPSHOT : SQL_CURRENT_SNAPSHOT, p,
+	             generation > 0 ? 1 : 0, &rows) != 0)
 		return -1;
 	int rc = 0;
 	if (rows.nrows == 1 && db_cell(&rows, 0, 1) != NULL) {
@@ -179,10 +179,10 @@ static int record_history(struct db *db, const char *by, enum history_action act
 	json_decref(empty);
 	if (diff == NULL)
 		return -1;
-	json_t *details = json_pack("{s:I, s:o?, s:o?, s:I, s:o}", "generation", (json_int_t)generation, "previous",
-	                            previous_number > 0 ? json_integer(previous_number) : NULL, "rollback_of",
-	                            rollback_of > 0 ? json_integer(rollback_of) : NULL, "handler_count",
-	                            (json_int_t)json_array_size(next), "diff", diff);
+	json_t *details = json_pack("{s:I, s:o?, s:o?, s:I, s:o}", "generation", (json_int_t)generation,
+	                            "previous", previous_number > 0 ? json_integer(previous_number) : NULL,
+	                            "rollback_of", rollback_of > 0 ? json_integer(rollback_of) : NULL,
+	                            "handler_count", (json_int_t)json_array_size(next), "diff", diff);
 	int rc = details != NULL ? history_record_cache(db, action, by, generation, details) : -1;
 	json_decref(details);
 	return rc;
@@ -229,7 +229,8 @@ static int publish_in_transaction(struct db *db, const char *by, const char *whe
 	if (rc == 0)
 		rc = db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
 	if (rc == 0)
-		rc = record_history(db, by, HISTORY_PUBLISH, info->generation, 0, previous, previous_number, list);
+		rc = record_history(db, by, HISTORY_PUBLISH, info->generation, 0, previous, previous_number,
+		                    list);
 	json_decref(list);
 	json_decref(previous);
 	return rc;
@@ -642,7 +643,8 @@ int cache_rollback_preview(struct db *db, long long generation, json_t **diff, c
 	if (empty != NULL && generation_list(db, generation, &target, NULL, NULL) == 0 &&
 	    generation_list(db, 0, &published, NULL, NULL) == 0) {
 		rc = target == NULL ? 1 : 0;
-		if (target != NULL && (*diff = cache_diff(published ? published : empty, target, CACHE_DIFF_CAP)) == NULL)
+		if (target != NULL &&
+		    (*diff = cache_diff(published ? published : empty, target, CACHE_DIFF_CAP)) == NULL)
 			rc = -1;
 	}
 	json_decref(published);
@@ -683,8 +685,8 @@ static int rollback_in_transaction(struct db *db, const char *by, const char *wh
 	if (rc == 0)
 		rc = db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
 	if (rc == 0)
-		rc = record_history(db, by, HISTORY_ROLLBACK, info->generation, generation, previous, previous_number,
-		                    target);
+		rc = record_history(db, by, HISTORY_ROLLBACK, info->generation, generation, previous,
+		                    previous_number, target);
 	json_decref(target);
 	json_decref(previous);
 	return rc;
@@ -710,14 +712,16 @@ int cache_rollback(struct db *db, const char *by, long long generation, struct c
 		if (rc < 0)
 			snprintf(err, errlen, "rollback failed: %s", db_error(db));
 		else
-			snprintf(err, errlen, "generation %lld is not kept (purged, or never published)", generation);
+			snprintf(err, errlen, "generation %lld is not kept (purged, or never published)",
+			         generation);
 		db_rollback(db);
 		if (rc < 0)
 			record_run(db, "error", err);
 		return rc;
 	}
 	char detail[256];
-	snprintf(detail, sizeof detail, "generation %lld published by %s: a rollback to generation %lld, %zu enabled handler%s",
+	snprintf(detail, sizeof detail,
+	         "generation %lld published by %s: a rollback to generation %lld, %zu enabled handler%s",
 	         info->generation, by, generation, info->handler_count, info->handler_count == 1 ? "" : "s");
 	record_run(db, "ok", detail);
 	return 0;

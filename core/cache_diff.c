@@ -64,8 +64,9 @@ static int add(json_t *diff, const char *kind, json_t *e, size_t cap)
 json_t *cache_diff(const json_t *published, const json_t *next, size_t cap)
 {
 	json_t *old_index = by_id(published), *new_index = by_id(next);
-	json_t *diff = json_pack("{s:[], s:[], s:[], s:I, s:I, s:I}", "added", "changed", "removed", "added_count",
-	                         (json_int_t)0, "changed_count", (json_int_t)0, "removed_count", (json_int_t)0);
+	json_t *diff =
+	    json_pack("{s:[], s:[], s:[], s:I, s:I, s:I}", "added", "changed", "removed", "added_count",
+	              (json_int_t)0, "changed_count", (json_int_t)0, "removed_count", (json_int_t)0);
 	int rc = old_index != NULL && new_index != NULL && diff != NULL ? 0 : -1;
 	size_t i;
 	json_t *h;

@@ -25,7 +25,8 @@ int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const
 	/* What a command changes is recorded as made by the CLI's user (history.h). */
 	const struct passwd *pw = getpwuid(getuid());
 	char actor[HISTORY_ACTOR_MAX + 1];
-	snprintf(actor, sizeof actor, "cli:%.64s", pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown");
+	snprintf(actor, sizeof actor, "cli:%.64s",
+	         pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown");
 	history_set_actor("cli", actor);
 	return -1;
 }

@@ -369,7 +369,8 @@ enum handler_store_result handlers_set_status(struct db *db, long long id, enum 
 	if (result == HANDLER_STORE_OK && current != to) {
 		struct db_param params[] = {DB_STR(handler_status_name(to)), DB_INT(id)};
 		json_t *before = history_before(db, id);
-		if (before == NULL || db_exec(db, SQL_SET_STATUS, params, 2, NULL, NULL) != 0 || bump_version(db) != 0)
+		if (before == NULL || db_exec(db, SQL_SET_STATUS, params, 2, NULL, NULL) != 0 ||
+		    bump_version(db) != 0)
 			result = HANDLER_STORE_ERROR;
 		else
 			result = record_history(db, HISTORY_STATUS, id, before);
@@ -388,7 +389,8 @@ enum handler_store_result handlers_delete(struct db *db, long long id)
 	if (result == HANDLER_STORE_OK) {
 		struct db_param params[] = {DB_INT(id)};
 		json_t *before = history_before(db, id);
-		if (before == NULL || db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 || bump_version(db) != 0)
+		if (before == NULL || db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 ||
+		    bump_version(db) != 0)
 			result = HANDLER_STORE_ERROR;
 		else
 			result = record_history(db, HISTORY_DELETE, id, before);

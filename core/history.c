@@ -11,8 +11,8 @@ static char actor_kind[16] = "system";
 static char actor_name[HISTORY_ACTOR_MAX + 1] = "system";
 
 static const char *const action_names[] = {
-    [HISTORY_CREATE] = "create",   [HISTORY_EDIT] = "edit",         [HISTORY_STATUS] = "status",
-    [HISTORY_DELETE] = "delete",   [HISTORY_PUBLISH] = "publish",   [HISTORY_ROLLBACK] = "rollback",
+    [HISTORY_CREATE] = "create", [HISTORY_EDIT] = "edit",       [HISTORY_STATUS] = "status",
+    [HISTORY_DELETE] = "delete", [HISTORY_PUBLISH] = "publish", [HISTORY_ROLLBACK] = "rollback",
 };
 
 const char *history_action_name(enum history_action action)
@@ -49,7 +49,8 @@ static const char SQL_INSERT[] =
     "INSERT INTO change_history (at, actor_kind, actor, kind, action, handler_id, generation, before_json, "
     "after_json) VALUES (UTC_TIMESTAMP(6), ?, ?, ?, ?, ?, ?, ?, ?)";
 #define LIST_COLUMNS                                                                                         \
-	"SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor_kind, actor, action, handler_id, generation, " \
+	"SELECT id, DATE_FORMAT(at, '%Y-%m-%d %H:%i:%s'), actor_kind, actor, action, handler_id, "           \
+	"generation, "                                                                                       \
 	"before_json, after_json FROM change_history "
 static const char SQL_LIST_HANDLER[] =
     LIST_COLUMNS "WHERE kind = 'handler' AND handler_id = ? ORDER BY id DESC LIMIT ?";
@@ -88,7 +89,8 @@ json_t *history_handler_read(struct db *db, long long id, int *found)
 		rc |= json_object_set_new(h, "retry_max_attempts", int_or_null(&rows, 9));
 		rc |= json_object_set_new(h, "retry_schedule", text_or_null(db_cell(&rows, 0, 10)));
 		rc |= json_object_set_new(h, "signature_scheme", text_or_null(db_cell(&rows, 0, 11)));
-		rc |= json_object_set_new(h, "secret", db_cell_int(&rows, 0, 12, 0) ? json_string("set") : json_null());
+		rc |= json_object_set_new(h, "secret",
+		                          db_cell_int(&rows, 0, 12, 0) ? json_string("set") : json_null());
 		rc |= json_object_set_new(h, "secret_digest", text_or_null(db_cell(&rows, 0, 13)));
 		rc |= json_object_set_new(h, "revision", json_integer(db_cell_int(&rows, 0, 14, 1)));
 		if (rc != 0) {
@@ -121,8 +123,8 @@ static char *stored_text(json_t *obj, int changed)
 }
 
 static int insert_as(struct db *db, const char *who_kind, const char *by, const char *kind,
-                     enum history_action action, long long handler_id, long long generation, const char *before,
-                     const char *after)
+                     enum history_action action, long long handler_id, long long generation,
+                     const char *before, const char *after)
 {
 	struct db_param p[] = {DB_STR(who_kind),
 	                       DB_STR(by),
@@ -163,8 +165,8 @@ int history_record_auto_disable(struct db *db, long long handler_id, long thresh
 {
 	char actor[96];
 	snprintf(actor, sizeof actor, "auto-disable: %ld failures in a row", threshold);
-	return insert_as(db, "system", actor, "handler", HISTORY_STATUS, handler_id, 0, "{\"status\":\"enabled\"}",
-	              "{\"status\":\"disabled\"}");
+	return insert_as(db, "system", actor, "handler", HISTORY_STATUS, handler_id, 0,
+	                 "{\"status\":\"enabled\"}", "{\"status\":\"disabled\"}");
 }
 
 int history_record_cache(struct db *db, enum history_action action, const char *by, long long generation,
@@ -175,8 +177,8 @@ int history_record_cache(struct db *db, enum history_action action, const char *
 		return -1;
 	/* The panel's and the API's own actor names the key; a CLI's is --by. */
 	int own = strcmp(actor_kind, "panel") == 0 || strcmp(actor_kind, "api") == 0;
-	int rc = insert(db, own || by == NULL || by[0] == '\0' ? actor_name : by, "cache", action, 0, generation, NULL,
-	                text);
+	int rc = insert(db, own || by == NULL || by[0] == '\0' ? actor_name : by, "cache", action, 0,
+	                generation, NULL, text);
 	free(text);
 	return rc;
 }

@@ -77,7 +77,8 @@ json_t *history_changes(const json_t *before, const json_t *after)
 			/* Never a value: only that there is one, and whether it changed. */
 			if (b == NULL && a == NULL)
 				continue;
-			if (b != NULL && a != NULL && (before == NULL || after == NULL || !secret_changed(before, after)))
+			if (b != NULL && a != NULL &&
+			    (before == NULL || after == NULL || !secret_changed(before, after)))
 				continue;
 			rc = add_change(list, f, fields[i].label, b ? json_string("set") : NULL,
 			                a ? json_string(b ? "changed" : "set") : NULL);

@@ -121,9 +121,10 @@ static enum redeliver_status queue_for_worker(struct db *db, long long log_id, s
 	return REDELIVER_QUEUED;
 }
 
-enum redeliver_status redeliver_log_with(struct db *db, const struct config *cfg, const struct cache_snapshot *snap,
-                                         long long log_id, enum redeliver_where where,
-                                         struct redeliver_outcome *out, char *err, size_t errlen)
+enum redeliver_status redeliver_log_with(struct db *db, const struct config *cfg,
+                                         const struct cache_snapshot *snap, long long log_id,
+                                         enum redeliver_where where, struct redeliver_outcome *out, char *err,
+                                         size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	struct db_rows logged;
@@ -165,7 +166,9 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
 			db_rows_free(&logged);
 		else
 			snprintf(err, errlen, "redeliver: %s", db_error(db));
-		return found < 0 ? REDELIVER_ERROR : found == 0 ? REDELIVER_NOT_FOUND : REDELIVER_NOT_PUBLISHED;
+		return found < 0    ? REDELIVER_ERROR
+		       : found == 0 ? REDELIVER_NOT_FOUND
+		                    : REDELIVER_NOT_PUBLISHED;
 	}
 	enum redeliver_status status = redeliver_log_with(db, cfg, &snap, log_id, where, out, err, errlen);
 	cache_snapshot_free(&snap);

@@ -391,7 +391,8 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 		return;
 	}
 	/* Who the page's changes are recorded as (history.h). */
-	history_set_actor(req->logged_in ? "panel" : "system", req->logged_in ? req->session.user.name : NULL);
+	history_set_actor(req->logged_in ? "panel" : "system",
+	                  req->logged_in ? req->session.user.name : NULL);
 	page->fn(req);
 	if (!req->answered)
 		web_error(req, 500, "The page did not answer.", "page function returned without answering");

@@ -39,12 +39,14 @@ static void changes_text(const json_t *changes, char *out, size_t outlen)
 static void edit_lists_changed_fields_in_form_order(void **state)
 {
 	(void)state;
-	json_t *before = load("{\"name\":\"CRM\",\"events_id\":\"clients.create\",\"task\":\"http://a/x\","
-	                      "\"status\":\"enabled\",\"priority\":1,\"timeout_ms\":5000,\"retry_enabled\":true,"
-	                      "\"retry_max_attempts\":null,\"secret\":null,\"revision\":3}");
-	json_t *after = load("{\"name\":\"CRM\",\"events_id\":\"clients.create\",\"task\":\"http://a/y\","
-	                     "\"status\":\"disabled\",\"priority\":1,\"timeout_ms\":2500,\"retry_enabled\":false,"
-	                     "\"retry_max_attempts\":4,\"secret\":null,\"revision\":4}");
+	json_t *before =
+	    load("{\"name\":\"CRM\",\"events_id\":\"clients.create\",\"task\":\"http://a/x\","
+	         "\"status\":\"enabled\",\"priority\":1,\"timeout_ms\":5000,\"retry_enabled\":true,"
+	         "\"retry_max_attempts\":null,\"secret\":null,\"revision\":3}");
+	json_t *after =
+	    load("{\"name\":\"CRM\",\"events_id\":\"clients.create\",\"task\":\"http://a/y\","
+	         "\"status\":\"disabled\",\"priority\":1,\"timeout_ms\":2500,\"retry_enabled\":false,"
+	         "\"retry_max_attempts\":4,\"secret\":null,\"revision\":4}");
 	json_t *changes = history_changes(before, after);
 	char text[1024];
 	changes_text(changes, text, sizeof text);
@@ -64,15 +66,18 @@ static void edit_lists_changed_fields_in_form_order(void **state)
 static void create_and_delete_list_every_field(void **state)
 {
 	(void)state;
-	json_t *h = load("{\"name\":\"N\",\"events_id\":\"clients.update\",\"priority\":2,\"secret\":\"set\"}");
+	json_t *h =
+	    load("{\"name\":\"N\",\"events_id\":\"clients.update\",\"priority\":2,\"secret\":\"set\"}");
 	json_t *changes = history_changes(NULL, h);
 	char text[512];
 	changes_text(changes, text, sizeof text);
-	assert_string_equal(text, "name:(none)>N;events_id:(none)>clients.update;priority:(none)>2;secret:(none)>set;");
+	assert_string_equal(
+	    text, "name:(none)>N;events_id:(none)>clients.update;priority:(none)>2;secret:(none)>set;");
 	json_decref(changes);
 	changes = history_changes(h, NULL);
 	changes_text(changes, text, sizeof text);
-	assert_string_equal(text, "name:N>(none);events_id:clients.update>(none);priority:2>(none);secret:set>(none);");
+	assert_string_equal(
+	    text, "name:N>(none);events_id:clients.update>(none);priority:2>(none);secret:set>(none);");
 	json_decref(changes);
 	json_decref(h);
 }
@@ -118,19 +123,27 @@ static void a_secret_shows_only_that_it_changed(void **state)
 static void cache_diff_lists_added_changed_removed(void **state)
 {
 	(void)state;
-	json_t *published = load("[{\"id\":1,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://x/1\",\"priority\":1},"
-	                         "{\"id\":2,\"name\":\"b\",\"events_id\":\"clients.create\",\"task\":\"http://x/2\",\"priority\":2},"
-	                         "{\"id\":3,\"name\":\"c\",\"events_id\":\"clients.update\",\"task\":\"http://x/3\",\"priority\":1}]");
-	json_t *next = load("[{\"id\":1,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://x/1\",\"priority\":1},"
-	                    "{\"id\":4,\"name\":\"d\",\"events_id\":\"clients.create\",\"task\":\"http://x/4\",\"priority\":3},"
-	                    "{\"id\":3,\"name\":\"c2\",\"events_id\":\"clients.update\",\"task\":\"http://x/3\",\"priority\":5}]");
+	json_t *published = load("[{\"id\":1,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http:"
+	                         "//x/1\",\"priority\":1},"
+	                         "{\"id\":2,\"name\":\"b\",\"events_id\":\"clients.create\",\"task\":\"http:/"
+	                         "/x/2\",\"priority\":2},"
+	                         "{\"id\":3,\"name\":\"c\",\"events_id\":\"clients.update\",\"task\":\"http:/"
+	                         "/x/3\",\"priority\":1}]");
+	json_t *next = load("[{\"id\":1,\"name\":\"a\",\"events_id\":\"clients.create\",\"task\":\"http://x/"
+	                    "1\",\"priority\":1},"
+	                    "{\"id\":4,\"name\":\"d\",\"events_id\":\"clients.create\",\"task\":\"http://x/"
+	                    "4\",\"priority\":3},"
+	                    "{\"id\":3,\"name\":\"c2\",\"events_id\":\"clients.update\",\"task\":\"http://x/"
+	                    "3\",\"priority\":5}]");
 	json_t *d = cache_diff(published, next, 10);
 	assert_non_null(d);
 	assert_int_equal(json_integer_value(json_object_get(d, "added_count")), 1);
 	assert_int_equal(json_integer_value(json_object_get(d, "changed_count")), 1);
 	assert_int_equal(json_integer_value(json_object_get(d, "removed_count")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(d, "added"), 0), "id")), 4);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(d, "removed"), 0), "id")), 2);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(json_object_get(d, "added"), 0), "id")), 4);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_array_get(json_object_get(d, "removed"), 0), "id")), 2);
 	json_t *changed = json_array_get(json_object_get(d, "changed"), 0);
 	assert_int_equal(json_integer_value(json_object_get(changed, "id")), 3);
 	char text[256];
