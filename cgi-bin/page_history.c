@@ -81,7 +81,10 @@ static void set_diff(struct web_request *req, const char *prefix, const json_t *
 		size_t i;
 		json_t *e;
 		snprintf(key, sizeof key, "%.80s.%s", prefix, names[k]);
-		json_array_foreach(list, i, e) set_entry(req, key, i, e);
+		json_array_foreach(list, i, e)
+		{
+			set_entry(req, key, i, e);
+		}
 	}
 	snprintf(key, sizeof key, "%.80s.Total", prefix);
 	web_set_int(req, key, all);

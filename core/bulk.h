@@ -34,8 +34,9 @@ struct logs_input;
 #define BULK_CHUNK 500
 #define BULK_CLAIM 20
 #define BULK_STALE_MINUTES 15
-#define BULK_PER_PASS 1000 /* items a prov-worker pass delivers at most (then its retries come first again)  \
-	                    */
+#define BULK_PER_PASS                                                                                        \
+	1000 /* items a prov-worker pass delivers at most (then its retries come first again)                \
+	      */
 
 struct bulk_filter {
 	long long handler_id; /* 0: any */
