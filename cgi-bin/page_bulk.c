@@ -25,6 +25,18 @@ static void read_filter_input(struct web_request *req, struct logs_input *in)
 	                          .to = web_param(req, "to")};
 }
 
+/* The request's filter, validated; -1 after answering 422. */
+static int read_filter(struct web_request *req, struct bulk_filter *f)
+{
+	struct logs_input in;
+	read_filter_input(req, &in);
+	char msg[640];
+	if (bulk_filter_from_logs(&in, f, msg, sizeof msg) == 0)
+		return 0;
+	web_error(req, 422, msg, NULL);
+	return -1;
+}
+
 static void set_filter(struct web_request *req, const struct bulk_filter *f)
 {
 	if (f->handler_id > 0)
@@ -60,16 +72,9 @@ void page_logs_bulk_offer(struct web_request *req, struct db *db, const struct l
 void page_logs_bulk_confirm(struct web_request *req)
 {
 	struct db *db = web_db(req);
-	if (db == NULL)
-		return;
-	struct logs_input in;
-	read_filter_input(req, &in);
 	struct bulk_filter f;
-	char msg[640];
-	if (bulk_filter_from_logs(&in, &f, msg, sizeof msg) != 0) {
-		web_error(req, 422, msg, NULL);
+	if (db == NULL || read_filter(req, &f) != 0)
 		return;
-	}
 	long long count = 0, max_log_id = bulk_max_log_id(db);
 	if (max_log_id < 0 || bulk_count(db, &f, max_log_id, &count) != 0) {
 		web_error(req, 500, "The execution log could not be read.", db_error(db));
@@ -86,16 +91,9 @@ void page_logs_bulk_confirm(struct web_request *req)
 void page_logs_bulk_submit(struct web_request *req)
 {
 	struct db *db = web_db(req);
-	if (db == NULL)
-		return;
-	struct logs_input in;
-	read_filter_input(req, &in);
 	struct bulk_filter f;
-	char msg[640];
-	if (bulk_filter_from_logs(&in, &f, msg, sizeof msg) != 0) {
-		web_error(req, 422, msg, NULL);
+	if (db == NULL || read_filter(req, &f) != 0)
 		return;
-	}
 	/* The bound the confirmation stated N for (never above the log's newest row). */
 	const char *bound = web_param(req, "max_log_id"), *stated = web_param(req, "expected");
 	char *end = NULL;

@@ -102,6 +102,21 @@ static const char *action_label(const char *action)
 	return action;
 }
 
+/* prefix.r.<name> = the row's cell, for each (name, column). */
+struct cell_name {
+	const char *name;
+	size_t col;
+};
+static void set_cells(struct web_request *req, const char *prefix, const struct db_rows *rows, size_t r,
+                      const struct cell_name *cells, size_t n)
+{
+	char key[128];
+	for (size_t c = 0; c < n; c++) {
+		snprintf(key, sizeof key, "%.80s.%zu.%s", prefix, r, cells[c].name);
+		web_set(req, key, db_cell(rows, r, cells[c].col));
+	}
+}
+
 static json_t *parse_or_null(const char *text)
 {
 	json_error_t jerr;
@@ -115,16 +130,13 @@ int page_history_panel(struct web_request *req, struct db *db, long long handler
 	struct db_rows rows;
 	if (history_list_handler(db, handler_id, HISTORY_PANEL_MAX, &rows) != 0)
 		return -1;
+	static const struct cell_name cells[] = {{"At", HIST_COL_AT},
+	                                         {"Actor", HIST_COL_ACTOR},
+	                                         {"ActorKind", HIST_COL_ACTOR_KIND},
+	                                         {"Action", HIST_COL_ACTION}};
 	char key[96];
 	for (size_t r = 0; r < rows.nrows; r++) {
-		snprintf(key, sizeof key, "History.%zu.At", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_AT));
-		snprintf(key, sizeof key, "History.%zu.Actor", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_ACTOR));
-		snprintf(key, sizeof key, "History.%zu.ActorKind", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_ACTOR_KIND));
-		snprintf(key, sizeof key, "History.%zu.Action", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_ACTION));
+		set_cells(req, "History", &rows, r, cells, sizeof cells / sizeof cells[0]);
 		snprintf(key, sizeof key, "History.%zu.ActionLabel", r);
 		web_set(req, key, action_label(db_cell(&rows, r, HIST_COL_ACTION)));
 		json_t *before = parse_or_null(db_cell(&rows, r, HIST_COL_BEFORE));
@@ -149,16 +161,13 @@ static int set_publish_history(struct web_request *req, struct db *db)
 	struct db_rows rows;
 	if (history_list_cache(db, PUBLISH_HISTORY_MAX, &rows) != 0)
 		return -1;
+	static const struct cell_name cells[] = {{"At", HIST_COL_AT},
+	                                         {"Actor", HIST_COL_ACTOR},
+	                                         {"Action", HIST_COL_ACTION},
+	                                         {"Generation", HIST_COL_GENERATION}};
 	char key[96];
 	for (size_t r = 0; r < rows.nrows; r++) {
-		snprintf(key, sizeof key, "Publishes.%zu.At", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_AT));
-		snprintf(key, sizeof key, "Publishes.%zu.Actor", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_ACTOR));
-		snprintf(key, sizeof key, "Publishes.%zu.Action", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_ACTION));
-		snprintf(key, sizeof key, "Publishes.%zu.Generation", r);
-		web_set(req, key, db_cell(&rows, r, HIST_COL_GENERATION));
+		set_cells(req, "Publishes", &rows, r, cells, sizeof cells / sizeof cells[0]);
 		json_t *details = parse_or_null(db_cell(&rows, r, HIST_COL_AFTER));
 		json_t *previous = json_object_get(details, "previous");
 		json_t *rollback_of = json_object_get(details, "rollback_of");
@@ -185,14 +194,10 @@ static int set_generations(struct web_request *req, struct db *db)
 	struct db_rows rows;
 	if (cache_generations_list(db, GENERATIONS_MAX, &rows) != 0)
 		return -1;
-	static const char *const names[] = {"Generation", "PublishedAt", "PublishedBy", "HandlerCount",
-	                                    "Current"};
-	char key[96];
+	static const struct cell_name cells[] = {
+	    {"Generation", 0}, {"PublishedAt", 1}, {"PublishedBy", 2}, {"HandlerCount", 3}, {"Current", 4}};
 	for (size_t r = 0; r < rows.nrows; r++)
-		for (size_t c = 0; c < 5; c++) {
-			snprintf(key, sizeof key, "Generations.%zu.%s", r, names[c]);
-			web_set(req, key, db_cell(&rows, r, c));
-		}
+		set_cells(req, "Generations", &rows, r, cells, sizeof cells / sizeof cells[0]);
 	db_rows_free(&rows);
 	return 0;
 }
