@@ -60,12 +60,14 @@ void page_logs_bulk_offer(struct web_request *req, struct db *db, const struct l
 		return;
 	}
 	long long max_log_id = bulk_max_log_id(db);
-	if (max_log_id < 0 || bulk_count(db, &f, max_log_id, &count) != 0) {
+	/* Bounded: the exact number is the confirmation page's. */
+	if (max_log_id < 0 || bulk_count_capped(db, &f, max_log_id, BULK_OFFER_COUNT_MAX + 1, &count) != 0) {
 		fprintf(stderr, "prov-panel: bulk count: %s\n", db_error(db));
 		return;
 	}
 	set_filter(req, &f);
-	web_set_int(req, "Bulk.Count", count);
+	web_set_int(req, "Bulk.Count", count > BULK_OFFER_COUNT_MAX ? BULK_OFFER_COUNT_MAX : count);
+	web_set_int(req, "Bulk.CountMore", count > BULK_OFFER_COUNT_MAX);
 	web_set_int(req, "Bulk.Offer", 1);
 }
 

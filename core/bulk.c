@@ -25,12 +25,15 @@
 #define WHERE_2 "WHERE l.events_id = ? AND " MATCH
 #define WHERE_3 "WHERE l.handler_id = ? AND l.events_id = ? AND " MATCH
 #define COUNT_SQL(where) "SELECT COUNT(*) FROM exec_logs l " where
+#define CAPPED_SQL(where) "SELECT COUNT(*) FROM (SELECT 1 FROM exec_logs l " where "LIMIT ?) c"
 #define CHUNK_SQL(where)                                                                                     \
 	"SELECT l.id, l.handler_id, l.object_id, DATE_FORMAT(l.dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs "  \
 	"l " where "AND (l.dt > ? OR (l.dt = ? AND l.id > ?)) ORDER BY l.dt, l.id LIMIT ?"
 
 static const char *const count_sql[4] = {COUNT_SQL(WHERE_0), COUNT_SQL(WHERE_1), COUNT_SQL(WHERE_2),
                                          COUNT_SQL(WHERE_3)};
+static const char *const capped_sql[4] = {CAPPED_SQL(WHERE_0), CAPPED_SQL(WHERE_1), CAPPED_SQL(WHERE_2),
+                                          CAPPED_SQL(WHERE_3)};
 static const char *const chunk_sql[4] = {CHUNK_SQL(WHERE_0), CHUNK_SQL(WHERE_1), CHUNK_SQL(WHERE_2),
                                          CHUNK_SQL(WHERE_3)};
 
@@ -171,6 +174,17 @@ int bulk_count(struct db *db, const struct bulk_filter *f, long long max_log_id,
 	size_t n;
 	unsigned where = filter_params(f, max_log_id, p, &n);
 	*count = query_number(db, count_sql[where], p, n);
+	return *count < 0 ? -1 : 0;
+}
+
+int bulk_count_capped(struct db *db, const struct bulk_filter *f, long long max_log_id, long long cap,
+                      long long *count)
+{
+	struct db_param p[6];
+	size_t n;
+	unsigned where = filter_params(f, max_log_id, p, &n);
+	p[n++] = DB_INT(cap);
+	*count = query_number(db, capped_sql[where], p, n);
 	return *count < 0 ? -1 : 0;
 }
 
