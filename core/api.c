@@ -418,7 +418,7 @@ static void serve_one(struct app *app, FCGX_Request *fcgx, const struct api_rout
 	else if (route->access == API_WRITE && req.user.role != ROLE_ADMIN)
 		api_fail(&req, 403, "this API key's role may only read", "forbidden", NULL);
 	else if (read_body(&req) == 0)
-		route->fn(&req); /* apikeys_authenticate named the actor (history.h) */
+		route->fn(&req);
 	if (!req.answered) {
 		fprintf(stderr, "prov-api: %s %s: route did not answer\n", req.method, req.path);
 		api_fail(&req, 500, "internal error", "internal", NULL);
