@@ -308,3 +308,69 @@ CREATE TABLE IF NOT EXISTS session_flash (
   PRIMARY KEY (token_hash, handler_id),
   CONSTRAINT fk_session_flash_session FOREIGN KEY (token_hash) REFERENCES sessions (token_hash) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- ---------------------------------------------------------------- issue #16: history, bulk recovery (branch recovery)
+-- History (core/history.c): every handler create, edit, status change and
+-- delete, and every Cache Manager publish and rollback, written in the
+-- change's own transaction. before_json/after_json: the handler's fields
+-- (a secret only as "set" and "secret_changed", never its value); a publish's
+-- after_json: the generation, the one it replaced and the diff between them.
+CREATE TABLE IF NOT EXISTS change_history (
+  id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  at          DATETIME(6) NOT NULL,
+  actor_kind  ENUM('panel','api','cli','system') NOT NULL,
+  actor       VARCHAR(255) NOT NULL,            -- panel user, "key NAME (user)", CLI user
+  kind        ENUM('handler','cache') NOT NULL,
+  action      ENUM('create','edit','status','delete','publish','rollback') NOT NULL,
+  handler_id  INT UNSIGNED NULL,
+  generation  BIGINT UNSIGNED NULL,
+  before_json MEDIUMTEXT NULL,
+  after_json  MEDIUMTEXT NULL,
+  KEY ix_history_handler (kind, handler_id, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Bulk recovery (core/bulk.c): "redeliver the failed executions of a handler
+-- (or a filter) since a time", run by prov-worker. pending_key is the filter's
+-- digest while the request is pending (NULL once done): a second identical
+-- request is refused by the unique key and answered with the first. Items:
+-- one row per execution and request (the primary key: at most once per
+-- request); active_log_id is the log id while the item waits or runs (NULL
+-- after), unique: two pending requests never queue one execution twice.
+CREATE TABLE IF NOT EXISTS bulk_redeliveries (
+  id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  pending_key   CHAR(64) CHARACTER SET ascii NULL,
+  handler_id    INT UNSIGNED NULL,
+  events_id     VARCHAR(64) CHARACTER SET ascii NULL,
+  since         DATETIME(6) NOT NULL,
+  until         DATETIME(6) NOT NULL,
+  max_log_id    BIGINT UNSIGNED NOT NULL,         -- executions logged after the request are not in it
+  expected      BIGINT UNSIGNED NOT NULL,         -- N as stated when it was asked for
+  total         BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- items queued by the selection
+  skipped       BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- matched but already queued by another pending request
+  cursor_dt     DATETIME(6) NULL,                 -- selection progress (keyset on dt, id)
+  cursor_id     BIGINT UNSIGNED NOT NULL DEFAULT 0,
+  state         ENUM('selecting','running','done') NOT NULL DEFAULT 'selecting',
+  requested_by  VARCHAR(255) NOT NULL,
+  created_at    DATETIME(6) NOT NULL,
+  updated_at    DATETIME(6) NOT NULL,
+  finished_at   DATETIME(6) NULL,
+  UNIQUE KEY uq_bulk_pending (pending_key),
+  KEY ix_bulk_state (state, id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+CREATE TABLE IF NOT EXISTS bulk_redelivery_items (
+  bulk_id        BIGINT UNSIGNED NOT NULL,
+  log_id         BIGINT UNSIGNED NOT NULL,
+  handler_id     INT UNSIGNED NULL,
+  object_id      BIGINT NULL,
+  active_log_id  BIGINT UNSIGNED NULL,
+  state          ENUM('queued','running','delivered','failed') NOT NULL DEFAULT 'queued',
+  claimed_by     VARCHAR(96) NULL,
+  claimed_at     DATETIME(6) NULL,
+  new_log_id     BIGINT UNSIGNED NULL,
+  error          VARCHAR(1024) NULL,
+  PRIMARY KEY (bulk_id, log_id),
+  UNIQUE KEY uq_bulk_items_active (active_log_id),
+  KEY ix_bulk_items_state (bulk_id, state, log_id),
+  KEY ix_bulk_items_object (bulk_id, handler_id, object_id, state),
+  CONSTRAINT fk_bulk_items_bulk FOREIGN KEY (bulk_id) REFERENCES bulk_redeliveries (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

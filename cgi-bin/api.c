@@ -18,11 +18,18 @@ static const struct api_route routes[] = {
     {"PATCH", "/handlers/#", API_WRITE, api_handlers_update},
     {"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
     {"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
+    {"GET", "/handlers/#/history", API_READ, api_handlers_history},
     {"GET", "/logs", API_READ, api_logs_list},
     {"GET", "/logs/#", API_READ, api_logs_get},
     {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
+    {"POST", "/bulk-redeliveries", API_WRITE, api_bulk_create},
+    {"GET", "/bulk-redeliveries/#", API_READ, api_bulk_get},
     {"GET", "/cache", API_READ, api_cache_get},
     {"POST", "/cache/restart", API_WRITE, api_cache_restart},
+    {"GET", "/cache/preview", API_READ, api_cache_preview},
+    {"GET", "/cache/history", API_READ, api_cache_history},
+    {"GET", "/cache/generations", API_READ, api_cache_generations},
+    {"POST", "/cache/rollback", API_WRITE, api_cache_rollback},
     {"GET", "/metrics", API_SCRAPE, api_metrics}, /* also at /metrics (apache.conf.example) */
 };
 

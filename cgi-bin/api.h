@@ -25,6 +25,17 @@ void api_logs_list(struct api_request *req);
 void api_logs_get(struct api_request *req);
 void api_logs_redeliver(struct api_request *req);
 
+/* api_bulk.c (issue #16: bulk recovery) */
+void api_bulk_create(struct api_request *req);
+void api_bulk_get(struct api_request *req);
+
+/* api_history.c (issue #16: history, publish preview, rollback) */
+void api_handlers_history(struct api_request *req);
+void api_cache_preview(struct api_request *req);
+void api_cache_history(struct api_request *req);
+void api_cache_generations(struct api_request *req);
+void api_cache_rollback(struct api_request *req);
+
 /* api_metrics.c */
 void api_metrics(struct api_request *req);
 

@@ -299,6 +299,12 @@ void page_handler_show(struct web_request *req)
 	if (load_handler(req, &h) != 0)
 		return;
 	set_form_from_handler(req, &h);
+	struct db *db = web_db(req);
+	if (db == NULL || page_history_panel(req, db, h.id) != 0) { /* page_history.c */
+		if (db != NULL)
+			web_error(req, 500, "The handler's history could not be read.", db_error(db));
+		return;
+	}
 	render_edit(req, 200, &state, &h, NULL);
 }
 

@@ -331,6 +331,7 @@ void page_logs_list(struct web_request *req)
 		web_set(req, "Filter.LoggedName", db_cell(&page.rows, 0, LCOL_HANDLER_NAME));
 	web_set_int(req, "List.Count", (long long)page.rows.nrows);
 	set_pager(req, q, &page);
+	page_logs_bulk_offer(req, db, &in); /* page_bulk.c */
 	web_render(req, 200, "logs_list.cs");
 	logs_page_free(&page);
 }

@@ -95,6 +95,10 @@ void page_scheduler(struct web_request *req)
 	}
 	set_retry_counts(req, &counts);
 	set_flash(req);
+	if (page_history_scheduler(req, db, st.pending) != 0) { /* page_history.c */
+		web_error(req, 500, "The publish history could not be read.", db_error(db));
+		return;
+	}
 	web_set(req, "Page.Title", "Task Scheduler");
 	web_set(req, "Page.Section", "scheduler");
 	web_render(req, 200, "scheduler.cs");

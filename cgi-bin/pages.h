@@ -37,4 +37,21 @@ void page_logs_detail(struct web_request *req);
 void page_logs_purge(struct web_request *req);
 void page_logs_redeliver(struct web_request *req);
 
+/* page_bulk.c (issue #16: bulk recovery) */
+struct db;
+struct logs_input;
+/* For the Execution Logs list: Bulk.* when an admin views failed executions since a time. */
+void page_logs_bulk_offer(struct web_request *req, struct db *db, const struct logs_input *in);
+void page_logs_bulk_confirm(struct web_request *req);
+void page_logs_bulk_submit(struct web_request *req);
+void page_logs_bulk_show(struct web_request *req);
+
+/* page_history.c (issue #16: history, publish preview and rollback) */
+/* History.* for the handler form; 0 or -1 (db_error). */
+int page_history_panel(struct web_request *req, struct db *db, long long handler_id);
+/* Preview.* (when edits are pending), Publishes.*, Generations.* for the Task Scheduler. */
+int page_history_scheduler(struct web_request *req, struct db *db, int pending);
+void page_scheduler_rollback_confirm(struct web_request *req);
+void page_scheduler_rollback(struct web_request *req);
+
 #endif

@@ -30,10 +30,16 @@ static const struct page pages[] = {
     {"POST", "/apikeys/#/revoke", GUARD_ADMIN, page_apikeys_revoke},
     {"GET", "/scheduler", GUARD_USER, page_scheduler},
     {"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
+    {"GET", "/scheduler/rollback/#", GUARD_ADMIN, page_scheduler_rollback_confirm},
+    {"POST", "/scheduler/rollback/#", GUARD_ADMIN, page_scheduler_rollback},
     {"GET", "/logs", GUARD_USER, page_logs_list},
     {"GET", "/logs/#", GUARD_USER, page_logs_detail},
     {"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
     {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
+    /* bulk recovery: confirmation stating N, the request, its progress */
+    {"GET", "/logs/redeliver", GUARD_ADMIN, page_logs_bulk_confirm},
+    {"POST", "/logs/redeliver", GUARD_ADMIN, page_logs_bulk_submit},
+    {"GET", "/logs/bulk/#", GUARD_USER, page_logs_bulk_show},
 };
 
 int main(void)

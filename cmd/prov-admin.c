@@ -5,6 +5,8 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "bulk.h"
+#include "history.h"
 #include "logs.h"
 #include "retention.h"
 #include "users.h"
@@ -48,6 +50,13 @@ static const char usage[] =
     "                                      rows older than retry_retention_days and the\n"
     "                                      snapshots beyond the newest\n"
     "                                      cache_generations_keep (the current one stays)\n"
+    "  logs redeliver --since T [--handler ID] [--event E] [--until T]\n"
+    "                                      redeliver in bulk the failed executions since T\n"
+    "                                      (UTC, YYYY-MM-DD[ HH:MM[:SS]]) whose delivery\n"
+    "                                      has not succeeded or been tried again since;\n"
+    "                                      prov-worker runs them; asking again while it is\n"
+    "                                      pending gives the same request\n"
+    "  logs bulk ID                        a bulk redelivery's progress\n"
     "\n"
     "options:\n"
     "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
@@ -304,10 +313,96 @@ static long number_arg(const char *text, long min, long max)
 	return value;
 }
 
+static void print_bulk(const struct bulk_progress *p)
+{
+	printf(
+	    "bulk redelivery #%lld: %s; %lld of %lld done (%lld delivered, %lld failed again), %lld waiting",
+	    p->id, p->state, p->delivered + p->failed, p->total, p->delivered, p->failed,
+	    p->queued + p->running);
+	if (p->skipped > 0)
+		printf(", %lld skipped (queued by another pending request)", p->skipped);
+	printf("; asked for %lld by %s at %s UTC\n", p->expected, p->requested_by, p->created_at);
+}
+
+static int bulk_show(const struct config *cfg, struct db *db, long long id)
+{
+	(void)cfg;
+	struct bulk_progress p;
+	int found = bulk_get(db, id, &p);
+	if (found < 0) {
+		fprintf(stderr, PROG ": logs bulk: %s\n", db_error(db));
+		return CLI_EXIT_SOFTWARE;
+	}
+	if (found == 0) {
+		fprintf(stderr, PROG ": logs bulk: no bulk redelivery #%lld\n", id);
+		return 1;
+	}
+	print_bulk(&p);
+	return 0;
+}
+
+static int logs_redeliver_command(const struct config *cfg, int argc, char **argv)
+{
+	struct logs_input in = {0};
+	for (int i = 1; i < argc; i++) {
+		const char **target = strcmp(argv[i], "--since") == 0     ? &in.from
+		                      : strcmp(argv[i], "--until") == 0   ? &in.to
+		                      : strcmp(argv[i], "--handler") == 0 ? &in.handler
+		                      : strcmp(argv[i], "--event") == 0   ? &in.event
+		                                                          : NULL;
+		if (target == NULL || i + 1 >= argc)
+			return usage_error(
+			    "logs redeliver takes --since T, --handler ID, --event E, --until T");
+		*target = argv[++i];
+	}
+	if (in.from == NULL)
+		return usage_error("logs redeliver needs --since T (UTC: YYYY-MM-DD[ HH:MM[:SS]])");
+	struct bulk_filter f;
+	char msg[640];
+	if (bulk_filter_from_logs(&in, &f, msg, sizeof msg) != 0) {
+		fprintf(stderr, PROG ": logs redeliver: %s\n", msg);
+		return CLI_EXIT_USAGE;
+	}
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL)
+		return CLI_EXIT_UNAVAILABLE;
+	long long count = 0, id = 0, max_log_id = bulk_max_log_id(db);
+	enum bulk_submit r = BULK_ERROR;
+	if (max_log_id >= 0 && bulk_count(db, &f, max_log_id, &count) == 0)
+		r = bulk_request(db, &f, max_log_id, count, history_actor_name(), &id);
+	int rc = 0;
+	if (r == BULK_ERROR) {
+		fprintf(stderr, PROG ": logs redeliver: %s\n", db_error(db));
+		rc = CLI_EXIT_SOFTWARE;
+	} else {
+		if (r == BULK_EXISTING)
+			printf("the same bulk redelivery is already pending: nothing queued twice\n");
+		else
+			printf("%lld failed execution%s to redeliver; prov-worker runs them\n", count,
+			       count == 1 ? "" : "s");
+		rc = bulk_show(cfg, db, id);
+	}
+	db_close(db);
+	return rc;
+}
+
 static int logs_command(const struct config *cfg, int argc, char **argv)
 {
+	if (argc >= 1 && strcmp(argv[0], "redeliver") == 0)
+		return logs_redeliver_command(cfg, argc, argv);
+	if (argc >= 1 && strcmp(argv[0], "bulk") == 0) {
+		long id = number_arg(argc == 2 ? argv[1] : NULL, 1, 2147483647L);
+		if (id < 0)
+			return usage_error("logs bulk takes a request's numeric ID");
+		struct db *db = cli_open_db(PROG, cfg);
+		if (db == NULL)
+			return CLI_EXIT_UNAVAILABLE;
+		int rc = bulk_show(cfg, db, id);
+		db_close(db);
+		return rc;
+	}
 	if (argc < 1 || strcmp(argv[0], "purge") != 0)
-		return usage_error("logs needs a subcommand: purge");
+		return usage_error("logs needs a subcommand: purge, redeliver or bulk");
 	long days = cfg->log_retention_days, batch = 5000;
 	for (int i = 1; i < argc; i++) {
 		long *target = strcmp(argv[i], "--days") == 0    ? &days

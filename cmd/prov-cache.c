@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "history.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,11 @@ static const char usage[] =
     "                           are pending; --handlers lists the published handlers\n"
     "  watch --interval N       publish every N seconds (1-86400) when edits are pending;\n"
     "                           runs until stopped (SIGTERM / SIGINT)\n"
+    "  preview                  what reload would change against the published generation:\n"
+    "                           handlers added, changed (field by field), removed\n"
+    "  generations              the kept generations, newest first (* marks the current one)\n"
+    "  rollback N [--by NAME]   publish generation N's handlers again, as a new generation\n"
+    "                           (the handlers table is not changed; its edits stay pending)\n"
     "\n"
     "options:\n"
     "  --by NAME       who published, recorded with the generation (default: cli:USER)\n"
@@ -38,6 +45,7 @@ static const char usage[] =
     "  0   done\n"
     "  64  usage error\n"
     "  69  database unreachable\n"
+    "  65  rollback: generation N is not kept (purged, or never published)\n"
     "  70  publishing failed (the reason is on stderr and in the Task Scheduler)\n"
     "  78  configuration missing or invalid\n";
 
@@ -109,6 +117,101 @@ static int show(const struct config *cfg, struct db *db, int with_handlers)
 	return 0;
 }
 
+static void print_entries(const json_t *diff, const char *kind, const char *mark)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(diff, kind), i, e)
+	{
+		printf("%s #%lld %s (%s)\n", mark, (long long)json_integer_value(json_object_get(e, "id")),
+		       json_string_value(json_object_get(e, "name")),
+		       json_string_value(json_object_get(e, "events_id")));
+		size_t j;
+		json_t *c;
+		json_array_foreach(json_object_get(e, "changes"), j, c)
+		{
+			const char *field = json_string_value(json_object_get(c, "field"));
+			char before[1024], after[1024];
+			history_value_text(field, json_object_get(c, "before"), before, sizeof before);
+			history_value_text(field, json_object_get(c, "after"), after, sizeof after);
+			printf("    %s: %s -> %s\n", json_string_value(json_object_get(c, "label")), before,
+			       after);
+		}
+	}
+	char key[32];
+	snprintf(key, sizeof key, "%s_count", kind);
+	long long more = json_integer_value(json_object_get(diff, key)) -
+	                 (long long)json_array_size(json_object_get(diff, kind));
+	if (more > 0)
+		printf("%s ... and %lld more\n", mark, more);
+}
+
+static void print_diff(const json_t *diff)
+{
+	printf("%lld added, %lld changed, %lld removed\n",
+	       (long long)json_integer_value(json_object_get(diff, "added_count")),
+	       (long long)json_integer_value(json_object_get(diff, "changed_count")),
+	       (long long)json_integer_value(json_object_get(diff, "removed_count")));
+	print_entries(diff, "added", "+");
+	print_entries(diff, "changed", "~");
+	print_entries(diff, "removed", "-");
+}
+
+static int preview(struct db *db)
+{
+	json_t *diff;
+	char err[1024];
+	if (cache_preview(db, &diff, err, sizeof err) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return CLI_EXIT_SOFTWARE;
+	}
+	print_diff(diff);
+	json_decref(diff);
+	return 0;
+}
+
+static int generations(struct db *db)
+{
+	struct db_rows rows;
+	if (cache_generations_list(db, 100, &rows) != 0) {
+		fprintf(stderr, PROG ": %s\n", db_error(db));
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("  %-10s %-19s %-8s %s\n", "GENERATION", "PUBLISHED (UTC)", "HANDLERS", "BY");
+	for (size_t r = 0; r < rows.nrows; r++)
+		printf("%s %-10s %-19s %-8s %s\n", db_cell_int(&rows, r, 4, 0) ? "*" : " ",
+		       db_cell(&rows, r, 0), db_cell(&rows, r, 1), db_cell(&rows, r, 3),
+		       db_cell(&rows, r, 2));
+	db_rows_free(&rows);
+	return 0;
+}
+
+static int rollback(struct db *db, long long generation, const char *by)
+{
+	json_t *diff = NULL;
+	char err[1024];
+	int found = cache_rollback_preview(db, generation, &diff, err, sizeof err);
+	struct cache_publish_info info;
+	int rc = found == 0 ? cache_rollback(db, by, generation, &info, err, sizeof err) : found;
+	if (rc > 0) {
+		fprintf(stderr, PROG ": generation %lld is not kept (purged, or never published)\n",
+		        generation);
+		json_decref(diff);
+		return EX_DATAERR;
+	}
+	if (rc < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		json_decref(diff);
+		return CLI_EXIT_SOFTWARE;
+	}
+	printf("generation %lld published at %s UTC by %s: generation %lld's %zu enabled handler%s again\n",
+	       info.generation, info.published_at, by, generation, info.handler_count,
+	       info.handler_count == 1 ? "" : "s");
+	print_diff(diff);
+	json_decref(diff);
+	return 0;
+}
+
 static int watch(const struct config *cfg, struct db *db, long interval, const char *by)
 {
 	(void)cfg;
@@ -138,13 +241,21 @@ int main(int argc, char **argv)
 	if (begun >= 0)
 		return begun;
 	if (argc < 2)
-		return usage_error("missing command: reload, show or watch");
+		return usage_error("missing command: reload, show, watch, preview, generations or rollback");
 	const char *command = argv[1];
 	char by[65];
 	default_publisher(by, sizeof by);
 	long interval = 0;
 	int with_handlers = 0;
+	long long target = 0;
 	for (int i = 2; i < argc; i++) {
+		if (strcmp(command, "rollback") == 0 && i == 2 && argv[i][0] != '-') {
+			char *end;
+			target = strtoll(argv[i], &end, 10);
+			if (*end != '\0' || target <= 0)
+				return usage_error("rollback needs a generation number");
+			continue;
+		}
 		if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
 			const char *name = argv[++i];
 			if (name[0] == '\0' || strlen(name) > 64)
@@ -162,9 +273,13 @@ int main(int argc, char **argv)
 		}
 	}
 	int is_reload = strcmp(command, "reload") == 0, is_show = strcmp(command, "show") == 0;
-	int is_watch = strcmp(command, "watch") == 0;
-	if (!is_reload && !is_show && !is_watch)
+	int is_watch = strcmp(command, "watch") == 0, is_preview = strcmp(command, "preview") == 0;
+	int is_generations = strcmp(command, "generations") == 0,
+	    is_rollback = strcmp(command, "rollback") == 0;
+	if (!is_reload && !is_show && !is_watch && !is_preview && !is_generations && !is_rollback)
 		return usage_error("unknown command");
+	if (is_rollback && target <= 0)
+		return usage_error("rollback needs a generation number");
 	if (is_watch && interval == 0)
 		return usage_error("watch needs --interval N");
 	static struct config cfg;
@@ -178,6 +293,12 @@ int main(int argc, char **argv)
 		rc = publish(db, by);
 	else if (is_show)
 		rc = show(&cfg, db, with_handlers);
+	else if (is_preview)
+		rc = preview(db);
+	else if (is_generations)
+		rc = generations(db);
+	else if (is_rollback)
+		rc = rollback(db, target, by);
 	else
 		rc = watch(&cfg, db, interval, by);
 	db_close(db);

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "config.h"
 #include "db.h"
+#include "bulk.h"
 #include "redeliver.h"
 #include "retryq.h"
 #include "scheduler.h"
@@ -125,6 +126,10 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 		rc = redeliver_run_queued(db, cfg, worker_id(w), &st.redelivered, err, sizeof err);
 	if (rc == 0)
 		rc = worker_drain(w, db, &stop_requested, &st, err, sizeof err);
+	/* Bulk redeliveries after the due retries, a bounded number per pass. */
+	struct bulk_stats bulk = {0};
+	if (rc == 0)
+		rc = bulk_run(db, cfg, worker_id(w), &stop_requested, BULK_PER_PASS, &bulk, err, sizeof err);
 	struct retryq_counts counts;
 	int have_counts = rc == 0 && retryq_count(db, &counts) == 0;
 	char summary[1024];
@@ -139,6 +144,12 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	const char *result = st.corrupt > 0 || st.refused > 0 ? "error" : "ok";
 	if (scheduler_record(db, "retry_worker", result, summary) != 0)
 		fprintf(stderr, PROG ": could not record the run in services: %s\n", db_error(db));
+	if (bulk.selected > 0 || bulk.delivered > 0 ||
+	    bulk.failed > 0) /* an empty request ending is no news */
+		printf("bulk redelivery: %ld queued, %ld delivered, %ld failed, %ld request%s finished\n",
+		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished,
+		       bulk.finished == 1 ? "" : "s");
+	fflush(stdout);
 	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);

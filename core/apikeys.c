@@ -2,6 +2,7 @@
 #include "apikeys.h"
 
 #include "db.h"
+#include "history.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +11,7 @@ static const char SQL_APIKEY_ADD[] = "INSERT INTO api_keys (user_id, name, key_p
                                      "SELECT id, ?, ?, ?, UTC_TIMESTAMP() FROM users WHERE name = ?";
 static const char SQL_APIKEY_AUTH[] =
     "SELECT k.id, u.id, u.name, u.role, "
-    "k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND "
+    "k.last_used_at IS NULL OR k.last_used_at < UTC_TIMESTAMP() - INTERVAL 60 SECOND, k.name "
     "FROM api_keys k JOIN users u ON u.id = k.user_id "
     "WHERE k.key_hash = ? AND k.revoked_at IS NULL AND u.disabled_at IS NULL";
 static const char SQL_APIKEY_TOUCH[] = "UPDATE api_keys SET last_used_at = UTC_TIMESTAMP() WHERE id = ?";
@@ -81,6 +82,11 @@ int apikeys_authenticate(struct db *db, const char *key, struct user *user)
 	if (users_role_parse(db_cell(&rows, 0, 3), &user->role) != 0)
 		user->role = ROLE_VIEWER;
 	int stale = db_cell_int(&rows, 0, 4, 1) != 0;
+	/* The API's changes are recorded as made by this key (history.h). */
+	char actor[HISTORY_ACTOR_MAX + 1];
+	snprintf(actor, sizeof actor, "key %.180s (%.64s)", db_cell(&rows, 0, 5) ? db_cell(&rows, 0, 5) : "?",
+	         user->name);
+	history_set_actor("api", actor);
 	db_rows_free(&rows);
 	/* last_used_at is for people: minute precision, not a write per call. */
 	if (stale) {

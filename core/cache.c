@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "history.h"
 #include "scheduler.h"
 
 #include <errno.h>
@@ -33,6 +34,15 @@ static const char SQL_ENABLED_HANDLERS[] =
 static const char SQL_INSERT_GENERATION[] =
     "INSERT INTO cache_generations (generation_uid, published_at, published_by, handlers_version, "
     "handler_count, snapshot) VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_CURRENT_SNAPSHOT[] =
+    "SELECT g.generation, g.snapshot, g.handlers_version FROM cache_state s "
+    "JOIN cache_generations g ON g.generation = s.generation WHERE s.id = 1";
+static const char SQL_GENERATION_SNAPSHOT[] =
+    "SELECT generation, snapshot, handlers_version FROM cache_generations WHERE generation = ?";
+static const char SQL_GENERATIONS[] =
+    "SELECT g.generation, DATE_FORMAT(g.published_at, '%Y-%m-%d %H:%i:%s'), g.published_by, g.handler_count, "
+    "g.generation = COALESCE((SELECT generation FROM cache_state WHERE id = 1), 0) "
+    "FROM cache_generations g ORDER BY g.generation DESC LIMIT ?";
 static const char SQL_POINT_STATE[] = "UPDATE cache_state SET generation = ? WHERE id = 1";
 /* One indexed round trip per event: the current generation, and its snapshot
  * only when it is not the one the caller already holds. The number alone does
@@ -109,7 +119,7 @@ static json_t *handler_json(const struct db_rows *rows, size_t r)
 	return h;
 }
 
-static char *snapshot_text(const struct db_rows *rows)
+static json_t *snapshot_list(const struct db_rows *rows)
 {
 	json_t *list = json_array();
 	for (size_t r = 0; list != NULL && r < rows->nrows; r++) {
@@ -119,9 +129,63 @@ static char *snapshot_text(const struct db_rows *rows)
 			list = NULL;
 		}
 	}
-	char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
-	json_decref(list);
-	return text;
+	return list;
+}
+
+/* The handler list a publish would snapshot now. */
+static json_t *enabled_handlers(struct db *db)
+{
+	struct db_rows rows;
+	if (db_query(db, SQL_ENABLED_HANDLERS, NULL, 0, &rows) != 0)
+		return NULL;
+	json_t *list = snapshot_list(&rows);
+	db_rows_free(&rows);
+	return list;
+}
+
+/* The snapshot array of generation (0: the current one); *list NULL and 0
+ * when there is none. -1 on a database error or unreadable JSON. */
+static int generation_list(struct db *db, long long generation, json_t **list, long long *number,
+                           long long *handlers_version)
+{
+	*list = NULL;
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(generation)};
+	if (db_query(db, generation > 0 ? SQL_GENERATION_SNAPSHOT : SQL_CURRENT_SNAPSHOT, p,
+	             generation > 0 ? 1 : 0, &rows) != 0)
+		return -1;
+	int rc = 0;
+	if (rows.nrows == 1 && db_cell(&rows, 0, 1) != NULL) {
+		json_error_t jerr;
+		*list = json_loads(db_cell(&rows, 0, 1), 0, &jerr);
+		rc = json_is_array(*list) ? 0 : -1;
+		if (number != NULL)
+			*number = db_cell_int(&rows, 0, 0, 0);
+		if (handlers_version != NULL)
+			*handlers_version = db_cell_int(&rows, 0, 2, 0);
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
+/* The history row of a publish or rollback: the new generation, the one it
+ * replaced and what changed (capped, with full counts). */
+static int record_history(struct db *db, const char *by, enum history_action action, long long generation,
+                          long long rollback_of, const json_t *previous, long long previous_number,
+                          const json_t *next)
+{
+	json_t *empty = json_array();
+	json_t *diff = empty ? cache_diff(previous ? previous : empty, next, CACHE_DIFF_CAP) : NULL;
+	json_decref(empty);
+	if (diff == NULL)
+		return -1;
+	json_t *details = json_pack("{s:I, s:o?, s:o?, s:I, s:o}", "generation", (json_int_t)generation,
+	                            "previous", previous_number > 0 ? json_integer(previous_number) : NULL,
+	                            "rollback_of", rollback_of > 0 ? json_integer(rollback_of) : NULL,
+	                            "handler_count", (json_int_t)json_array_size(next), "diff", diff);
+	int rc = details != NULL ? history_record_cache(db, action, by, generation, details) : -1;
+	json_decref(details);
+	return rc;
 }
 
 static void record_run(struct db *db, const char *result, const char *detail)
@@ -142,22 +206,34 @@ static int publish_in_transaction(struct db *db, const char *by, const char *whe
 	db_rows_free(&state);
 	if (nstate != 1 || db_query(db, SQL_ENABLED_HANDLERS, NULL, 0, &rows) != 0)
 		return -1;
-	char *text = snapshot_text(&rows);
+	json_t *list = snapshot_list(&rows);
+	char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
 	info->handler_count = rows.nrows;
 	db_rows_free(&rows);
-	if (text == NULL)
+	json_t *previous = NULL;
+	long long previous_number = 0;
+	if (text == NULL || generation_list(db, 0, &previous, &previous_number, NULL) != 0) {
+		free(text);
+		json_decref(list);
+		json_decref(previous);
 		return -1;
+	}
 	unsigned long long generation = 0;
 	struct db_param insert[] = {
 	    DB_STR(info->generation_uid), DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
 	    DB_INT(info->handler_count),  DB_STR(text)};
 	int rc = db_exec(db, SQL_INSERT_GENERATION, insert, 6, NULL, &generation);
 	free(text);
-	if (rc != 0)
-		return -1;
 	info->generation = (long long)generation;
 	struct db_param point[] = {DB_INT(info->generation)};
-	return db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
+	if (rc == 0)
+		rc = db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
+	if (rc == 0)
+		rc = record_history(db, by, HISTORY_PUBLISH, info->generation, 0, previous, previous_number,
+		                    list);
+	json_decref(list);
+	json_decref(previous);
+	return rc;
 }
 
 int cache_publish(struct db *db, const char *by, struct cache_publish_info *info, char *err, size_t errlen)
@@ -539,4 +615,120 @@ struct delivery_handler cache_delivery_handler(const struct cache_handler *h)
 	                                 .scheme = h->scheme,
 	                                 .old_secret = h->old_secret,
 	                                 .old_secret_until = h->old_secret_until};
+}
+
+/* ---------------------------------------------------------------- preview, rollback */
+
+int cache_preview(struct db *db, json_t **diff, char *err, size_t errlen)
+{
+	*diff = NULL;
+	json_t *published = NULL, *next = NULL, *empty = json_array();
+	if (empty != NULL && generation_list(db, 0, &published, NULL, NULL) == 0 &&
+	    (next = enabled_handlers(db)) != NULL)
+		*diff = cache_diff(published ? published : empty, next, CACHE_DIFF_CAP);
+	json_decref(published);
+	json_decref(next);
+	json_decref(empty);
+	if (*diff != NULL)
+		return 0;
+	snprintf(err, errlen, "publish preview: %s", db_error(db));
+	return -1;
+}
+
+int cache_rollback_preview(struct db *db, long long generation, json_t **diff, char *err, size_t errlen)
+{
+	*diff = NULL;
+	json_t *published = NULL, *target = NULL, *empty = json_array();
+	int rc = -1;
+	if (empty != NULL && generation_list(db, generation, &target, NULL, NULL) == 0 &&
+	    generation_list(db, 0, &published, NULL, NULL) == 0) {
+		rc = target == NULL ? 1 : 0;
+		if (target != NULL &&
+		    (*diff = cache_diff(published ? published : empty, target, CACHE_DIFF_CAP)) == NULL)
+			rc = -1;
+	}
+	json_decref(published);
+	json_decref(target);
+	json_decref(empty);
+	if (rc < 0)
+		snprintf(err, errlen, "rollback preview: %s", db_error(db));
+	return rc;
+}
+
+static int rollback_in_transaction(struct db *db, const char *by, const char *when, long long generation,
+                                   struct cache_publish_info *info)
+{
+	struct db_rows state;
+	if (db_query(db, SQL_LOCK_STATE, NULL, 0, &state) != 0)
+		return -1;
+	db_rows_free(&state);
+	json_t *target = NULL, *previous = NULL;
+	long long previous_number = 0;
+	if (generation_list(db, generation, &target, NULL, &info->handlers_version) != 0)
+		return -1;
+	if (target == NULL)
+		return 1;
+	if (generation_list(db, 0, &previous, &previous_number, NULL) != 0) {
+		json_decref(target);
+		return -1;
+	}
+	char *text = json_dumps(target, JSON_COMPACT);
+	info->handler_count = json_array_size(target);
+	unsigned long long number = 0;
+	struct db_param insert[] = {
+	    DB_STR(info->generation_uid), DB_STR(when), DB_STR(by), DB_INT(info->handlers_version),
+	    DB_INT(info->handler_count),  DB_STR(text)};
+	int rc = text != NULL ? db_exec(db, SQL_INSERT_GENERATION, insert, 6, NULL, &number) : -1;
+	free(text);
+	info->generation = (long long)number;
+	struct db_param point[] = {DB_INT(info->generation)};
+	if (rc == 0)
+		rc = db_exec(db, SQL_POINT_STATE, point, 1, NULL, NULL);
+	if (rc == 0)
+		rc = record_history(db, by, HISTORY_ROLLBACK, info->generation, generation, previous,
+		                    previous_number, target);
+	json_decref(target);
+	json_decref(previous);
+	return rc;
+}
+
+int cache_rollback(struct db *db, const char *by, long long generation, struct cache_publish_info *info,
+                   char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	char db_time[32];
+	long long now = delivery_now_us();
+	delivery_time_text(now, 0, db_time, sizeof db_time);
+	delivery_time_text(now, 0, info->published_at, sizeof info->published_at);
+	info->published_at[19] = '\0';
+	if (generation_uid_new(info->generation_uid) != 0) {
+		snprintf(err, errlen, "rollback failed: no random id for the generation");
+		return -1;
+	}
+	int rc = db_begin(db) != 0 ? -1 : rollback_in_transaction(db, by, db_time, generation, info);
+	if (rc == 0 && db_commit(db) != 0)
+		rc = -1;
+	if (rc != 0) {
+		if (rc < 0)
+			snprintf(err, errlen, "rollback failed: %s", db_error(db));
+		else
+			snprintf(err, errlen, "generation %lld is not kept (purged, or never published)",
+			         generation);
+		db_rollback(db);
+		if (rc < 0)
+			record_run(db, "error", err);
+		return rc;
+	}
+	char detail[256];
+	snprintf(detail, sizeof detail,
+	         "generation %lld published by %s: a rollback to generation %lld, %zu enabled handler%s",
+	         info->generation, by, generation, info->handler_count, info->handler_count == 1 ? "" : "s");
+	record_run(db, "ok", detail);
+	return 0;
+}
+
+int cache_generations_list(struct db *db, long limit, struct db_rows *rows)
+{
+	struct db_param p[] = {DB_INT(limit)};
+	return db_query(db, SQL_GENERATIONS, p, 1, rows);
 }

@@ -16,6 +16,7 @@
 
 struct config;
 struct db;
+struct db_rows;
 
 /* A published handler. Strings are borrowed from the snapshot's JSON. */
 struct cache_handler {
@@ -107,5 +108,37 @@ struct cache_status {
 	int pending;                          /* edits not yet published */
 };
 int cache_status_read(struct db *db, struct cache_status *status);
+
+/* ---------------------------------------------------------------- preview, rollback (issue #16) */
+
+/* What differs between two snapshot arrays (cache_diff.c, pure): an object
+ * {"added":[...], "changed":[...], "removed":[...], "added_count":N, ...},
+ * each entry {id, name, events_id} and, when changed, "changes" (history.h's
+ * field list; secrets only as "changed"). At most cap entries per list; the
+ * counts count all. New reference, NULL when out of memory. */
+json_t *cache_diff(const json_t *published, const json_t *next, size_t cap);
+
+#define CACHE_DIFF_CAP 200 /* entries per list kept in a history row or shown */
+
+/* What a restart would publish against the current generation (nothing
+ * published: everything is added). *diff: cache_diff's object. 0 or -1 (err). */
+int cache_preview(struct db *db, json_t **diff, char *err, size_t errlen);
+
+/* What publishing generation's snapshot again would change against the
+ * current one. 0, 1 when that generation is not kept, -1 (err). */
+int cache_rollback_preview(struct db *db, long long generation, json_t **diff, char *err, size_t errlen);
+
+/* Publish the snapshot of an earlier generation again, as a new generation
+ * (a new number and id: dispatchers fetch it as any publish). It keeps that
+ * generation's handlers_version, so the panel shows edits made since as
+ * pending; a later restart publishes the handlers table again. Recorded in
+ * the history. 0, 1 when that generation is not kept (purged, or never
+ * was), -1 (err). */
+int cache_rollback(struct db *db, const char *by, long long generation, struct cache_publish_info *info,
+                   char *err, size_t errlen);
+
+/* The kept generations, newest first, at most limit: generation,
+ * published_at, published_by, handler_count, current (1/0). */
+int cache_generations_list(struct db *db, long limit, struct db_rows *rows);
 
 #endif

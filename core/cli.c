@@ -3,6 +3,9 @@
 
 #include "config.h"
 #include "db.h"
+#include "history.h"
+
+#include <pwd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,12 @@ int cli_begin(int *argc, char **argv, const char *prog, const char *usage, const
 		fprintf(stderr, "%s: --config needs a file (see --help)\n", prog);
 		return CLI_EXIT_USAGE;
 	}
+	/* What a command changes is recorded as made by the CLI's user (history.h). */
+	const struct passwd *pw = getpwuid(getuid());
+	char actor[HISTORY_ACTOR_MAX + 1];
+	snprintf(actor, sizeof actor, "cli:%.64s",
+	         pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown");
+	history_set_actor("cli", actor);
 	return -1;
 }
 

@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "events.h"
+#include "history.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -203,6 +204,29 @@ static int bump_version(struct db *db)
 	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
 }
 
+/* The change's history row, in the change's transaction (history.h): the
+ * handler's fields as they are now after the write, and before (may be
+ * NULL: a create). Returns the store result. */
+static enum handler_store_result record_history(struct db *db, enum history_action action, long long id,
+                                                json_t *before)
+{
+	int found = 0;
+	json_t *after = action == HISTORY_DELETE ? NULL : history_handler_read(db, id, &found);
+	enum handler_store_result result = HANDLER_STORE_ERROR;
+	if ((action == HISTORY_DELETE || after != NULL) &&
+	    history_record_handler(db, action, id, before, after) == 0)
+		result = HANDLER_STORE_OK;
+	json_decref(after);
+	return result;
+}
+
+/* The handler's fields before a write (its row is locked), or NULL. */
+static json_t *history_before(struct db *db, long long id)
+{
+	int found = 0;
+	return history_handler_read(db, id, &found);
+}
+
 /* Lock row id for the transaction; its status into *status, its revision
  * into *revision. */
 static enum handler_store_result lock_row(struct db *db, long long id, enum handler_status *status,
@@ -278,7 +302,7 @@ enum handler_store_result handlers_insert(struct db *db, struct handler *h)
 		return HANDLER_STORE_ERROR;
 	enum handler_store_result result = HANDLER_STORE_ERROR;
 	if (db_exec(db, SQL_INSERT, params, HANDLER_PARAMS + 1, NULL, &id) == 0 && bump_version(db) == 0)
-		result = HANDLER_STORE_OK;
+		result = record_history(db, HISTORY_CREATE, (long long)id, NULL);
 	result = finish(db, result);
 	if (result == HANDLER_STORE_OK) {
 		h->id = (long long)id;
@@ -313,9 +337,14 @@ enum handler_store_result handlers_update(struct db *db, long long id, struct ha
 	enum handler_store_result result = lock_row(db, id, &current, &revision);
 	if (result == HANDLER_STORE_OK && h->expected_revision > 0 && h->expected_revision != revision)
 		result = HANDLER_STORE_CONFLICT;
+	json_t *before = result == HANDLER_STORE_OK ? history_before(db, id) : NULL;
 	if (result == HANDLER_STORE_OK &&
-	    (db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 8, NULL, NULL) != 0 || bump_version(db) != 0))
+	    (before == NULL || db_exec(db, SQL_UPDATE, params, HANDLER_PARAMS + 8, NULL, NULL) != 0 ||
+	     bump_version(db) != 0))
 		result = HANDLER_STORE_ERROR;
+	if (result == HANDLER_STORE_OK)
+		result = record_history(db, HISTORY_EDIT, id, before);
+	json_decref(before);
 	result = finish(db, result);
 	if (result == HANDLER_STORE_OK) {
 		h->id = id;
@@ -339,8 +368,13 @@ enum handler_store_result handlers_set_status(struct db *db, long long id, enum 
 	/* Asking for the status it already has (a double click, two tabs) is done. */
 	if (result == HANDLER_STORE_OK && current != to) {
 		struct db_param params[] = {DB_STR(handler_status_name(to)), DB_INT(id)};
-		if (db_exec(db, SQL_SET_STATUS, params, 2, NULL, NULL) != 0 || bump_version(db) != 0)
+		json_t *before = history_before(db, id);
+		if (before == NULL || db_exec(db, SQL_SET_STATUS, params, 2, NULL, NULL) != 0 ||
+		    bump_version(db) != 0)
 			result = HANDLER_STORE_ERROR;
+		else
+			result = record_history(db, HISTORY_STATUS, id, before);
+		json_decref(before);
 	}
 	return finish(db, result);
 }
@@ -354,8 +388,13 @@ enum handler_store_result handlers_delete(struct db *db, long long id)
 	enum handler_store_result result = lock_row(db, id, &current, &revision);
 	if (result == HANDLER_STORE_OK) {
 		struct db_param params[] = {DB_INT(id)};
-		if (db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 || bump_version(db) != 0)
+		json_t *before = history_before(db, id);
+		if (before == NULL || db_exec(db, SQL_DELETE, params, 1, NULL, NULL) != 0 ||
+		    bump_version(db) != 0)
 			result = HANDLER_STORE_ERROR;
+		else
+			result = record_history(db, HISTORY_DELETE, id, before);
+		json_decref(before);
 	}
 	return finish(db, result);
 }

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "history.h"
 #include "dispatch.h"
 #include "retryq.h"
 #include "rollup.h"
@@ -223,6 +224,8 @@ static int auto_disable(struct db *db, struct logstore_entry *e, long threshold)
 	if (affected == 0)
 		return 0;
 	e->auto_disabled = 1;
+	if (history_record_auto_disable(db, e->handler_id, threshold) != 0) /* history.h */
+		return -1;
 	return db_exec(db, SQL_BUMP_VERSION, NULL, 0, NULL, NULL);
 }
 

@@ -121,9 +121,10 @@ static enum redeliver_status queue_for_worker(struct db *db, long long log_id, s
 	return REDELIVER_QUEUED;
 }
 
-enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, long long log_id,
-                                    enum redeliver_where where, struct redeliver_outcome *out, char *err,
-                                    size_t errlen)
+enum redeliver_status redeliver_log_with(struct db *db, const struct config *cfg,
+                                         const struct cache_snapshot *snap, long long log_id,
+                                         enum redeliver_where where, struct redeliver_outcome *out, char *err,
+                                         size_t errlen)
 {
 	memset(out, 0, sizeof *out);
 	struct db_rows logged;
@@ -136,25 +137,41 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
 		db_rows_free(&logged);
 		return REDELIVER_NOT_FOUND;
 	}
+	enum redeliver_status status;
+	const struct cache_handler *ch = find_handler(snap, db_cell_int(&logged, 0, DCOL_HANDLER_ID, 0));
+	if (ch == NULL)
+		status = REDELIVER_NOT_PUBLISHED;
+	else if (ch->kind == DELIVERY_SCRIPT && where == REDELIVER_HERE_HTTP_ONLY)
+		status = queue_for_worker(db, log_id, out, err, errlen);
+	else
+		status = run_again(db, cfg, &logged, ch, out, err, errlen);
+	db_rows_free(&logged);
+	return status;
+}
+
+enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, long long log_id,
+                                    enum redeliver_where where, struct redeliver_outcome *out, char *err,
+                                    size_t errlen)
+{
+	memset(out, 0, sizeof *out);
 	/* From the database, without touching the dispatcher's local copy: the
 	 * panel runs as another user than the billing system's dispatcher. */
 	struct cache_snapshot snap = {0};
 	char warning[512];
-	enum redeliver_status status;
 	if (cache_refresh(NULL, db, &snap, err, errlen, warning, sizeof warning) < 0) {
-		status = REDELIVER_NOT_PUBLISHED;
-	} else {
-		const struct cache_handler *ch =
-		    find_handler(&snap, db_cell_int(&logged, 0, DCOL_HANDLER_ID, 0));
-		if (ch == NULL)
-			status = REDELIVER_NOT_PUBLISHED;
-		else if (ch->kind == DELIVERY_SCRIPT && where == REDELIVER_HERE_HTTP_ONLY)
-			status = queue_for_worker(db, log_id, out, err, errlen);
+		/* Nothing published (or unreadable): a missing log row still says so. */
+		struct db_rows logged;
+		int found = logs_get(db, log_id, &logged);
+		if (found >= 0)
+			db_rows_free(&logged);
 		else
-			status = run_again(db, cfg, &logged, ch, out, err, errlen);
-		cache_snapshot_free(&snap);
+			snprintf(err, errlen, "redeliver: %s", db_error(db));
+		return found < 0    ? REDELIVER_ERROR
+		       : found == 0 ? REDELIVER_NOT_FOUND
+		                    : REDELIVER_NOT_PUBLISHED;
 	}
-	db_rows_free(&logged);
+	enum redeliver_status status = redeliver_log_with(db, cfg, &snap, log_id, where, out, err, errlen);
+	cache_snapshot_free(&snap);
 	return status;
 }
 

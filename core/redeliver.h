@@ -38,6 +38,14 @@ enum redeliver_status redeliver_log(struct db *db, const struct config *cfg, lon
                                     enum redeliver_where where, struct redeliver_outcome *out, char *err,
                                     size_t errlen);
 
+/* redeliver_log with a published snapshot the caller holds (and refreshes,
+ * cache_refresh): a bulk redelivery runs thousands with one. */
+struct cache_snapshot;
+enum redeliver_status redeliver_log_with(struct db *db, const struct config *cfg,
+                                         const struct cache_snapshot *snap, long long log_id,
+                                         enum redeliver_where where, struct redeliver_outcome *out, char *err,
+                                         size_t errlen);
+
 /* prov-worker: run the queued redeliveries (each claimed by one worker, run
  * at most once: one whose worker died stays "running"; Redeliver again).
  * *ran counts them. 0, or -1 on a database error (err). */

@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "history.h"
 #include "route.h"
 #include "web_io.h"
 #include "web_tmpl.h"
@@ -389,6 +390,9 @@ void web_dispatch(struct web_request *req, const struct page *pages, size_t npag
 		    "CSRF token missing or wrong");
 		return;
 	}
+	/* Who the page's changes are recorded as (history.h). */
+	history_set_actor(req->logged_in ? "panel" : "system",
+	                  req->logged_in ? req->session.user.name : NULL);
 	page->fn(req);
 	if (!req->answered)
 		web_error(req, 500, "The page did not answer.", "page function returned without answering");

@@ -137,5 +137,6 @@
     <dt>Updated</dt><dd><?cs var:Form.Meta.UpdatedAt ?> UTC</dd>
   </dl>
 </section>
+<?cs include:"handlers_history.cs" ?>
 <?cs /if ?>
 <?cs include:"footer.cs" ?>

@@ -3,7 +3,8 @@
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title><?cs var:Page.Title ?> — Provisioning API</title>
+<?cs if:Page.Refresh ?><meta http-equiv="refresh" content="<?cs var:Page.Refresh ?>">
+<?cs /if ?><title><?cs var:Page.Title ?> — Provisioning API</title>
 <link rel="stylesheet" href="/static/css/panel.css">
 <link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">
 </head>

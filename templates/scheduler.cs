@@ -39,6 +39,7 @@
     <dt>Pending edits</dt><dd id="cache-pending"><?cs if:Cache.Pending == 1 ?><span class="status status-archived">yes</span><?cs else ?><span class="status status-enabled">no</span><?cs /if ?></dd>
   </dl>
 </section>
+<?cs include:"scheduler_publish.cs" ?>
 <section class="card" id="retry-queue">
   <h2 class="first">Retry queue</h2>
   <p class="hint">Failed deliveries wait here for the Retry Worker (<code>prov-worker</code>), which sends them again with the same delivery id. Exhausted ones stay in the Execution Logs, where they can be redelivered.</p>

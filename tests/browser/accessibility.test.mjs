@@ -6,7 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { baseUrl, createUser, launchBrowser, outputDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { baseUrl, createUser, launchBrowser, outputDir, runBin, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const WIDTHS = [1280, 390];
@@ -171,4 +171,28 @@ test('the Task Scheduler, the API keys, an error page', async () => {
     await p.waitForSelector('#created-key');
   });
   await check(admin, 'error', '/handlers/999999999');
+});
+
+test('bulk recovery, the History panel, the publish preview and the rollback confirmation (#16)', async () => {
+  await check(admin, 'logs-bulk-offer', `/logs?handler=${handlerId}&status=fail&from=2000-01-01`);
+  await check(admin, 'bulk-confirm', `/logs/redeliver?handler=${handlerId}&status=fail&from=2000-01-01`);
+  const bulkId = Number(sqlValue(`INSERT INTO bulk_redeliveries (handler_id, since, until, max_log_id, expected, total,
+      state, requested_by, created_at, updated_at, finished_at) VALUES (${handlerId}, '2000-01-01', '9999-12-31 23:59:59',
+      ${logId}, 2, 2, 'done', '${PREFIX}', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6));
+    SELECT LAST_INSERT_ID()`));
+  sql(`INSERT INTO bulk_redelivery_items (bulk_id, log_id, handler_id, object_id, state, error) VALUES
+      (${bulkId}, ${logId}, ${handlerId}, 12, 'failed', 'the handler answered HTTP 502'),
+      (${bulkId}, ${logId} + 1, ${handlerId}, 13, 'delivered', NULL)`);
+  try {
+    await check(admin, 'bulk-progress', `/logs/bulk/${bulkId}`);
+  } finally {
+    sql(`DELETE FROM bulk_redeliveries WHERE id = ${bulkId}`);
+  }
+  sql(`INSERT INTO change_history (at, actor_kind, actor, kind, action, handler_id, before_json, after_json) VALUES
+      (UTC_TIMESTAMP(6), 'panel', '${PREFIX}', 'handler', 'edit', ${handlerId}, '{"name":"old","priority":1,"secret":null}',
+       '{"name":"new","priority":3,"secret":"set"}')`);
+  await check(admin, 'form-history', `/handlers/${handlerId}`);
+  await check(admin, 'scheduler-preview', '/scheduler'); // edits are pending (before): the preview shows
+  if (Number(sqlValue('SELECT COUNT(*) FROM cache_generations')) === 0) runBin('prov-cache', ['reload', '--by', PREFIX]);
+  await check(admin, 'rollback-confirm', `/scheduler/rollback/${sqlValue('SELECT MIN(generation) FROM cache_generations')}`);
 });
