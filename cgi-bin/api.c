@@ -18,6 +18,8 @@ static const struct api_route routes[] = {
     {"PATCH", "/handlers/#", API_WRITE, api_handlers_update},
     {"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
     {"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
+    {"POST", "/handlers/#/test", API_WRITE, api_handlers_test},
+    {"POST", "/handlers/test", API_WRITE, api_handlers_test_unsaved},
     {"GET", "/logs", API_READ, api_logs_list},
     {"GET", "/logs/#", API_READ, api_logs_get},
     {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},
