@@ -14,6 +14,8 @@ void page_logout(struct web_request *req);
 void page_handler_new(struct web_request *req);
 void page_handler_create(struct web_request *req);
 void page_handler_show(struct web_request *req);
+void page_handler_test(struct web_request *req);
+void page_handler_test_new(struct web_request *req);
 void page_handler_update(struct web_request *req);
 void page_handler_secret(struct web_request *req);
 /* page_handlers_actions.c */

@@ -19,6 +19,8 @@ static const struct page pages[] = {
     {"POST", "/handlers/new", GUARD_ADMIN, page_handler_create},
     {"GET", "/handlers/#", GUARD_USER, page_handler_show},
     {"POST", "/handlers/#", GUARD_ADMIN, page_handler_update},
+    {"POST", "/handlers/#/test", GUARD_ADMIN, page_handler_test},
+    {"POST", "/handlers/test", GUARD_ADMIN, page_handler_test_new},
     {"GET", "/handlers/#/secret", GUARD_ADMIN, page_handler_secret},
     {"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
     {"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},

@@ -118,6 +118,7 @@
         <?cs call:field_error("signature_scheme") ?>
       </div>
     </fieldset>
+    <?cs if:Form.ReadOnly != 1 ?><?cs include:"handlers_test.cs" ?><?cs /if ?>
     <?cs if:Form.ReadOnly != 1 ?><div class="form-actions">
       <button type="submit" class="btn btn-primary" id="save"><?cs if:Form.Mode == "new" ?>Create handler<?cs else ?>Save changes<?cs /if ?></button>
       <a class="btn" href="<?cs var:Form.ListUrl ?>" id="cancel">Cancel</a>
