@@ -35,6 +35,7 @@ void page_scheduler(struct web_request *req);
 void page_scheduler_cache_restart(struct web_request *req);
 /* page_logs.c */
 void page_logs_list(struct web_request *req);
+void page_logs_event(struct web_request *req);
 void page_logs_detail(struct web_request *req);
 void page_logs_purge(struct web_request *req);
 void page_logs_redeliver(struct web_request *req);

@@ -34,6 +34,7 @@ static const struct page pages[] = {
     {"POST", "/scheduler/cache/restart", GUARD_ADMIN, page_scheduler_cache_restart},
     {"GET", "/logs", GUARD_USER, page_logs_list},
     {"GET", "/logs/#", GUARD_USER, page_logs_detail},
+    {"GET", "/logs/#/event", GUARD_USER, page_logs_event},
     {"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
     {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
 };
