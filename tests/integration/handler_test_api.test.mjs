@@ -117,3 +117,23 @@ test('/metrics counts tests under trigger="test"', async () => {
   assert.equal(m.status, 200);
   assert.match(m.text, /trigger="test"/);
 });
+
+test('GET /logs?verdict= filters by what executions decided; details carry it', async () => {
+  const gate = addHandler({ name: 'API verdict gate', event: 'clients.update', task: `${rx.url}/forbid?reason=no` });
+  const t = await api('POST', `/handlers/${gate}/test`, { key: admin.key });
+  assert.equal(t.json.verdict, 'forbidden');
+  const r = await api('GET', '/logs?verdict=forbidden&limit=200', { key: viewer.key });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.json.logs.length >= 1);
+  assert.ok(r.json.logs.every((l) => l.verdict === 'forbidden'), r.text);
+  assert.ok(r.json.logs.some((l) => l.id === t.json.log_id));
+  const failed = await api('GET', '/logs?verdict=failed&limit=200', { key: viewer.key });
+  assert.ok(failed.json.logs.every((l) => l.verdict === 'failed' && l.status === 'fail'));
+  const bad = await api('GET', '/logs?verdict=maybe', { key: viewer.key });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.data.field, 'verdict');
+  const detail = await api('GET', `/logs/${t.json.log_id}`, { key: viewer.key });
+  assert.equal(detail.json.verdict, 'forbidden');
+  assert.equal(detail.json.forbid_reason, 'no');
+  assert.equal(detail.json.trigger, 'test');
+});
