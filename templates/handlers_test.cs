@@ -22,7 +22,7 @@
       <?cs if:Test.Result.Reason ?><dt>Reason</dt><dd id="test-reason"><?cs var:Test.Result.Reason ?></dd><?cs /if ?>
       <?cs if:Test.Result.Error ?><dt>Error</dt><dd class="error-text" id="test-error"><?cs var:Test.Result.Error ?></dd><?cs /if ?>
       <dt>Duration</dt><dd id="test-duration"><?cs var:Test.Result.Duration ?> <span class="muted">(timeout <?cs var:Test.Result.Timeout ?>)</span></dd>
-      <dt>Logged as</dt><dd><a href="/logs/<?cs var:url_escape(Test.Result.LogId) ?>" id="test-log">execution #<?cs var:Test.Result.LogId ?></a></dd>
+      <dt>Logged as</dt><dd><a href="/logs/<?cs var:Test.Result.LogId ?>" id="test-log">execution #<?cs var:Test.Result.LogId ?></a></dd>
     </dl>
     <h4>Headers sent</h4>
     <pre class="code" id="test-headers"><?cs var:Test.Result.RequestHeaders ?></pre>
