@@ -461,7 +461,8 @@ static void run_test(struct api_request *req, struct db *db, const struct handle
 {
 	struct handler_test t;
 	char err[DELIVERY_ERROR_MAX];
-	switch (handler_test_run(db, &api_app(req)->cfg, h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
+	switch (
+	    handler_test_run(db, &api_app(req)->cfg, h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
 	case HANDLER_TEST_DONE: api_reply(req, 200, handler_test_json(&t)); break;
 	case HANDLER_TEST_REFUSED: api_fail(req, 422, err, "not_here", "task"); break;
 	case HANDLER_TEST_ERROR:
@@ -532,10 +533,12 @@ void api_handlers_test(struct api_request *req)
 	}
 	json_t *event = json_object_get(body, "events_id");
 	if (event != NULL && !json_is_null(event)) {
-		const struct event_def *def = json_is_string(event) ? events_find(json_string_value(event)) : NULL;
+		const struct event_def *def =
+		    json_is_string(event) ? events_find(json_string_value(event)) : NULL;
 		if (def == NULL) {
 			char message[1200];
-			snprintf(message, sizeof message, "unknown event; valid events: %s", events_valid_list());
+			snprintf(message, sizeof message, "unknown event; valid events: %s",
+			         events_valid_list());
 			api_fail(req, 422, message, "validation", "events_id");
 			goto out;
 		}
@@ -562,8 +565,8 @@ void api_handlers_test_unsaved(struct api_request *req)
 	if (test_body_check(req, body, "handler") != 0)
 		return;
 	if (!json_is_object(fields)) {
-		api_fail(req, 422, "handler must be a JSON object with the fields of a create", "invalid_type",
-		         "handler");
+		api_fail(req, 422, "handler must be a JSON object with the fields of a create",
+		         "invalid_type", "handler");
 		return;
 	}
 	struct db *db = api_db(req);
@@ -582,7 +585,7 @@ void api_handlers_test_unsaved(struct api_request *req)
 	                          errors) != 0)
 		fail_validation(req, errors);
 	else if (test_data(req, json_object_get(body, "data"), h->events_id, &data) == 0) {
-		h->id = 0;                                 /* unsaved: logged without a handler id */
+		h->id = 0;                                /* unsaved: logged without a handler id */
 		h->secret_action = HANDLER_SECRET_REMOVE; /* nothing stored to sign with */
 		run_test(req, db, h, data);
 	}

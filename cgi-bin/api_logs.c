@@ -14,9 +14,9 @@
 #define API_LOGS_LIMIT_DEFAULT 50
 
 static const char *const field_names[LOGS_F__MAX] = {
-    [LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event", [LOGS_F_STATUS] = "status", [LOGS_F_TEXT] = "q",
-    [LOGS_F_VERDICT] = "verdict",
-    [LOGS_F_FROM] = "from",       [LOGS_F_TO] = "to",       [LOGS_F_PAGE] = "before",
+    [LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event",     [LOGS_F_STATUS] = "status",
+    [LOGS_F_TEXT] = "q",          [LOGS_F_VERDICT] = "verdict", [LOGS_F_FROM] = "from",
+    [LOGS_F_TO] = "to",           [LOGS_F_PAGE] = "before",
 };
 
 /* A cell as a JSON integer, or null. */
@@ -57,8 +57,8 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 /* GET /logs?handler=&event=&status=&q=&from=&to=&before=&after=&limit= */
 void api_logs_list(struct api_request *req)
 {
-	static const char *const accepted[] = {"handler", "event", "status", "verdict", "q", "from",
-	                                       "to",      "before", "after", "limit",   NULL};
+	static const char *const accepted[] = {"handler", "event",  "status", "verdict", "q", "from",
+	                                       "to",      "before", "after",  "limit",   NULL};
 	if (api_query_only(req, accepted) != 0)
 		return;
 	struct logs_input in = {

@@ -95,7 +95,8 @@ static void send_test(struct web_request *req, long long id)
 	if (id > 0) {
 		enum handler_store_result got = handlers_get(db, id, &current);
 		if (got != HANDLER_STORE_OK) {
-			handler_store_failed(req, got, db, "The handler could not be read; try again shortly.");
+			handler_store_failed(req, got, db,
+			                     "The handler could not be read; try again shortly.");
 			return;
 		}
 	}
@@ -112,7 +113,8 @@ static void send_test(struct web_request *req, long long id)
 	char err[DELIVERY_ERROR_MAX];
 	const char *typed = web_param(req, "test_data");
 	const char *sample_of = web_param(req, "test_sample_of");
-	if (typed != NULL && sample_of != NULL && strcmp(sample_of, h.events_id) != 0 && is_sample_of(typed, sample_of))
+	if (typed != NULL && sample_of != NULL && strcmp(sample_of, h.events_id) != 0 &&
+	    is_sample_of(typed, sample_of))
 		typed = NULL; /* the sample of the event the select had: the chosen event's sample */
 	if (handler_test_data_read(typed, h.events_id, &data, err, sizeof err) != 0) {
 		web_set(req, "Test.Refused", err);
@@ -122,7 +124,8 @@ static void send_test(struct web_request *req, long long id)
 	}
 	struct handler_test t;
 	int status = 200;
-	switch (handler_test_run(db, &web_app(req)->cfg, &h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
+	switch (
+	    handler_test_run(db, &web_app(req)->cfg, &h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
 	case HANDLER_TEST_DONE: set_result(req, &t, &h); break;
 	case HANDLER_TEST_REFUSED:
 		web_set(req, "Test.Refused", err);

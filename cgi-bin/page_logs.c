@@ -215,8 +215,8 @@ static void copy_prefix(const char *text, char *out, size_t max)
 static void set_filters(struct web_request *req, const struct logs_input *in, const struct logs_query *q)
 {
 	static const char *const error_names[LOGS_F__MAX] = {
-	    [LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event", [LOGS_F_STATUS] = "Status",
-	    [LOGS_F_TEXT] = "Text",       [LOGS_F_FROM] = "From",   [LOGS_F_TO] = "To",
+	    [LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event",     [LOGS_F_STATUS] = "Status",
+	    [LOGS_F_TEXT] = "Text",       [LOGS_F_FROM] = "From",       [LOGS_F_TO] = "To",
 	    [LOGS_F_PAGE] = "Page",       [LOGS_F_VERDICT] = "Verdict",
 	};
 	char key[64], shown[256];
@@ -236,8 +236,8 @@ static void set_filters(struct web_request *req, const struct logs_input *in, co
 	}
 	web_set_int(req, "ErrorCount", q->nerrors);
 	web_set_int(req, "Filter.Active",
-	            q->handler_id > 0 || q->events_id[0] || q->status[0] || q->verdict[0] || q->text[0] || q->from[0] ||
-	                q->to[0]);
+	            q->handler_id > 0 || q->events_id[0] || q->status[0] || q->verdict[0] || q->text[0] ||
+	                q->from[0] || q->to[0]);
 }
 
 static void set_pager(struct web_request *req, const struct logs_query *q, const struct logs_page *page)

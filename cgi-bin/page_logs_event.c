@@ -89,8 +89,9 @@ static void set_step(struct web_request *req, struct db *db, const char *prefix,
 		goto skipped;
 	json_t *before = logs_chain_data(db_cell(rows, r, CCOL_REQUEST_BODY));
 	/* What the reply set; a cut reply is read from the next step's request. */
-	json_t *after = db_cell_int(rows, r, CCOL_RESPONSE_TRUNCATED, 0) ? NULL
-	                                                                   : logs_chain_data(db_cell(rows, r, CCOL_RESPONSE_BODY));
+	json_t *after = db_cell_int(rows, r, CCOL_RESPONSE_TRUNCATED, 0)
+	                    ? NULL
+	                    : logs_chain_data(db_cell(rows, r, CCOL_RESPONSE_BODY));
 	if (after == NULL && next_request != NULL)
 		after = logs_chain_data(next_request);
 	snprintf(key, sizeof key, "%s.Before", prefix);

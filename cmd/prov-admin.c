@@ -393,11 +393,12 @@ static int handlers_test_command(const struct config *cfg, int argc, char **argv
 	if (argc < 1 || id <= 0 || strspn(argv[0], "0123456789") != strlen(argv[0]))
 		return usage_error("handlers test needs a handler ID (a whole number from 1)");
 	for (int i = 1; i < argc; i++) {
-		const char **target = strcmp(argv[i], "--event") == 0 ? &event
+		const char **target = strcmp(argv[i], "--event") == 0  ? &event
 		                      : strcmp(argv[i], "--data") == 0 ? &data_path
-		                                                        : NULL;
+		                                                       : NULL;
 		if (target == NULL || i + 1 >= argc)
-			return usage_error(target ? "--event and --data need a value" : "unexpected argument");
+			return usage_error(target ? "--event and --data need a value"
+			                          : "unexpected argument");
 		*target = argv[++i];
 	}
 	if (event != NULL && events_find(event) == NULL) {

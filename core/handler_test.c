@@ -18,7 +18,8 @@
 	"\"client_id\":10001,\"login\":\"sample.client\",\"name\":\"Sample Client Ltd\","                    \
 	"\"email\":\"billing@example.com\",\"phone\":\"+1 555 0100\",\"currency\":\"USD\","                  \
 	"\"status\":\"active\""
-#define SAMPLE_ACCOUNT "\"client_id\":10001,\"account_id\":20001,\"login\":\"sample.account\",\"service\":\"internet\""
+#define SAMPLE_ACCOUNT                                                                                       \
+	"\"client_id\":10001,\"account_id\":20001,\"login\":\"sample.account\",\"service\":\"internet\""
 #define SAMPLE_PACKAGE                                                                                       \
 	"\"client_id\":10001,\"subscription_id\":30001,\"package_id\":42,\"package_name\":\"Fiber 100\","    \
 	"\"price\":\"29.90\",\"currency\":\"USD\",\"period\":\"monthly\""
@@ -85,8 +86,8 @@ int handler_test_data_read(const char *text, const char *events_id, json_t **dat
 	json_error_t jerr;
 	json_t *value = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (value == NULL) {
-		snprintf(err, errlen, "the test payload is not valid JSON: %s (line %d, column %d)", jerr.text,
-		         jerr.line, jerr.column);
+		snprintf(err, errlen, "the test payload is not valid JSON: %s (line %d, column %d)",
+		         jerr.text, jerr.line, jerr.column);
 		return -1;
 	}
 	if (!json_is_object(value)) {
@@ -128,7 +129,8 @@ static enum handler_test_status send_and_log(struct db *db, const struct config 
 	delivery_run(d, &req, &out->result);
 	delivery_free(d);
 	/* As the chain reads it (dispatch.c): data sent back as it was is an echo. */
-	if (out->result.success && out->result.verdict == DELIVERY_REPLACE && json_equal(out->result.data, data))
+	if (out->result.success && out->result.verdict == DELIVERY_REPLACE &&
+	    json_equal(out->result.data, data))
 		out->result.verdict = DELIVERY_UNCHANGED;
 	struct logstore_entry entry = {.events_id = event->events_id,
 	                               .event_uid = event->uid,
@@ -176,15 +178,16 @@ enum handler_test_status handler_test_run(struct db *db, const struct config *cf
 		snprintf(err, errlen, "out of memory");
 		return HANDLER_TEST_ERROR;
 	}
-	out->timeout_ms = h->timeout_ms < HANDLER_TEST_TIMEOUT_MAX_MS ? h->timeout_ms : HANDLER_TEST_TIMEOUT_MAX_MS;
-	struct delivery_handler dh = {.id = h->id,
-	                              .name = h->name,
-	                              .kind = h->task_type == HANDLER_TASK_SCRIPT ? DELIVERY_SCRIPT : DELIVERY_HTTP,
-	                              .task = h->task,
-	                              .timeout_ms = out->timeout_ms,
-	                              .scheme = h->signature_scheme == HANDLER_SCHEME_STANDARD
-	                                            ? DELIVERY_SCHEME_STANDARD
-	                                            : DELIVERY_SCHEME_PROV};
+	out->timeout_ms =
+	    h->timeout_ms < HANDLER_TEST_TIMEOUT_MAX_MS ? h->timeout_ms : HANDLER_TEST_TIMEOUT_MAX_MS;
+	struct delivery_handler dh = {
+	    .id = h->id,
+	    .name = h->name,
+	    .kind = h->task_type == HANDLER_TASK_SCRIPT ? DELIVERY_SCRIPT : DELIVERY_HTTP,
+	    .task = h->task,
+	    .timeout_ms = out->timeout_ms,
+	    .scheme = h->signature_scheme == HANDLER_SCHEME_STANDARD ? DELIVERY_SCHEME_STANDARD
+	                                                             : DELIVERY_SCHEME_PROV};
 	struct db_rows secrets = {0};
 	int have_secrets = 0;
 	if (h->id > 0 && h->secret_action != HANDLER_SECRET_REMOVE) {
@@ -236,15 +239,14 @@ json_t *handler_test_json(const struct handler_test *t)
 	const struct delivery_result *r = &t->result;
 	json_t *reply = clean_string(r->response_len > 0 ? r->response_body : NULL, r->response_len);
 	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:f, s:I, s:o, s:s, s:o, s:o, s:s, s:s}",
-	                 "log_id", (json_int_t)t->log_id, "status", r->success ? "success" : "fail", "verdict",
-	                 handler_test_verdict(t), "reason",
+	                 "log_id", (json_int_t)t->log_id, "status", r->success ? "success" : "fail",
+	                 "verdict", handler_test_verdict(t), "reason",
 	                 r->success && r->verdict == DELIVERY_FORBID ? r->reason : "", "http_status",
 	                 r->http_status > 0 ? json_integer(r->http_status) : json_null(), "exit_code",
 	                 r->has_exit_code ? json_integer(r->exit_code) : json_null(), "error",
 	                 r->success ? json_null() : clean_string(r->error, strlen(r->error)), "duration_ms",
 	                 (double)r->duration_us / 1000.0, "timeout_ms", (json_int_t)t->timeout_ms, "reply",
-	                 reply, "request_headers",
-	                 r->request_headers ? r->request_headers : "", "data",
+	                 reply, "request_headers", r->request_headers ? r->request_headers : "", "data",
 	                 r->success && r->verdict == DELIVERY_REPLACE ? json_incref(r->data) : json_null(),
 	                 "request", json_loads(t->request_body ? t->request_body : "null", 0, NULL),
 	                 "event_id", t->event_uid, "delivery_id", t->delivery_id);

@@ -16,7 +16,7 @@
 #define LIST_COLUMNS                                                                                         \
 	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, events_id, handler_id, "                   \
 	"handler_name, object_id, LEFT(error, 160), LEFT(response_body, 160), duration_us, "                 \
-	"attempt, trigger_kind, http_status, exit_code, verdict, LEFT(forbid_reason, 160) "                 \
+	"attempt, trigger_kind, http_status, exit_code, verdict, LEFT(forbid_reason, 160) "                  \
 	"FROM exec_logs FORCE INDEX ("
 #define EDGE_COLUMNS "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs FORCE INDEX ("
 
@@ -25,7 +25,8 @@
 #define DATE_RANGE "dt >= ? AND dt < ? AND "
 /* A verdict rides the status index its status implies (logs_filter.c). */
 #define TEXT_MATCH                                                                                           \
-	"(? = '' OR verdict = ?) AND (? = '' OR error LIKE ? ESCAPE '!' OR response_body LIKE ? ESCAPE '!') "
+	"(? = '' OR verdict = ?) AND (? = '' OR error LIKE ? ESCAPE '!' OR response_body LIKE ? ESCAPE "     \
+	"'!') "
 #define LIST_OLDER                                                                                           \
 	DATE_RANGE "(dt < ? OR (dt = ? AND id < ?)) AND (dt > ? OR (dt = ? AND id >= ?)) AND " TEXT_MATCH    \
 	           "ORDER BY dt DESC, id DESC LIMIT ?"

@@ -232,8 +232,8 @@ static void parse_verdict(const struct logs_input *in, struct logs_query *q)
 			continue;
 		const char *implied = i == 3 ? "fail" : "success";
 		if (q->status[0] != '\0' && strcmp(q->status, implied) != 0) {
-			field_error(q, LOGS_F_VERDICT, "Verdict %s never has status %s: clear one of them.", buf,
-			            q->status);
+			field_error(q, LOGS_F_VERDICT, "Verdict %s never has status %s: clear one of them.",
+			            buf, q->status);
 			return;
 		}
 		strcpy(q->verdict, verdicts[i]);

@@ -54,7 +54,8 @@ static void payloads_are_objects_or_a_one_line_reason(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		data = (json_t *)1;
-		assert_int_equal(handler_test_data_read(bad[i].text, bad[i].event, &data, err, sizeof err), -1);
+		assert_int_equal(handler_test_data_read(bad[i].text, bad[i].event, &data, err, sizeof err),
+		                 -1);
 		assert_null(data);
 		assert_non_null(strstr(err, bad[i].message));
 		assert_null(strchr(err, '\n'));
@@ -116,8 +117,10 @@ static void verdict_filter_implies_its_status(void **state)
 	assert_string_equal(q.status, "success");
 	assert_int_equal(logs_query_parse(&(struct logs_input){.verdict = " failed "}, &q), 0);
 	assert_string_equal(q.status, "fail");
-	assert_int_equal(logs_query_parse(&(struct logs_input){.verdict = "modified", .status = "success"}, &q), 0);
-	assert_int_equal(logs_query_parse(&(struct logs_input){.verdict = "modified", .status = "fail"}, &q), 1);
+	assert_int_equal(
+	    logs_query_parse(&(struct logs_input){.verdict = "modified", .status = "success"}, &q), 0);
+	assert_int_equal(logs_query_parse(&(struct logs_input){.verdict = "modified", .status = "fail"}, &q),
+	                 1);
 	assert_non_null(strstr(q.errors[LOGS_F_VERDICT], "never has status fail"));
 	assert_int_equal(logs_query_parse(&(struct logs_input){.verdict = "maybe"}, &q), 1);
 	assert_non_null(strstr(q.errors[LOGS_F_VERDICT], "unchanged, modified, forbidden or failed"));
