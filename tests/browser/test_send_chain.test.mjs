@@ -128,12 +128,14 @@ test('a viewer cannot send a test (refused on the server)', async () => {
   await page.goto(`${baseUrl}/handlers/${id}`);
   assert.equal(await page.$('#send-test'), null, 'no button for a viewer');
   rx.reset();
-  const status = await page.evaluate(async (hid) => {
+  const r = await page.evaluate(async (hid) => {
     const token = document.querySelector('input[name=csrf_token]')?.value || '';
     const body = new URLSearchParams({ csrf_token: token, name: 'x', events_id: 'clients.update', task: 'http://127.0.0.1:1/x' });
-    return (await fetch(`/handlers/${hid}/test`, { method: 'POST', body })).status;
+    const res = await fetch(`/handlers/${hid}/test`, { method: 'POST', body });
+    return { status: res.status, text: await res.text() };
   }, id);
-  assert.equal(status, 403);
+  assert.equal(r.status, 403);
+  assert.match(r.text, /Your role does not allow this action/, 'refused for the role (with a valid CSRF token)');
   assert.equal(rx.requests.length, 0);
 });
 

@@ -122,6 +122,8 @@ test('GET /logs?verdict= filters by what executions decided; details carry it', 
   const gate = addHandler({ name: 'API verdict gate', event: 'clients.update', task: `${rx.url}/forbid?reason=no` });
   const t = await api('POST', `/handlers/${gate}/test`, { key: admin.key });
   assert.equal(t.json.verdict, 'forbidden');
+  const echo = addHandler({ name: 'API verdict echo', event: 'clients.update', task: `${rx.url}/echo` });
+  assert.equal((await api('POST', `/handlers/${echo}/test`, { key: admin.key })).json.verdict, 'unchanged');
   const r = await api('GET', '/logs?verdict=forbidden&limit=200', { key: viewer.key });
   assert.equal(r.status, 200, r.text);
   assert.ok(r.json.logs.length >= 1);
