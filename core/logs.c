@@ -216,7 +216,9 @@ static int read_page(struct db *db, const struct logs_query *q, int dir, const s
 {
 	struct position edge;
 	int windowed = 0;
-	if (q->text[0]) {
+	/* A verdict other than failed (which is status fail, exact) is checked
+	 * row by row along the status index: bounded like a text search. */
+	if (q->text[0] || (q->verdict[0] && strcmp(q->verdict, "failed") != 0)) {
 		windowed = search_edge(db, q, dir, from, &edge);
 		if (windowed < 0)
 			return -1;

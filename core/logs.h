@@ -89,7 +89,7 @@ struct logs_page {
 	long long older_id;  /* link "older": before=older_id; 0 when there is none */
 	long long newer_id;  /* link "newer": after=newer_id; 0 when this is the newest page */
 	long long next_id;   /* going older: the row after the page's last, read to know there is one */
-	/* Text search only: the window ended before a full page was found. */
+	/* Text search or a verdict filter: the window ended before a full page was found. */
 	int window_ended;
 	char window_dt[LOGS_DATETIME_LEN + 1]; /* the last row the search read */
 };

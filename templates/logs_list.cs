@@ -100,7 +100,7 @@
   </div>
 
   <?cs if:Search.WindowEnded ?>
-  <p class="alert alert-info search-window" id="search-window">The text search reads <?cs var:Search.Window ?> entries at a time; it has looked back to <?cs var:Search.WindowDate ?> UTC. <?cs if:Pager.Older ?><a href="<?cs var:Pager.Older ?>" id="search-older">Search older entries</a><?cs /if ?></p>
+  <p class="alert alert-info search-window" id="search-window">The <?cs if:Filter.Text ?>text search<?cs else ?>verdict filter<?cs /if ?> reads <?cs var:Search.Window ?> entries at a time; it has looked back to <?cs var:Search.WindowDate ?> UTC. <?cs if:Pager.Older ?><a href="<?cs var:Pager.Older ?>" id="search-older">Search older entries</a><?cs /if ?></p>
   <?cs /if ?>
   <nav class="pager" aria-label="Pages">
     <?cs if:Pager.Newest ?><a class="btn" href="<?cs var:Pager.Newest ?>" id="page-newest">&laquo; Newest</a><?cs /if ?>

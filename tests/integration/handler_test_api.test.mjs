@@ -4,7 +4,7 @@
 // sends nothing.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, apiUser, sqlValue } from '../lib/panel.mjs';
+import { api, apiUser, sql, sqlValue } from '../lib/panel.mjs';
 import { addHandler, disableAll, publish } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 
@@ -138,4 +138,22 @@ test('GET /logs?verdict= filters by what executions decided; details carry it', 
   assert.equal(detail.json.verdict, 'forbidden');
   assert.equal(detail.json.forbid_reason, 'no');
   assert.equal(detail.json.trigger, 'test');
+});
+
+test('a verdict filter reads a bounded window of the status index per request, then goes on', async () => {
+  const h = addHandler({ name: 'API window', event: 'clients.update', task: `${rx.url}/echo` });
+  const cols = `dt, status, verdict, forbid_reason, events_id, handler_id, handler_name, event_uid, delivery_id,
+    trigger_kind, duration_us, request_body`;
+  sql(`INSERT INTO exec_logs (${cols}) VALUES (UTC_TIMESTAMP(6) - INTERVAL 2 DAY, 'success', 'forbidden', 'old', 'clients.update',
+    ${h}, 'API window', 'win-old', UUID(), 'dispatch', 10, '{}')`);
+  sql(`SET STATEMENT max_recursive_iterations = 10000 FOR INSERT INTO exec_logs (${cols}) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5100)
+    SELECT UTC_TIMESTAMP(6) - INTERVAL i SECOND, 'success', 'unchanged', NULL, 'clients.update', ${h}, 'API window',
+    CONCAT('win-', i), UUID(), 'dispatch', 10, '{}' FROM n`);
+  const first = await api('GET', `/logs?handler=${h}&verdict=forbidden`, { key: viewer.key });
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.logs.length, 0, 'the window ended before the forbidden row');
+  assert.equal(first.json.search_window_ended, true);
+  assert.ok(first.json.older, 'a cursor to go on');
+  const next = await api('GET', `/logs?handler=${h}&verdict=forbidden&before=${first.json.older}`, { key: viewer.key });
+  assert.deepEqual(next.json.logs.map((l) => l.forbid_reason), ['old']);
 });
