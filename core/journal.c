@@ -156,11 +156,12 @@ int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, co
 	put(rec, "stderr", text_of(r->script_stderr, JOURNAL_TEXT_MAX), &ok);
 	/* Errors quote replies (a JSON parser's "near '...'"): any bytes. */
 	put(rec, "error", text_of(r->error, DELIVERY_ERROR_MAX), &ok);
-	/* What the reply decided (the event view shows it); no data: it is in the response. */
-	put(rec, "verdict", json_integer(r->success ? (json_int_t)r->verdict : 0), &ok);
-	put(rec, "reason",
-	    text_of(r->success && r->verdict == DELIVERY_FORBID ? r->reason : NULL, DELIVERY_REASON_MAX),
-	    &ok);
+	/* What the reply decided, when it decided something (the event view shows
+	 * it); the data itself is in the response. Unchanged and failed: no member. */
+	if (r->success && r->verdict != DELIVERY_UNCHANGED)
+		put(rec, "verdict", json_integer((json_int_t)r->verdict), &ok);
+	if (r->success && r->verdict == DELIVERY_FORBID)
+		put(rec, "reason", text_of(r->reason, DELIVERY_REASON_MAX), &ok);
 	put(rec, "queue", queue_json(queue), &ok);
 	put(rec, "decided_us", json_integer(delivery_now_us()), &ok);
 	return append(j, rec, ok);

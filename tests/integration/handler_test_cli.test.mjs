@@ -5,7 +5,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { binDir, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { binDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { addHandler, run, scriptsDir } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 
@@ -65,4 +65,30 @@ test('bad input: one line, exit 1 or 64, nothing sent or logged', async () => {
   }
   assert.equal(rx.requests.length, 0);
   assert.equal(logs(), before);
+});
+
+test('a spooled run keeps its verdicts and forbid reason through the import', async () => {
+  const { configWith, dispatch, disableAll, publish } = await import('../lib/dispatch.mjs');
+  const { mkdirSync, rmSync } = await import('node:fs');
+  const { runDir } = await import('../lib/panel.mjs');
+  disableAll();
+  addHandler({ name: 'spool modify', event: 'clients.archive', task: `${rx.url}/modify?set=%7B%22m%22%3A1%7D`, priority: 1 });
+  addHandler({ name: 'spool forbid', event: 'clients.archive', task: `${rx.url}/forbid?reason=spooled%20no`, priority: 2 });
+  publish();
+  const warm = await dispatch(['clients.archive'], {}); // also refreshes the local snapshot copy
+  assert.equal(warm.result?.verdict, 'forbid', warm.stderr);
+  const spool = path.join(runDir, 'tc-spool');
+  rmSync(spool, { recursive: true, force: true });
+  mkdirSync(spool, { mode: 0o700 });
+  const down = configWith('tc-down.conf', { db_socket: path.join(runDir, 'no-such-mysqld.sock'), spool_dir: spool });
+  const uid = uniqueName('tc-spooled').replace(/[^A-Za-z0-9._:-]/g, '');
+  const r = await dispatch(['clients.archive', '--config', down, '--event-id', uid], { client_id: 3 });
+  assert.equal(r.result?.spooled, true, r.stderr);
+  const w = await run(path.join(binDir, 'prov-worker'), ['--once', '--config', configWith('tc-up.conf', { spool_dir: spool })]);
+  assert.equal(w.status, 0, w.stderr);
+  assert.deepEqual(
+    sql(`SELECT verdict, IFNULL(forbid_reason, '') FROM exec_logs WHERE event_uid = '${uid}' ORDER BY dt, id`),
+    [['modified', ''], ['forbidden', 'spooled no']]);
+  disableAll();
+  publish();
 });
