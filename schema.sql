@@ -374,3 +374,23 @@ CREATE TABLE IF NOT EXISTS bulk_redelivery_items (
   KEY ix_bulk_items_object (bulk_id, handler_id, object_id, state),
   CONSTRAINT fk_bulk_items_bulk FOREIGN KEY (bulk_id) REFERENCES bulk_redeliveries (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+-- Test sends and the chain of an event (issue #16, features 1 and 2).
+-- trigger 'test': a "Send test" from the handler form, the API or prov-admin
+-- (never queued, never counted in the handler's last status). verdict: what
+-- the execution decided, stored at write time (core/logstore.c) so pages do
+-- not re-read replies: unchanged, modified, forbidden, failed; NULL on rows
+-- logged before this column existed. forbid_reason: the forbidding reply's
+-- reason. skipped_handlers: on a forbidding dispatch row, the ids of the
+-- handlers of the chain that did not run because of it ("3,7"), as the
+-- dispatcher's snapshot had them, so the event view never guesses from
+-- today's handler list. No new index: a verdict filter rides the status
+-- indexes (failed is status 'fail'; the others are status 'success').
+ALTER TABLE exec_logs MODIFY trigger_kind ENUM('dispatch','retry','manual','test') NOT NULL DEFAULT 'dispatch';
+ALTER TABLE exec_rollup MODIFY trigger_kind ENUM('dispatch','retry','manual','test') NOT NULL;
+ALTER TABLE exec_totals MODIFY trigger_kind ENUM('dispatch','retry','manual','test') NOT NULL;
+ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS verdict ENUM('unchanged','modified','forbidden','failed') NULL AFTER status;
+ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS forbid_reason VARCHAR(512) NULL AFTER verdict;
+ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS skipped_handlers VARCHAR(1024) CHARACTER SET ascii NULL AFTER forbid_reason;
+-- The event view reads every execution of one event id (its chain, retries,
+-- redeliveries): without this index that is a scan of the whole log.
+ALTER TABLE exec_logs ADD INDEX IF NOT EXISTS ix_logs_event_uid (event_uid, dt);

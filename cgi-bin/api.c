@@ -19,6 +19,8 @@ static const struct api_route routes[] = {
     {"DELETE", "/handlers/#", API_WRITE, api_handlers_delete},
     {"POST", "/handlers/#/status", API_WRITE, api_handlers_set_status},
     {"GET", "/handlers/#/history", API_READ, api_handlers_history},
+    {"POST", "/handlers/#/test", API_WRITE, api_handlers_test},
+    {"POST", "/handlers/test", API_WRITE, api_handlers_test_unsaved},
     {"GET", "/logs", API_READ, api_logs_list},
     {"GET", "/logs/#", API_READ, api_logs_get},
     {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},

@@ -15,6 +15,8 @@ void api_handlers_get(struct api_request *req);
 void api_handlers_update(struct api_request *req);
 void api_handlers_delete(struct api_request *req);
 void api_handlers_set_status(struct api_request *req);
+void api_handlers_test(struct api_request *req);
+void api_handlers_test_unsaved(struct api_request *req);
 
 /* api_cache.c */
 void api_cache_get(struct api_request *req);

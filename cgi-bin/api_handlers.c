@@ -6,6 +6,7 @@
 #include "../core/api.h"
 #include "db.h"
 #include "events.h"
+#include "handler_test.h"
 #include "handlers.h"
 #include "utf8.h"
 
@@ -450,4 +451,145 @@ void api_handlers_list(struct api_request *req)
 	api_reply(req, 200,
 	          json_pack("{s:o,s:I,s:I,s:I}", "handlers", items, "total", (json_int_t)total, "limit",
 	                    (json_int_t)filter.limit, "offset", (json_int_t)filter.offset));
+}
+
+/* ---------------------------------------------------------------- test sends */
+
+/* Run the test and answer: 200 with the result (sent, whatever the handler
+ * answered), 422 when it was not sent. */
+static void run_test(struct api_request *req, struct db *db, const struct handler *h, json_t *data)
+{
+	struct handler_test t;
+	char err[DELIVERY_ERROR_MAX];
+	switch (
+	    handler_test_run(db, &api_app(req)->cfg, h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
+	case HANDLER_TEST_DONE: api_reply(req, 200, handler_test_json(&t)); break;
+	case HANDLER_TEST_REFUSED: api_fail(req, 422, err, "not_here", "task"); break;
+	case HANDLER_TEST_ERROR:
+		fprintf(stderr, "prov-api: handler test: %s\n", err);
+		api_fail(req, 500, "internal error", "internal", NULL);
+		break;
+	}
+	handler_test_free(&t);
+}
+
+/* The body's "data" (absent or null: the event's sample). 0, or -1 answered. */
+static int test_data(struct api_request *req, json_t *member, const char *events_id, json_t **data)
+{
+	char err[256];
+	*data = NULL;
+	if (member != NULL && !json_is_null(member) && !json_is_object(member)) {
+		api_fail(req, 422, "data must be a JSON object", "invalid_type", "data");
+		return -1;
+	}
+	char *text = member && json_is_object(member) ? json_dumps(member, JSON_COMPACT) : NULL;
+	int rc = handler_test_data_read(text, events_id, data, err, sizeof err);
+	free(text);
+	if (rc != 0)
+		api_fail(req, 422, err, "validation", "data");
+	return rc;
+}
+
+/* Members a test body may have besides "data". */
+static int test_body_check(struct api_request *req, json_t *body, const char *allowed)
+{
+	const char *key;
+	json_t *value;
+	json_object_foreach(body, key, value)
+	{
+		if (strcmp(key, "data") == 0 || strcmp(key, allowed) == 0)
+			continue;
+		char message[160];
+		snprintf(message, sizeof message, "unknown field '%.*s' (expected data, %s)",
+		         (int)utf8_prefix(key, 100), key, allowed);
+		api_fail(req, 422, message, "unknown_field", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* POST /handlers/#/test {"events_id"?, "data"?}: the stored handler, in any status. */
+void api_handlers_test(struct api_request *req)
+{
+	json_t *body = api_body(req);
+	json_t *empty = body ? NULL : json_object();
+	struct db *db = api_db(req);
+	struct handler *h = calloc(1, sizeof *h);
+	json_t *data = NULL;
+	if (db == NULL)
+		goto out;
+	if (h == NULL) {
+		api_fail(req, 500, "internal error", "internal", NULL);
+		goto out;
+	}
+	if (body == NULL)
+		body = empty; /* no body: the handler's event and its sample */
+	if (test_body_check(req, body, "events_id") != 0)
+		goto out;
+	enum handler_store_result got = handlers_get(db, api_path_id(req), h);
+	if (got != HANDLER_STORE_OK) {
+		fail_store(req, got, db);
+		goto out;
+	}
+	json_t *event = json_object_get(body, "events_id");
+	if (event != NULL && !json_is_null(event)) {
+		const struct event_def *def =
+		    json_is_string(event) ? events_find(json_string_value(event)) : NULL;
+		if (def == NULL) {
+			char message[1200];
+			snprintf(message, sizeof message, "unknown event; valid events: %s",
+			         events_valid_list());
+			api_fail(req, 422, message, "validation", "events_id");
+			goto out;
+		}
+		snprintf(h->events_id, sizeof h->events_id, "%s", def->id);
+	}
+	if (test_data(req, json_object_get(body, "data"), h->events_id, &data) == 0)
+		run_test(req, db, h, data);
+out:
+	json_decref(data);
+	json_decref(empty);
+	free(h);
+}
+
+/* POST /handlers/test {"handler":{...}, "data"?}: an unsaved handler, checked
+ * exactly as a create is (nothing is stored but the log row). */
+void api_handlers_test_unsaved(struct api_request *req)
+{
+	json_t *body = api_body(req);
+	if (body == NULL) {
+		api_fail(req, 400, "a JSON object body is required", "bad_request", NULL);
+		return;
+	}
+	json_t *fields = json_object_get(body, "handler");
+	if (test_body_check(req, body, "handler") != 0)
+		return;
+	if (!json_is_object(fields)) {
+		api_fail(req, 422, "handler must be a JSON object with the fields of a create",
+		         "invalid_type", "handler");
+		return;
+	}
+	struct db *db = api_db(req);
+	if (db == NULL)
+		return;
+	struct handler_input in = {0};
+	struct input_text text = {0};
+	if (input_from_json(req, fields, &in, &text) != 0)
+		return;
+	struct handler *h = calloc(1, sizeof *h);
+	struct handler_errors *errors = calloc(1, sizeof *errors);
+	json_t *data = NULL;
+	if (h == NULL || errors == NULL)
+		api_fail(req, 500, "internal error", "internal", NULL);
+	else if (handler_validate(&in, api_app(req)->cfg.scripts_dir, api_app(req)->cfg.outbound_allow, h,
+	                          errors) != 0)
+		fail_validation(req, errors);
+	else if (test_data(req, json_object_get(body, "data"), h->events_id, &data) == 0) {
+		h->id = 0;                                /* unsaved: logged without a handler id */
+		h->secret_action = HANDLER_SECRET_REMOVE; /* nothing stored to sign with */
+		run_test(req, db, h, data);
+	}
+	json_decref(data);
+	free(errors);
+	free(h);
 }

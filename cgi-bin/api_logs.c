@@ -14,8 +14,9 @@
 #define API_LOGS_LIMIT_DEFAULT 50
 
 static const char *const field_names[LOGS_F__MAX] = {
-    [LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event", [LOGS_F_STATUS] = "status", [LOGS_F_TEXT] = "q",
-    [LOGS_F_FROM] = "from",       [LOGS_F_TO] = "to",       [LOGS_F_PAGE] = "before",
+    [LOGS_F_HANDLER] = "handler", [LOGS_F_EVENT] = "event",     [LOGS_F_STATUS] = "status",
+    [LOGS_F_TEXT] = "q",          [LOGS_F_VERDICT] = "verdict", [LOGS_F_FROM] = "from",
+    [LOGS_F_TO] = "to",           [LOGS_F_PAGE] = "before",
 };
 
 /* A cell as a JSON integer, or null. */
@@ -48,20 +49,23 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 	json_object_set_new(o, "trigger", text_or_null(rows, r, LCOL_TRIGGER));
 	json_object_set_new(o, "http_status", int_or_null(rows, r, LCOL_HTTP_STATUS));
 	json_object_set_new(o, "exit_code", int_or_null(rows, r, LCOL_EXIT_CODE));
+	json_object_set_new(o, "verdict", text_or_null(rows, r, LCOL_VERDICT));
+	json_object_set_new(o, "forbid_reason", text_or_null(rows, r, LCOL_FORBID_REASON));
 	return o;
 }
 
 /* GET /logs?handler=&event=&status=&q=&from=&to=&before=&after=&limit= */
 void api_logs_list(struct api_request *req)
 {
-	static const char *const accepted[] = {"handler", "event",  "status", "q",     "from",
-	                                       "to",      "before", "after",  "limit", NULL};
+	static const char *const accepted[] = {"handler", "event",  "status", "verdict", "q", "from",
+	                                       "to",      "before", "after",  "limit",   NULL};
 	if (api_query_only(req, accepted) != 0)
 		return;
 	struct logs_input in = {
 	    .handler = api_query(req, "handler"),
 	    .event = api_query(req, "event"),
 	    .status = api_query(req, "status"),
+	    .verdict = api_query(req, "verdict"),
 	    .text = api_query(req, "q"),
 	    .from = api_query(req, "from"),
 	    .to = api_query(req, "to"),
@@ -155,6 +159,9 @@ void api_logs_get(struct api_request *req)
 	    {"response_headers", DCOL_RESPONSE_HEADERS, 0},
 	    {"script_stderr", DCOL_SCRIPT_STDERR, 0},
 	    {"error", DCOL_ERROR, 0},
+	    {"verdict", DCOL_VERDICT, 0},
+	    {"forbid_reason", DCOL_FORBID_REASON, 0},
+	    {"skipped_handlers", DCOL_SKIPPED_HANDLERS, 0},
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

@@ -51,4 +51,15 @@ void set_event_catalog(struct web_request *req);
 /* "Clients", "create" for an events_id (the id itself when unknown). */
 void event_labels(const char *events_id, const char **group, const char **label);
 
+/* page_handlers_form.c: the form's fields from the request, and the form
+ * again with the operator's values (stored NULL: the New form; errors may
+ * be NULL), for the Send test answer. */
+void handler_form_read_input(struct web_request *req, struct handler_input *in);
+void handler_form_again(struct web_request *req, int status, const struct list_state *state,
+                        const struct handler *stored, const struct handler_errors *errors);
+
+/* page_handlers_test.c: Test.Data (the form's test payload: what was typed,
+ * else the sample of events_id) and Test.SampleOf. */
+void handler_test_form_set(struct web_request *req, const char *events_id);
+
 #endif

@@ -105,6 +105,7 @@ static void set_form_from_handler(struct web_request *req, const struct handler 
 		set_form_field(req, form_fields[i].name,
 		               form_value(req, h, form_fields[i].name, buf, sizeof buf));
 	web_set_int(req, "Form.Revision", h->revision);
+	handler_test_form_set(req, h->events_id);
 }
 
 /* A save made on an older revision: the operator's values stay in the form,
@@ -137,9 +138,10 @@ static void set_form_from_request(struct web_request *req)
 	for (size_t i = 0; i < NFIELDS; i++)
 		set_form_field(req, form_fields[i].name, web_param(req, form_fields[i].name));
 	web_set(req, "Form.Revision", web_param(req, "revision"));
+	handler_test_form_set(req, web_param(req, "events_id"));
 }
 
-static void read_input(struct web_request *req, struct handler_input *in)
+void handler_form_read_input(struct web_request *req, struct handler_input *in)
 {
 	in->name = web_param(req, "name");
 	in->events_id = web_param(req, "events_id");
@@ -244,7 +246,7 @@ void page_handler_create(struct web_request *req)
 	struct list_state state;
 	list_state_from_return(req, &state);
 	struct handler_input in;
-	read_input(req, &in);
+	handler_form_read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
 	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
@@ -316,7 +318,7 @@ void page_handler_update(struct web_request *req)
 	if (load_handler(req, &current) != 0)
 		return;
 	struct handler_input in;
-	read_input(req, &in);
+	handler_form_read_input(req, &in);
 	struct handler h;
 	struct handler_errors errors;
 	if (handler_validate(&in, web_app(req)->cfg.scripts_dir, web_app(req)->cfg.outbound_allow, &h,
@@ -345,6 +347,19 @@ void page_handler_update(struct web_request *req)
 		list_redirect(req, &state, "archived", h.id); /* the list says where it went */
 	else
 		list_redirect(req, &state, "saved", h.id);
+}
+
+void handler_form_again(struct web_request *req, int status, const struct list_state *state,
+                        const struct handler *stored, const struct handler_errors *errors)
+{
+	set_form_from_request(req);
+	if (stored != NULL) {
+		render_edit(req, status, state, stored, errors);
+		return;
+	}
+	web_set(req, "Form.Mode", "new");
+	web_set(req, "Page.Title", "New handler");
+	render_form(req, status, state, errors);
 }
 
 /* The page a save that generated a secret redirects to: the secret, once.

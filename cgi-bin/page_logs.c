@@ -62,7 +62,11 @@ static void filter_link(struct web_request *req, const char *hdf_name, const str
 		query_add(&qs, "handler", number);
 	}
 	query_add(&qs, "event", q->events_id);
-	query_add(&qs, "status", q->status);
+	/* A verdict implies its status: the link carries the verdict alone. */
+	if (q->verdict[0])
+		query_add(&qs, "verdict", q->verdict);
+	else
+		query_add(&qs, "status", q->status);
 	query_add(&qs, "q", q->text);
 	query_add(&qs, "from", q->from);
 	query_add(&qs, "to", q->to);
@@ -169,6 +173,8 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 	    {"Trigger", LCOL_TRIGGER},
 	    {"HttpStatus", LCOL_HTTP_STATUS},
 	    {"ExitCode", LCOL_EXIT_CODE},
+	    {"Verdict", LCOL_VERDICT},
+	    {"ForbidReason", LCOL_FORBID_REASON},
 	};
 	/* Only what has a value: every HDF node costs, 25 rows a page. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
@@ -209,15 +215,15 @@ static void copy_prefix(const char *text, char *out, size_t max)
 static void set_filters(struct web_request *req, const struct logs_input *in, const struct logs_query *q)
 {
 	static const char *const error_names[LOGS_F__MAX] = {
-	    [LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event", [LOGS_F_STATUS] = "Status",
-	    [LOGS_F_TEXT] = "Text",       [LOGS_F_FROM] = "From",   [LOGS_F_TO] = "To",
-	    [LOGS_F_PAGE] = "Page",
+	    [LOGS_F_HANDLER] = "Handler", [LOGS_F_EVENT] = "Event",     [LOGS_F_STATUS] = "Status",
+	    [LOGS_F_TEXT] = "Text",       [LOGS_F_FROM] = "From",       [LOGS_F_TO] = "To",
+	    [LOGS_F_PAGE] = "Page",       [LOGS_F_VERDICT] = "Verdict",
 	};
 	char key[64], shown[256];
 	/* Echo what was typed (bounded), so a refused value can be corrected. */
-	const char *echo[] = {in->handler, in->event, in->status, in->text, in->from, in->to};
-	const char *names[] = {"Handler", "Event", "Status", "Text", "From", "To"};
-	for (size_t i = 0; i < 6; i++) {
+	const char *echo[] = {in->handler, in->event, in->status, in->text, in->from, in->to, in->verdict};
+	const char *names[] = {"Handler", "Event", "Status", "Text", "From", "To", "Verdict"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		copy_prefix(echo[i], shown, sizeof shown);
 		snprintf(key, sizeof key, "Filter.%s", names[i]);
 		web_set(req, key, shown);
@@ -230,8 +236,8 @@ static void set_filters(struct web_request *req, const struct logs_input *in, co
 	}
 	web_set_int(req, "ErrorCount", q->nerrors);
 	web_set_int(req, "Filter.Active",
-	            q->handler_id > 0 || q->events_id[0] || q->status[0] || q->text[0] || q->from[0] ||
-	                q->to[0]);
+	            q->handler_id > 0 || q->events_id[0] || q->status[0] || q->verdict[0] || q->text[0] ||
+	                q->from[0] || q->to[0]);
 }
 
 static void set_pager(struct web_request *req, const struct logs_query *q, const struct logs_page *page)
@@ -283,6 +289,7 @@ static int list_parse(struct web_request *req, struct logs_input *in)
 	    .handler = web_param(req, "handler"),
 	    .event = web_param(req, "event"),
 	    .status = web_param(req, "status"),
+	    .verdict = web_param(req, "verdict"),
 	    .text = web_param(req, "q"),
 	    .from = web_param(req, "from"),
 	    .to = web_param(req, "to"),
@@ -410,6 +417,8 @@ static void set_detail(struct web_request *req, const struct db_rows *row)
 	    {"Stderr", DCOL_SCRIPT_STDERR},
 	    {"Error", DCOL_ERROR},
 	    {"DurationUs", DCOL_DURATION_US},
+	    {"Verdict", DCOL_VERDICT},
+	    {"ForbidReason", DCOL_FORBID_REASON},
 	};
 	char key[64];
 	/* SQL NULL leaves the node out, so templates test presence (?Log.X), which

@@ -14,6 +14,8 @@ void page_logout(struct web_request *req);
 void page_handler_new(struct web_request *req);
 void page_handler_create(struct web_request *req);
 void page_handler_show(struct web_request *req);
+void page_handler_test(struct web_request *req);
+void page_handler_test_new(struct web_request *req);
 void page_handler_update(struct web_request *req);
 void page_handler_secret(struct web_request *req);
 /* page_handlers_actions.c */
@@ -33,6 +35,7 @@ void page_scheduler(struct web_request *req);
 void page_scheduler_cache_restart(struct web_request *req);
 /* page_logs.c */
 void page_logs_list(struct web_request *req);
+void page_logs_event(struct web_request *req);
 void page_logs_detail(struct web_request *req);
 void page_logs_purge(struct web_request *req);
 void page_logs_redeliver(struct web_request *req);

@@ -19,6 +19,8 @@ static const struct page pages[] = {
     {"POST", "/handlers/new", GUARD_ADMIN, page_handler_create},
     {"GET", "/handlers/#", GUARD_USER, page_handler_show},
     {"POST", "/handlers/#", GUARD_ADMIN, page_handler_update},
+    {"POST", "/handlers/#/test", GUARD_ADMIN, page_handler_test},
+    {"POST", "/handlers/test", GUARD_ADMIN, page_handler_test_new},
     {"GET", "/handlers/#/secret", GUARD_ADMIN, page_handler_secret},
     {"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
     {"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},
@@ -34,6 +36,7 @@ static const struct page pages[] = {
     {"POST", "/scheduler/rollback/#", GUARD_ADMIN, page_scheduler_rollback},
     {"GET", "/logs", GUARD_USER, page_logs_list},
     {"GET", "/logs/#", GUARD_USER, page_logs_detail},
+    {"GET", "/logs/#/event", GUARD_USER, page_logs_event},
     {"POST", "/logs/purge", GUARD_ADMIN, page_logs_purge},
     {"POST", "/logs/#/redeliver", GUARD_ADMIN, page_logs_redeliver},
     /* bulk recovery: confirmation stating N, the request, its progress */

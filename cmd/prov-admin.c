@@ -7,6 +7,9 @@
 #include "db.h"
 #include "bulk.h"
 #include "history.h"
+#include "events.h"
+#include "handler_test.h"
+#include "handlers.h"
 #include "logs.h"
 #include "retention.h"
 #include "users.h"
@@ -57,6 +60,14 @@ static const char usage[] =
     "                                      prov-worker runs them; asking again while it is\n"
     "                                      pending gives the same request\n"
     "  logs bulk ID                        a bulk redelivery's progress\n"
+    "  handlers test ID [--event E] [--data FILE|-]\n"
+    "                                      send a test to handler ID alone (any status,\n"
+    "                                      published or not) with the sample of its event\n"
+    "                                      (or E's), or the JSON object in FILE (- : stdin);\n"
+    "                                      logged with trigger test, never retried; prints\n"
+    "                                      the result as JSON; a script handler runs here,\n"
+    "                                      as the invoking user: run it as the dispatcher's\n"
+    "                                      user (the script rules of prov-worker apply)\n"
     "\n"
     "options:\n"
     "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
@@ -64,7 +75,8 @@ static const char usage[] =
     "\n"
     "exit codes:\n"
     "  0   done\n"
-    "  1   refused (bad name, weak password, duplicate user, unknown user)\n"
+    "  1   refused (bad name, weak password, duplicate user, unknown user; handlers test:\n"
+    "      bad payload or event, not sent; or sent and the handler failed)\n"
     "  64  usage error or no password on stdin\n"
     "  66  setup: the schema file cannot be read\n"
     "  69  database unreachable\n"
@@ -73,6 +85,7 @@ static const char usage[] =
     "  78  configuration missing or invalid\n";
 
 #define PROG "prov-admin"
+#define EXIT_REFUSED 1 /* see the usage's exit codes */
 
 static int usage_error(const char *message)
 {
@@ -445,6 +458,94 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/* The test payload from FILE or stdin ("-"), NUL-terminated, or NULL with a message. */
+static char *read_payload(const char *path)
+{
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (in == NULL) {
+		fprintf(stderr, PROG ": handlers test: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	char *text = malloc(HANDLER_TEST_DATA_MAX + 2);
+	size_t n = text ? fread(text, 1, HANDLER_TEST_DATA_MAX + 1, in) : 0;
+	int failed = text == NULL || ferror(in);
+	if (in != stdin)
+		fclose(in);
+	if (failed || n > HANDLER_TEST_DATA_MAX) {
+		fprintf(stderr, PROG ": handlers test: %s: %s\n", path,
+		        failed ? "cannot be read" : "the payload is longer than 65536 bytes");
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	return text;
+}
+
+static int handlers_test_command(const struct config *cfg, int argc, char **argv)
+{
+	const char *event = NULL, *data_path = NULL;
+	long long id = argc > 0 ? strtoll(argv[0], NULL, 10) : 0;
+	if (argc < 1 || id <= 0 || strspn(argv[0], "0123456789") != strlen(argv[0]))
+		return usage_error("handlers test needs a handler ID (a whole number from 1)");
+	for (int i = 1; i < argc; i++) {
+		const char **target = strcmp(argv[i], "--event") == 0  ? &event
+		                      : strcmp(argv[i], "--data") == 0 ? &data_path
+		                                                       : NULL;
+		if (target == NULL || i + 1 >= argc)
+			return usage_error(target ? "--event and --data need a value"
+			                          : "unexpected argument");
+		*target = argv[++i];
+	}
+	if (event != NULL && events_find(event) == NULL) {
+		fprintf(stderr, PROG ": handlers test: unknown event '%.64s'; valid events: %s\n", event,
+		        events_valid_list());
+		return EXIT_REFUSED;
+	}
+	char *text = data_path ? read_payload(data_path) : NULL;
+	if (data_path != NULL && text == NULL)
+		return EXIT_REFUSED;
+	struct db *db = cli_open_db(PROG, cfg);
+	if (db == NULL) {
+		free(text);
+		return CLI_EXIT_UNAVAILABLE;
+	}
+	static struct handler h;
+	char err[DELIVERY_ERROR_MAX];
+	json_t *data = NULL;
+	int rc = EXIT_REFUSED;
+	enum handler_store_result got = handlers_get(db, id, &h);
+	if (got != HANDLER_STORE_OK) {
+		fprintf(stderr, PROG ": handlers test: %s\n",
+		        got == HANDLER_STORE_NOT_FOUND ? "no handler with that id" : db_error(db));
+		rc = got == HANDLER_STORE_NOT_FOUND ? EXIT_REFUSED : CLI_EXIT_SOFTWARE;
+	} else if (event != NULL && snprintf(h.events_id, sizeof h.events_id, "%s", event) < 0) {
+		rc = CLI_EXIT_SOFTWARE;
+	} else if (handler_test_data_read(text, h.events_id, &data, err, sizeof err) != 0) {
+		fprintf(stderr, PROG ": handlers test: %s\n", err);
+	} else {
+		struct handler_test t;
+		enum handler_test_status status =
+		    handler_test_run(db, cfg, &h, data, HANDLER_TEST_ANY, &t, err, sizeof err);
+		if (status == HANDLER_TEST_DONE) {
+			json_t *result = handler_test_json(&t);
+			char *out = result ? json_dumps(result, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+			if (out != NULL)
+				printf("%s\n", out);
+			free(out);
+			json_decref(result);
+			rc = out == NULL ? CLI_EXIT_SOFTWARE : t.result.success ? 0 : EXIT_REFUSED;
+		} else {
+			fprintf(stderr, PROG ": handlers test: %s\n", err);
+			rc = status == HANDLER_TEST_REFUSED ? EXIT_REFUSED : CLI_EXIT_SOFTWARE;
+		}
+		handler_test_free(&t);
+	}
+	json_decref(data);
+	free(text);
+	db_close(db);
+	return rc;
+}
+
 /* The whole schema file, NUL-terminated, or NULL with a message printed. */
 static char *read_schema(const char *path, size_t *len)
 {
@@ -551,7 +652,8 @@ int main(int argc, char **argv)
 	int is_apikey = strcmp(argv[1], "apikey") == 0;
 	int is_logs = strcmp(argv[1], "logs") == 0;
 	int is_setup = strcmp(argv[1], "setup") == 0;
-	if (!is_user && !is_apikey && !is_logs && !is_setup)
+	int is_handlers = strcmp(argv[1], "handlers") == 0;
+	if (!is_user && !is_apikey && !is_logs && !is_setup && !is_handlers)
 		return usage_error("unknown command");
 	static struct config cfg;
 	int rc = cli_load_config(PROG, config_path, &cfg);
@@ -561,5 +663,10 @@ int main(int argc, char **argv)
 		return logs_command(&cfg, argc - 2, argv + 2);
 	if (is_setup)
 		return setup_command(&cfg, argc - 2, argv + 2);
+	if (is_handlers) {
+		if (argc < 3 || strcmp(argv[2], "test") != 0)
+			return usage_error("handlers needs a subcommand: test");
+		return handlers_test_command(&cfg, argc - 3, argv + 3);
+	}
 	return is_user ? user_command(&cfg, argc - 2, argv + 2) : apikey_command(&cfg, argc - 2, argv + 2);
 }

@@ -94,6 +94,7 @@ const char *delivery_trigger_name(enum delivery_trigger trigger)
 	switch (trigger) {
 	case DELIVERY_TRIGGER_RETRY: return "retry";
 	case DELIVERY_TRIGGER_MANUAL: return "manual";
+	case DELIVERY_TRIGGER_TEST: return "test";
 	case DELIVERY_TRIGGER_DISPATCH: break;
 	}
 	return "dispatch";

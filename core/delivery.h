@@ -25,7 +25,12 @@ enum delivery_scheme {
 	DELIVERY_SCHEME_STANDARD, /* Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature */
 };
 
-enum delivery_trigger { DELIVERY_TRIGGER_DISPATCH, DELIVERY_TRIGGER_RETRY, DELIVERY_TRIGGER_MANUAL };
+enum delivery_trigger {
+	DELIVERY_TRIGGER_DISPATCH,
+	DELIVERY_TRIGGER_RETRY,
+	DELIVERY_TRIGGER_MANUAL,
+	DELIVERY_TRIGGER_TEST, /* a "Send test": never queued, never the handler's last status */
+};
 
 /* What a reply asks for, once the execution succeeded. */
 enum delivery_verdict {

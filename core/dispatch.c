@@ -251,10 +251,27 @@ int dispatch_run(const struct dispatch_event *event, json_t *data, const struct 
 	out->steps = calloc(n ? n : 1, sizeof *out->steps);
 	if (out->steps == NULL)
 		return -1;
-	for (size_t i = 0; i < n && !out->forbidden && !out->stopped; i++)
+	size_t i = 0;
+	for (; i < n && !out->forbidden && !out->stopped; i++)
 		if (run_step(event, out, &handlers[i], deliver, ctx) != 0)
 			return -1;
+	if (out->forbidden)
+		dispatch_skipped_list(handlers + i, n - i, out->skipped, sizeof out->skipped);
 	return 0;
+}
+
+void dispatch_skipped_list(const struct cache_handler *handlers, size_t n, char *out, size_t outlen)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char id[32];
+		int len = snprintf(id, sizeof id, "%s%lld", used ? "," : "", handlers[i].id);
+		if (len < 0 || used + (size_t)len + 1 > outlen)
+			break; /* whole ids only; ~50 of them fit, far more than a chain holds */
+		memcpy(out + used, id, (size_t)len + 1);
+		used += (size_t)len;
+	}
 }
 
 void dispatch_outcome_free(struct dispatch_outcome *out)

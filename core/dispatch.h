@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #define DISPATCH_UID_MAX 64
+#define DISPATCH_SKIPPED_MAX 1024 /* exec_logs.skipped_handlers */
 
 struct dispatch_event {
 	const char *events_id;
@@ -34,6 +35,9 @@ struct dispatch_outcome {
 	int forbidden;
 	long long forbidden_by; /* handler id */
 	char reason[DELIVERY_REASON_MAX];
+	/* The handlers the forbid kept from running, in chain order: "3,7"
+	 * ("": none); whole ids only, as many as DISPATCH_SKIPPED_MAX holds. */
+	char skipped[DISPATCH_SKIPPED_MAX];
 	json_t *data; /* the final data, owned */
 	struct dispatch_step *steps;
 	size_t nsteps;
@@ -57,6 +61,9 @@ int dispatch_event_init(struct dispatch_event *event, const char *events_id, con
 int dispatch_run(const struct dispatch_event *event, json_t *data, const struct cache_handler *handlers,
                  size_t n, dispatch_deliver_fn deliver, void *ctx, struct dispatch_outcome *out);
 void dispatch_outcome_free(struct dispatch_outcome *out);
+
+/* The ids of n handlers as "3,7" into out (whole ids only, as many as fit). */
+void dispatch_skipped_list(const struct cache_handler *handlers, size_t n, char *out, size_t outlen);
 
 /* Read one batch-mode envelope (SPEC 5), the shape handlers receive:
  * {"event":{"events_id":"clients.update","id":"<uid>","dt":"<ISO-8601 UTC>",

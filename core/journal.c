@@ -156,6 +156,12 @@ int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, co
 	put(rec, "stderr", text_of(r->script_stderr, JOURNAL_TEXT_MAX), &ok);
 	/* Errors quote replies (a JSON parser's "near '...'"): any bytes. */
 	put(rec, "error", text_of(r->error, DELIVERY_ERROR_MAX), &ok);
+	/* What the reply decided, when it decided something (the event view shows
+	 * it); the data itself is in the response. Unchanged and failed: no member. */
+	if (r->success && r->verdict != DELIVERY_UNCHANGED)
+		put(rec, "verdict", json_integer((json_int_t)r->verdict), &ok);
+	if (r->success && r->verdict == DELIVERY_FORBID)
+		put(rec, "reason", text_of(r->reason, DELIVERY_REASON_MAX), &ok);
 	put(rec, "queue", queue_json(queue), &ok);
 	put(rec, "decided_us", json_integer(delivery_now_us()), &ok);
 	return append(j, rec, ok);
@@ -213,6 +219,8 @@ static enum delivery_trigger trigger_from(const char *name)
 		return DELIVERY_TRIGGER_RETRY;
 	if (name != NULL && strcmp(name, "manual") == 0)
 		return DELIVERY_TRIGGER_MANUAL;
+	if (name != NULL && strcmp(name, "test") == 0)
+		return DELIVERY_TRIGGER_TEST;
 	return DELIVERY_TRIGGER_DISPATCH;
 }
 
@@ -246,6 +254,10 @@ static void read_end(struct journal_execution *x, long long now_us)
 	r->response_headers = borrowed(end, "response_headers");
 	r->script_stderr = borrowed(end, "stderr");
 	snprintf(r->error, sizeof r->error, "%s", str(end, "error") ? str(end, "error") : "");
+	long long verdict = num(end, "verdict"); /* absent in older spools: unchanged */
+	if (r->success && (verdict == DELIVERY_REPLACE || verdict == DELIVERY_FORBID))
+		r->verdict = (enum delivery_verdict)verdict;
+	snprintf(r->reason, sizeof r->reason, "%s", str(end, "reason") ? str(end, "reason") : "");
 	json_t *q = json_object_get(end, "queue");
 	const char *action = str(q, "action"), *outcome = str(q, "outcome");
 	struct logstore_queue *lq = &x->entry.queue;

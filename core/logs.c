@@ -16,13 +16,17 @@
 #define LIST_COLUMNS                                                                                         \
 	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, events_id, handler_id, "                   \
 	"handler_name, object_id, LEFT(error, 160), LEFT(response_body, 160), duration_us, "                 \
-	"attempt, trigger_kind, http_status, exit_code FROM exec_logs FORCE INDEX ("
+	"attempt, trigger_kind, http_status, exit_code, verdict, LEFT(forbid_reason, 160) "                  \
+	"FROM exec_logs FORCE INDEX ("
 #define EDGE_COLUMNS "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs FORCE INDEX ("
 
 /* Parameters after the filter ones: date from, date to, the cursor (dt, dt, id),
  * the search window's far edge (dt, dt, id), the text (text, like, like), limit. */
 #define DATE_RANGE "dt >= ? AND dt < ? AND "
-#define TEXT_MATCH "(? = '' OR error LIKE ? ESCAPE '!' OR response_body LIKE ? ESCAPE '!') "
+/* A verdict rides the status index its status implies (logs_filter.c). */
+#define TEXT_MATCH                                                                                           \
+	"(? = '' OR verdict = ?) AND (? = '' OR error LIKE ? ESCAPE '!' OR response_body LIKE ? ESCAPE "     \
+	"'!') "
 #define LIST_OLDER                                                                                           \
 	DATE_RANGE "(dt < ? OR (dt = ? AND id < ?)) AND (dt > ? OR (dt = ? AND id >= ?)) AND " TEXT_MATCH    \
 	           "ORDER BY dt DESC, id DESC LIMIT ?"
@@ -77,7 +81,7 @@ struct position {
 	long long id;
 };
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 18
 
 struct params {
 	struct db_param v[MAX_PARAMS];
@@ -167,6 +171,8 @@ static int fetch(struct db *db, const struct logs_query *q, int dir, const struc
 	unsigned mask = add_filters(q, &p);
 	add_position(&p, from);
 	add_position(&p, edge ? edge : &unbounded[dir]);
+	add(&p, DB_STR(q->verdict));
+	add(&p, DB_STR(q->verdict));
 	add(&p, DB_STR(q->text));
 	add(&p, DB_STR(q->like));
 	add(&p, DB_STR(q->like));
@@ -210,7 +216,9 @@ static int read_page(struct db *db, const struct logs_query *q, int dir, const s
 {
 	struct position edge;
 	int windowed = 0;
-	if (q->text[0]) {
+	/* A verdict other than failed (which is status fail, exact) is checked
+	 * row by row along the status index: bounded like a text search. */
+	if (q->text[0] || (q->verdict[0] && strcmp(q->verdict, "failed") != 0)) {
 		windowed = search_edge(db, q, dir, from, &edge);
 		if (windowed < 0)
 			return -1;
@@ -287,8 +295,8 @@ static const char SQL_LOG_GET[] =
     "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f'), status, events_id, handler_id, "
     "handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, redelivery_of, "
     "http_status, exit_code, duration_us, request_body, request_headers, response_body, "
-    "response_headers, response_truncated, script_stderr, error "
-    "FROM exec_logs WHERE id = ?";
+    "response_headers, response_truncated, script_stderr, error, verdict, forbid_reason, "
+    "skipped_handlers FROM exec_logs WHERE id = ?";
 
 int logs_get(struct db *db, long long id, struct db_rows *row)
 {

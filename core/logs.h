@@ -19,6 +19,7 @@ struct logs_input {
 	const char *handler; /* handler id */
 	const char *event;   /* events_id */
 	const char *status;  /* success / fail */
+	const char *verdict; /* unchanged / modified / forbidden / failed */
 	const char *text;    /* substring of the error or the response data */
 	const char *from;    /* YYYY-MM-DD[ HH:MM[:SS]] UTC, inclusive */
 	const char *to;      /* same, inclusive of the whole day / minute / second given */
@@ -31,6 +32,7 @@ enum logs_field {
 	LOGS_F_HANDLER,
 	LOGS_F_EVENT,
 	LOGS_F_STATUS,
+	LOGS_F_VERDICT,
 	LOGS_F_TEXT,
 	LOGS_F_FROM,
 	LOGS_F_TO,
@@ -42,7 +44,8 @@ enum logs_field {
 struct logs_query {
 	long long handler_id; /* 0: any */
 	char events_id[65];   /* "": any */
-	char status[8];       /* "": any */
+	char status[8];       /* "": any; a verdict sets the status it implies */
+	char verdict[16];     /* "": any */
 	char text[LOGS_TEXT_MAX * 4 + 1];
 	char like[LOGS_TEXT_MAX * 8 + 3]; /* text as a LIKE pattern, escaped with '!' */
 	char from[LOGS_DATETIME_LEN + 1]; /* as typed (trimmed), for echoing */
@@ -74,6 +77,8 @@ enum logs_list_column {
 	LCOL_TRIGGER,
 	LCOL_HTTP_STATUS,
 	LCOL_EXIT_CODE,
+	LCOL_VERDICT, /* NULL on rows logged before verdicts were stored */
+	LCOL_FORBID_REASON,
 	LCOL__MAX
 };
 
@@ -84,7 +89,7 @@ struct logs_page {
 	long long older_id;  /* link "older": before=older_id; 0 when there is none */
 	long long newer_id;  /* link "newer": after=newer_id; 0 when this is the newest page */
 	long long next_id;   /* going older: the row after the page's last, read to know there is one */
-	/* Text search only: the window ended before a full page was found. */
+	/* Text search or a verdict filter: the window ended before a full page was found. */
 	int window_ended;
 	char window_dt[LOGS_DATETIME_LEN + 1]; /* the last row the search read */
 };
@@ -117,6 +122,9 @@ enum logs_detail_column {
 	DCOL_RESPONSE_TRUNCATED,
 	DCOL_SCRIPT_STDERR,
 	DCOL_ERROR,
+	DCOL_VERDICT,
+	DCOL_FORBID_REASON,
+	DCOL_SKIPPED_HANDLERS, /* "3,7": the handlers a forbid kept from running */
 	DCOL__MAX
 };
 

@@ -217,6 +217,32 @@ static void parse_text(const char *input, struct logs_query *q)
 	*out = '\0';
 }
 
+/* Each verdict has one status (failed: fail; the others: success), so the
+ * filter reads the status index and checks the verdict on its rows. */
+static void parse_verdict(const struct logs_input *in, struct logs_query *q)
+{
+	static const char *const verdicts[] = {"unchanged", "modified", "forbidden", "failed"};
+	char buf[64];
+	if (trimmed(in->verdict, buf, sizeof buf) != 0)
+		buf[0] = '?';
+	if (buf[0] == '\0')
+		return;
+	for (size_t i = 0; i < sizeof verdicts / sizeof verdicts[0]; i++) {
+		if (strcmp(buf, verdicts[i]) != 0)
+			continue;
+		const char *implied = i == 3 ? "fail" : "success";
+		if (q->status[0] != '\0' && strcmp(q->status, implied) != 0) {
+			field_error(q, LOGS_F_VERDICT, "Verdict %s never has status %s: clear one of them.",
+			            buf, q->status);
+			return;
+		}
+		strcpy(q->verdict, verdicts[i]);
+		strcpy(q->status, implied);
+		return;
+	}
+	field_error(q, LOGS_F_VERDICT, "Verdict must be unchanged, modified, forbidden or failed.");
+}
+
 static void parse_choice_fields(const struct logs_input *in, struct logs_query *q)
 {
 	char buf[256];
@@ -228,6 +254,7 @@ static void parse_choice_fields(const struct logs_input *in, struct logs_query *
 		field_error(q, LOGS_F_STATUS, "Status must be success or fail.");
 	else if (buf[0] != '\0')
 		strcpy(q->status, buf[0] == 's' ? "success" : "fail");
+	parse_verdict(in, q);
 	size_t chars;
 	if (trimmed(in->event, buf, sizeof buf) != 0 || (buf[0] != '\0' && !utf8_text_ok(buf, &chars))) {
 		/* Not echoed: the message goes out as JSON too, which takes UTF-8 only. */

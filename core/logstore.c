@@ -17,11 +17,12 @@
 #define LOGSTORE_TEXT_MAX 60000 /* TEXT columns hold 65535 bytes */
 
 #define INSERT_LOG                                                                                           \
-	"INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, object_id, event_uid, "     \
-	"delivery_id, attempt, trigger_kind, redelivery_of, http_status, exit_code, duration_us, "           \
-	"request_body, request_headers, response_body, response_headers, response_truncated, "               \
-	"script_stderr, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define LOG_PARAMS 21
+	"INSERT INTO exec_logs (dt, status, verdict, forbid_reason, skipped_handlers, events_id, "           \
+	"handler_id, handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, "               \
+	"redelivery_of, http_status, exit_code, duration_us, request_body, request_headers, "                \
+	"response_body, response_headers, response_truncated, script_stderr, error) VALUES "                 \
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define LOG_PARAMS 24
 /* An execution imported from a spool may be older than the last one logged:
  * it must not overwrite a newer state. */
 #define UPDATE_HANDLER_WHERE "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)"
@@ -48,6 +49,7 @@ struct row_texts {
 	char *response_headers;
 	char *stderr_text;
 	char *error;
+	char *reason; /* a forbid's reason */
 	int response_cut;
 };
 
@@ -59,6 +61,7 @@ static void texts_free(struct row_texts *t)
 	free(t->response_headers);
 	free(t->stderr_text);
 	free(t->error);
+	free(t->reason);
 }
 
 static char *clean_or_null(const char *text, size_t max, int *cut)
@@ -83,6 +86,8 @@ static int texts_build(const struct logstore_entry *e, size_t response_max, stru
 	t->response_headers = clean_or_null(r->response_headers, LOGSTORE_TEXT_MAX, NULL);
 	t->stderr_text = clean_or_null(r->script_stderr, LOGSTORE_TEXT_MAX, &cut);
 	t->error = clean_or_null(r->success ? NULL : r->error, LOGSTORE_ERROR_MAX, NULL);
+	t->reason = clean_or_null(r->success && r->verdict == DELIVERY_FORBID ? r->reason : NULL,
+	                          DELIVERY_REASON_MAX, NULL);
 	return t->request == NULL ? -1 : 0;
 }
 
@@ -144,6 +149,9 @@ static void log_params(const struct logstore_entry *e, const char *dt, const str
 	struct db_param all[LOG_PARAMS] = {
 	    DB_STR(dt),
 	    DB_STR(r->success ? "success" : "fail"),
+	    DB_STR(rollup_verdict_name(r->success, r->verdict)),
+	    DB_STR_OR_NULL(t->reason),
+	    DB_STR_OR_NULL(e->skipped_handlers),
 	    DB_STR(e->events_id),
 	    e->handler_id > 0 ? DB_INT(e->handler_id) : DB_NULL(),
 	    DB_STR(e->handler_name ? e->handler_name : ""),
@@ -275,7 +283,7 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 	/* The last logged execution of each handler sets its state. */
 	for (size_t i = 0; i < n; i++) {
 		struct logstore_entry *e = order[i];
-		if (e->handler_id <= 0 || e->skipped)
+		if (e->handler_id <= 0 || e->skipped || e->trigger == DELIVERY_TRIGGER_TEST)
 			continue;
 		size_t next = i + 1;
 		while (next < n && order[next]->handler_id == e->handler_id && order[next]->skipped)
@@ -376,6 +384,8 @@ int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
 		                                     .result = &step->result};
 		if (queues != NULL)
 			entries[i].queue = queues[i];
+		if (outcome->forbidden && step->handler->id == outcome->forbidden_by && outcome->skipped[0])
+			entries[i].skipped_handlers = outcome->skipped;
 	}
 	int rc = logstore_write(db, opt, entries, outcome->nsteps, err, errlen);
 	free(entries);

@@ -46,6 +46,9 @@ struct logstore_entry {
 	unsigned attempt;
 	enum delivery_trigger trigger;
 	long long redelivery_of; /* 0: not a redelivery */
+	/* A forbidding dispatch: the ids of the chain's handlers it kept from
+	 * running, "3,7" (NULL: none). The verdict and reason come from result. */
+	const char *skipped_handlers;
 	const char *request_body;
 	size_t request_len;
 	const struct delivery_result *result;
@@ -70,7 +73,8 @@ void logstore_options_from_config(const struct config *cfg, struct logstore_opti
 int logstore_write(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
                    size_t n, char *err, size_t errlen);
 
-/* The executions of one dispatched event; queues[i] (NULL: none) is what
+/* The executions of one dispatched event (the forbidding one carries the
+ * outcome's skipped handlers); queues[i] (NULL: none) is what
  * the retry queue does with step i. */
 int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
                            const struct dispatch_event *event, const struct dispatch_outcome *outcome,

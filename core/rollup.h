@@ -33,7 +33,7 @@ struct rollup_row {
 	const char *events_id;
 	const char *status;  /* success, fail */
 	const char *verdict; /* unchanged, modified, forbidden, failed */
-	const char *trigger; /* dispatch, retry, manual */
+	const char *trigger; /* dispatch, retry, manual, test */
 	long long executions;
 	long long duration_us_sum;
 	long long buckets[METRICS_BUCKETS]; /* not cumulative; past the last: executions - their sum */

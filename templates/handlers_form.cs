@@ -9,7 +9,7 @@
     <?cs if:Form.Mode == "edit" ?><a class="btn btn-small" href="/logs?handler=<?cs var:Form.Id ?>" id="form-logs">Execution logs</a><?cs /if ?>
     <a class="btn btn-small" href="<?cs var:Form.ListUrl ?>" id="back-to-list">&lsaquo; Back to the list</a>
   </div>
-  <?cs if:Form.ErrorCount > 0 ?><p class="alert alert-error" role="alert" id="form-errors">The handler was not saved: correct the <?cs if:Form.ErrorCount == 1 ?>field<?cs else ?><?cs var:Form.ErrorCount ?> fields<?cs /if ?> marked below.</p><?cs /if ?>
+  <?cs if:Form.ErrorCount > 0 && !Test.Refused ?><p class="alert alert-error" role="alert" id="form-errors">The handler was not saved: correct the <?cs if:Form.ErrorCount == 1 ?>field<?cs else ?><?cs var:Form.ErrorCount ?> fields<?cs /if ?> marked below.</p><?cs /if ?>
   <?cs if:Form.Conflict.Revision ?><div class="alert alert-error" role="alert" id="form-conflict">
     <p>Not saved: someone else saved this handler after you opened it (now revision <?cs var:Form.Conflict.Revision ?>, <?cs var:Form.Conflict.UpdatedAt ?> UTC).<?cs if:subcount(Form.Conflict.Fields) > 0 ?> It now reads:<?cs /if ?></p>
     <?cs if:subcount(Form.Conflict.Fields) > 0 ?><dl class="conflict-fields"><?cs each:f = Form.Conflict.Fields ?><dt><?cs var:f.Label ?></dt><dd><?cs var:f.Theirs ?></dd><?cs /each ?></dl><?cs /if ?>
@@ -118,6 +118,7 @@
         <?cs call:field_error("signature_scheme") ?>
       </div>
     </fieldset>
+    <?cs if:Form.ReadOnly != 1 ?><?cs include:"handlers_test.cs" ?><?cs /if ?>
     <?cs if:Form.ReadOnly != 1 ?><div class="form-actions">
       <button type="submit" class="btn btn-primary" id="save"><?cs if:Form.Mode == "new" ?>Create handler<?cs else ?>Save changes<?cs /if ?></button>
       <a class="btn" href="<?cs var:Form.ListUrl ?>" id="cancel">Cancel</a>

@@ -1,9 +1,10 @@
 <?cs include:"header.cs" ?>
+<?cs include:"verdict.cs" ?>
 <?cs if:?Log.ExitCode ?><?cs set:kind = "script" ?><?cs elif:?Log.HttpStatus || ?Log.RequestHeaders ?><?cs set:kind = "http" ?><?cs else ?><?cs set:kind = "" ?><?cs /if ?>
 <section class="card">
   <div class="card-head">
     <h1>Execution #<?cs var:Log.Id ?></h1>
-    <span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span>
+    <?cs if:?Log.Verdict ?><span id="log-status"><?cs call:verdict_badge(Log.Verdict, Log.ForbidReason) ?></span><?cs else ?><span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span><?cs /if ?>
     <span class="spacer"></span>
     <?cs if:User.IsAdmin == 1 && ?Log.HandlerId ?>
     <form method="post" action="/logs/<?cs var:url_escape(Log.Id) ?>/redeliver" class="inline" data-confirm="Run this handler again now with the same request and delivery id?">
@@ -12,17 +13,19 @@
     </form>
     <?cs /if ?>
     <?cs if:?Log.HandlerId ?><a class="btn" href="/logs?handler=<?cs var:url_escape(Log.HandlerId) ?>">Logs of this handler</a><?cs /if ?>
+    <a class="btn" href="/logs/<?cs var:url_escape(Log.Id) ?>/event" id="event-chain">All handlers of this event</a>
     <a class="btn" href="/logs">All logs</a>
   </div>
   <?cs if:Redelivered == "ok" ?><p class="alert alert-info" role="status" id="redeliver-result">Redelivered: the handler accepted it this time. This is the new execution.</p>
   <?cs elif:Redelivered == "queued" ?><p class="alert alert-info" role="status" id="redeliver-result">Queued for the retry worker: a script handler runs as the dispatcher's user, never the web server's. The new execution appears in the Execution Logs once <code>prov-worker</code> has run it.</p>
   <?cs elif:Redelivered == "fail" ?><p class="alert alert-error" role="status" id="redeliver-result">Redelivered, and it failed again: see the error below. This is the new execution.</p><?cs /if ?>
   <dl class="facts" id="log-facts">
+    <?cs if:Log.Verdict == "forbidden" ?><dt>Forbidden</dt><dd id="log-forbid-reason"><?cs if:Log.ForbidReason ?><?cs var:Log.ForbidReason ?><?cs else ?><span class="muted">no reason given</span><?cs /if ?></dd><?cs /if ?>
     <dt>Date (UTC)</dt><dd><?cs var:Log.Date ?></dd>
     <dt>Event</dt><dd><span class="muted"><?cs var:Log.EventGroup ?></span> <?cs var:Log.EventLabel ?> <code class="muted"><?cs var:Log.EventId ?></code></dd>
     <dt>Handler</dt><dd><?cs var:Log.HandlerName ?><?cs if:?Log.HandlerId ?> <span class="muted">#<?cs var:Log.HandlerId ?></span><?cs /if ?></dd>
     <dt>Object ID</dt><dd><?cs if:?Log.ObjectId ?><?cs var:Log.ObjectId ?><?cs else ?><span class="muted">none</span><?cs /if ?></dd>
-    <dt>Trigger</dt><dd id="log-trigger"><?cs if:Log.Trigger == "dispatch" ?>Dispatch<?cs elif:Log.Trigger == "retry" ?>Retry<?cs else ?>Manual redelivery<?cs /if ?><?cs if:?Log.RedeliveryOf ?> of <a href="/logs/<?cs var:url_escape(Log.RedeliveryOf) ?>">#<?cs var:Log.RedeliveryOf ?></a><?cs /if ?></dd>
+    <dt>Trigger</dt><dd id="log-trigger"><?cs if:Log.Trigger == "dispatch" ?>Dispatch<?cs elif:Log.Trigger == "retry" ?>Retry<?cs elif:Log.Trigger == "test" ?>Test send<?cs else ?>Manual redelivery<?cs /if ?><?cs if:?Log.RedeliveryOf ?> of <a href="/logs/<?cs var:url_escape(Log.RedeliveryOf) ?>">#<?cs var:Log.RedeliveryOf ?></a><?cs /if ?></dd>
     <dt>Attempt</dt><dd id="log-attempt"><?cs var:Log.Attempt ?></dd>
     <?cs if:kind == "script" ?>
     <dt>Exit code</dt><dd id="log-code"><?cs var:Log.ExitCode ?></dd>

@@ -1,4 +1,5 @@
 <?cs include:"header.cs" ?>
+<?cs include:"verdict.cs" ?>
 <section class="card">
   <div class="card-head">
     <h1>Execution Logs<?cs if:?Filter.HandlerId ?> <span class="muted heading-sub" id="handler-heading">&middot; <?cs
@@ -39,6 +40,7 @@
         <option value="fail"<?cs if:Filter.Status == "fail" ?> selected<?cs /if ?>>Fail</option>
       </select>
     </div>
+<?cs include:"logs_verdict_filter.cs" ?>
     <div class="field">
       <label for="f-handler">Handler<?cs if:HandlerChoicesTooMany ?> ID<?cs /if ?></label>
       <?cs if:HandlerChoicesTooMany ?>
@@ -82,9 +84,9 @@
     <?cs each:l = Logs ?>
       <tr data-id="<?cs var:l.Id ?>" data-status="<?cs var:l.Status ?>">
         <td class="num"><a href="/logs/<?cs var:url_escape(l.Id) ?>" class="log-link">#<?cs var:l.Id ?></a></td>
-        <td class="icon"><span class="result result-<?cs var:l.Status ?>" title="<?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?>"><span class="sr"><?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span></span></td>
+        <td class="icon"><?cs if:?l.Verdict ?><?cs call:verdict_badge(l.Verdict, l.ForbidReason) ?><?cs else ?><span class="result result-<?cs var:l.Status ?>" title="<?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?>"><span class="sr"><?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span></span><?cs /if ?></td>
         <td class="date"><?cs var:l.Date ?></td>
-        <td><span class="muted"><?cs var:l.EventGroup ?></span> <?cs var:l.EventLabel ?></td>
+        <td><a href="/logs/<?cs var:url_escape(l.Id) ?>/event" class="event-link" title="All handlers of this event"><span class="muted"><?cs var:l.EventGroup ?></span> <?cs var:l.EventLabel ?></a></td>
         <td class="name"><?cs if:?l.HandlerId ?><a href="/logs?handler=<?cs var:url_escape(l.HandlerId) ?>" title="Logs of this handler"><?cs var:l.HandlerName ?></a><?cs else ?><?cs var:l.HandlerName ?><?cs /if ?><?cs if:l.Trigger != "dispatch" ?> <span class="badge badge-<?cs var:l.Trigger ?>"><?cs var:l.Trigger ?> <?cs var:l.Attempt ?></span><?cs /if ?></td>
         <td class="num object-id"><?cs var:l.ObjectId ?></td>
         <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:?l.ExitCode ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
@@ -99,7 +101,7 @@
   </div>
 
   <?cs if:Search.WindowEnded ?>
-  <p class="alert alert-info search-window" id="search-window">The text search reads <?cs var:Search.Window ?> entries at a time; it has looked back to <?cs var:Search.WindowDate ?> UTC. <?cs if:Pager.Older ?><a href="<?cs var:Pager.Older ?>" id="search-older">Search older entries</a><?cs /if ?></p>
+  <p class="alert alert-info search-window" id="search-window">The <?cs if:Filter.Text ?>text search<?cs else ?>verdict filter<?cs /if ?> reads <?cs var:Search.Window ?> entries at a time; it has looked back to <?cs var:Search.WindowDate ?> UTC. <?cs if:Pager.Older ?><a href="<?cs var:Pager.Older ?>" id="search-older">Search older entries</a><?cs /if ?></p>
   <?cs /if ?>
   <nav class="pager" aria-label="Pages">
     <?cs if:Pager.Newest ?><a class="btn" href="<?cs var:Pager.Newest ?>" id="page-newest">&laquo; Newest</a><?cs /if ?>

@@ -196,3 +196,29 @@ test('bulk recovery, the History panel, the publish preview and the rollback con
   if (Number(sqlValue('SELECT COUNT(*) FROM cache_generations')) === 0) runBin('prov-cache', ['reload', '--by', PREFIX]);
   await check(admin, 'rollback-confirm', `/scheduler/rollback/${sqlValue('SELECT MIN(generation) FROM cache_generations')}`);
 });
+
+test('Send test results, verdicts in the logs, the event view (issue #16)', async () => {
+  const uid = `${PREFIX}-chain`;
+  const row = (verdict, status, priority, extra = '') => `(UTC_TIMESTAMP(6) + INTERVAL ${priority} SECOND, '${status}', '${verdict}',
+    ${extra}, 'clients.update', ${handlerId}, '${PREFIX} CRM sync', 14, '${uid}', UUID(), 1, 'dispatch', 200, 1200,
+    '{"event":{"id":"${uid}"},"data":{"id":14}}', '{"data":{"id":14,"crm":"C-1"}}')`;
+  sql(`INSERT INTO exec_logs (dt, status, verdict, forbid_reason, skipped_handlers, events_id, handler_id, handler_name,
+      object_id, event_uid, delivery_id, attempt, trigger_kind, http_status, duration_us, request_body, response_body)
+    VALUES ${row('modified', 'success', 1, 'NULL, NULL')}, ${row('forbidden', 'success', 2, `'over limit', '${handlerId}'`)}`);
+  const first = Number(sqlValue(`SELECT MIN(id) FROM exec_logs WHERE event_uid = '${uid}'`));
+  await check(admin, 'event-view', `/logs/${first}/event`);
+  await check(viewer, 'log-detail-verdict', `/logs/${first + 1}`);
+  await check(admin, 'logs-verdict', '/logs?verdict=forbidden');
+  await check(admin, 'logs-verdict-refused', '/logs?verdict=forbidden&status=fail');
+  await check(admin, 'form-test-result', async (p) => {
+    await p.goto(`${baseUrl}/handlers/${handlerId}`);
+    await Promise.all([p.waitForNavigation(), p.click('#send-test')]);
+    await p.waitForSelector('#test-result');
+  });
+  await check(admin, 'form-test-refused', async (p) => {
+    await p.goto(`${baseUrl}/handlers/${handlerId}`);
+    await p.fill('#f-test-data', '{"broken":');
+    await Promise.all([p.waitForNavigation(), p.click('#send-test')]);
+    await p.waitForSelector('#test-refused');
+  });
+});

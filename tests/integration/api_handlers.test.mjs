@@ -118,7 +118,7 @@ test('malformed bodies, wrong content types, oversize bodies and bad queries', a
   assert.match(r.json.error.message, /unknown query parameter 'event'; this list takes: events_id, task_type, status/);
   r = await api('GET', '/logs?handler_id=1', { key: admin.key });
   assertError(r, 400, 'bad_request', 'handler_id');
-  assert.match(r.json.error.message, /this list takes: handler, event, status, q, from, to, before, after, limit/);
+  assert.match(r.json.error.message, /this list takes: handler, event, status, verdict, q, from, to, before, after, limit/);
   assert.equal((await api('GET', '/handlers?events_id=clients.update&limit=5', { key: admin.key })).status, 200);
   assertError(await api('GET', '/handlers/abc', { key: admin.key }), 404, 'not_found');
   assert.equal(digest(), before);

@@ -1,0 +1,2 @@
+<?cs # What an execution decided (issue #16): a word and a shape, never colour alone. ?>
+<?cs def:verdict_badge(verdict, reason) ?><span class="verdict verdict-<?cs var:verdict ?>"><?cs if:verdict == "unchanged" ?>&#10003; Unchanged<?cs elif:verdict == "modified" ?>&#9998; Modified<?cs elif:verdict == "forbidden" ?>&#8856; Forbidden<?cs elif:verdict == "failed" ?>&#10007; Failed<?cs else ?>&ndash; Not recorded<?cs /if ?></span><?cs /def ?>
