@@ -308,3 +308,18 @@ CREATE TABLE IF NOT EXISTS session_flash (
   PRIMARY KEY (token_hash, handler_id),
   CONSTRAINT fk_session_flash_session FOREIGN KEY (token_hash) REFERENCES sessions (token_hash) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Per-object order (issue #15, core/dispatch_order.c). handlers.ordered: for
+-- each object_id, deliveries to the handler happen in event order; an event
+-- behind a failing or queued one is logged 'waiting' (exec_logs.behind_log_id:
+-- the execution it waits for) and queued in retry_queue as 'waiting', never
+-- claimed until the row ahead of it is done. A given-up ordered row is
+-- 'blocked': it holds its object's chain until an operator releases it
+-- (prov-worker --release LOG_ID). ix_retry_chain answers "is anything queued
+-- for (object, handler)?" for all of an event's handlers in one range each.
+-- Appending to an ENUM is an instant change, even on a big exec_logs.
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS ordered TINYINT(1) NOT NULL DEFAULT 1 AFTER retry_schedule;
+ALTER TABLE exec_logs MODIFY status ENUM('success','fail','waiting') NOT NULL;
+ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS behind_log_id BIGINT UNSIGNED NULL AFTER redelivery_of;
+ALTER TABLE retry_queue MODIFY state ENUM('scheduled','exhausted','done','waiting','blocked') NOT NULL DEFAULT 'scheduled';
+ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_chain (object_id, handler_id, state);

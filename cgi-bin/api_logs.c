@@ -48,6 +48,7 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 	json_object_set_new(o, "trigger", text_or_null(rows, r, LCOL_TRIGGER));
 	json_object_set_new(o, "http_status", int_or_null(rows, r, LCOL_HTTP_STATUS));
 	json_object_set_new(o, "exit_code", int_or_null(rows, r, LCOL_EXIT_CODE));
+	json_object_set_new(o, "behind_log_id", int_or_null(rows, r, LCOL_BEHIND));
 	return o;
 }
 
@@ -155,6 +156,7 @@ void api_logs_get(struct api_request *req)
 	    {"response_headers", DCOL_RESPONSE_HEADERS, 0},
 	    {"script_stderr", DCOL_SCRIPT_STDERR, 0},
 	    {"error", DCOL_ERROR, 0},
+	    {"behind_log_id", DCOL_BEHIND, 1},
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

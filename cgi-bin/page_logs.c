@@ -169,6 +169,7 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 	    {"Trigger", LCOL_TRIGGER},
 	    {"HttpStatus", LCOL_HTTP_STATUS},
 	    {"ExitCode", LCOL_EXIT_CODE},
+	    {"Behind", LCOL_BEHIND},
 	};
 	/* Only what has a value: every HDF node costs, 25 rows a page. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
@@ -409,6 +410,7 @@ static void set_detail(struct web_request *req, const struct db_rows *row)
 	    {"Stderr", DCOL_SCRIPT_STDERR},
 	    {"Error", DCOL_ERROR},
 	    {"DurationUs", DCOL_DURATION_US},
+	    {"Behind", DCOL_BEHIND},
 	};
 	char key[64];
 	/* SQL NULL leaves the node out, so templates test presence (?Log.X), which

@@ -18,7 +18,7 @@
 struct logs_input {
 	const char *handler; /* handler id */
 	const char *event;   /* events_id */
-	const char *status;  /* success / fail */
+	const char *status;  /* success / fail / waiting */
 	const char *text;    /* substring of the error or the response data */
 	const char *from;    /* YYYY-MM-DD[ HH:MM[:SS]] UTC, inclusive */
 	const char *to;      /* same, inclusive of the whole day / minute / second given */
@@ -74,6 +74,7 @@ enum logs_list_column {
 	LCOL_TRIGGER,
 	LCOL_HTTP_STATUS,
 	LCOL_EXIT_CODE,
+	LCOL_BEHIND, /* per-object order: the execution a 'waiting' one waits for */
 	LCOL__MAX
 };
 
@@ -117,6 +118,7 @@ enum logs_detail_column {
 	DCOL_RESPONSE_TRUNCATED,
 	DCOL_SCRIPT_STDERR,
 	DCOL_ERROR,
+	DCOL_BEHIND, /* per-object order: the execution a 'waiting' one waits for */
 	DCOL__MAX
 };
 
