@@ -240,6 +240,64 @@ test('the head finishes between the check and the enqueue: the waiting row is no
   }
 });
 
+// A MariaDB session the test holds open (the mariadb client on a pipe).
+function openSession() {
+  const child = spawn('mariadb', ['--no-defaults', `--socket=${runDir}/mysqld.sock`, '-uroot', '--batch',
+    '--unbuffered', '--skip-column-names', 'provisioning']);
+  const out = [];
+  child.stdout.on('data', (c) => out.push(c));
+  child.stderr.on('data', (c) => out.push(c));
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  return {
+    send(text) { child.stdin.write(`${text}\n`); },
+    output: () => Buffer.concat(out).toString('utf8'),
+    async close() { child.stdin.end(); return closed; },
+  };
+}
+
+const until = async (what, check, ms = 20000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+test('the enqueue locks the chain: a head finishing while the waiting row is being written sees it and lets it go', async () => {
+  const h = addHandler({ name: uniqueName('lock'), event: EVENT, task: `${rx.url}/lock` });
+  publish();
+  rx.failing.add(7);
+  const tag = uniqueName('lock');
+  await dispatch([EVENT, '--event-id', `${tag}-1`, '--object-id', '7'], {});
+  rx.failing.delete(7);
+  makeDue(`handler_id = ${h}`);
+  // Hold inserts into retry_queue: the second event's log transaction stops
+  // after it has read (and, as it must, locked) the chain, before its row.
+  const session = openSession();
+  let pending = null;
+  try {
+    const maxId = sqlValue('SELECT MAX(id) FROM retry_queue');
+    session.send(`BEGIN; SELECT id FROM retry_queue WHERE id > ${maxId} FOR UPDATE; SELECT 'locked';`);
+    await until('the session to hold its lock', () => session.output().includes('locked'));
+    const waits = () => Number(sqlValue("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"));
+    pending = dispatch([EVENT, '--event-id', `${tag}-2`, '--object-id', '7'], {});
+    await until('the dispatcher to wait for its insert', () => waits() >= 1);
+    // The worker meanwhile: the head is locked by the dispatcher, so it is
+    // skipped (SKIP LOCKED) and finished only after the waiting row exists.
+    const w = await worker();
+    assert.equal(w.status, 0, w.stderr);
+  } finally {
+    session.send('COMMIT;');
+    await session.close();
+  }
+  const r = await pending;
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(step(r, h).status, 'waiting');
+  await drain(h);
+  assert.deepEqual(rx.of(7, '/lock').map((g) => [g.uid, g.status]), [[`${tag}-1`, 503], [`${tag}-1`, 200], [`${tag}-2`, 200]]);
+  assert.deepEqual(chainStates(h, 7), [`${tag}-1:done`, `${tag}-2:done`]);
+});
+
 // Two dispatcher hosts: two services with their own socket, spool and local
 // snapshot against the one MariaDB, and two retry workers in loops.
 const services = new Set();
