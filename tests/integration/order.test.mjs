@@ -110,6 +110,12 @@ async function scenario(send, drainWith = (h) => drain(h)) {
   // Not delivered: no handler state, no metrics counted for the waiting rows.
   assert.equal(sqlValue(`SELECT COALESCE(SUM(executions), 0) FROM exec_totals WHERE handler_id = ${h}`), '2');
 
+  // Only a chain's head is claimable: before the head is due, a worker pass
+  // delivers nothing of object 7 (the rows behind it were queued due now).
+  const early = await worker();
+  assert.equal(early.status, 0, early.stderr);
+  assert.equal(rx.of(7, '/ordered').length, 1, 'nothing behind the head was claimed');
+
   // The receiver recovers; the worker delivers object 7's events in event order.
   rx.failing.delete(7);
   await drainWith(h);
