@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One row per handler with rows ahead: the log id of its chain's newest row.
- * ix_retry_chain (object_id, handler_id, state) reads one object's rows. */
+/* The object's rows still ahead for these handlers, newest first (the first
+ * of each handler is its chain's tail): one short range of ix_retry_chain
+ * (object_id, handler_id, state), usually empty. */
 static const char SQL_AHEAD[] =
-    "SELECT q.handler_id, q.log_id FROM retry_queue q JOIN (SELECT handler_id, MAX(id) AS id "
-    "FROM retry_queue WHERE object_id = ? AND FIND_IN_SET(handler_id, ?) "
-    "AND state IN ('scheduled', 'waiting', 'blocked') GROUP BY handler_id) t ON q.id = t.id";
+    "SELECT handler_id, log_id FROM retry_queue WHERE object_id = ? AND FIND_IN_SET(handler_id, ?) "
+    "AND state IN ('scheduled', 'waiting', 'blocked') ORDER BY id DESC";
 
 size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
                             const struct cache_handler *chain, size_t n, long long *behind)
@@ -42,7 +42,7 @@ size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
 	for (size_t i = 0; i < n; i++) {
 		if (!chain[i].ordered)
 			continue;
-		for (size_t r = 0; !failed && r < rows.nrows; r++)
+		for (size_t r = 0; !failed && r < rows.nrows && behind[i] == 0; r++)
 			if (db_cell_int(&rows, r, 0, 0) == chain[i].id) {
 				long long log_id = db_cell_int(&rows, r, 1, 0);
 				behind[i] = log_id > 0 ? log_id : DISPATCH_ORDER_UNKNOWN;

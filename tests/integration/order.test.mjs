@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { binDir, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { api, apiUser, binDir, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { addHandler, configWith, disableAll, dispatch, editHandler, envelope, publish, q, startBatch } from '../lib/dispatch.mjs';
-import { makeDue, startWorker, worker } from '../lib/retry.mjs';
+import { makeDue, mariadbRunning, mariadbStart, mariadbStop, startWorker, worker } from '../lib/retry.mjs';
 
 const EVENT = 'clients.subscriptions.renew';
 
@@ -244,6 +244,48 @@ test('the head finishes between the check and the enqueue: the waiting row is no
   } finally {
     await new Promise((r) => slowServer.close(r));
   }
+});
+
+test('MariaDB down: ordered handlers are held and spooled, and delivered in order once it is back', async (t) => {
+  const h = addHandler({ name: uniqueName('down-ordered'), event: EVENT, task: `${rx.url}/down-ordered`, priority: 1 });
+  const off = addHandler({ name: uniqueName('down-off'), event: EVENT, task: `${rx.url}/down-off`, priority: 2 });
+  editHandler(off, 'ordered = 0');
+  publish();
+  const tag = uniqueName('down');
+  await dispatch([EVENT, '--event-id', `${tag}-warm`, '--object-id', '5'], {}); // the local copy of the snapshot
+  t.after(() => { if (!mariadbRunning()) mariadbStart(); });
+  mariadbStop();
+  const r = await dispatch([EVENT, '--event-id', `${tag}-1`, '--object-id', '9'], {});
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.result.logged, false);
+  assert.equal(r.result.spooled, true);
+  // The queue cannot be read: the ordered handler is held, the other one delivered.
+  assert.deepEqual([step(r, h).status, step(r, h).behind], ['waiting', null]);
+  assert.equal(step(r, off).status, 'success');
+  assert.deepEqual(rx.of(9, '/down-ordered'), []);
+  mariadbStart();
+  const w = await worker();
+  assert.equal(w.status, 0, w.stderr);
+  assert.deepEqual(rx.of(9, '/down-ordered').map((g) => [g.uid, g.attempt, g.status]), [[`${tag}-1`, 1, 200]]);
+  assert.deepEqual(sql(`SELECT status, trigger_kind FROM exec_logs WHERE event_uid = ${q(`${tag}-1`)}
+    AND handler_id = ${h} ORDER BY id`), [['waiting', 'dispatch'], ['success', 'retry']]);
+});
+
+test('the API: ordered is on by default, a PATCH switches it, a bad value is refused with nothing written', async () => {
+  const admin = apiUser('admin');
+  const created = await api('POST', '/handlers', { key: admin.key,
+    body: { name: uniqueName('api-ordered'), events_id: EVENT, task: `${rx.url}/api` } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.ordered, true);
+  const off = await api('PATCH', `/handlers/${created.json.id}`, { key: admin.key, body: { ordered: false } });
+  assert.equal(off.status, 200, off.text);
+  assert.equal(off.json.ordered, false);
+  assert.equal(sqlValue(`SELECT ordered FROM handlers WHERE id = ${created.json.id}`), '0');
+  const bad = await api('PATCH', `/handlers/${created.json.id}`, { key: admin.key, body: { ordered: 'sometimes', priority: 7 } });
+  assert.equal(bad.status, 422, bad.text);
+  assert.equal(bad.json.error.message, 'ordered must be true or false');
+  assert.equal(bad.json.error.data.field, 'ordered');
+  assert.deepEqual(sql(`SELECT ordered, priority FROM handlers WHERE id = ${created.json.id}`), [['0', '1']]);
 });
 
 // A MariaDB session the test holds open (the mariadb client on a pipe).
