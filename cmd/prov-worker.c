@@ -226,12 +226,13 @@ int main(int argc, char **argv)
 	if (args.release > 0) {
 		struct db *db = cli_open_db(PROG, &cfg);
 		int released = db == NULL ? -2 : worker_release(db, args.release, err, sizeof err);
-		rc = released == -2 ? CLI_EXIT_UNAVAILABLE
-		     : released > 0 ? CLI_EXIT_OK
+		rc = released == -2  ? CLI_EXIT_UNAVAILABLE
+		     : released > 0  ? CLI_EXIT_OK
 		     : released == 0 ? EX_DATAERR
 		                     : CLI_EXIT_SOFTWARE;
 		if (rc == CLI_EXIT_OK)
-			printf(PROG ": released log #%lld: the deliveries behind it go in order\n", args.release);
+			printf(PROG ": released log #%lld: the deliveries behind it go in order\n",
+			       args.release);
 		else if (db != NULL)
 			fprintf(stderr, PROG ": %s\n", err);
 		db_close(db);

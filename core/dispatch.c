@@ -287,9 +287,12 @@ static json_t *step_json(const struct dispatch_step *step)
 	rc |= json_object_set_new(s, "id", json_integer(step->handler->id));
 	rc |= json_object_set_new(s, "name", json_string(step->handler->name));
 	rc |= json_object_set_new(s, "status",
-	                          json_string(step->held ? "waiting" : r->success ? "success" : "fail"));
+	                          json_string(step->held   ? "waiting"
+	                                      : r->success ? "success"
+	                                                   : "fail"));
 	if (step->held)
-		rc |= json_object_set_new(s, "behind", step->behind > 0 ? json_integer(step->behind) : json_null());
+		rc |= json_object_set_new(s, "behind",
+		                          step->behind > 0 ? json_integer(step->behind) : json_null());
 	rc |= json_object_set_new(s, "verdict", r->success ? json_string(verdicts[r->verdict]) : json_null());
 	rc |= json_object_set_new(s, "duration_ms", json_real((double)r->duration_us / 1000.0));
 	rc |= json_object_set_new(s, "http_status",

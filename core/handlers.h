@@ -52,9 +52,9 @@ struct handler {
 	int retry_enabled;
 	long retry_max_attempts;                       /* 0: one per schedule step plus the first */
 	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
-	int ordered; /* per-object order (core/dispatch_order.h); default on */
-	enum handler_secret_action secret_action;      /* input of a save only */
-	long long expected_revision;                   /* input of an update: 0 unchecked */
+	int ordered;                              /* per-object order (core/dispatch_order.h); default on */
+	enum handler_secret_action secret_action; /* input of a save only */
+	long long expected_revision;              /* input of an update: 0 unchecked */
 	/* Input of a save that generates a secret: hours the replaced one still
 	 * signs along (0: it stops at once). */
 	long old_secret_hours;

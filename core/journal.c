@@ -13,9 +13,10 @@
 
 #define JOURNAL_TEXT_MAX 60000 /* headers and stderr, as logstore keeps them */
 
-static const char *const queue_actions[] = {
-    [LOGSTORE_QUEUE_NONE] = "none", [LOGSTORE_QUEUE_ENQUEUE] = "enqueue", [LOGSTORE_QUEUE_FINISH] = "finish",
-    [LOGSTORE_QUEUE_WAIT] = "wait"};
+static const char *const queue_actions[] = {[LOGSTORE_QUEUE_NONE] = "none",
+                                            [LOGSTORE_QUEUE_ENQUEUE] = "enqueue",
+                                            [LOGSTORE_QUEUE_FINISH] = "finish",
+                                            [LOGSTORE_QUEUE_WAIT] = "wait"};
 static const char *const queue_outcomes[] = {[RETRYQ_DONE] = "done",
                                              [RETRYQ_RESCHEDULE] = "reschedule",
                                              [RETRYQ_EXHAUSTED] = "exhausted",

@@ -191,7 +191,9 @@ static void log_params(const struct logstore_entry *e, const char *dt, const str
 	const struct delivery_result *r = e->result;
 	struct db_param all[LOG_PARAMS] = {
 	    DB_STR(dt),
-	    DB_STR(is_waiting(e) ? "waiting" : r->success ? "success" : "fail"),
+	    DB_STR(is_waiting(e) ? "waiting"
+	           : r->success  ? "success"
+	                         : "fail"),
 	    DB_STR(e->events_id),
 	    e->handler_id > 0 ? DB_INT(e->handler_id) : DB_NULL(),
 	    DB_STR(e->handler_name ? e->handler_name : ""),

@@ -75,13 +75,12 @@ static const char *state_name(enum retryq_outcome outcome)
 int retryq_enqueue(struct db *db, const struct retryq_entry *e)
 {
 	struct db_param params[] = {
-	    DB_STR(e->delivery_id),        DB_INT(e->handler_id),
-	    DB_STR(e->handler_name),       e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(),
-	    DB_STR(e->events_id),          e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
-	    DB_STR(e->event_uid),          DB_STR(e->envelope),
-	    DB_INT(e->attempts_made),      DB_STR(e->waiting ? "waiting" : "scheduled"),
-	    DB_INT(e->delay_seconds),
-	    DB_STR_OR_NULL(e->last_error),
+	    DB_STR(e->delivery_id),   DB_INT(e->handler_id),
+	    DB_STR(e->handler_name),  e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(),
+	    DB_STR(e->events_id),     e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
+	    DB_STR(e->event_uid),     DB_STR(e->envelope),
+	    DB_INT(e->attempts_made), DB_STR(e->waiting ? "waiting" : "scheduled"),
+	    DB_INT(e->delay_seconds), DB_STR_OR_NULL(e->last_error),
 	};
 	return db_exec(db, SQL_ENQUEUE, params, sizeof params / sizeof params[0], NULL, NULL);
 }
