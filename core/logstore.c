@@ -134,8 +134,10 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 {
 	const struct logstore_queue *q = &e->queue;
 	int attempt = (int)(e->attempt ? e->attempt : 1);
-	if (q->action == LOGSTORE_QUEUE_WAIT) {
-		/* Never attempted: the worker's first attempt is attempt 1. */
+	if (q->action == LOGSTORE_QUEUE_WAIT || q->action == LOGSTORE_QUEUE_ENQUEUE) {
+		/* A waiting entry was never attempted: the worker's first attempt is
+		 * attempt 1, due as soon as nothing is ahead of it. */
+		int wait = q->action == LOGSTORE_QUEUE_WAIT;
 		struct retryq_entry r = {.delivery_id = e->delivery_id,
 		                         .handler_id = e->handler_id,
 		                         .handler_name = e->handler_name ? e->handler_name : "",
@@ -145,25 +147,9 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 		                         .has_object_id = e->has_object_id,
 		                         .event_uid = e->event_uid,
 		                         .envelope = t->request,
-		                         .attempts_made = 0,
-		                         .delay_seconds = 0,
-		                         .last_error = NULL,
-		                         .waiting = ahead};
-		return retryq_enqueue(db, &r);
-	}
-	if (q->action == LOGSTORE_QUEUE_ENQUEUE) {
-		struct retryq_entry r = {.delivery_id = e->delivery_id,
-		                         .handler_id = e->handler_id,
-		                         .handler_name = e->handler_name ? e->handler_name : "",
-		                         .log_id = e->log_id,
-		                         .events_id = e->events_id,
-		                         .object_id = e->object_id,
-		                         .has_object_id = e->has_object_id,
-		                         .event_uid = e->event_uid,
-		                         .envelope = t->request,
-		                         .attempts_made = attempt,
-		                         .delay_seconds = q->delay_seconds,
-		                         .last_error = t->error,
+		                         .attempts_made = wait ? 0 : attempt,
+		                         .delay_seconds = wait ? 0 : q->delay_seconds,
+		                         .last_error = wait ? NULL : t->error,
 		                         .waiting = ahead};
 		return retryq_enqueue(db, &r);
 	}
