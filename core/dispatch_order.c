@@ -47,8 +47,6 @@ size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
 				long long log_id = db_cell_int(&rows, r, 1, 0);
 				behind[i] = log_id > 0 ? log_id : DISPATCH_ORDER_UNKNOWN;
 			}
-		if (failed)
-			behind[i] = DISPATCH_ORDER_UNKNOWN;
 		held += behind[i] != 0;
 	}
 	if (!failed)

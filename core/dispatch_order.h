@@ -17,15 +17,16 @@
 
 struct db;
 
-/* Held, but the database could not say behind whom (it is unreachable). */
+/* Held behind a row whose log id is not known (a row queued without one). */
 #define DISPATCH_ORDER_UNKNOWN (-1)
 
 /* For each of the n handlers of chain, behind[i]: 0 deliver it now; > 0 hold
- * it behind that exec_logs id; DISPATCH_ORDER_UNKNOWN hold it, the queue
- * could not be read (db NULL or the query failed: the order is kept, the
- * event goes to the queue for the worker). One statement for all of the
- * handlers, none when the event has no object_id or no handler is ordered.
- * Returns how many are held. */
+ * it behind that exec_logs id; DISPATCH_ORDER_UNKNOWN hold it behind a row
+ * without a log id. One statement for all of the handlers, none when the
+ * event has no object_id or no handler is ordered. When the queue cannot be
+ * read (db NULL, MariaDB unreachable) nothing is held: events go on from the
+ * local snapshot as they always did during an outage (README, Per-object
+ * order). Returns how many are held. */
 size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
                             const struct cache_handler *chain, size_t n, long long *behind);
 

@@ -288,9 +288,7 @@ static void read_interrupted(struct journal_execution *x, long long now_us)
 	q->ordered = json_is_true(json_object_get(retry, "ordered")) && x->entry.has_object_id;
 	if (trigger == DELIVERY_TRIGGER_RETRY) {
 		q->action = LOGSTORE_QUEUE_FINISH;
-		q->outcome = act == RETRY_AGAIN ? RETRYQ_RESCHEDULE
-		             : q->ordered       ? RETRYQ_BLOCKED
-		                                : RETRYQ_EXHAUSTED;
+		q->outcome = act == RETRY_AGAIN ? RETRYQ_RESCHEDULE : RETRYQ_EXHAUSTED;
 	} else if (trigger == DELIVERY_TRIGGER_DISPATCH && act == RETRY_AGAIN) {
 		q->action = LOGSTORE_QUEUE_ENQUEUE;
 	}

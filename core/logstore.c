@@ -155,9 +155,20 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 	}
 	if (q->action != LOGSTORE_QUEUE_FINISH)
 		return 0;
-	int rc = q->claimed_by != NULL ? retryq_finish(db, q->queue_id, q->claimed_by, q->outcome, attempt,
+	/* A given-up row of an ordered handler holds its chain (blocked) when
+	 * rows wait behind it; alone, it is simply exhausted (the object free). */
+	enum retryq_outcome outcome = q->outcome;
+	if (outcome == RETRYQ_EXHAUSTED && q->ordered && e->has_object_id) {
+		int behind = retryq_has_waiting(db, e->handler_id, e->object_id);
+		if (behind < 0)
+			return -1;
+		if (behind)
+			outcome = RETRYQ_BLOCKED;
+	}
+	e->blocked = outcome == RETRYQ_BLOCKED;
+	int rc = q->claimed_by != NULL ? retryq_finish(db, q->queue_id, q->claimed_by, outcome, attempt,
 	                                               q->delay_seconds, e->log_id, t->error)
-	                               : retryq_finish_spooled(db, e->delivery_id, q->outcome, attempt,
+	                               : retryq_finish_spooled(db, e->delivery_id, outcome, attempt,
 	                                                       q->delay_seconds, e->log_id, t->error);
 	if (rc < 0)
 		return -1;
@@ -165,7 +176,7 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 	e->claim_lost = q->claimed_by != NULL && rc == 0;
 	/* A finished head lets the next of its chain go at once; a blocked one
 	 * holds it (and a rescheduled one is still the head). */
-	if (rc > 0 && e->has_object_id && (q->outcome == RETRYQ_DONE || q->outcome == RETRYQ_EXHAUSTED))
+	if (rc > 0 && e->has_object_id && (outcome == RETRYQ_DONE || outcome == RETRYQ_EXHAUSTED))
 		return retryq_promote(db, e->handler_id, e->object_id);
 	return 0;
 }

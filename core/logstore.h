@@ -35,6 +35,7 @@ struct logstore_queue {
 	const char *claimed_by;      /* ... its id; NULL: from a spool, matched by delivery id and attempt */
 	/* Per-object order (dispatch_order.h), with the entry's object_id:
 	 * ENQUEUE queues the row 'waiting' when its chain holds rows ahead;
+	 * FINISH + RETRYQ_EXHAUSTED leaves it 'blocked' when rows wait behind;
 	 * WAIT queues it behind them (or due now when the chain emptied since
 	 * the check) and sets behind to the log id it waits for (0: unknown). */
 	int ordered;
@@ -64,6 +65,7 @@ struct logstore_entry {
 	int skipped;       /* from_spool and already logged */
 	int claim_lost;    /* FINISH: another worker holds the row now; it was left alone */
 	int auto_disabled; /* this execution disabled its handler */
+	int blocked;       /* FINISH: given up with rows waiting behind it (per-object order) */
 };
 
 struct config;

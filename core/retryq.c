@@ -45,6 +45,8 @@ static const char SQL_PROMOTE[] =
     "UPDATE retry_queue SET state = 'scheduled', next_attempt_at = UTC_TIMESTAMP(6), "
     "updated_at = UTC_TIMESTAMP(6) WHERE object_id = ? AND handler_id = ? AND state = 'waiting' "
     "ORDER BY id LIMIT 1";
+static const char SQL_BEHIND[] = "SELECT id FROM retry_queue WHERE object_id = ? AND handler_id = ? "
+                                 "AND state = 'waiting' LIMIT 1 FOR UPDATE";
 static const char SQL_BLOCKED_BY_LOG[] = "SELECT id, handler_id, object_id FROM retry_queue "
                                          "WHERE log_id = ? AND state = 'blocked' FOR UPDATE";
 static const char SQL_RELEASE[] = "UPDATE retry_queue SET state = 'exhausted', claimed_by = NULL, "
@@ -204,6 +206,17 @@ int retryq_chain_tail(struct db *db, long long handler_id, long long object_id, 
 	int found = rows.nrows > 0;
 	if (found)
 		*tail_log_id = db_cell_int(&rows, 0, 1, 0);
+	db_rows_free(&rows);
+	return found;
+}
+
+int retryq_has_waiting(struct db *db, long long handler_id, long long object_id)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(object_id), DB_INT(handler_id)};
+	if (db_query(db, SQL_BEHIND, p, 2, &rows) != 0)
+		return -1;
+	int found = rows.nrows > 0;
 	db_rows_free(&rows);
 	return found;
 }

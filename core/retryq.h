@@ -49,8 +49,9 @@ int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_
                  struct retryq_item **items, size_t *count);
 void retryq_items_free(struct retryq_item *items, size_t count);
 
-/* RETRYQ_BLOCKED: given up like RETRYQ_EXHAUSTED, but the row holds its
- * (object, handler) chain until an operator releases it (retryq_release). */
+/* RETRYQ_BLOCKED: given up like RETRYQ_EXHAUSTED, but rows wait behind it
+ * in its (object, handler) chain: it holds them until an operator releases
+ * it (retryq_release). */
 enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED, RETRYQ_BLOCKED };
 
 /* Record the outcome of a claimed row's attempt. Only the worker holding the
@@ -69,6 +70,9 @@ int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_ou
  * of (handler, object) and give the log id of its newest row still ahead
  * ('scheduled', 'waiting' or 'blocked'). 1 found, 0 none, -1 error. */
 int retryq_chain_tail(struct db *db, long long handler_id, long long object_id, long long *tail_log_id);
+/* Inside a transaction: whether rows wait behind (handler, object)'s head
+ * (locked until the transaction ends). 1 yes, 0 no, -1 error. */
+int retryq_has_waiting(struct db *db, long long handler_id, long long object_id);
 /* The chain's head is finished: its oldest 'waiting' row becomes due now. */
 int retryq_promote(struct db *db, long long handler_id, long long object_id);
 /* An operator gives a blocked row up (its own transaction): it becomes

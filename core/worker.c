@@ -139,7 +139,7 @@ static void count_outcome(struct worker_stats *st, const struct logstore_entry *
 		st->delivered++;
 	} else if (e->queue.outcome == RETRYQ_RESCHEDULE) {
 		st->rescheduled++;
-	} else if (e->queue.outcome == RETRYQ_BLOCKED) {
+	} else if (e->blocked) {
 		st->exhausted++;
 		fprintf(stderr,
 		        "prov-worker: delivery %s of object %lld to handler %lld was given up (log #%lld): "
@@ -198,7 +198,8 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	if (result.final) /* refused again on every attempt: exhausted now, like a 4xx */
 		act = RETRY_NONE;
 	/* Per-object order: a given-up row of an ordered handler holds the
-	 * deliveries of its object behind it until an operator releases it. */
+	 * deliveries of its object waiting behind it until an operator releases
+	 * it (logstore decides, under the chain's lock). */
 	int ordered = h->ordered && it->has_object_id;
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
@@ -215,7 +216,6 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                           .queue = {.action = LOGSTORE_QUEUE_FINISH,
 	                                     .outcome = result.success       ? RETRYQ_DONE
 	                                                : act == RETRY_AGAIN ? RETRYQ_RESCHEDULE
-	                                                : ordered            ? RETRYQ_BLOCKED
 	                                                                     : RETRYQ_EXHAUSTED,
 	                                     .delay_seconds = delay,
 	                                     .queue_id = it->id,
