@@ -394,3 +394,17 @@ ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS skipped_handlers VARCHAR(1024) CH
 -- The event view reads every execution of one event id (its chain, retries,
 -- redeliveries): without this index that is a scan of the whole log.
 ALTER TABLE exec_logs ADD INDEX IF NOT EXISTS ix_logs_event_uid (event_uid, dt);
+-- Per-object order (issue #15, core/dispatch_order.c). handlers.ordered: for
+-- each object_id, deliveries to the handler happen in event order; an event
+-- behind a failing or queued one is logged 'waiting' (exec_logs.behind_log_id:
+-- the execution it waits for) and queued in retry_queue as 'waiting', never
+-- claimed until the row ahead of it is done. A given-up ordered row is
+-- 'blocked': it holds its object's chain until an operator releases it
+-- (prov-worker --release LOG_ID). ix_retry_chain answers "is anything queued
+-- for (object, handler)?" for all of an event's handlers in one range each.
+-- Appending to an ENUM is an instant change, even on a big exec_logs.
+ALTER TABLE handlers ADD COLUMN IF NOT EXISTS ordered TINYINT(1) NOT NULL DEFAULT 1 AFTER retry_schedule;
+ALTER TABLE exec_logs MODIFY status ENUM('success','fail','waiting') NOT NULL;
+ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS behind_log_id BIGINT UNSIGNED NULL AFTER redelivery_of;
+ALTER TABLE retry_queue MODIFY state ENUM('scheduled','exhausted','done','waiting','blocked') NOT NULL DEFAULT 'scheduled';
+ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_chain (object_id, handler_id, state);

@@ -42,6 +42,7 @@ static const struct api_field api_fields[] = {
     FIELD("retry_enabled", retry_enabled, KIND_BOOLEAN, 0),
     FIELD("retry_schedule", retry_schedule, KIND_STRING, 1),
     FIELD("retry_max_attempts", retry_max_attempts, KIND_INTEGER, 1),
+    FIELD("ordered", ordered, KIND_BOOLEAN, 0),
     FIELD("secret_action", secret_action, KIND_STRING, 0),
     FIELD("old_secret_hours", old_secret_hours, KIND_INTEGER, 0),
     FIELD("signature_scheme", signature_scheme, KIND_STRING, 0),
@@ -163,6 +164,7 @@ static json_t *handler_json(struct api_request *req, const struct handler *h)
 	json_object_set_new(o, "created_at", api_time(h->created_at));
 	json_object_set_new(o, "updated_at", api_time(h->updated_at));
 	json_object_set_new(o, "signature_scheme", json_string(handler_scheme_name(h->signature_scheme)));
+	json_object_set_new(o, "ordered", json_boolean(h->ordered));
 	/* While a rotation's window lasts: until when the old secret still signs. */
 	json_object_set_new(o, "old_secret_until", api_time(h->old_secret_until));
 	json_object_set_new(o, "revision", json_integer(h->revision));
@@ -303,6 +305,7 @@ void api_handlers_update(struct api_request *req)
 	    .retry_enabled = old->retry_enabled ? "1" : "0",
 	    .retry_schedule = old->retry_schedule,
 	    .retry_max_attempts = old->retry_max_attempts > 0 ? attempts : "",
+	    .ordered = old->ordered ? "1" : "0",
 	    .secret_action = "keep",
 	    .signature_scheme = handler_scheme_name(old->signature_scheme),
 	    /* The revision read above, unless the body names the one its change

@@ -51,6 +51,7 @@ static json_t *list_item(const struct db_rows *rows, size_t r)
 	json_object_set_new(o, "exit_code", int_or_null(rows, r, LCOL_EXIT_CODE));
 	json_object_set_new(o, "verdict", text_or_null(rows, r, LCOL_VERDICT));
 	json_object_set_new(o, "forbid_reason", text_or_null(rows, r, LCOL_FORBID_REASON));
+	json_object_set_new(o, "behind_log_id", int_or_null(rows, r, LCOL_BEHIND));
 	return o;
 }
 
@@ -162,6 +163,7 @@ void api_logs_get(struct api_request *req)
 	    {"verdict", DCOL_VERDICT, 0},
 	    {"forbid_reason", DCOL_FORBID_REASON, 0},
 	    {"skipped_handlers", DCOL_SKIPPED_HANDLERS, 0},
+	    {"behind_log_id", DCOL_BEHIND, 1},
 	};
 	json_t *o = json_object();
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

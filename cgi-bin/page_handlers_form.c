@@ -31,6 +31,7 @@ static const struct form_field {
     {"retry_enabled", "Retries"},
     {"retry_schedule", "Retry schedule"},
     {"retry_max_attempts", "Retry attempts"},
+    {"ordered", "Per-object order"},
     {"secret_action", NULL},
     {"old_secret_hours", NULL},
     {"signature_scheme", "Signature scheme"},
@@ -87,6 +88,8 @@ static const char *form_value(struct web_request *req, const struct handler *h, 
 		return h->retry_enabled ? "1" : "0";
 	if (strcmp(field, "retry_schedule") == 0)
 		return h->retry_schedule;
+	if (strcmp(field, "ordered") == 0)
+		return h->ordered ? "1" : "0";
 	if (strcmp(field, "retry_max_attempts") == 0) {
 		snprintf(buf, len, "%ld", h->retry_max_attempts);
 		return h->retry_max_attempts > 0 ? buf : "";
@@ -152,6 +155,7 @@ void handler_form_read_input(struct web_request *req, struct handler_input *in)
 	in->retry_enabled = web_param(req, "retry_enabled");
 	in->retry_schedule = web_param(req, "retry_schedule");
 	in->retry_max_attempts = web_param(req, "retry_max_attempts");
+	in->ordered = web_param(req, "ordered");
 	in->secret_action = web_param(req, "secret_action");
 	in->old_secret_hours = web_param(req, "old_secret_hours");
 	in->signature_scheme = web_param(req, "signature_scheme");
@@ -233,7 +237,8 @@ void page_handler_new(struct web_request *req)
 	struct handler defaults = {.status = HANDLER_ENABLED,
 	                           .priority = 1,
 	                           .timeout_ms = HANDLER_TIMEOUT_DEFAULT_MS,
-	                           .retry_enabled = 1};
+	                           .retry_enabled = 1,
+	                           .ordered = 1};
 	set_form_from_handler(req, &defaults);
 	set_form_field(req, "task", "");
 	web_set(req, "Form.Mode", "new");

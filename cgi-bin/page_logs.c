@@ -175,6 +175,7 @@ static void set_log_row(struct web_request *req, const struct db_rows *rows, siz
 	    {"ExitCode", LCOL_EXIT_CODE},
 	    {"Verdict", LCOL_VERDICT},
 	    {"ForbidReason", LCOL_FORBID_REASON},
+	    {"Behind", LCOL_BEHIND},
 	};
 	/* Only what has a value: every HDF node costs, 25 rows a page. */
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
@@ -419,6 +420,7 @@ static void set_detail(struct web_request *req, const struct db_rows *row)
 	    {"DurationUs", DCOL_DURATION_US},
 	    {"Verdict", DCOL_VERDICT},
 	    {"ForbidReason", DCOL_FORBID_REASON},
+	    {"Behind", DCOL_BEHIND},
 	};
 	char key[64];
 	/* SQL NULL leaves the node out, so templates test presence (?Log.X), which

@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 
 static const char usage[] =
     "usage: prov-worker [--config FILE] [--once] [--interval N] [--batch N] [--id NAME]\n"
+    "       prov-worker [--config FILE] --release LOG_ID\n"
     "\n"
     "Delivers failed handler executions again from the retry queue (SPEC section 7).\n"
     "Each pass first imports the spool (spool_dir): what dispatchers and workers kept\n"
@@ -39,6 +41,9 @@ static const char usage[] =
     "  --batch N       rows claimed at a time (1-1000, default 10)\n"
     "  --id NAME       a name for this worker's claims: NAME@HOST:PID (default HOST:PID;\n"
     "                  host and process id keep two workers from sharing a claim)\n"
+    "  --release ID    per-object order: give up the blocked delivery whose last execution\n"
+    "                  is log #ID (it stays exhausted) and let the deliveries held behind it\n"
+    "                  go, in order; exit 65 when no blocked delivery has that log id\n"
     "  --config FILE   configuration file (else $PROV_CONFIG, else " CONFIG_DEFAULT_PATH ")\n"
     "  --help          this text\n"
     "\n"
@@ -64,6 +69,7 @@ struct worker_args {
 	long interval;
 	long batch;
 	char id[RETRYQ_WORKER_ID_MAX];
+	long long release; /* --release LOG_ID; 0: none */
 };
 
 static int usage_error(const char *message)
@@ -107,6 +113,11 @@ static int parse_args(int argc, char **argv, struct worker_args *a)
 			if (name[0] == '\0' || strlen(name) > 24 || strchr(name, '@') != NULL)
 				return usage_error("--id needs a name of 1-24 characters without '@'");
 			snprintf(a->id, sizeof a->id, "%s@%.56s:%d", name, host, (int)getpid());
+		} else if (strcmp(arg, "--release") == 0) {
+			long id = 0;
+			if (!has_value || number(argv[++i], 1, LONG_MAX, &id) != 0)
+				return usage_error("--release needs a log id");
+			a->release = id;
 		} else {
 			fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", arg);
 			return CLI_EXIT_USAGE;
@@ -222,6 +233,22 @@ int main(int argc, char **argv)
 	if (w == NULL) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return CLI_EXIT_SOFTWARE;
+	}
+	if (args.release > 0) {
+		struct db *db = cli_open_db(PROG, &cfg);
+		int released = db == NULL ? -2 : worker_release(db, args.release, err, sizeof err);
+		rc = released == -2  ? CLI_EXIT_UNAVAILABLE
+		     : released > 0  ? CLI_EXIT_OK
+		     : released == 0 ? EX_DATAERR
+		                     : CLI_EXIT_SOFTWARE;
+		if (rc == CLI_EXIT_OK)
+			printf(PROG ": released log #%lld: the deliveries behind it go in order\n",
+			       args.release);
+		else if (db != NULL)
+			fprintf(stderr, PROG ": %s\n", err);
+		db_close(db);
+		worker_free(w);
+		return rc;
 	}
 	if (!args.once) {
 		rc = loop(&cfg, w, args.interval);

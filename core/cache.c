@@ -29,8 +29,8 @@ static const char SQL_ENABLED_HANDLERS[] =
     /* A rotation's old secret only while its window lasts, its end in unix
      * seconds whatever the session's time zone. */
     "IF(old_secret_until > UTC_TIMESTAMP(), old_secret, NULL), "
-    "IF(old_secret_until > UTC_TIMESTAMP(), TIMESTAMPDIFF(SECOND, '1970-01-01', old_secret_until), NULL) "
-    "FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
+    "IF(old_secret_until > UTC_TIMESTAMP(), TIMESTAMPDIFF(SECOND, '1970-01-01', old_secret_until), NULL), "
+    "ordered FROM handlers WHERE status = 'enabled' ORDER BY events_id, priority, id";
 static const char SQL_INSERT_GENERATION[] =
     "INSERT INTO cache_generations (generation_uid, published_at, published_by, handlers_version, "
     "handler_count, snapshot) VALUES (?, ?, ?, ?, ?, ?)";
@@ -108,6 +108,7 @@ static json_t *handler_json(const struct db_rows *rows, size_t r)
 	rc |= json_object_set_new(h, "retry_schedule", nullable_string(db_cell(rows, r, 9)));
 	rc |= json_object_set_new(h, "secret", nullable_string(db_cell(rows, r, 10)));
 	rc |= json_object_set_new(h, "signature_scheme", json_string(db_cell(rows, r, 11)));
+	rc |= json_object_set_new(h, "ordered", json_boolean(db_cell_int(rows, r, 14, 1) != 0));
 	if (db_cell(rows, r, 12) != NULL) {
 		rc |= json_object_set_new(h, "old_secret", json_string(db_cell(rows, r, 12)));
 		rc |= json_object_set_new(h, "old_secret_until", json_integer(db_cell_int(rows, r, 13, 0)));
@@ -308,6 +309,8 @@ static int parse_handler(json_t *h, struct cache_handler *out)
 	out->retry_enabled = json_is_true(json_object_get(h, "retry_enabled"));
 	out->retry_max_attempts = json_is_integer(attempts) ? json_integer_value(attempts) : -1;
 	out->retry_schedule = optional_string(h, "retry_schedule");
+	/* A copy written before per-object order existed: the column's default. */
+	out->ordered = !json_is_false(json_object_get(h, "ordered"));
 	out->secret = optional_string(h, "secret");
 	/* A copy written before schemes existed has none: the scheme it used. */
 	const char *scheme = optional_string(h, "signature_scheme");

@@ -30,6 +30,7 @@ struct cache_handler {
 	int retry_enabled;
 	long long retry_max_attempts; /* -1: the default schedule's length */
 	const char *retry_schedule;   /* NULL: the default schedule */
+	int ordered;                  /* per-object order (dispatch_order.h); absent: 1 */
 	const char *secret;           /* NULL: unsigned */
 	enum delivery_scheme scheme;  /* "signature_scheme": "prov" (also when absent) or "standard" */
 	const char *old_secret;       /* a rotation's old secret, NULL: none (or its window had ended) */

@@ -225,6 +225,10 @@ static int run_step(const struct dispatch_event *event, struct dispatch_outcome 
 		out->stopped = 1;
 		return 0;
 	}
+	if (rc == DISPATCH_DELIVER_HELD) {
+		step->held = 1; /* it cannot change or forbid this event: it gets it later */
+		return 0;
+	}
 	if (rc != 0 || !step->result.success)
 		return 0; /* a failure is logged; the chain goes on */
 	if (step->result.verdict == DELIVERY_FORBID) {
@@ -299,14 +303,20 @@ static json_t *step_json(const struct dispatch_step *step)
 	int rc = 0;
 	rc |= json_object_set_new(s, "id", json_integer(step->handler->id));
 	rc |= json_object_set_new(s, "name", json_string(step->handler->name));
-	rc |= json_object_set_new(s, "status", json_string(r->success ? "success" : "fail"));
+	rc |= json_object_set_new(s, "status",
+	                          json_string(step->held   ? "waiting"
+	                                      : r->success ? "success"
+	                                                   : "fail"));
+	if (step->held)
+		rc |= json_object_set_new(s, "behind",
+		                          step->behind > 0 ? json_integer(step->behind) : json_null());
 	rc |= json_object_set_new(s, "verdict", r->success ? json_string(verdicts[r->verdict]) : json_null());
 	rc |= json_object_set_new(s, "duration_ms", json_real((double)r->duration_us / 1000.0));
 	rc |= json_object_set_new(s, "http_status",
 	                          r->http_status ? json_integer(r->http_status) : json_null());
 	rc |=
 	    json_object_set_new(s, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
-	rc |= json_object_set_new(s, "error", r->success ? json_null() : json_string(r->error));
+	rc |= json_object_set_new(s, "error", r->success || step->held ? json_null() : json_string(r->error));
 	rc |= json_object_set_new(s, "delivery_id", json_string(step->delivery_id));
 	if (rc != 0) {
 		json_decref(s);

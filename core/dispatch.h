@@ -28,6 +28,11 @@ struct dispatch_step {
 	char *request_body; /* the envelope sent, owned */
 	size_t request_len;
 	struct delivery_result result;
+	/* Per-object order: not delivered, queued behind an earlier delivery of
+	 * the same object to this handler (behind: that execution's log id, 0
+	 * unknown); the chain goes on without it, as after a failure. */
+	int held;
+	long long behind;
 };
 
 struct dispatch_outcome {
@@ -47,6 +52,9 @@ struct dispatch_outcome {
  * or DISPATCH_DELIVER_REFUSED when it was not sent and nothing may be: the
  * step is dropped and the chain stops (outcome->stopped). */
 #define DISPATCH_DELIVER_REFUSED 1
+/* Or DISPATCH_DELIVER_HELD: held back for per-object order (journaled, to be
+ * logged 'waiting'): the step stays, marked held, and the chain goes on. */
+#define DISPATCH_DELIVER_HELD 2
 typedef int (*dispatch_deliver_fn)(void *ctx, const struct delivery_request *req,
                                    struct delivery_result *out);
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "db.h"
 #include "delivery.h"
+#include "dispatch_order.h"
 #include "journal.h"
 #include "logstore.h"
 #include "monotonic.h"
@@ -29,13 +30,15 @@ struct run_state {
 	const struct cache_handler *chain; /* the handlers in run order */
 	size_t next;                       /* the step being delivered */
 	struct logstore_queue *queues;     /* what the retry queue does with each step */
+	long long *behind;                 /* per-object order: dispatch_order_check's answer */
 };
 
 /* A failed first delivery is queued when the handler retries and it is worth
  * it; a final failure (refused by a check that would refuse it again) is not. */
-static struct logstore_queue queue_for(const struct cache_handler *h, const struct delivery_result *r)
+static struct logstore_queue queue_for(const struct cache_handler *h, const struct dispatch_event *ev,
+                                       const struct delivery_result *r)
 {
-	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE};
+	struct logstore_queue q = {.action = LOGSTORE_QUEUE_NONE, .ordered = h->ordered && ev->has_object_id};
 	if (r->success || r->final || !h->retry_enabled)
 		return q;
 	struct retry_policy policy;
@@ -63,6 +66,7 @@ static int journal_step_begin(struct run_state *rs, const struct cache_handler *
 	                          .retry_enabled = h->retry_enabled,
 	                          .retry_schedule = h->retry_schedule,
 	                          .retry_max_attempts = h->retry_max_attempts,
+	                          .ordered = h->ordered,
 	                          .request = req->body,
 	                          .request_len = req->body_len,
 	                          .started_us = delivery_now_us()};
@@ -75,8 +79,21 @@ static int deliver(void *ctx, const struct delivery_request *req, struct deliver
 	const struct cache_handler *h = &rs->chain[rs->next];
 	if (journal_step_begin(rs, h, req) != 0)
 		return DISPATCH_DELIVER_REFUSED; /* a delivery nothing could show was made */
+	long long behind = rs->behind[rs->next];
+	if (behind != 0) {
+		/* Per-object order: an earlier delivery of this object to h is
+		 * queued; this one goes behind it, for the worker. */
+		memset(out, 0, sizeof *out);
+		out->started_us = delivery_now_us();
+		out->retry_after_s = -1;
+		rs->queues[rs->next] = (struct logstore_queue){
+		    .action = LOGSTORE_QUEUE_WAIT, .ordered = 1, .behind = behind > 0 ? behind : 0};
+		journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
+		rs->next++;
+		return DISPATCH_DELIVER_HELD;
+	}
 	int rc = delivery_run(rs->delivery, req, out);
-	rs->queues[rs->next] = queue_for(h, out);
+	rs->queues[rs->next] = queue_for(h, rs->event, out);
 	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
 	rs->next++;
 	return rc;
@@ -177,12 +194,16 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 	if (dp->many)
 		journal_reuse(&rs.journal, &dp->spare); /* no file created and removed per event */
 	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
-	if (rs.queues == NULL) {
+	rs.behind = calloc(n ? n : 1, sizeof *rs.behind);
+	if (rs.queues == NULL || rs.behind == NULL) {
+		free(rs.queues);
+		free(rs.behind);
 		json_decref(data);
 		fprintf(stderr, PROG ": out of memory\n");
 		*exit_code = DISPATCHER_INTERNAL;
 		return NULL;
 	}
+	dispatch_order_check(dp->db, event, rs.chain, n, rs.behind);
 	struct dispatch_outcome outcome;
 	int rc = dispatch_run(event, data, rs.chain, n, deliver, &rs, &outcome);
 	int logged = 1, spooled = 0;
@@ -190,6 +211,8 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 		log_run(dp->cfg, dp->db, dp->db_err, &rs, &outcome, &logged, &spooled);
 	else if (rc != 0 && journal_keep(&rs.journal) == 0)
 		spooled = 1; /* what ran before running out of memory stays for prov-worker */
+	for (size_t i = 0; rc == 0 && i < outcome.nsteps; i++)
+		outcome.steps[i].behind = rs.queues[i].behind; /* as logged: behind whom it waits */
 	if (rc == 0 && outcome.stopped) {
 		/* No verdict to give: the chain did not run to its end. */
 		fprintf(stderr,
@@ -201,6 +224,7 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 		*exit_code = DISPATCHER_SPOOL;
 		dispatch_outcome_free(&outcome);
 		free(rs.queues);
+		free(rs.behind);
 		return NULL;
 	}
 	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, dp->snap.generation, logged) : NULL;
@@ -213,6 +237,7 @@ json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event
 		fprintf(stderr, PROG ": out of memory\n");
 	dispatch_outcome_free(&outcome);
 	free(rs.queues);
+	free(rs.behind);
 	return result;
 }
 

@@ -165,12 +165,12 @@ static const char SQL_BUMP_VERSION[] =
 static const char SQL_LOCK[] = "SELECT status, revision FROM handlers WHERE id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO handlers (name, events_id, task, task_type, status, priority, timeout_ms, "
-    "retry_enabled, retry_max_attempts, retry_schedule, signature_scheme, secret, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
+    "retry_enabled, retry_max_attempts, retry_schedule, signature_scheme, ordered, secret, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP())";
 static const char SQL_UPDATE[] =
     "UPDATE handlers SET name = ?, events_id = ?, task = ?, task_type = ?, status = ?, "
     "priority = ?, timeout_ms = ?, retry_enabled = ?, retry_max_attempts = ?, "
-    "retry_schedule = ?, signature_scheme = ?, "
+    "retry_schedule = ?, signature_scheme = ?, ordered = ?, "
     /* A rotation (a new secret with a window in hours) keeps the replaced
      * one; any other new secret or a removal ends an ongoing window. Read
      * before secret is assigned (the assignments run left to right). */
@@ -187,7 +187,7 @@ static const char SQL_GET[] =
     "DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i:%s'), consecutive_failures, last_error, "
     "DATE_FORMAT(created_at, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s'), "
     "signature_scheme, IF(old_secret IS NOT NULL AND old_secret_until > UTC_TIMESTAMP(), "
-    "DATE_FORMAT(old_secret_until, '%Y-%m-%d %H:%i:%s'), NULL), revision "
+    "DATE_FORMAT(old_secret_until, '%Y-%m-%d %H:%i:%s'), NULL), revision, ordered "
     "FROM handlers WHERE id = ?";
 
 /* Commit when every step went well, else roll back. */
@@ -270,7 +270,7 @@ static int make_secret(struct handler *h)
 
 /* The columns SQL_INSERT and SQL_UPDATE share, in their order (p has room
  * for HANDLER_PARAMS). */
-#define HANDLER_PARAMS 11
+#define HANDLER_PARAMS 12
 static void handler_params(const struct handler *h, struct db_param *p)
 {
 	struct db_param all[HANDLER_PARAMS] = {
@@ -285,6 +285,7 @@ static void handler_params(const struct handler *h, struct db_param *p)
 	    h->retry_max_attempts > 0 ? DB_INT(h->retry_max_attempts) : DB_NULL(),
 	    DB_STR_OR_NULL(h->retry_schedule),
 	    DB_STR(handler_scheme_name(h->signature_scheme)),
+	    DB_INT(h->ordered ? 1 : 0),
 	};
 	memcpy(p, all, sizeof all);
 }
@@ -440,6 +441,7 @@ enum handler_store_result handlers_get(struct db *db, long long id, struct handl
 		out->signature_scheme = HANDLER_SCHEME_PROV;
 	copy_cell(out->old_secret_until, sizeof out->old_secret_until, &rows, 19);
 	out->revision = db_cell_int(&rows, 0, 20, 1);
+	out->ordered = db_cell_int(&rows, 0, 21, 1) != 0;
 	db_rows_free(&rows);
 	return HANDLER_STORE_OK;
 }

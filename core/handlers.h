@@ -52,8 +52,9 @@ struct handler {
 	int retry_enabled;
 	long retry_max_attempts;                       /* 0: one per schedule step plus the first */
 	char retry_schedule[HANDLER_SCHEDULE_MAX + 1]; /* "": RETRY_DEFAULT_SCHEDULE (retry.h) */
-	enum handler_secret_action secret_action;      /* input of a save only */
-	long long expected_revision;                   /* input of an update: 0 unchecked */
+	int ordered;                              /* per-object order (core/dispatch_order.h); default on */
+	enum handler_secret_action secret_action; /* input of a save only */
+	long long expected_revision;              /* input of an update: 0 unchecked */
 	/* Input of a save that generates a secret: hours the replaced one still
 	 * signs along (0: it stops at once). */
 	long old_secret_hours;
@@ -88,6 +89,7 @@ struct handler_input {
 	const char *retry_enabled;      /* 1/0, on/off, true/false, yes/no; default on */
 	const char *retry_schedule;     /* "5s,5m,2h": retry_schedule_parse rules; "" default */
 	const char *retry_max_attempts; /* integer 1..HANDLER_ATTEMPTS_MAX; "" default */
+	const char *ordered;            /* per-object order: 1/0, on/off, ...; default on */
 	const char *secret_action;      /* keep | generate | remove; default keep */
 	const char *old_secret_hours; /* 0..HANDLER_OLD_SECRET_HOURS_MAX, > 0 only with generate; default 0 */
 	const char *signature_scheme; /* prov | standard; default prov */
@@ -96,7 +98,7 @@ struct handler_input {
 	const char *revision;
 };
 
-#define HANDLER_FIELD_ERRORS_MAX 12
+#define HANDLER_FIELD_ERRORS_MAX 14
 #define HANDLER_MESSAGE_MAX 640
 
 struct handler_field_error {

@@ -680,6 +680,8 @@ static void validate_delivery(const struct handler_input *in, struct handler *ou
 		          HANDLER_TIMEOUT_MIN_MS / 1000.0, HANDLER_TIMEOUT_MAX_MS / 1000);
 	if (in->retry_enabled != NULL && parse_flag(in->retry_enabled, &out->retry_enabled) != 0)
 		add_error(errors, "retry_enabled", "Retries must be on or off");
+	if (in->ordered != NULL && parse_flag(in->ordered, &out->ordered) != 0)
+		add_error(errors, "ordered", "Per-object order must be on or off");
 	char why[128];
 	if (!is_blank(in->retry_schedule) && check_schedule(in->retry_schedule, out->retry_schedule,
 	                                                    sizeof out->retry_schedule, why, sizeof why) != 0)
@@ -702,6 +704,7 @@ int handler_validate(const struct handler_input *in, const char *scripts_dir, co
 	out->priority = 1;
 	out->timeout_ms = HANDLER_TIMEOUT_DEFAULT_MS;
 	out->retry_enabled = 1;
+	out->ordered = 1;
 	out->secret_action = HANDLER_SECRET_KEEP;
 
 	validate_name(in->name, out, errors);

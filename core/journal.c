@@ -13,10 +13,14 @@
 
 #define JOURNAL_TEXT_MAX 60000 /* headers and stderr, as logstore keeps them */
 
-static const char *const queue_actions[] = {
-    [LOGSTORE_QUEUE_NONE] = "none", [LOGSTORE_QUEUE_ENQUEUE] = "enqueue", [LOGSTORE_QUEUE_FINISH] = "finish"};
-static const char *const queue_outcomes[] = {
-    [RETRYQ_DONE] = "done", [RETRYQ_RESCHEDULE] = "reschedule", [RETRYQ_EXHAUSTED] = "exhausted"};
+static const char *const queue_actions[] = {[LOGSTORE_QUEUE_NONE] = "none",
+                                            [LOGSTORE_QUEUE_ENQUEUE] = "enqueue",
+                                            [LOGSTORE_QUEUE_FINISH] = "finish",
+                                            [LOGSTORE_QUEUE_WAIT] = "wait"};
+static const char *const queue_outcomes[] = {[RETRYQ_DONE] = "done",
+                                             [RETRYQ_RESCHEDULE] = "reschedule",
+                                             [RETRYQ_EXHAUSTED] = "exhausted",
+                                             [RETRYQ_BLOCKED] = "blocked"};
 
 /* ---------------------------------------------------------------- writing */
 
@@ -101,6 +105,7 @@ int journal_begin(struct journal *j, const struct journal_begin *b)
 	put(retry, "enabled", json_boolean(b->retry_enabled), &ok);
 	put(retry, "schedule", text_of(b->retry_schedule, 255), &ok);
 	put(retry, "max_attempts", json_integer(b->retry_max_attempts), &ok);
+	put(retry, "ordered", json_boolean(b->ordered), &ok);
 	json_t *r = json_object();
 	put(r, "k", json_string("begin"), &ok);
 	put(r, "trigger", json_string(delivery_trigger_name(b->trigger)), &ok);
@@ -126,8 +131,9 @@ int journal_begin(struct journal *j, const struct journal_begin *b)
 
 static json_t *queue_json(const struct logstore_queue *q)
 {
-	return json_pack("{s:s, s:s, s:I}", "action", queue_actions[q->action], "outcome",
-	                 queue_outcomes[q->outcome], "delay", (json_int_t)q->delay_seconds);
+	return json_pack("{s:s, s:s, s:I, s:b, s:I}", "action", queue_actions[q->action], "outcome",
+	                 queue_outcomes[q->outcome], "delay", (json_int_t)q->delay_seconds, "ordered",
+	                 q->ordered, "behind", (json_int_t)q->behind);
 }
 
 int journal_end(struct journal *j, const char *delivery_id, unsigned attempt, const struct delivery_result *r,
@@ -268,6 +274,8 @@ static void read_end(struct journal_execution *x, long long now_us)
 		if (strcmp(outcome, queue_outcomes[i]) == 0)
 			lq->outcome = (enum retryq_outcome)i;
 	lq->delay_seconds = remaining_seconds(num(end, "decided_us"), (long)num(q, "delay"), now_us);
+	lq->ordered = json_is_true(json_object_get(q, "ordered"));
+	lq->behind = num(q, "behind") > 0 ? num(q, "behind") : 0;
 }
 
 /* No end record: the process died while the handler had the request. */
@@ -289,6 +297,7 @@ static void read_interrupted(struct journal_execution *x, long long now_us)
 	enum retry_action act =
 	    retry_decide(&policy, 0, 0, -1, (int)x->entry.attempt, retry_jitter(), &delay);
 	struct logstore_queue *q = &x->entry.queue;
+	q->ordered = json_is_true(json_object_get(retry, "ordered")) && x->entry.has_object_id;
 	if (trigger == DELIVERY_TRIGGER_RETRY) {
 		q->action = LOGSTORE_QUEUE_FINISH;
 		q->outcome = act == RETRY_AGAIN ? RETRYQ_RESCHEDULE : RETRYQ_EXHAUSTED;

@@ -30,6 +30,7 @@ struct journal_begin {
 	int retry_enabled;
 	const char *retry_schedule; /* NULL: the default */
 	long long retry_max_attempts;
+	int ordered;        /* the handler keeps per-object order */
 	long long queue_id; /* a retry: its retry_queue row */
 	const char *request;
 	size_t request_len;

@@ -16,7 +16,7 @@
 #define LIST_COLUMNS                                                                                         \
 	"SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s'), status, events_id, handler_id, "                   \
 	"handler_name, object_id, LEFT(error, 160), LEFT(response_body, 160), duration_us, "                 \
-	"attempt, trigger_kind, http_status, exit_code, verdict, LEFT(forbid_reason, 160) "                  \
+	"attempt, trigger_kind, http_status, exit_code, verdict, LEFT(forbid_reason, 160), behind_log_id "   \
 	"FROM exec_logs FORCE INDEX ("
 #define EDGE_COLUMNS "SELECT id, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs FORCE INDEX ("
 
@@ -296,7 +296,7 @@ static const char SQL_LOG_GET[] =
     "handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, redelivery_of, "
     "http_status, exit_code, duration_us, request_body, request_headers, response_body, "
     "response_headers, response_truncated, script_stderr, error, verdict, forbid_reason, "
-    "skipped_handlers FROM exec_logs WHERE id = ?";
+    "skipped_handlers, behind_log_id FROM exec_logs WHERE id = ?";
 
 int logs_get(struct db *db, long long id, struct db_rows *row)
 {

@@ -18,7 +18,7 @@
 struct logs_input {
 	const char *handler; /* handler id */
 	const char *event;   /* events_id */
-	const char *status;  /* success / fail */
+	const char *status;  /* success / fail / waiting */
 	const char *verdict; /* unchanged / modified / forbidden / failed */
 	const char *text;    /* substring of the error or the response data */
 	const char *from;    /* YYYY-MM-DD[ HH:MM[:SS]] UTC, inclusive */
@@ -79,6 +79,7 @@ enum logs_list_column {
 	LCOL_EXIT_CODE,
 	LCOL_VERDICT, /* NULL on rows logged before verdicts were stored */
 	LCOL_FORBID_REASON,
+	LCOL_BEHIND, /* per-object order: the execution a 'waiting' one waits for */
 	LCOL__MAX
 };
 
@@ -125,6 +126,7 @@ enum logs_detail_column {
 	DCOL_VERDICT,
 	DCOL_FORBID_REASON,
 	DCOL_SKIPPED_HANDLERS, /* "3,7": the handlers a forbid kept from running */
+	DCOL_BEHIND, /* per-object order: the execution a 'waiting' one waits for */
 	DCOL__MAX
 };
 

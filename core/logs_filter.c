@@ -250,10 +250,11 @@ static void parse_choice_fields(const struct logs_input *in, struct logs_query *
 	    (buf[0] != '\0' && (q->handler_id = parse_id(buf, 4294967295LL)) == 0))
 		field_error(q, LOGS_F_HANDLER, "Handler must be a handler id (a whole number from 1).");
 	if (trimmed(in->status, buf, sizeof buf) != 0 ||
-	    (buf[0] != '\0' && strcmp(buf, "success") != 0 && strcmp(buf, "fail") != 0))
-		field_error(q, LOGS_F_STATUS, "Status must be success or fail.");
+	    (buf[0] != '\0' && strcmp(buf, "success") != 0 && strcmp(buf, "fail") != 0 &&
+	     strcmp(buf, "waiting") != 0))
+		field_error(q, LOGS_F_STATUS, "Status must be success, fail or waiting.");
 	else if (buf[0] != '\0')
-		strcpy(q->status, buf[0] == 's' ? "success" : "fail");
+		strcpy(q->status, buf[0] == 's' ? "success" : buf[0] == 'w' ? "waiting" : "fail");
 	parse_verdict(in, q);
 	size_t chars;
 	if (trimmed(in->event, buf, sizeof buf) != 0 || (buf[0] != '\0' && !utf8_text_ok(buf, &chars))) {

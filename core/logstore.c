@@ -20,9 +20,9 @@
 	"INSERT INTO exec_logs (dt, status, verdict, forbid_reason, skipped_handlers, events_id, "           \
 	"handler_id, handler_name, object_id, event_uid, delivery_id, attempt, trigger_kind, "               \
 	"redelivery_of, http_status, exit_code, duration_us, request_body, request_headers, "                \
-	"response_body, response_headers, response_truncated, script_stderr, error) VALUES "                 \
-	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-#define LOG_PARAMS 24
+	"response_body, response_headers, response_truncated, script_stderr, error, behind_log_id) VALUES "  \
+	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define LOG_PARAMS 25
 /* An execution imported from a spool may be older than the last one logged:
  * it must not overwrite a newer state. */
 #define UPDATE_HANDLER_WHERE "WHERE id = ? AND (last_run_at IS NULL OR last_run_at <= ?)"
@@ -109,11 +109,40 @@ static int already_logged(struct db *db, const struct logstore_entry *e, const c
 	return 0;
 }
 
-static int queue_write(struct db *db, struct logstore_entry *e, const struct row_texts *t)
+/* A waiting entry was not delivered: it is no execution for the handler's
+ * state or the metrics' counters. */
+static int is_waiting(const struct logstore_entry *e)
+{
+	return e->queue.action == LOGSTORE_QUEUE_WAIT;
+}
+
+/* Per-object order: lock the entry's chain before its rows are written and
+ * note whether rows are ahead (*ahead) and behind whom a waiting entry is. */
+static int chain_lock(struct db *db, struct logstore_entry *e, int *ahead)
+{
+	struct logstore_queue *q = &e->queue;
+	*ahead = 0;
+	if (!e->has_object_id || e->handler_id <= 0 ||
+	    !(q->action == LOGSTORE_QUEUE_WAIT || (q->action == LOGSTORE_QUEUE_ENQUEUE && q->ordered)))
+		return 0;
+	long long tail = 0;
+	int found = retryq_chain_tail(db, e->handler_id, e->object_id, &tail);
+	if (found < 0)
+		return -1;
+	*ahead = found;
+	if (found && tail > 0 && q->action == LOGSTORE_QUEUE_WAIT)
+		q->behind = tail;
+	return 0;
+}
+
+static int queue_write(struct db *db, struct logstore_entry *e, const struct row_texts *t, int ahead)
 {
 	const struct logstore_queue *q = &e->queue;
 	int attempt = (int)(e->attempt ? e->attempt : 1);
-	if (q->action == LOGSTORE_QUEUE_ENQUEUE) {
+	if (q->action == LOGSTORE_QUEUE_WAIT || q->action == LOGSTORE_QUEUE_ENQUEUE) {
+		/* A waiting entry was never attempted: the worker's first attempt is
+		 * attempt 1, due as soon as nothing is ahead of it. */
+		int wait = q->action == LOGSTORE_QUEUE_WAIT;
 		struct retryq_entry r = {.delivery_id = e->delivery_id,
 		                         .handler_id = e->handler_id,
 		                         .handler_name = e->handler_name ? e->handler_name : "",
@@ -123,21 +152,37 @@ static int queue_write(struct db *db, struct logstore_entry *e, const struct row
 		                         .has_object_id = e->has_object_id,
 		                         .event_uid = e->event_uid,
 		                         .envelope = t->request,
-		                         .attempts_made = attempt,
-		                         .delay_seconds = q->delay_seconds,
-		                         .last_error = t->error};
+		                         .attempts_made = wait ? 0 : attempt,
+		                         .delay_seconds = wait ? 0 : q->delay_seconds,
+		                         .last_error = wait ? NULL : t->error,
+		                         .waiting = ahead};
 		return retryq_enqueue(db, &r);
 	}
 	if (q->action != LOGSTORE_QUEUE_FINISH)
 		return 0;
-	int rc = q->claimed_by != NULL ? retryq_finish(db, q->queue_id, q->claimed_by, q->outcome, attempt,
+	/* A given-up row of an ordered handler holds its chain (blocked) when
+	 * rows wait behind it; alone, it is simply exhausted (the object free). */
+	enum retryq_outcome outcome = q->outcome;
+	if (outcome == RETRYQ_EXHAUSTED && q->ordered && e->has_object_id) {
+		int behind = retryq_has_waiting(db, e->handler_id, e->object_id);
+		if (behind < 0)
+			return -1;
+		if (behind)
+			outcome = RETRYQ_BLOCKED;
+	}
+	e->blocked = outcome == RETRYQ_BLOCKED;
+	int rc = q->claimed_by != NULL ? retryq_finish(db, q->queue_id, q->claimed_by, outcome, attempt,
 	                                               q->delay_seconds, e->log_id, t->error)
-	                               : retryq_finish_spooled(db, e->delivery_id, q->outcome, attempt,
+	                               : retryq_finish_spooled(db, e->delivery_id, outcome, attempt,
 	                                                       q->delay_seconds, e->log_id, t->error);
 	if (rc < 0)
 		return -1;
 	/* The attempt happened and stays logged even when the row moved on. */
 	e->claim_lost = q->claimed_by != NULL && rc == 0;
+	/* A finished head lets the next of its chain go at once; a blocked one
+	 * holds it (and a rescheduled one is still the head). */
+	if (rc > 0 && e->has_object_id && (outcome == RETRYQ_DONE || outcome == RETRYQ_EXHAUSTED))
+		return retryq_promote(db, e->handler_id, e->object_id);
 	return 0;
 }
 
@@ -148,8 +193,11 @@ static void log_params(const struct logstore_entry *e, const char *dt, const str
 	const struct delivery_result *r = e->result;
 	struct db_param all[LOG_PARAMS] = {
 	    DB_STR(dt),
-	    DB_STR(r->success ? "success" : "fail"),
-	    DB_STR(rollup_verdict_name(r->success, r->verdict)),
+	    DB_STR(is_waiting(e) ? "waiting"
+	           : r->success  ? "success"
+	                         : "fail"),
+	    /* a waiting delivery has not run: no verdict yet */
+	    DB_STR_OR_NULL(is_waiting(e) ? NULL : rollup_verdict_name(r->success, r->verdict)),
 	    DB_STR_OR_NULL(t->reason),
 	    DB_STR_OR_NULL(e->skipped_handlers),
 	    DB_STR(e->events_id),
@@ -171,6 +219,7 @@ static void log_params(const struct logstore_entry *e, const char *dt, const str
 	    DB_INT(t->response_cut),
 	    DB_STR_OR_NULL(t->stderr_text),
 	    DB_STR_OR_NULL(t->error),
+	    is_waiting(e) && e->queue.behind > 0 ? DB_INT(e->queue.behind) : DB_NULL(),
 	};
 	memcpy(p, all, sizeof all);
 }
@@ -189,6 +238,9 @@ static int write_one(struct db *db, struct logstore_entry *e, size_t response_ma
 			return 0;
 		}
 	}
+	int ahead = 0;
+	if (chain_lock(db, e, &ahead) != 0)
+		return -1;
 	struct row_texts t;
 	if (texts_build(e, response_max, &t) != 0) {
 		texts_free(&t);
@@ -200,7 +252,7 @@ static int write_one(struct db *db, struct logstore_entry *e, size_t response_ma
 	int rc = db_exec(db, SQL_INSERT_LOG, p, LOG_PARAMS, NULL, &id);
 	e->log_id = (long long)id;
 	if (rc == 0)
-		rc = queue_write(db, e, &t);
+		rc = queue_write(db, e, &t, ahead);
 	texts_free(&t);
 	return rc;
 }
@@ -247,7 +299,7 @@ static int count_executions(struct db *db, const struct logstore_entry *entries,
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct logstore_entry *e = &entries[i];
-		if (e->skipped)
+		if (e->skipped || is_waiting(e))
 			continue;
 		execs[m++] = (struct rollup_exec){.started_us = e->result->started_us,
 		                                  .duration_us = e->result->duration_us,
@@ -283,10 +335,11 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 	/* The last logged execution of each handler sets its state. */
 	for (size_t i = 0; i < n; i++) {
 		struct logstore_entry *e = order[i];
-		if (e->handler_id <= 0 || e->skipped || e->trigger == DELIVERY_TRIGGER_TEST)
+		if (e->handler_id <= 0 || e->skipped || e->trigger == DELIVERY_TRIGGER_TEST || is_waiting(e))
 			continue;
 		size_t next = i + 1;
-		while (next < n && order[next]->handler_id == e->handler_id && order[next]->skipped)
+		while (next < n && order[next]->handler_id == e->handler_id &&
+		       (order[next]->skipped || is_waiting(order[next])))
 			next++;
 		if (next < n && order[next]->handler_id == e->handler_id)
 			continue;
@@ -361,7 +414,7 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 
 int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
                            const struct dispatch_event *event, const struct dispatch_outcome *outcome,
-                           const struct logstore_queue *queues, char *err, size_t errlen)
+                           struct logstore_queue *queues, char *err, size_t errlen)
 {
 	struct logstore_entry *entries = calloc(outcome->nsteps ? outcome->nsteps : 1, sizeof *entries);
 	if (entries == NULL) {
@@ -388,6 +441,8 @@ int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
 			entries[i].skipped_handlers = outcome->skipped;
 	}
 	int rc = logstore_write(db, opt, entries, outcome->nsteps, err, errlen);
+	for (size_t i = 0; rc == 0 && queues != NULL && i < outcome->nsteps; i++)
+		queues[i].behind = entries[i].queue.behind; /* what the log says it waits for */
 	free(entries);
 	return rc;
 }

@@ -23,6 +23,7 @@ enum logstore_queue_action {
 	LOGSTORE_QUEUE_NONE,
 	LOGSTORE_QUEUE_ENQUEUE, /* a failed delivery to retry: its retry_queue row */
 	LOGSTORE_QUEUE_FINISH,  /* a retry attempt: its outcome in its retry_queue row */
+	LOGSTORE_QUEUE_WAIT,    /* per-object order: not delivered, logged 'waiting' and queued behind */
 };
 
 /* What the retry queue does with an execution, in the same transaction. */
@@ -32,6 +33,13 @@ struct logstore_queue {
 	long delay_seconds;          /* ENQUEUE, FINISH + RESCHEDULE: until the next attempt */
 	long long queue_id;          /* FINISH by the worker holding the row's claim ... */
 	const char *claimed_by;      /* ... its id; NULL: from a spool, matched by delivery id and attempt */
+	/* Per-object order (dispatch_order.h), with the entry's object_id:
+	 * ENQUEUE queues the row 'waiting' when its chain holds rows ahead;
+	 * FINISH + RETRYQ_EXHAUSTED leaves it 'blocked' when rows wait behind;
+	 * WAIT queues it behind them (or due now when the chain emptied since
+	 * the check) and sets behind to the log id it waits for (0: unknown). */
+	int ordered;
+	long long behind;
 };
 
 /* One execution to log (borrowed pointers). */
@@ -60,6 +68,7 @@ struct logstore_entry {
 	int skipped;       /* from_spool and already logged */
 	int claim_lost;    /* FINISH: another worker holds the row now; it was left alone */
 	int auto_disabled; /* this execution disabled its handler */
+	int blocked;       /* FINISH: given up with rows waiting behind it (per-object order) */
 };
 
 struct config;
@@ -74,10 +83,10 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
                    size_t n, char *err, size_t errlen);
 
 /* The executions of one dispatched event (the forbidding one carries the
- * outcome's skipped handlers); queues[i] (NULL: none) is what
- * the retry queue does with step i. */
+ * outcome's skipped handlers); queues[i] (NULL: none) is what the retry queue
+ * does with step i (its behind is updated once committed). */
 int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
                            const struct dispatch_event *event, const struct dispatch_outcome *outcome,
-                           const struct logstore_queue *queues, char *err, size_t errlen);
+                           struct logstore_queue *queues, char *err, size_t errlen);
 
 #endif

@@ -10,9 +10,9 @@
 static const char SQL_ENQUEUE[] =
     "INSERT INTO retry_queue (delivery_id, handler_id, handler_name, log_id, events_id, object_id, "
     "event_uid, envelope, attempt, state, next_attempt_at, last_error, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6) + INTERVAL ? SECOND, ?, "
     "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)) "
-    "ON DUPLICATE KEY UPDATE attempt = GREATEST(attempt, VALUES(attempt)), state = 'scheduled', "
+    "ON DUPLICATE KEY UPDATE attempt = GREATEST(attempt, VALUES(attempt)), state = VALUES(state), "
     "next_attempt_at = VALUES(next_attempt_at), last_error = VALUES(last_error), "
     "log_id = VALUES(log_id), claimed_by = NULL, updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_DUE[] =
@@ -34,6 +34,23 @@ static const char SQL_FINISH_SPOOLED[] =
     "next_attempt_at = IF(? = 'scheduled', UTC_TIMESTAMP(6) + INTERVAL ? SECOND, next_attempt_at), "
     "log_id = IF(? > 0, ?, log_id), last_error = ?, claimed_by = NULL, updated_at = UTC_TIMESTAMP(6) "
     "WHERE delivery_id = ? AND state = 'scheduled' AND attempt < ?";
+/* Per-object order: the newest row still ahead in (object, handler)'s chain,
+ * locked (with the index range) until the caller's transaction ends, so the
+ * row queued behind it and the head's finish are never interleaved. */
+static const char SQL_CHAIN_TAIL[] =
+    "SELECT id, log_id FROM retry_queue WHERE object_id = ? AND handler_id = ? "
+    "AND state IN ('scheduled', 'waiting', 'blocked') ORDER BY id DESC LIMIT 1 FOR UPDATE";
+/* The next of a chain whose head is finished: due at once. */
+static const char SQL_PROMOTE[] =
+    "UPDATE retry_queue SET state = 'scheduled', next_attempt_at = UTC_TIMESTAMP(6), "
+    "updated_at = UTC_TIMESTAMP(6) WHERE object_id = ? AND handler_id = ? AND state = 'waiting' "
+    "ORDER BY id LIMIT 1";
+static const char SQL_BEHIND[] = "SELECT id FROM retry_queue WHERE object_id = ? AND handler_id = ? "
+                                 "AND state = 'waiting' LIMIT 1 FOR UPDATE";
+static const char SQL_BLOCKED_BY_LOG[] = "SELECT id, handler_id, object_id FROM retry_queue "
+                                         "WHERE log_id = ? AND state = 'blocked' FOR UPDATE";
+static const char SQL_RELEASE[] = "UPDATE retry_queue SET state = 'exhausted', claimed_by = NULL, "
+                                  "updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND state = 'blocked'";
 static const char SQL_RENEW[] = "UPDATE retry_queue SET next_attempt_at = UTC_TIMESTAMP(6) + INTERVAL ? "
                                 "SECOND, updated_at = UTC_TIMESTAMP(6) "
                                 "WHERE id = ? AND claimed_by = ? AND state = 'scheduled'";
@@ -51,18 +68,21 @@ static const char SQL_COUNTS[] =
 
 static const char *state_name(enum retryq_outcome outcome)
 {
-	return outcome == RETRYQ_DONE ? "done" : outcome == RETRYQ_EXHAUSTED ? "exhausted" : "scheduled";
+	return outcome == RETRYQ_DONE        ? "done"
+	       : outcome == RETRYQ_EXHAUSTED ? "exhausted"
+	       : outcome == RETRYQ_BLOCKED   ? "blocked"
+	                                     : "scheduled";
 }
 
 int retryq_enqueue(struct db *db, const struct retryq_entry *e)
 {
 	struct db_param params[] = {
-	    DB_STR(e->delivery_id),        DB_INT(e->handler_id),
-	    DB_STR(e->handler_name),       e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(),
-	    DB_STR(e->events_id),          e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
-	    DB_STR(e->event_uid),          DB_STR(e->envelope),
-	    DB_INT(e->attempts_made),      DB_INT(e->delay_seconds),
-	    DB_STR_OR_NULL(e->last_error),
+	    DB_STR(e->delivery_id),   DB_INT(e->handler_id),
+	    DB_STR(e->handler_name),  e->log_id > 0 ? DB_INT(e->log_id) : DB_NULL(),
+	    DB_STR(e->events_id),     e->has_object_id ? DB_INT(e->object_id) : DB_NULL(),
+	    DB_STR(e->event_uid),     DB_STR(e->envelope),
+	    DB_INT(e->attempts_made), DB_STR(e->waiting ? "waiting" : "scheduled"),
+	    DB_INT(e->delay_seconds), DB_STR_OR_NULL(e->last_error),
 	};
 	return db_exec(db, SQL_ENQUEUE, params, sizeof params / sizeof params[0], NULL, NULL);
 }
@@ -174,6 +194,65 @@ int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_ou
 	if (db_exec(db, SQL_FINISH_SPOOLED, params, sizeof params / sizeof params[0], &affected, NULL) != 0)
 		return -1;
 	return affected > 0;
+}
+
+int retryq_chain_tail(struct db *db, long long handler_id, long long object_id, long long *tail_log_id)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(object_id), DB_INT(handler_id)};
+	*tail_log_id = 0;
+	if (db_query(db, SQL_CHAIN_TAIL, p, 2, &rows) != 0)
+		return -1;
+	int found = rows.nrows > 0;
+	if (found)
+		*tail_log_id = db_cell_int(&rows, 0, 1, 0);
+	db_rows_free(&rows);
+	return found;
+}
+
+int retryq_has_waiting(struct db *db, long long handler_id, long long object_id)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(object_id), DB_INT(handler_id)};
+	if (db_query(db, SQL_BEHIND, p, 2, &rows) != 0)
+		return -1;
+	int found = rows.nrows > 0;
+	db_rows_free(&rows);
+	return found;
+}
+
+int retryq_promote(struct db *db, long long handler_id, long long object_id)
+{
+	struct db_param p[] = {DB_INT(object_id), DB_INT(handler_id)};
+	return db_exec(db, SQL_PROMOTE, p, 2, NULL, NULL);
+}
+
+int retryq_release(struct db *db, long long log_id)
+{
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(log_id)};
+	if (db_begin(db) != 0)
+		return -1;
+	if (db_query(db, SQL_BLOCKED_BY_LOG, p, 1, &rows) != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	int found = rows.nrows > 0;
+	int rc = 0;
+	if (found) {
+		struct db_param id[] = {DB_INT(db_cell_int(&rows, 0, 0, 0))};
+		rc = db_exec(db, SQL_RELEASE, id, 1, NULL, NULL);
+		if (rc == 0)
+			rc = retryq_promote(db, db_cell_int(&rows, 0, 1, 0), db_cell_int(&rows, 0, 2, 0));
+	}
+	db_rows_free(&rows);
+	if (rc == 0)
+		rc = db_commit(db);
+	if (rc != 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return found;
 }
 
 int retryq_renew(struct db *db, long long id, const char *worker_id, long lease_seconds)

@@ -23,6 +23,7 @@ struct retryq_entry {
 	int attempts_made;
 	long delay_seconds; /* from now to the next attempt */
 	const char *last_error;
+	int waiting; /* per-object order: queued behind another row, not claimable */
 };
 
 /* Queue (or re-queue) a delivery. One row per delivery id. 0 or -1 (db_error). */
@@ -48,7 +49,10 @@ int retryq_claim(struct db *db, const char *worker_id, long lease_seconds, size_
                  struct retryq_item **items, size_t *count);
 void retryq_items_free(struct retryq_item *items, size_t count);
 
-enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED };
+/* RETRYQ_BLOCKED: given up like RETRYQ_EXHAUSTED, but rows wait behind it
+ * in its (object, handler) chain: it holds them until an operator releases
+ * it (retryq_release). */
+enum retryq_outcome { RETRYQ_DONE, RETRYQ_RESCHEDULE, RETRYQ_EXHAUSTED, RETRYQ_BLOCKED };
 
 /* Record the outcome of a claimed row's attempt. Only the worker holding the
  * claim may finish it: returns 1 when recorded, 0 when the claim was lost
@@ -61,6 +65,20 @@ int retryq_finish(struct db *db, long long id, const char *worker_id, enum retry
  * Returns 1 when recorded, 0 when the queue had moved on, -1 on error. */
 int retryq_finish_spooled(struct db *db, const char *delivery_id, enum retryq_outcome outcome,
                           int attempts_made, long delay_seconds, long long log_id, const char *error);
+
+/* Per-object order (dispatch_order.h). Inside a transaction: lock the chain
+ * of (handler, object) and give the log id of its newest row still ahead
+ * ('scheduled', 'waiting' or 'blocked'). 1 found, 0 none, -1 error. */
+int retryq_chain_tail(struct db *db, long long handler_id, long long object_id, long long *tail_log_id);
+/* Inside a transaction: whether rows wait behind (handler, object)'s head
+ * (locked until the transaction ends). 1 yes, 0 no, -1 error. */
+int retryq_has_waiting(struct db *db, long long handler_id, long long object_id);
+/* The chain's head is finished: its oldest 'waiting' row becomes due now. */
+int retryq_promote(struct db *db, long long handler_id, long long object_id);
+/* An operator gives a blocked row up (its own transaction): it becomes
+ * 'exhausted' and the next of its chain is due. 1 released, 0 no blocked row
+ * has that log id, -1 error. */
+int retryq_release(struct db *db, long long log_id);
 
 /* Just before delivering a claimed row: still ours? Extends the lease to
  * lease_seconds from now. 1 yes, 0 the claim was lost, -1 on error. */

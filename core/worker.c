@@ -109,9 +109,22 @@ static long batch_lease(const struct worker *w)
 static int finish_without_attempt(struct worker *w, struct db *db, const struct retryq_item *it,
                                   const char *why)
 {
-	int rc = retryq_finish(db, it->id, w->id, why ? RETRYQ_EXHAUSTED : RETRYQ_RESCHEDULE,
-	                       it->attempts_made, 0, 0, why);
-	return rc < 0 ? -1 : 0;
+	if (why == NULL || !it->has_object_id) {
+		int rc = retryq_finish(db, it->id, w->id, why ? RETRYQ_EXHAUSTED : RETRYQ_RESCHEDULE,
+		                       it->attempts_made, 0, 0, why);
+		return rc < 0 ? -1 : 0;
+	}
+	/* Given up without an attempt (its handler is gone or retries are off):
+	 * the next of its (handler, object) chain is due, in the same transaction. */
+	if (db_begin(db) != 0)
+		return -1;
+	int rc = retryq_finish(db, it->id, w->id, RETRYQ_EXHAUSTED, it->attempts_made, 0, 0, why);
+	if (rc > 0)
+		rc = retryq_promote(db, it->handler_id, it->object_id);
+	if (rc >= 0 && db_commit(db) == 0)
+		return 0;
+	db_rollback(db);
+	return -1;
 }
 
 static void count_outcome(struct worker_stats *st, const struct logstore_entry *e)
@@ -126,6 +139,13 @@ static void count_outcome(struct worker_stats *st, const struct logstore_entry *
 		st->delivered++;
 	} else if (e->queue.outcome == RETRYQ_RESCHEDULE) {
 		st->rescheduled++;
+	} else if (e->blocked) {
+		st->exhausted++;
+		fprintf(stderr,
+		        "prov-worker: delivery %s of object %lld to handler %lld was given up (log #%lld): "
+		        "the later deliveries of that object to it are held until an operator releases it "
+		        "(prov-worker --release %lld)\n",
+		        e->delivery_id, e->object_id, e->handler_id, e->log_id, e->log_id);
 	} else {
 		st->exhausted++;
 	}
@@ -158,6 +178,7 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                              .retry_enabled = h->retry_enabled,
 	                              .retry_schedule = h->retry_schedule,
 	                              .retry_max_attempts = h->retry_max_attempts,
+	                              .ordered = h->ordered,
 	                              .queue_id = it->id,
 	                              .request = req.body,
 	                              .request_len = req.body_len,
@@ -176,6 +197,10 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                                     (int)attempt, retry_jitter(), &delay);
 	if (result.final) /* refused again on every attempt: exhausted now, like a 4xx */
 		act = RETRY_NONE;
+	/* Per-object order: a given-up row of an ordered handler holds the
+	 * deliveries of its object waiting behind it until an operator releases
+	 * it (logstore decides, under the chain's lock). */
+	int ordered = h->ordered && it->has_object_id;
 	struct logstore_entry e = {.events_id = it->events_id,
 	                           .event_uid = it->event_uid,
 	                           .has_object_id = it->has_object_id,
@@ -194,7 +219,8 @@ static int attempt_row(struct worker *w, struct db *db, const struct retryq_item
 	                                                                     : RETRYQ_EXHAUSTED,
 	                                     .delay_seconds = delay,
 	                                     .queue_id = it->id,
-	                                     .claimed_by = w->id}};
+	                                     .claimed_by = w->id,
+	                                     .ordered = ordered}};
 	journal_end(&w->journal, it->delivery_id, attempt, &result, &e.queue);
 	int rc = logstore_write(db, &w->opt, &e, 1, err, errlen);
 	if (rc == 0)
@@ -220,7 +246,9 @@ static int process_row(struct worker *w, struct db *db, const struct retryq_item
 	if (retry_policy_init(&policy, h->retry_enabled, h->retry_schedule, h->retry_max_attempts, why,
 	                      sizeof why) != 0)
 		fprintf(stderr, "prov-worker: handler %lld: %s; using the default schedule\n", h->id, why);
-	if (!policy.enabled) {
+	/* A row queued behind others for per-object order was never delivered:
+	 * its first attempt is made whatever the retry settings. */
+	if (!policy.enabled && it->attempts_made > 0) {
 		st->exhausted++;
 		return finish_without_attempt(w, db, it, "retries were turned off for this handler");
 	}
@@ -293,6 +321,16 @@ int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, s
 			return -1;
 	}
 	return 0;
+}
+
+int worker_release(struct db *db, long long log_id, char *err, size_t errlen)
+{
+	int rc = retryq_release(db, log_id);
+	if (rc < 0)
+		snprintf(err, errlen, "releasing log #%lld failed: %s", log_id, db_error(db));
+	else if (rc == 0)
+		snprintf(err, errlen, "no blocked delivery has log id %lld", log_id);
+	return rc;
 }
 
 void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out,

@@ -57,6 +57,11 @@ int worker_drain(struct worker *w, struct db *db, volatile sig_atomic_t *stop, s
                  char *err, size_t errlen);
 
 /* One line for people: what this run did and what the queue holds. */
+/* Per-object order: an operator gives up the blocked delivery whose last
+ * execution is log_id; the next of its chain becomes due. 1 released, 0 no
+ * blocked delivery has that log id, -1 the database failed (err says why). */
+int worker_release(struct db *db, long long log_id, char *err, size_t errlen);
+
 void worker_summary(const struct worker_stats *st, const struct retryq_counts *counts, char *out,
                     size_t outlen);
 

@@ -91,6 +91,7 @@
           <?cs call:field_error("retry_max_attempts") ?>
         </div>
       </div>
+      <?cs include:"handlers_form_order.cs" ?>
       <div class="field<?cs if:Form.Errors.secret_action || Form.Errors.old_secret_hours ?> has-error<?cs /if ?>">
         <span class="label" id="l-secret">Signing secret</span>
         <p class="hint" id="secret-state"><?cs if:Form.HasSecret == 1 ?>A secret is set: requests carry an HMAC-SHA256 signature. It is never shown again.<?cs else ?>No secret: requests are not signed.<?cs /if ?></p>

@@ -4,7 +4,7 @@
 <section class="card">
   <div class="card-head">
     <h1>Execution #<?cs var:Log.Id ?></h1>
-    <?cs if:?Log.Verdict ?><span id="log-status"><?cs call:verdict_badge(Log.Verdict, Log.ForbidReason) ?></span><?cs else ?><span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span><?cs /if ?>
+    <?cs if:?Log.Verdict ?><span id="log-status"><?cs call:verdict_badge(Log.Verdict, Log.ForbidReason) ?></span><?cs else ?><span class="result-label result-label-<?cs var:Log.Status ?>" id="log-status"><span class="result result-<?cs var:Log.Status ?>" aria-hidden="true"></span><?cs if:Log.Status == "success" ?>Success<?cs elif:Log.Status == "waiting" ?>Waiting<?cs else ?>Fail<?cs /if ?></span><?cs /if ?>
     <span class="spacer"></span>
     <?cs if:User.IsAdmin == 1 && ?Log.HandlerId ?>
     <form method="post" action="/logs/<?cs var:url_escape(Log.Id) ?>/redeliver" class="inline" data-confirm="Run this handler again now with the same request and delivery id?">
@@ -19,6 +19,7 @@
   <?cs if:Redelivered == "ok" ?><p class="alert alert-info" role="status" id="redeliver-result">Redelivered: the handler accepted it this time. This is the new execution.</p>
   <?cs elif:Redelivered == "queued" ?><p class="alert alert-info" role="status" id="redeliver-result">Queued for the retry worker: a script handler runs as the dispatcher's user, never the web server's. The new execution appears in the Execution Logs once <code>prov-worker</code> has run it.</p>
   <?cs elif:Redelivered == "fail" ?><p class="alert alert-error" role="status" id="redeliver-result">Redelivered, and it failed again: see the error below. This is the new execution.</p><?cs /if ?>
+  <?cs if:Log.Status == "waiting" ?><?cs include:"logs_detail_waiting.cs" ?><?cs /if ?>
   <dl class="facts" id="log-facts">
     <?cs if:Log.Verdict == "forbidden" ?><dt>Forbidden</dt><dd id="log-forbid-reason"><?cs if:Log.ForbidReason ?><?cs var:Log.ForbidReason ?><?cs else ?><span class="muted">no reason given</span><?cs /if ?></dd><?cs /if ?>
     <dt>Date (UTC)</dt><dd><?cs var:Log.Date ?></dd>

@@ -38,6 +38,7 @@
         <option value="">Any</option>
         <option value="success"<?cs if:Filter.Status == "success" ?> selected<?cs /if ?>>Success</option>
         <option value="fail"<?cs if:Filter.Status == "fail" ?> selected<?cs /if ?>>Fail</option>
+        <option value="waiting"<?cs if:Filter.Status == "waiting" ?> selected<?cs /if ?>>Waiting</option>
       </select>
     </div>
 <?cs include:"logs_verdict_filter.cs" ?>
@@ -84,12 +85,12 @@
     <?cs each:l = Logs ?>
       <tr data-id="<?cs var:l.Id ?>" data-status="<?cs var:l.Status ?>">
         <td class="num"><a href="/logs/<?cs var:url_escape(l.Id) ?>" class="log-link">#<?cs var:l.Id ?></a></td>
-        <td class="icon"><?cs if:?l.Verdict ?><?cs call:verdict_badge(l.Verdict, l.ForbidReason) ?><?cs else ?><span class="result result-<?cs var:l.Status ?>" title="<?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?>"><span class="sr"><?cs if:l.Status == "success" ?>Success<?cs else ?>Fail<?cs /if ?></span></span><?cs /if ?></td>
+        <td class="icon"><?cs if:?l.Verdict ?><?cs call:verdict_badge(l.Verdict, l.ForbidReason) ?><?cs else ?><?cs set:label = "Fail" ?><?cs if:l.Status == "success" ?><?cs set:label = "Success" ?><?cs elif:l.Status == "waiting" ?><?cs set:label = "Waiting" ?><?cs /if ?><span class="result result-<?cs var:l.Status ?>" title="<?cs var:label ?>"><span class="sr"><?cs var:label ?></span></span><?cs /if ?></td>
         <td class="date"><?cs var:l.Date ?></td>
         <td><a href="/logs/<?cs var:url_escape(l.Id) ?>/event" class="event-link" title="All handlers of this event"><span class="muted"><?cs var:l.EventGroup ?></span> <?cs var:l.EventLabel ?></a></td>
         <td class="name"><?cs if:?l.HandlerId ?><a href="/logs?handler=<?cs var:url_escape(l.HandlerId) ?>" title="Logs of this handler"><?cs var:l.HandlerName ?></a><?cs else ?><?cs var:l.HandlerName ?><?cs /if ?><?cs if:l.Trigger != "dispatch" ?> <span class="badge badge-<?cs var:l.Trigger ?>"><?cs var:l.Trigger ?> <?cs var:l.Attempt ?></span><?cs /if ?></td>
         <td class="num object-id"><?cs var:l.ObjectId ?></td>
-        <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:?l.ExitCode ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
+        <td class="preview<?cs if:l.PreviewIsError ?> preview-error<?cs /if ?>"><?cs if:l.Status == "waiting" ?><span class="waiting-behind">waiting<?cs if:?l.Behind ?> behind <a href="/logs/<?cs var:url_escape(l.Behind) ?>">#<?cs var:l.Behind ?></a><?cs /if ?></span> <?cs /if ?><?cs if:l.HttpStatus ?><span class="code-chip">HTTP <?cs var:l.HttpStatus ?></span> <?cs elif:?l.ExitCode ?><span class="code-chip">exit <?cs var:l.ExitCode ?></span> <?cs /if ?><code><?cs var:l.Preview ?></code></td>
         <td class="num"><?cs var:l.Duration ?></td>
       </tr>
     <?cs /each ?>

@@ -11,7 +11,8 @@
 # prov-dispatchd, which does everything itself). Peak RSS of the process
 # billing starts and of a service worker. Then --batch: 1,000 events through
 # one process, events/s and the median time per event, also with
-# journal_sync = 1 (what power-loss safety costs).
+# journal_sync = 1 (what power-loss safety costs) and with per-object order
+# on and off (what its check costs).
 # Run by tests/bench.sh (`make bench`), which exports PROV_TEST_URL,
 # PROV_TEST_RUN, PROV_CONFIG, PROV_TEST_BIN.
 set -euo pipefail
@@ -66,8 +67,8 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 use_receiver() {
   sqlq "UPDATE handlers SET status='disabled' WHERE status='enabled';
         DELETE FROM handlers WHERE name='bench';
-        INSERT INTO handlers (name, events_id, task, task_type, status, priority, created_at, updated_at)
-        VALUES ('bench', 'clients.create', '$1', 'http', 'enabled', 1, UTC_TIMESTAMP(), UTC_TIMESTAMP());
+        INSERT INTO handlers (name, events_id, task, task_type, status, priority, ordered, created_at, updated_at)
+        VALUES ('bench', 'clients.create', '$1', 'http', 'enabled', 1, ${BENCH_ORDERED:-1}, UTC_TIMESTAMP(), UTC_TIMESTAMP());
         UPDATE cache_state SET handlers_version = handlers_version + 1 WHERE id = 1;"
   "$PROV_TEST_BIN/prov-cache" reload --by bench >/dev/null
   "$PROV_TEST_BIN/prov-dispatch" clients.create --object-id 12 <"$data" >/dev/null # warm-up, fills the local copy
@@ -156,6 +157,14 @@ sync_conf=$PROV_TEST_RUN/bench-journal-sync.conf
 for round in 1 2; do
   bench_batch "nginx (return 200), journal_sync = 0 (round $round)" "$nginx_url"
   bench_batch "nginx (return 200), journal_sync = 1 (round $round)" "$nginx_url" "$sync_conf"
+done
+
+# Per-object order (issue #15): its check is one indexed read per event with
+# an object_id (every event here has its own) for all of the event's ordered
+# handlers; off, there is none. A/B/A/B like journal_sync.
+for round in $(seq "${PROV_BENCH_ORDER_ROUNDS:-2}"); do
+  BENCH_ORDERED=1 bench_batch "nginx (return 200), per-object order on (round $round)" "$nginx_url"
+  BENCH_ORDERED=0 bench_batch "nginx (return 200), per-object order off (round $round)" "$nginx_url"
 done
 
 # What starting a process costs on this machine: an empty program, and one

@@ -17,6 +17,7 @@ let admin; // { context, page }
 let viewer;
 let handlerId;
 let logId;
+let waitingId; // per-object order: a delivery logged 'waiting' behind logId
 
 async function loginContext(role) {
   const name = uniqueName(`${PREFIX}-${role}`);
@@ -79,6 +80,11 @@ before(async () => {
     VALUES (UTC_TIMESTAMP(6), 'fail', 'clients.update', ${handlerId}, '${PREFIX} CRM sync', 12, 'evt-a11y', UUID(), 2,
       'retry', 502, 1500, '{"event":{"id":"evt-a11y"},"data":{"id":12}}', 'Content-Type: application/json',
       '<html>Bad Gateway</html>', 'HTTP/1.1 502 Bad Gateway', 'HTTP 502 from handler');
+    SELECT LAST_INSERT_ID()`));
+  waitingId = Number(sqlValue(`INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, object_id,
+      event_uid, delivery_id, attempt, trigger_kind, duration_us, request_body, behind_log_id)
+    VALUES (UTC_TIMESTAMP(6), 'waiting', 'clients.update', ${handlerId}, '${PREFIX} CRM sync', 12, 'evt-a11y-w', UUID(), 1,
+      'dispatch', 0, '{"event":{"id":"evt-a11y-w"},"data":{"id":12}}', ${logId});
     SELECT LAST_INSERT_ID()`));
   sql(`INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, object_id, event_uid, delivery_id,
       attempt, trigger_kind, http_status, duration_us, request_body, response_body)
@@ -144,6 +150,8 @@ test('the Execution Logs: list with a handler select, with the id field, details
   await check(admin, 'logs-handler', `/logs?handler=${handlerId}&status=fail`);
   await check(admin, 'logs-bad-filter', '/logs?from=yesterday');
   await check(admin, 'log-detail', `/logs/${logId}`);
+  await check(admin, 'logs-waiting', '/logs?status=waiting');
+  await check(admin, 'log-detail-waiting', `/logs/${waitingId}`);
   // Over 100 handlers: the handler filter is a field for the id.
   const values = [];
   for (let i = 0; i < 101; i++) {

@@ -20,7 +20,7 @@ const check = (method, path, status, body, headers = json()) =>
 const handler = {
   id: 7, name: 'CRM sync', events_id: 'clients.create', task: 'https://crm.example/hook', task_type: 'http',
   status: 'enabled', priority: 1, timeout_ms: 5000, retry_enabled: true, has_secret: true,
-  retry_schedule: null, retry_max_attempts: null, last_status: null, last_run_at: null,
+  retry_schedule: null, retry_max_attempts: null, ordered: true, last_status: null, last_run_at: null,
   consecutive_failures: 0, created_at: '2026-01-02T03:04:05Z', updated_at: '2026-01-02T03:04:05Z',
   signature_scheme: 'prov', old_secret_until: null, revision: 1,
 };

@@ -295,7 +295,7 @@ test('bad input gets a clear message or an empty result, never an error page', a
     ['handler=0', /Handler must be a handler id/],
     ['handler=-5', /Handler must be a handler id/],
     ['handler=99999999999999999999999', /Handler must be a handler id/],
-    ['status=maybe', /Status must be success or fail/],
+    ['status=maybe', /Status must be success, fail or waiting/],
     ['event=clients.nope', /Unknown event &#39;clients.nope&#39;. Valid events: clients.create, /],
     ['from=2026-13-45', /Date From must be a real date/],
     ['to=2026-02-30', /Date To must be a real date/],

@@ -3,6 +3,7 @@
  * forbid stops the chain, a failure does not; and the result document.
  * Batch-mode envelopes and their ISO-8601 times are read strictly. */
 #include "dispatch.h"
+#include "dispatch_order.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +132,67 @@ static void forbid_stops_the_chain(void **state)
 	fake_run_free(&run);
 }
 
+/* A fake that holds handler 2 back for per-object order. */
+static int holding_deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
+{
+	if (req->handler->id == 2) {
+		memset(out, 0, sizeof *out);
+		return DISPATCH_DELIVER_HELD;
+	}
+	return fake_deliver(ctx, req, out);
+}
+
+static void a_held_handler_waits_and_the_chain_goes_on(void **state)
+{
+	(void)state;
+	struct cache_handler hs[] = {handler(1), handler(2), handler(3)};
+	struct fake fakes[] = {{1, 0, "{\"data\":{\"a\":2}}"}, {3, 0, "OK"}};
+	struct fake_run run = {.fakes = fakes, .nfakes = 2};
+	struct dispatch_event ev;
+	assert_int_equal(dispatch_event_init(&ev, "clients.update", "evt-held"), 0);
+	struct dispatch_outcome out;
+	assert_int_equal(dispatch_run(&ev, data_of("{\"a\":1}"), hs, 3, holding_deliver, &run, &out), 0);
+	assert_int_equal(out.nsteps, 3);
+	assert_int_equal(run.ncalls, 2); /* 1 and 3 delivered */
+	assert_int_equal(out.steps[1].held, 1);
+	assert_non_null(strstr(out.steps[1].request_body, "\"a\":2")); /* kept for later, as it stood */
+	out.steps[1].behind = 41;
+	json_t *result = dispatch_result_json(&ev, &out, 1, 1);
+	json_t *held = json_array_get(json_object_get(result, "handlers"), 1);
+	assert_string_equal(json_string_value(json_object_get(held, "status")), "waiting");
+	assert_int_equal(json_integer_value(json_object_get(held, "behind")), 41);
+	assert_true(json_is_null(json_object_get(held, "verdict")));
+	assert_true(json_is_null(json_object_get(held, "error")));
+	assert_string_equal(json_string_value(json_object_get(result, "verdict")), "allow");
+	json_decref(result);
+	dispatch_outcome_free(&out);
+	fake_run_free(&run);
+}
+
+static void the_order_check_needs_an_object_an_ordered_handler_and_the_queue(void **state)
+{
+	(void)state;
+	struct cache_handler hs[] = {handler(1), handler(2), handler(3)};
+	hs[0].ordered = 1;
+	hs[2].ordered = 1;
+	long long behind[3] = {7, 7, 7};
+	struct dispatch_event ev;
+	assert_int_equal(dispatch_event_init(&ev, "clients.update", NULL), 0);
+	/* No object_id: nothing to keep in order, no statement (db NULL is never used). */
+	assert_int_equal(dispatch_order_check(NULL, &ev, hs, 3, behind), 0);
+	assert_true(behind[0] == 0 && behind[1] == 0 && behind[2] == 0);
+	/* An object, but the queue cannot be read (MariaDB down): nothing is
+	 * held, the event goes on from the local snapshot as before. */
+	ev.has_object_id = 1;
+	ev.object_id = 7;
+	behind[0] = behind[2] = 7;
+	assert_int_equal(dispatch_order_check(NULL, &ev, hs, 3, behind), 0);
+	assert_true(behind[0] == 0 && behind[1] == 0 && behind[2] == 0);
+	/* No ordered handler: none held, no statement. */
+	hs[0].ordered = hs[2].ordered = 0;
+	assert_int_equal(dispatch_order_check(NULL, &ev, hs, 3, behind), 0);
+}
+
 static void event_ids_are_validated(void **state)
 {
 	(void)state;
@@ -252,6 +314,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(data_flows_through_the_chain_in_order),
 	    cmocka_unit_test(forbid_stops_the_chain),
+	    cmocka_unit_test(a_held_handler_waits_and_the_chain_goes_on),
+	    cmocka_unit_test(the_order_check_needs_an_object_an_ordered_handler_and_the_queue),
 	    cmocka_unit_test(event_ids_are_validated),
 	    cmocka_unit_test(iso_times_are_parsed_strictly),
 	    cmocka_unit_test(batch_envelopes_are_read_and_checked),

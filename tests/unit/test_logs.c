@@ -120,7 +120,7 @@ static void bad_ids_status_and_events_are_refused(void **state)
 	}
 	assert_int_equal(parse((struct logs_input){.handler = "4294967295"}), 0);
 	assert_int_equal(parse((struct logs_input){.status = "Success"}), 1);
-	assert_string_equal(q.errors[LOGS_F_STATUS], "Status must be success or fail.");
+	assert_string_equal(q.errors[LOGS_F_STATUS], "Status must be success, fail or waiting.");
 	assert_int_equal(parse((struct logs_input){.event = "clients.nope"}), 1);
 	assert_non_null(strstr(q.errors[LOGS_F_EVENT], "Unknown event 'clients.nope'"));
 	assert_non_null(strstr(q.errors[LOGS_F_EVENT], "clients.subscriptions.close"));
