@@ -323,19 +323,20 @@ test('the enqueue locks the chain: a head finishing while the waiting row is bei
   await dispatch([EVENT, '--event-id', `${tag}-1`, '--object-id', '7'], {});
   rx.failing.delete(7);
   makeDue(`handler_id = ${h}`);
-  // Hold inserts into retry_queue: the second event's log transaction stops
-  // after it has read (and, as it must, locked) the chain, before its row.
+  // Hold the chain's head row: the second event's log transaction must lock
+  // the chain (its tail, the head here) before it queues its waiting row, so
+  // it stops there until the session ends.
   const session = openSession();
   let pending = null;
   try {
-    const maxId = sqlValue('SELECT MAX(id) FROM retry_queue');
-    session.send(`BEGIN; SELECT id FROM retry_queue WHERE id > ${maxId} FOR UPDATE; SELECT 'locked';`);
+    const headId = sqlValue(`SELECT MAX(id) FROM retry_queue WHERE handler_id = ${h} AND object_id = 7`);
+    session.send(`BEGIN; SELECT id FROM retry_queue WHERE id = ${headId} FOR UPDATE; SELECT 'locked';`);
     await until('the session to hold its lock', () => session.output().includes('locked'));
     const waits = () => Number(sqlValue("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"));
     pending = dispatch([EVENT, '--event-id', `${tag}-2`, '--object-id', '7'], {});
-    await until('the dispatcher to wait for its insert', () => waits() >= 1);
-    // The worker meanwhile: the head is locked by the dispatcher, so it is
-    // skipped (SKIP LOCKED) and finished only after the waiting row exists.
+    await until('the dispatcher to wait for the chain's lock', () => waits() >= 1);
+    // The worker meanwhile: the head is locked, so it is skipped (SKIP
+    // LOCKED) and finished only after the waiting row exists.
     const w = await worker();
     assert.equal(w.status, 0, w.stderr);
   } finally {
