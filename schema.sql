@@ -408,3 +408,56 @@ ALTER TABLE exec_logs MODIFY status ENUM('success','fail','waiting') NOT NULL;
 ALTER TABLE exec_logs ADD COLUMN IF NOT EXISTS behind_log_id BIGINT UNSIGNED NULL AFTER redelivery_of;
 ALTER TABLE retry_queue MODIFY state ENUM('scheduled','exhausted','done','waiting','blocked') NOT NULL DEFAULT 'scheduled';
 ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_chain (object_id, handler_id, state);
+-- ---------------------------------------------------------------------------
+-- exec_logs by day (issue #15): RANGE COLUMNS(dt) partitions, one per UTC day
+-- (pYYYYMMDD holds that day), the first one also every older row, and pmax
+-- (MAXVALUE) every later one, so an insert never lacks a partition. The purge
+-- (core/logs_purge.c) drops whole days; it and this block split the coming 7
+-- days out of pmax ahead of time. A row's key is (id, dt):
+-- a partitioned table's unique keys must hold dt; a lookup by id alone is one
+-- primary key probe per partition. The filter indexes end in (dt, id): the
+-- partitions' rows merge in the page's (dt, id) order only when the index
+-- names id (InnoDB's implicit primary key suffix does not count there).
+-- Upgrade of the old layout (one table copy, writes wait for it: ~1 min per
+-- million rows): days from the oldest row (at most 400 days back) to today + 7.
+SET @prov_part_sql = (
+  SELECT IF(COUNT(*) = 0, 'DO 0', (
+    WITH RECURSIVE d (day) AS (
+      SELECT GREATEST(COALESCE((SELECT DATE(MIN(dt)) FROM exec_logs), UTC_DATE()),
+                      UTC_DATE() - INTERVAL 400 DAY)
+      UNION ALL SELECT day + INTERVAL 1 DAY FROM d WHERE day < UTC_DATE() + INTERVAL 7 DAY)
+    SELECT CONCAT('ALTER TABLE exec_logs DROP PRIMARY KEY, ADD PRIMARY KEY (id, dt), ',
+                  'DROP INDEX ix_logs_dt, ADD INDEX ix_logs_dt (dt, id), ',
+                  'DROP INDEX ix_logs_handler, ADD INDEX ix_logs_handler (handler_id, dt, id), ',
+                  'DROP INDEX ix_logs_event, ADD INDEX ix_logs_event (events_id, dt, id), ',
+                  'DROP INDEX ix_logs_status, ADD INDEX ix_logs_status (status, dt, id), ',
+                  'DROP INDEX ix_logs_handler_event, ADD INDEX ix_logs_handler_event (handler_id, events_id, dt, id), ',
+                  'DROP INDEX ix_logs_handler_status, ADD INDEX ix_logs_handler_status (handler_id, status, dt, id), ',
+                  'DROP INDEX ix_logs_event_status, ADD INDEX ix_logs_event_status (events_id, status, dt, id), ',
+                  'DROP INDEX ix_logs_handler_event_status, ',
+                  'ADD INDEX ix_logs_handler_event_status (handler_id, events_id, status, dt, id) ',
+                  'PARTITION BY RANGE COLUMNS (dt) (',
+                  GROUP_CONCAT('PARTITION p', DATE_FORMAT(day, '%Y%m%d'), ' VALUES LESS THAN (''',
+                               DATE_FORMAT(day + INTERVAL 1 DAY, '%Y-%m-%d'), ''')'
+                               ORDER BY day SEPARATOR ', '),
+                  ', PARTITION pmax VALUES LESS THAN (MAXVALUE))')
+    FROM d))
+  FROM information_schema.TABLES
+  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'exec_logs' AND CREATE_OPTIONS NOT LIKE '%partitioned%');
+EXECUTE IMMEDIATE @prov_part_sql;
+-- The coming days (core/logs_partitions.c runs the same three statements with
+-- every purge): pmax split into the days after the newest day partition up to
+-- today + 7 (from today when none is left).
+SET @prov_part_last = (SELECT IF(SUM(PARTITION_NAME = 'pmax') = 0, NULL,
+  COALESCE(MAX(STR_TO_DATE(SUBSTRING(PARTITION_NAME, 2), '%Y%m%d')), UTC_DATE() - INTERVAL 1 DAY))
+  FROM information_schema.PARTITIONS
+  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'exec_logs'
+  AND (PARTITION_NAME = 'pmax' OR PARTITION_NAME REGEXP '^p[0-9]{8}$'));
+SET @prov_part_sql = IF(@prov_part_last IS NULL OR @prov_part_last >= UTC_DATE() + INTERVAL 7 DAY,
+  'DO 0', (WITH RECURSIVE d (day) AS (SELECT @prov_part_last + INTERVAL 1 DAY
+    UNION ALL SELECT day + INTERVAL 1 DAY FROM d WHERE day < UTC_DATE() + INTERVAL 7 DAY)
+  SELECT CONCAT('ALTER TABLE exec_logs REORGANIZE PARTITION pmax INTO (',
+    GROUP_CONCAT('PARTITION p', DATE_FORMAT(day, '%Y%m%d'), ' VALUES LESS THAN (''',
+      DATE_FORMAT(day + INTERVAL 1 DAY, '%Y-%m-%d'), ''')' ORDER BY day SEPARATOR ', '),
+    ', PARTITION pmax VALUES LESS THAN (MAXVALUE))') FROM d));
+EXECUTE IMMEDIATE @prov_part_sql;

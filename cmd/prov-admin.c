@@ -439,8 +439,11 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, PROG ": logs purge: %s\n", err);
 		return CLI_EXIT_SOFTWARE;
 	}
-	printf("removed %llu rows older than %ld days (before %.19s UTC) in %lu batches\n", result.removed,
+	printf("removed %llu rows older than %ld days (before %.19s UTC) in %lu batches", result.removed,
 	       days, result.cutoff, result.batches);
+	if (result.partitions_dropped > 0)
+		printf(" (%lu days dropped whole)", result.partitions_dropped);
+	printf("\n");
 	struct retention_result kept;
 	rc = retention_prune(db, cfg->retry_retention_days, cfg->cache_generations_keep,
 	                     cfg->metrics_rollup_retention_days, batch, &kept, err, sizeof err);

@@ -147,18 +147,34 @@ int logs_handler_choices(struct db *db, struct db_rows *rows);
 /* The name of handler id: one row, or none when it is gone. */
 int logs_handler_name(struct db *db, long long id, struct db_rows *rows);
 
-/* Retention (SPEC 7): delete rows older than days, batch rows per short
+/* Retention (SPEC 7): first the coming days' partitions are made
+ * (logs_partitions_ahead) and the day partitions wholly older than days are
+ * dropped, then the rest older than days is deleted, batch rows per short
  * statement, so dispatchers keep writing meanwhile. max_seconds > 0 stops
  * after that long (more_left tells). Each run is recorded in the services row
  * 'log_purge'. Returns 0, or -1 with a one-line reason in err. */
 struct logs_purge_result {
-	unsigned long long removed;
+	unsigned long long removed; /* rows deleted, plus InnoDB's estimate of the dropped days' rows */
+	unsigned long partitions_dropped;
 	unsigned long batches;
 	int more_left;
 	char cutoff[LOGS_DATETIME_LEN + 1];
 };
 int logs_purge(struct db *db, long days, long batch, double max_seconds, struct logs_purge_result *result,
                char *err, size_t errlen);
+
+/* exec_logs' day partitions (logs_partitions.c): split the coming days (up
+ * to today + 7, UTC) out of the catch-all pmax; nothing when they exist or
+ * the table is not partitioned. Run by the purge; schema.sql does the same. */
+int logs_partitions_ahead(struct db *db);
+/* Day partitions back to today - days, split out of the first one (which
+ * holds every older row; they are copied): for prov-loggen's past rows. */
+int logs_partitions_back(struct db *db, long days);
+/* Drop the day partitions whose every row is older than cutoff
+ * ("YYYY-MM-DD HH:MM:SS[.ffffff]"). Sets how many, and InnoDB's estimate of
+ * their rows. Returns 0 or -1 (db_error()). */
+int logs_partitions_drop(struct db *db, const char *cutoff, unsigned long *dropped,
+                         unsigned long long *rows_estimate);
 
 /* The last purge as the services row records it: columns last_run_at,
  * last_result, last_detail (all may be NULL). */

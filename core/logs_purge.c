@@ -1,5 +1,6 @@
-/* logs_purge: Execution Log retention (SPEC 7). Deletes in short statements of
- * a bounded number of rows, oldest first along the dt index, so no lock is
+/* logs_purge: Execution Log retention (SPEC 7). Drops the day partitions past
+ * the cutoff (logs_partitions.c), then deletes the rest in short statements
+ * of a bounded number of rows, oldest first along the dt index, so no lock is
  * held for long and dispatchers writing new rows never wait on it. */
 #include "logs.h"
 
@@ -50,12 +51,22 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 		snprintf(err, errlen, "retention days and batch size must be at least 1");
 		return -1;
 	}
-	char detail[256];
+	char detail[512];
 	if (find_cutoff(db, days, result->cutoff, sizeof result->cutoff) != 0) {
 		snprintf(err, errlen, "cannot read the clock of the database: %s", db_error(db));
 		return -1;
 	}
 	long long started_us = monotonic_us();
+	/* Whole days first: the coming days' partitions, then the expired ones
+	 * dropped. When either fails (a transaction held exec_logs too long), the
+	 * rows go by DELETE below and the next run tries again. */
+	char partitions_error[160] = "";
+	unsigned long long dropped_rows = 0;
+	if (logs_partitions_ahead(db) != 0 ||
+	    logs_partitions_drop(db, result->cutoff, &result->partitions_dropped, &dropped_rows) != 0)
+		snprintf(partitions_error, sizeof partitions_error, "; partitions not maintained: %.100s",
+		         db_error(db));
+	result->removed = dropped_rows;
 	for (;;) {
 		unsigned long long affected = 0;
 		struct db_param params[] = {DB_STR(result->cutoff), DB_INT(batch)};
@@ -76,8 +87,11 @@ int logs_purge(struct db *db, long days, long batch, double max_seconds, struct 
 			break;
 		}
 	}
-	snprintf(detail, sizeof detail, "removed %llu rows older than %ld days%s", result->removed, days,
-	         result->more_left ? "; more remain" : "");
+	char dropped[64] = "";
+	if (result->partitions_dropped > 0)
+		snprintf(dropped, sizeof dropped, " (%lu days dropped whole)", result->partitions_dropped);
+	snprintf(detail, sizeof detail, "removed %llu rows older than %ld days%s%s%s", result->removed, days,
+	         dropped, result->more_left ? "; more remain" : "", partitions_error);
 	if (record(db, "ok", detail, result->removed) != 0) {
 		snprintf(err, errlen, "removed %llu rows but could not record the run: %s", result->removed,
 		         db_error(db));

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# tests/bench/logs.sh: the Execution Logs at 1,000,000 rows (run by tests/bench.sh,
+# tests/bench/logs.sh: the Execution Logs at 10,000,000 rows (run by tests/bench.sh,
 # which exports PROV_TEST_URL, PROV_TEST_RUN, PROV_TEST_BIN with an instance up).
-#   1. prov-loggen fills the log (PROV_BENCH_LOG_ROWS, default 1000000, over 90 days)
+#   1. prov-loggen fills the log (PROV_BENCH_LOG_ROWS, default 10000000, over
+#      PROV_BENCH_LOG_DAYS, default 180; PROV_BENCH_LOGGEN_JOBS processes at once, default 2)
 #   2. server time of the logs page per filter, deep pages and details: p50/p99
 #      from Apache's %D, PROV_BENCH_REQUESTS sequential requests each (default 200)
 #   3. wrk req/s of the default view against a static file, same run
-#   4. a purge of a third of the rows while a writer inserts: its worst insert
+#   4. the plans of the filters' statements (EXPLAIN), and what a lookup by id costs
+#   5. the purge of the rows older than 90 days (day partitions dropped, the rest
+#      deleted) while a writer inserts: its time and the writer's worst insert
 # Figures go to stdout and $PROV_BENCH_OUTPUT/logs/.
 set -euo pipefail
 : "${PROV_TEST_URL:?run through tests/bench.sh}"
-ROWS=${PROV_BENCH_LOG_ROWS:-1000000}
+ROWS=${PROV_BENCH_LOG_ROWS:-10000000}
+DAYS=${PROV_BENCH_LOG_DAYS:-180}
+JOBS=${PROV_BENCH_LOGGEN_JOBS:-2}
 N=${PROV_BENCH_REQUESTS:-200}
 WRK_SECONDS=${PROV_BENCH_WRK_SECONDS:-10}
 OUT=${PROV_BENCH_OUTPUT:-/tmp}/logs
@@ -23,11 +28,8 @@ sqlq() { mariadb --no-defaults --socket="$PROV_TEST_RUN/mysqld.sock" -uroot -N -
 die() { echo "logs bench: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- 1. data
-have=$(sqlq "SELECT COUNT(*) FROM exec_logs")
-if [ "$have" -lt "$ROWS" ]; then
-  echo "generating $((ROWS - have)) log rows: $BIN/prov-loggen --rows $((ROWS - have)) --days 90 --handlers 20 --seed 1"
-  "$BIN/prov-loggen" --rows $((ROWS - have)) --days 90 --handlers 20 --seed 1 | tee "$OUT/generate.txt"
-fi
+. "$(dirname "$0")/lib/fill.sh"
+bench_loggen_fill "$ROWS" "$DAYS" "$JOBS" "$OUT" || die "prov-loggen failed"
 # Let InnoDB write out the pages the generator left dirty before measuring.
 settle() {
   local pct dirty
@@ -59,9 +61,9 @@ session=$(awk '$6 == "prov_session" { print $7 }' "$JAR")
 
 # ---------------------------------------------------------------- 3. server time per scenario
 day() { sqlq "SELECT DATE_FORMAT(UTC_TIMESTAMP() - INTERVAL $1 DAY, '%Y-%m-%d')"; }
-old_day=$(day 60)
+old_day=$(day $((DAYS * 2 / 3)))
 # Cursors spread over the oldest tenth of the log, and rows for the details page.
-sqlq "SELECT id FROM exec_logs FORCE INDEX (ix_logs_dt) WHERE dt < UTC_TIMESTAMP() - INTERVAL 81 DAY
+sqlq "SELECT id FROM exec_logs FORCE INDEX (ix_logs_dt) WHERE dt < UTC_TIMESTAMP() - INTERVAL $((DAYS * 9 / 10)) DAY
       AND id % 97 = 0 LIMIT $N" >"$OUT/deep-ids.txt"
 sqlq "SELECT id FROM exec_logs WHERE id % 89 = 0 LIMIT $N" >"$OUT/detail-ids.txt"
 [ -s "$OUT/deep-ids.txt" ] || die "no deep rows to page from"
@@ -80,7 +82,7 @@ scenarios=(
   "text(common)|/logs?q=refused"
   "text(no match: full window)|/logs?q=no-such-text"
   "text+handler|/logs?handler=900000012&q=credit+hold"
-  "all filters|/logs?handler=900000017&event=clients.update&status=fail&q=timed+out&from=$(day 80)&to=$(day 10)"
+  "all filters|/logs?handler=900000017&event=clients.update&status=fail&q=timed+out&from=$(day $((DAYS * 8 / 9)))&to=$(day 10)"
   "deep page (older)|/logs?before=@deep"
   "deep page (newer)|/logs?after=@deep"
   "deep page, status|/logs?status=fail&before=@deep"
@@ -149,15 +151,38 @@ login_ratio=$(awk -v a="$login_rate" -v b="$static_rate" 'BEGIN { printf "%.1f",
   printf '  /login (no database, for scale)    %10s req/s  = %s%% of static\n' "$login_rate" "$login_ratio"
 } | tee "$OUT/throughput.txt"
 
-# ---------------------------------------------------------------- 5. purge while writing
-cutoff_days=60
+# ---------------------------------------------------------------- 5. plans
+# What each filter's statement reads (logs.c names its index), and the cost of
+# a lookup by id, which has no dt: one primary key probe per day partition.
+{
+  echo "partitions of exec_logs: $(sqlq "SELECT COUNT(*) FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'exec_logs'")"
+  probe=$(head -1 "$OUT/detail-ids.txt")
+  for plan in "ix_logs_dt|1" "ix_logs_handler|handler_id = 900000012" "ix_logs_event|events_id = 'clients.update'" \
+      "ix_logs_status|status = 'fail'" "ix_logs_handler_event|handler_id = 900000002 AND events_id = 'clients.update'" \
+      "ix_logs_handler_status|handler_id = 900000012 AND status = 'fail'" "ix_logs_event_status|events_id = 'clients.update' AND status = 'fail'" \
+      "ix_logs_handler_event_status|handler_id = 900000002 AND events_id = 'clients.update' AND status = 'fail'"; do
+    echo "$(sqlq "EXPLAIN SELECT id FROM exec_logs FORCE INDEX (${plan%%|*}) WHERE ${plan#*|} AND dt < '9999-01-01' ORDER BY dt DESC, id DESC LIMIT 51" | tr '\t' ' ')"
+  done
+  echo "by id: $(sqlq "EXPLAIN SELECT * FROM exec_logs WHERE id = $probe" | tr '\t' ' ')"
+  echo "index probes of one lookup by id: $(sqlq "SELECT id, dt FROM exec_logs WHERE id = $probe; SHOW SESSION STATUS LIKE 'Handler_read_key'" | awk 'END { print $2 }')"
+  t0=$(date +%s%N)
+  for _ in $(seq 500); do echo "SELECT id, dt FROM exec_logs WHERE id = $probe;"; done | sqlq "$(cat)" >/dev/null
+  t1=$(date +%s%N)
+  for _ in $(seq 500); do echo "SELECT 1;"; done | sqlq "$(cat)" >/dev/null
+  t2=$(date +%s%N)
+  echo "a lookup by id: $(awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "%.3f ms (SELECT 1: %.3f ms)", (b - a) / 500 / 1e6, (c - b) / 500 / 1e6 }') over one connection"
+} | tee "$OUT/plans.txt"
+
+# ---------------------------------------------------------------- 6. purge while writing
+cutoff_days=90
 due=$(sqlq "SELECT COUNT(*) FROM exec_logs WHERE dt < UTC_TIMESTAMP() - INTERVAL $cutoff_days DAY")
+parts_before=$(sqlq "SELECT COUNT(*) FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'exec_logs'")
 # A writer inserting one row every 5 ms, each in its own transaction, as dispatchers do.
 mariadb --no-defaults --socket="$PROV_TEST_RUN/mysqld.sock" -uroot -N --batch provisioning >"$OUT/writer.txt" <<'SQL' &
 DELIMITER //
 BEGIN NOT ATOMIC
   DECLARE i INT DEFAULT 0; DECLARE t DATETIME(6); DECLARE took BIGINT; DECLARE worst BIGINT DEFAULT 0; DECLARE total BIGINT DEFAULT 0;
-  WHILE i < 3000 DO
+  WHILE i < 600 DO
     SET t = SYSDATE(6);
     INSERT INTO exec_logs (dt, status, events_id, handler_id, handler_name, event_uid, delivery_id, request_body)
       VALUES (UTC_TIMESTAMP(6), 'success', 'clients.update', 900000001, 'bench writer', UUID(), UUID(), '{}');
@@ -174,7 +199,7 @@ started=$(date +%s.%N)
 took=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 wait "$writer"
 {
-  echo "purge of $due rows older than $cutoff_days days: $took s ($(awk -v n="$due" -v t="$took" 'BEGIN { printf "%.0f", n / t }') rows/s, batches of 5000)"
+  echo "purge of $due rows older than $cutoff_days days out of $(($(sqlq "SELECT COUNT(*) FROM exec_logs") + due)): $took s (target < 1 s; $(grep -o '([0-9]* days dropped whole)' "$OUT/purge.txt" || echo 'no day dropped'); partitions $parts_before -> $(sqlq "SELECT COUNT(*) FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'exec_logs'"); the rest of the cutoff's day deleted row by row)"
   echo "concurrent writer (one INSERT every 5 ms): $(cat "$OUT/writer.txt")"
 } | tee "$OUT/purge-summary.txt"
 

@@ -10,28 +10,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configPath, runBin, sql, uniqueName } from '../lib/panel.mjs';
+import { freshDatabase as freshDb } from '../lib/fresh_db.mjs';
+import { configPath, runBin, sql } from '../lib/panel.mjs';
 
 const schema = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema.sql');
-const dbUser = /^db_user\s*=\s*(.*)$/m.exec(readFileSync(configPath, 'utf8'))[1].trim();
 
 // A fresh empty database and a config naming it; returns { name, config, cleanup }.
-function freshDatabase() {
-  const name = uniqueName('prov_setup').replace(/-/g, '_');
-  sql(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-       GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP, LOCK TABLES ON \`${name}\`.* TO '${dbUser}'@'localhost'`);
-  const dir = mkdtempSync(path.join(tmpdir(), 'prov-setup-'));
-  const config = path.join(dir, 'provisioning.conf');
-  writeFileSync(config, readFileSync(configPath, 'utf8').replace(/^db_name\s*=.*$/m, `db_name = ${name}`));
-  return {
-    name,
-    config,
-    cleanup() {
-      sql(`DROP DATABASE IF EXISTS \`${name}\``);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+const freshDatabase = () => freshDb('prov_setup');
 
 // Every table's definition, AUTO_INCREMENT counters left out.
 function tableDefinitions(db) {
