@@ -452,10 +452,11 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, PROG ": logs purge: retention: %s\n", err);
 		return CLI_EXIT_SOFTWARE;
 	}
-	printf("removed %llu finished retry queue rows and %llu run script redeliveries older than %ld days, "
+	printf("removed %llu finished retry queue rows, %llu run script redeliveries and %llu finished bulk "
+	       "redeliveries older than %ld days, "
 	       "%llu snapshot generations beyond the newest %ld, %llu metrics roll-up rows older than %ld "
 	       "days\n",
-	       kept.queue_removed, kept.redeliveries_removed, cfg->retry_retention_days,
+	       kept.queue_removed, kept.redeliveries_removed, kept.bulk_removed, cfg->retry_retention_days,
 	       kept.generations_removed, cfg->cache_generations_keep, kept.rollup_removed,
 	       cfg->metrics_rollup_retention_days);
 	return 0;

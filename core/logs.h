@@ -126,7 +126,7 @@ enum logs_detail_column {
 	DCOL_VERDICT,
 	DCOL_FORBID_REASON,
 	DCOL_SKIPPED_HANDLERS, /* "3,7": the handlers a forbid kept from running */
-	DCOL_BEHIND, /* per-object order: the execution a 'waiting' one waits for */
+	DCOL_BEHIND,           /* per-object order: the execution a 'waiting' one waits for */
 	DCOL__MAX
 };
 

@@ -17,6 +17,14 @@ static const char SQL_QUEUE_BATCH[] =
  * and running ones stay). Their outcome is in the log (new_log_id). */
 static const char SQL_REDELIVER_BATCH[] = "DELETE FROM redeliver_queue WHERE state = 'done' "
                                           "AND updated_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+/* Bulk redeliveries finished longer ago (core/bulk.c): their items first, a
+ * batch per statement (a request may hold 100,000), then the requests. The
+ * outcome of each item is in the log (new_log_id). */
+static const char SQL_BULK_ITEMS_BATCH[] =
+    "DELETE FROM bulk_redelivery_items WHERE bulk_id IN (SELECT id FROM bulk_redeliveries "
+    "WHERE state = 'done' AND finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY) LIMIT ?";
+static const char SQL_BULK_BATCH[] = "DELETE FROM bulk_redeliveries WHERE state = 'done' "
+                                     "AND finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
 /* The oldest generation of the newest keep (OFFSET keep - 1). */
 static const char SQL_OLDEST_KEPT[] =
     "SELECT generation FROM cache_generations ORDER BY generation DESC LIMIT 1 OFFSET ?";
@@ -76,18 +84,24 @@ int retention_prune(struct db *db, long queue_days, long generations_keep, long 
 	if (rc == 0) {
 		struct db_param params[] = {DB_INT(queue_days), DB_INT(batch)};
 		rc = delete_batches(db, SQL_REDELIVER_BATCH, params, 2, batch, &result->redeliveries_removed);
+		unsigned long long items = 0;
+		if (rc == 0)
+			rc = delete_batches(db, SQL_BULK_ITEMS_BATCH, params, 2, batch, &items);
+		if (rc == 0)
+			rc = delete_batches(db, SQL_BULK_BATCH, params, 2, batch, &result->bulk_removed);
 	}
 	if (rc == 0)
 		rc = prune_generations(db, generations_keep, batch, &result->generations_removed);
 	if (rc == 0)
 		rc = rollup_prune(db, rollup_days, batch, &result->rollup_removed);
 	char detail[512];
-	int n = snprintf(detail, sizeof detail,
-	                 "removed %llu finished retry queue rows and %llu run script redeliveries older "
-	                 "than %ld days and %llu snapshot generations beyond the newest %ld; %llu metrics "
-	                 "roll-up rows older than %ld days",
-	                 result->queue_removed, result->redeliveries_removed, queue_days,
-	                 result->generations_removed, generations_keep, result->rollup_removed, rollup_days);
+	int n =
+	    snprintf(detail, sizeof detail,
+	             "removed %llu finished retry queue rows, %llu run script redeliveries and %llu "
+	             "finished bulk redeliveries older than %ld days and %llu snapshot generations "
+	             "beyond the newest %ld; %llu metrics roll-up rows older than %ld days",
+	             result->queue_removed, result->redeliveries_removed, result->bulk_removed, queue_days,
+	             result->generations_removed, generations_keep, result->rollup_removed, rollup_days);
 	if (rc != 0) {
 		snprintf(err, errlen, "delete failed: %s", db_error(db));
 		if (n > 0 && (size_t)n < sizeof detail)

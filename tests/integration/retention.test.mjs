@@ -43,17 +43,33 @@ test('done and exhausted retry rows older than retry_retention_days go; younger 
   }
   const redeliveries = Number(sqlValue(`SELECT COUNT(*) FROM redeliver_queue WHERE state = 'done'
     AND updated_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY`));
+  // Bulk redeliveries: finished ones past retention go with their items; a
+  // young one and a running one stay.
+  const bulkIds = {};
+  for (const [state, daysAgo, what] of [['done', 31, 'done old'], ['done', 29, 'done young'], ['running', 400, 'running old']]) {
+    bulkIds[what] = Number(sqlValue(`INSERT INTO bulk_redeliveries (since, until, max_log_id, expected, total, state,
+        requested_by, created_at, updated_at, finished_at) VALUES ('2000-01-01', '2000-01-02', 1, 2, 2, ${q(state)},
+        ${q(`${tag} ${what}`)}, UTC_TIMESTAMP(6) - INTERVAL ${daysAgo} DAY, UTC_TIMESTAMP(6) - INTERVAL ${daysAgo} DAY,
+        ${state === 'done' ? `UTC_TIMESTAMP(6) - INTERVAL ${daysAgo} DAY` : 'NULL'}); SELECT LAST_INSERT_ID()`));
+    sql(`INSERT INTO bulk_redelivery_items (bulk_id, log_id, state) VALUES (${bulkIds[what]}, 1, 'delivered'), (${bulkIds[what]}, 2, 'failed')`);
+  }
+  const bulks = Number(sqlValue(`SELECT COUNT(*) FROM bulk_redeliveries WHERE state = 'done'
+    AND finished_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY`));
   assert.ok(due >= 2);
   const config = configWith('retention.conf', { retry_retention_days: 30 });
   const r = purge(config);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows and ${redeliveries} run script redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days\n$`));
+  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days\n$`));
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
     ['done young', 'exhausted young', 'scheduled old', 'claimed old']);
   assert.match(sqlValue("SELECT CONCAT(last_result, ' ', last_detail) FROM services WHERE name = 'retention'"),
-    new RegExp(`^ok removed ${due} finished retry queue rows and ${redeliveries} run script redeliveries older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days$`));
+    new RegExp(`^ok removed ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days$`));
   assert.deepEqual(sql(`SELECT error FROM redeliver_queue WHERE error LIKE ${q(`${tag}%`)} ORDER BY id`).map(([e]) => e),
     [`${tag} done young`, `${tag} queued old`, `${tag} running old`], 'run redeliveries past retention go; waiting ones stay');
+  assert.deepEqual(sql(`SELECT requested_by, (SELECT COUNT(*) FROM bulk_redelivery_items i WHERE i.bulk_id = b.id)
+      FROM bulk_redeliveries b WHERE requested_by LIKE ${q(`${tag}%`)} ORDER BY id`),
+    [[`${tag} done young`, '2'], [`${tag} running old`, '2']], 'finished bulk redeliveries past retention go with their items');
+  assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM bulk_redelivery_items WHERE bulk_id = ${bulkIds['done old']}`)), 0);
   // A shorter setting takes the young done row too.
   assert.equal(purge(configWith('retention-short.conf', { retry_retention_days: 10 })).status, 0);
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
