@@ -3,6 +3,8 @@
  * the retry queue's counts (SPEC 7). */
 #include "pages.h"
 
+#include "page_charts.h"
+
 #include "cache.h"
 #include "db.h"
 #include "retryq.h"
@@ -94,6 +96,7 @@ void page_scheduler(struct web_request *req)
 		return;
 	}
 	set_retry_counts(req, &counts);
+	charts_set_health(req, db);
 	set_flash(req);
 	web_set(req, "Page.Title", "Task Scheduler");
 	web_set(req, "Page.Section", "scheduler");

@@ -69,6 +69,7 @@
       <button type="submit" class="btn btn-primary" id="filter-search">Search</button>
     </div>
   </form>
+  <?cs include:"logs_histogram.cs" ?>
 
   <div class="table-scroll">
   <table class="grid logs" id="logs">
