@@ -165,13 +165,12 @@ static int histogram_range(struct db *db, const struct charts_histogram_query *q
 	db_rows_free(&rows);
 	if (oldest < 0)
 		return 0; /* an empty log */
+	/* The day roll-up outlives the log: no bar before the day of its oldest row. */
+	time_t oldest_day = oldest / 86400 * 86400;
 	*from = q->from_sql[0] ? parse_time(q->from_sql) : oldest;
-	if (*from < oldest)
-		*from = oldest; /* the day roll-up outlives the log: count only what it holds */
-	time_t latest = (now / 60 + 1) * 60;
-	*to = q->to_sql[0] ? parse_time(q->to_sql) : latest;
-	if (*to > latest)
-		*to = latest;
+	if (*from < oldest_day)
+		*from = oldest_day;
+	*to = q->to_sql[0] ? parse_time(q->to_sql) : (now / 60 + 1) * 60;
 	return *from >= 0 && *to > *from;
 }
 

@@ -41,7 +41,7 @@ struct charts_histogram_query {
 	long long handler_id;  /* 0: any */
 	const char *events_id; /* "": any */
 	const char *status;    /* "": any, "success", "fail" */
-	const char *from_sql;  /* "": from the log's oldest row; else "YYYY-MM-DD HH:MM:SS[.ffffff]" */
+	const char *from_sql;  /* "": the log's oldest row; else "YYYY-MM-DD HH:MM:SS[.ffffff]", not before its day */
 	const char *to_sql;    /* "": now; else exclusive, same form */
 };
 
