@@ -93,6 +93,11 @@ int charts_handler_periods(struct db *db, long long handler_id, time_t now, int 
 	return 0;
 }
 
+#define SPARK_HEAD                                                                                           \
+	"SELECT handler_id, TIMESTAMPDIFF(HOUR, ?, hour), status, SUM(executions) FROM exec_rollup_hour "    \
+	"WHERE handler_id IN ("
+#define SPARK_TAIL ") AND hour >= ? GROUP BY 1, 2, 3"
+
 int charts_sparklines(struct db *db, const long long *ids, size_t nids, time_t now,
                       long long (*ok)[CHARTS_SPARK_HOURS], long long (*fail)[CHARTS_SPARK_HOURS])
 {
@@ -102,28 +107,29 @@ int charts_sparklines(struct db *db, const long long *ids, size_t nids, time_t n
 		return 0;
 	if (nids > CHARTS_SPARK_IDS_MAX)
 		return -1;
-	/* Placeholders only: the ids are parameters. */
-	static const char head[] = "SELECT handler_id, TIMESTAMPDIFF(HOUR, ?, hour), status, SUM(executions) "
-	                           "FROM exec_rollup_hour WHERE handler_id IN (";
-	static const char tail[] = ") AND hour >= ? GROUP BY 1, 2, 3";
-	char sql[sizeof head + 3 * CHARTS_SPARK_IDS_MAX + sizeof tail];
-	size_t len = sizeof head - 1;
-	memcpy(sql, head, len);
-	for (size_t i = 0; i < nids; i++) {
-		memcpy(sql + len, i == 0 ? "?" : ", ?", i == 0 ? 1 : 3);
-		len += i == 0 ? 1 : 3;
+	/* One statement text for every page: db.c caches statements by the
+	 * text's address, so the list always passes CHARTS_SPARK_IDS_MAX ids,
+	 * 0 (no handler's) for the unused ones. */
+	static char sql[sizeof SPARK_HEAD + 3 * CHARTS_SPARK_IDS_MAX + sizeof SPARK_TAIL];
+	if (sql[0] == '\0') {
+		size_t len = sizeof SPARK_HEAD - 1;
+		memcpy(sql, SPARK_HEAD, len);
+		for (size_t i = 0; i < CHARTS_SPARK_IDS_MAX; i++) {
+			memcpy(sql + len, i == 0 ? "?" : ", ?", i == 0 ? 1 : 3);
+			len += i == 0 ? 1 : 3;
+		}
+		memcpy(sql + len, SPARK_TAIL, sizeof SPARK_TAIL);
 	}
-	memcpy(sql + len, tail, sizeof tail);
 	time_t start = (now / 3600 + 1) * 3600 - CHARTS_SPARK_HOURS * 3600;
 	char from[20];
 	charts_time_text(start, from);
 	struct db_param p[CHARTS_SPARK_IDS_MAX + 2];
 	p[0] = DB_STR(from);
-	for (size_t i = 0; i < nids; i++)
-		p[1 + i] = DB_INT(ids[i]);
-	p[1 + nids] = DB_STR(from);
+	for (size_t i = 0; i < CHARTS_SPARK_IDS_MAX; i++)
+		p[1 + i] = DB_INT(i < nids ? ids[i] : 0);
+	p[1 + CHARTS_SPARK_IDS_MAX] = DB_STR(from);
 	struct db_rows rows;
-	if (db_query(db, sql, p, nids + 2, &rows) != 0)
+	if (db_query(db, sql, p, CHARTS_SPARK_IDS_MAX + 2, &rows) != 0)
 		return -1;
 	for (size_t r = 0; r < rows.nrows; r++) {
 		long long id = db_cell_int(&rows, r, 0, 0), hour = db_cell_int(&rows, r, 1, -1);

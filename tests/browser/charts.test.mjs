@@ -80,6 +80,13 @@ test('the handler form: 24 h and 7 days of success rate and p50/p95', async () =
 
 test('the handler list: a sparkline per row, named with its counts', async () => {
   const { page } = await loggedInPage(browser, 'admin', { viewport: { width: 1280, height: 900 } });
+  // Pages of other lengths first: one statement serves every length (a cached
+  // statement with the wrong number of ids would leave the rows without one).
+  for (const size of [10, 25]) {
+    await page.goto(`${baseUrl}/handlers?size=${size}`);
+    const rows = await page.locator('#handlers tbody tr[data-id]').count();
+    assert.equal(await page.locator('#handlers tbody tr[data-id] .spark-wrap svg').count(), rows);
+  }
   await page.goto(`${baseUrl}/handlers?event=${EVENT}&status=enabled`);
   const spark = (id) => page.$eval(`#handlers tr[data-id="${id}"] .spark-wrap`, (w) => ({
     label: w.querySelector('svg').getAttribute('aria-label'),
