@@ -362,17 +362,20 @@ CREATE TABLE IF NOT EXISTS exec_rollup_day (
 -- Handlers already failing get their last run as an approximation.
 ALTER TABLE handlers ADD COLUMN IF NOT EXISTS failing_since DATETIME(6) NULL AFTER last_error;
 UPDATE handlers SET failing_since = last_run_at WHERE last_status = 'fail' AND failing_since IS NULL;
--- Dispatcher service workers (core/dispatch_service.c): each prov-dispatchd
--- --serve writes its one row every few seconds; /metrics reads them all.
+-- Dispatcher service workers (core/dispatch_service.c, dispatch_stats.c): each prov-dispatchd
+-- --serve writes its one row every few seconds from a reporter process that
+-- reads the workers' shared counters (nothing per event but two additions in
+-- memory); /metrics reads them all. exec_fallbacks: events prov-dispatch ran
+-- itself while a service was configured (one upsert each, on that slow path).
 CREATE TABLE IF NOT EXISTS dispatch_service_stats (
   host             VARCHAR(255) NOT NULL,
-  pid              INT UNSIGNED NOT NULL,
-  workers          INT UNSIGNED NOT NULL,
-  busy             INT UNSIGNED NOT NULL,
-  events_served    BIGINT UNSIGNED NOT NULL,
-  exec_fallbacks   BIGINT UNSIGNED NOT NULL,
-  started_at       DATETIME NOT NULL,
-  updated_at       DATETIME NOT NULL,
+  pid              INT UNSIGNED NOT NULL DEFAULT 0,
+  workers          INT UNSIGNED NOT NULL DEFAULT 0,   -- 0: stopped
+  busy             INT UNSIGNED NOT NULL DEFAULT 0,
+  events_served    BIGINT UNSIGNED NOT NULL DEFAULT 0, -- since the service started
+  exec_fallbacks   BIGINT UNSIGNED NOT NULL DEFAULT 0, -- ever
+  started_at       DATETIME NULL,
+  updated_at       DATETIME NULL,
   PRIMARY KEY (host)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 -- Panel and API answers by status (core/request_stats.c): each FastCGI

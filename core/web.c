@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "db.h"
+#include "request_stats.h"
 #include "route.h"
 #include "web_io.h"
 #include "web_tmpl.h"
@@ -194,6 +195,7 @@ static const char *status_text(int status)
 
 static void write_head(struct web_request *req, int status, const char *extra)
 {
+	request_stats_count(status);
 	FCGX_FPrintF(req->fcgx->out,
 	             "Status: %d %s\r\n"
 	             "Content-Type: text/html; charset=utf-8\r\n"
@@ -482,6 +484,8 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(app, &fcgx, pages, npages);
 		FCGX_Finish_r(&fcgx);
+		if (request_stats_flush(app->db, "panel") != 0) /* after the answer: it waits for none */
+			fprintf(stderr, "prov-panel: request counts: %s\n", db_error(app->db));
 	}
 	web_tmpl_clear();
 	return 0;
