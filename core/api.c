@@ -440,8 +440,9 @@ int api_serve(struct app *app, const struct api_route *routes, size_t nroutes)
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(app, &fcgx, routes, nroutes);
 		FCGX_Finish_r(&fcgx);
-		if (request_stats_flush(app->db, "api") != 0) /* after the answer: it waits for none */
-			fprintf(stderr, "prov-api: request counts: %s\n", db_error(app->db));
+		char err[512];
+		if (request_stats_flush(&app->db, &app->cfg, "api", err, sizeof err) != 0) /* after the answer */
+			fprintf(stderr, "prov-api: request counts: %s\n", err);
 	}
 	return 0;
 }

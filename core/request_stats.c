@@ -4,6 +4,8 @@
 #include "db.h"
 #include "monotonic.h"
 
+#include <stdio.h>
+
 #define STATUS_MIN 100
 #define STATUS_MAX 599
 
@@ -22,23 +24,25 @@ void request_stats_count(int status)
 	pending = 1;
 }
 
-int request_stats_flush(struct db *db, const char *program)
+int request_stats_flush(struct db **db, const struct config *cfg, const char *program, char *err,
+                        size_t errlen)
 {
 	long long now = monotonic_ms();
-	if (db == NULL || !pending || (last_flush_ms >= 0 && now - last_flush_ms < REQUEST_STATS_FLUSH_MS))
+	if (!pending || (last_flush_ms >= 0 && now - last_flush_ms < REQUEST_STATS_FLUSH_MS))
 		return 0;
 	last_flush_ms = now;
-	int rc = 0;
+	if (*db == NULL && (*db = db_open(cfg, err, errlen)) == NULL)
+		return -1;
 	for (int i = 0; i <= STATUS_MAX - STATUS_MIN; i++) {
 		if (counts[i] == 0)
 			continue;
 		struct db_param p[] = {DB_STR(program), DB_INT(i + STATUS_MIN), DB_INT(counts[i])};
-		if (db_exec(db, SQL_ADD, p, 3, NULL, NULL) != 0) {
-			rc = -1;
-			break;
+		if (db_exec(*db, SQL_ADD, p, 3, NULL, NULL) != 0) {
+			snprintf(err, errlen, "%s", db_error(*db));
+			return -1;
 		}
 		counts[i] = 0;
 	}
-	pending = rc != 0;
-	return rc;
+	pending = 0;
+	return 0;
 }

@@ -484,8 +484,9 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(app, &fcgx, pages, npages);
 		FCGX_Finish_r(&fcgx);
-		if (request_stats_flush(app->db, "panel") != 0) /* after the answer: it waits for none */
-			fprintf(stderr, "prov-panel: request counts: %s\n", db_error(app->db));
+		char err[512];
+		if (request_stats_flush(&app->db, &app->cfg, "panel", err, sizeof err) != 0) /* after the answer */
+			fprintf(stderr, "prov-panel: request counts: %s\n", err);
 	}
 	web_tmpl_clear();
 	return 0;
