@@ -26,7 +26,7 @@ int charts_handler_periods(struct db *db, long long handler_id, time_t now, int 
                            struct charts_period *periods, size_t n);
 
 #define CHARTS_SPARK_HOURS 24
-#define CHARTS_SPARK_IDS_MAX 200 /* handlers per statement: the largest list page */
+#define CHARTS_SPARK_IDS_MAX 100 /* handlers per statement: the largest list page */
 
 /* Successes and failures per hour of the last CHARTS_SPARK_HOURS (the last
  * holds now) of each of ids (at most CHARTS_SPARK_IDS_MAX), in one
