@@ -402,9 +402,13 @@ test('prov-loggen counts its rows in every roll-up, as logstore would have', () 
       assert.equal(sqlValue(`SELECT SUM(b0+b1+b2+b3+b4+b5+b6+b7+b8+b9+b10+b11+b12+b13+b14+b15) FROM ${table} WHERE ${synthetic}`),
         sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE ${synthetic} AND duration_us <= 300000000`), `${table}: buckets`);
     }
-    // Per hour too: the charts' bars.
-    assert.deepEqual(sql(`SELECT hour, SUM(executions) FROM exec_rollup_hour WHERE ${synthetic} GROUP BY 1 ORDER BY 1`),
-      sql(`SELECT DATE_FORMAT(dt, '%Y-%m-%d %H:00:00'), COUNT(*) FROM exec_logs WHERE ${synthetic} GROUP BY 1 ORDER BY 1`));
+    // Per minute, hour and day too: the charts' bars.
+    for (const [table, column, format] of [['exec_rollup', 'minute', '%Y-%m-%d %H:%i:00'],
+      ['exec_rollup_hour', 'hour', '%Y-%m-%d %H:00:00'], ['exec_rollup_day', 'day', '%Y-%m-%d 00:00:00']]) {
+      assert.deepEqual(sql(`SELECT ${column}, SUM(executions) FROM ${table} WHERE ${synthetic} GROUP BY 1 ORDER BY 1`),
+        sql(`SELECT DATE_FORMAT(dt, '${format}'), COUNT(*) FROM exec_logs WHERE ${synthetic} GROUP BY 1 ORDER BY 1`),
+        `${table} by ${column}`);
+    }
   } finally {
     clear();
   }
