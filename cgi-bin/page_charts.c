@@ -88,8 +88,9 @@ static void set_window(struct web_request *req, struct db *db, long long handler
 	if (ok + fail == 0)
 		snprintf(text, sizeof text, "%s: no executions.", w->title);
 	else
-		snprintf(text, sizeof text, "%s: %s execution%s, %.1f%% succeeded; duration p50 %s, p95 %s.", w->title,
-		         count, ok + fail == 1 ? "" : "s", 100.0 * (double)ok / (double)(ok + fail), d50, d95);
+		snprintf(text, sizeof text, "%s: %s execution%s, %.1f%% succeeded; duration p50 %s, p95 %s.",
+		         w->title, count, ok + fail == 1 ? "" : "s", 100.0 * (double)ok / (double)(ok + fail),
+		         d50, d95);
 	set_field(req, key, "Summary", text);
 
 	top = top > 0 ? top * 1.1 : 1000;
@@ -157,12 +158,13 @@ void charts_set_sparklines(struct web_request *req, struct db *db, const struct 
 		if (all_ok + all_fail == 0)
 			snprintf(text, sizeof text, "24 h: no runs");
 		else
-			snprintf(text, sizeof text, "24 h: %s run%s, %s failed", a, all_ok + all_fail == 1 ? "" : "s", b);
+			snprintf(text, sizeof text, "24 h: %s run%s, %s failed", a,
+			         all_ok + all_fail == 1 ? "" : "s", b);
 		snprintf(key, sizeof key, "Handlers.%zu.SparkText", i);
 		web_set(req, key, text);
 		char label[256];
-		snprintf(label, sizeof label, "Executions per hour of handler #%lld over the last 24 h: %s", ids[i],
-		         text + 6);
+		snprintf(label, sizeof label, "Executions per hour of handler #%lld over the last 24 h: %s",
+		         ids[i], text + 6);
 		struct charts_svg svg;
 		charts_svg_init(&svg);
 		snprintf(key, sizeof key, "Handlers.%zu.Spark", i);
@@ -233,8 +235,9 @@ void charts_set_logs(struct web_request *req, struct db *db, const struct logs_q
 		snprintf(per, sizeof per, h.width == 86400 ? "day" : "%ld days", h.width / 86400);
 	else
 		snprintf(per, sizeof per, h.grain == CHARTS_HOUR ? "hour" : "minute");
-	snprintf(text, sizeof text, "%s executions from %.16s to %.16s UTC: %s succeeded, %s failed; one bar per %s.",
-	         all, first, last, ok, fail, per);
+	snprintf(text, sizeof text,
+	         "%s executions from %.16s to %.16s UTC: %s succeeded, %s failed; one bar per %s.", all,
+	         first, last, ok, fail, per);
 	web_set(req, "Histogram.Summary", text);
 	first[16] = last[16] = '\0';
 	web_set(req, "Histogram.From", first);
@@ -243,7 +246,8 @@ void charts_set_logs(struct web_request *req, struct db *db, const struct logs_q
 	web_set(req, "Histogram.Top", all);
 	struct charts_svg svg;
 	charts_svg_init(&svg);
-	snprintf(text, sizeof text, "Executions per %s, successes and failures stacked; a bar narrows the dates", per);
+	snprintf(text, sizeof text,
+	         "Executions per %s, successes and failures stacked; a bar narrows the dates", per);
 	set_svg(req, "Histogram.Svg", &svg, charts_histogram(&svg, bars, h.n, "histogram-title", text));
 }
 
@@ -307,8 +311,8 @@ void charts_set_health(struct web_request *req, struct db *db)
 		set_field(req, key, "Why", s->why);
 	}
 	web_set_int(req, "Health.LateCount", (long long)late);
-	int problems = h.failing_count > 0 || late > 0 || h.retry_due > 0 || h.spool_waiting > 0 ||
-	               h.spool_corrupt > 0;
+	int problems =
+	    h.failing_count > 0 || late > 0 || h.retry_due > 0 || h.spool_waiting > 0 || h.spool_corrupt > 0;
 	web_set_int(req, "Health.Problems", problems);
 	health_free(&h);
 }

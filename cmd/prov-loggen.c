@@ -163,10 +163,10 @@ static const char SQL_GENERATE[] =
  * verdict: a failure is 'failed', a response refusing the action
  * 'forbidden', one carrying data 'modified', any other 'unchanged'. */
 #define ROLLUP_VERDICT                                                                                       \
-	"IF(status = 'fail', 'failed', IF(JSON_VALUE(response_body, '$.allow') = 'false', 'forbidden', "   \
+	"IF(status = 'fail', 'failed', IF(JSON_VALUE(response_body, '$.allow') = 'false', 'forbidden', "     \
 	"IF(JSON_EXISTS(response_body, '$.data'), 'modified', 'unchanged')))"
 #define ROLLUP_COUNTS_ADD                                                                                    \
-	"executions = executions + VALUES(executions), duration_us_sum = duration_us_sum + "               \
+	"executions = executions + VALUES(executions), duration_us_sum = duration_us_sum + "                 \
 	"VALUES(duration_us_sum)"
 static const struct rollup_target {
 	const char *table, *columns, *key;
@@ -190,8 +190,9 @@ static int rollup_sql(const struct rollup_target *t, char *sql, size_t len)
 	size_t nb = 0, nn = 0, na = 0;
 	for (int b = 0; b < METRICS_BUCKETS; b++) {
 		long long low = b == 0 ? -1 : metrics_bucket_us[b - 1];
-		nb += (size_t)snprintf(buckets + nb, sizeof buckets - nb, ", SUM(duration_us > %lld AND duration_us <= %lld)",
-		                       low, metrics_bucket_us[b]);
+		nb += (size_t)snprintf(buckets + nb, sizeof buckets - nb,
+		                       ", SUM(duration_us > %lld AND duration_us <= %lld)", low,
+		                       metrics_bucket_us[b]);
 		nn += (size_t)snprintf(names + nn, sizeof names - nn, ", b%d", b);
 		na += (size_t)snprintf(adds + na, sizeof adds - na, ", b%d = b%d + VALUES(b%d)", b, b, b);
 	}
@@ -217,7 +218,8 @@ static int rollup_batch(struct db *db, unsigned long long first_id, unsigned lon
 		}
 		struct db_param params[] = {DB_INT(first_id), DB_INT(last_id)};
 		if (db_exec(db, sql, params, 2, NULL, NULL) != 0) {
-			fprintf(stderr, PROG ": roll-up of %s failed: %s\n", rollup_targets[i].table, db_error(db));
+			fprintf(stderr, PROG ": roll-up of %s failed: %s\n", rollup_targets[i].table,
+			        db_error(db));
 			return -1;
 		}
 	}

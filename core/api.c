@@ -441,7 +441,8 @@ int api_serve(struct app *app, const struct api_route *routes, size_t nroutes)
 		serve_one(app, &fcgx, routes, nroutes);
 		FCGX_Finish_r(&fcgx);
 		char err[512];
-		if (request_stats_flush(&app->db, &app->cfg, "api", err, sizeof err) != 0) /* after the answer */
+		if (request_stats_flush(&app->db, &app->cfg, "api", err, sizeof err) !=
+		    0) /* after the answer */
 			fprintf(stderr, "prov-api: request counts: %s\n", err);
 	}
 	return 0;

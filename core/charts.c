@@ -161,8 +161,8 @@ static int stacked_bar(struct charts_svg *svg, double x, double width, long long
 		rc = add(svg, "<rect class=\"ok\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>", x,
 		         100 - h_ok, width, h_ok);
 	if (rc == 0 && h_fail > 0)
-		rc = add(svg, "<rect class=\"fail\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>", x,
-		         100 - h_ok - h_fail, width, h_fail);
+		rc = add(svg, "<rect class=\"fail\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"/>",
+		         x, 100 - h_ok - h_fail, width, h_fail);
 	return rc;
 }
 
@@ -170,14 +170,16 @@ int charts_sparkline(struct charts_svg *svg, const long long *ok, const long lon
                      const char *label)
 {
 	long long top = largest(ok, fail, n);
-	int rc = add(svg,
-	             "<svg class=\"chart spark\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %zu 100\" "
-	             "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"",
-	             n * 10);
+	int rc =
+	    add(svg,
+	        "<svg class=\"chart spark\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %zu 100\" "
+	        "preserveAspectRatio=\"none\" role=\"img\" aria-label=\"",
+	        n * 10);
 	rc = rc ? rc : add_text(svg, label);
 	rc = rc ? rc : add(svg, "\"><title>");
 	rc = rc ? rc : add_text(svg, label);
-	rc = rc ? rc : add(svg, "</title><line class=\"base\" x1=\"0\" y1=\"99\" x2=\"%zu\" y2=\"99\"/>", n * 10);
+	rc = rc ? rc
+	        : add(svg, "</title><line class=\"base\" x1=\"0\" y1=\"99\" x2=\"%zu\" y2=\"99\"/>", n * 10);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = stacked_bar(svg, (double)i * 10 + 1, 8, ok[i], fail[i], top);
 	return rc ? rc : add(svg, "</svg>");
@@ -190,10 +192,11 @@ int charts_histogram(struct charts_svg *svg, const struct charts_bar *bars, size
 	for (size_t i = 0; i < n; i++)
 		if (bars[i].ok + bars[i].fail > top)
 			top = bars[i].ok + bars[i].fail;
-	int rc = add(svg,
-	             "<svg class=\"chart histogram\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %zu 100\" "
-	             "preserveAspectRatio=\"none\" role=\"group\" aria-labelledby=\"",
-	             n * 10);
+	int rc =
+	    add(svg,
+	        "<svg class=\"chart histogram\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %zu 100\" "
+	        "preserveAspectRatio=\"none\" role=\"group\" aria-labelledby=\"",
+	        n * 10);
 	rc = rc ? rc : add_text(svg, id);
 	rc = rc ? rc : add(svg, "\"><title id=\"");
 	rc = rc ? rc : add_text(svg, id);
@@ -201,7 +204,8 @@ int charts_histogram(struct charts_svg *svg, const struct charts_bar *bars, size
 	rc = rc ? rc : add_text(svg, title);
 	rc = rc ? rc : add(svg, "</title>");
 	for (int g = 1; rc == 0 && g < 4; g++)
-		rc = add(svg, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%zu\" y2=\"%d\"/>", g * 25, n * 10, g * 25);
+		rc = add(svg, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%zu\" y2=\"%d\"/>", g * 25,
+		         n * 10, g * 25);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const struct charts_bar *b = &bars[i];
 		int link = b->href[0] != '\0';
@@ -217,11 +221,16 @@ int charts_histogram(struct charts_svg *svg, const struct charts_bar *bars, size
 		rc = rc ? rc : add(svg, "<title>");
 		rc = rc ? rc : add_text(svg, b->label);
 		/* The whole column takes the click, not only the drawn part. */
-		rc = rc ? rc : add(svg, "</title><rect class=\"hit\" x=\"%zu\" y=\"0\" width=\"10\" height=\"100\"/>", i * 10);
+		rc = rc ? rc
+		        : add(svg,
+		              "</title><rect class=\"hit\" x=\"%zu\" y=\"0\" width=\"10\" height=\"100\"/>",
+		              i * 10);
 		rc = rc ? rc : stacked_bar(svg, (double)i * 10 + 1, 8, b->ok, b->fail, top);
 		rc = rc ? rc : add(svg, link ? "</a>" : "</g>");
 	}
-	return rc ? rc : add(svg, "<line class=\"base\" x1=\"0\" y1=\"99.5\" x2=\"%zu\" y2=\"99.5\"/></svg>", n * 10);
+	return rc ? rc
+	          : add(svg, "<line class=\"base\" x1=\"0\" y1=\"99.5\" x2=\"%zu\" y2=\"99.5\"/></svg>",
+	                n * 10);
 }
 
 static double y_of(double value, double ymax)
@@ -244,7 +253,8 @@ static int line_path(struct charts_svg *svg, const struct charts_series *s, size
 		int starts = i == 0 || s->values[i - 1] < 0;
 		int alone = starts && (i + 1 == npoints || s->values[i + 1] < 0);
 		if (alone)
-			rc = add(svg, "M%.2f %.2fH%.2f", x - step / 4 < 0 ? 0 : x - step / 4, y, x + step / 4);
+			rc =
+			    add(svg, "M%.2f %.2fH%.2f", x - step / 4 < 0 ? 0 : x - step / 4, y, x + step / 4);
 		else
 			rc = add(svg, "%s%.2f %.2f", starts ? "M" : "L", x, y);
 	}
@@ -255,10 +265,11 @@ int charts_lines(struct charts_svg *svg, const struct charts_series *series, siz
                  double ymax, const char *id, const char *title)
 {
 	double width = npoints > 1 ? (double)(npoints - 1) * 10 : 10;
-	int rc = add(svg,
-	             "<svg class=\"chart lines\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f 100\" "
-	             "preserveAspectRatio=\"none\" role=\"img\" aria-labelledby=\"",
-	             width);
+	int rc =
+	    add(svg,
+	        "<svg class=\"chart lines\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f 100\" "
+	        "preserveAspectRatio=\"none\" role=\"img\" aria-labelledby=\"",
+	        width);
 	rc = rc ? rc : add_text(svg, id);
 	rc = rc ? rc : add(svg, "\"><title id=\"");
 	rc = rc ? rc : add_text(svg, id);
@@ -267,7 +278,8 @@ int charts_lines(struct charts_svg *svg, const struct charts_series *series, siz
 	rc = rc ? rc : add(svg, "</title>");
 	for (int g = 1; rc == 0 && g < 4; g++)
 		rc = add(svg,
-		         "<line class=\"grid\" vector-effect=\"non-scaling-stroke\" x1=\"0\" y1=\"%.2f\" x2=\"%.0f\" "
+		         "<line class=\"grid\" vector-effect=\"non-scaling-stroke\" x1=\"0\" y1=\"%.2f\" "
+		         "x2=\"%.0f\" "
 		         "y2=\"%.2f\"/>",
 		         y_of(ymax * g / 4, ymax), width, y_of(ymax * g / 4, ymax));
 	for (size_t s = 0; rc == 0 && s < nseries; s++)

@@ -25,11 +25,10 @@ static const char SQL_OLDEST[] = "SELECT DATE_FORMAT(MIN(dt), '%Y-%m-%d %H:%i:%s
  * starts with the minute. Parameters: start, width, from, to, event twice,
  * status twice[, handler twice]. */
 #define HISTOGRAM(table, column, handler_where)                                                              \
-	"SELECT TIMESTAMPDIFF(SECOND, ?, " column ") DIV ?, status, SUM(executions) FROM " table              \
+	"SELECT TIMESTAMPDIFF(SECOND, ?, " column ") DIV ?, status, SUM(executions) FROM " table             \
 	" WHERE " handler_where column " >= ? AND " column " < ? AND (? = '' OR events_id = ?) "             \
 	"AND (? = '' OR status = ?) GROUP BY 1, 2"
-static const char SQL_MINUTES[] =
-    HISTOGRAM("exec_rollup", "minute", "(? = 0 OR handler_id = ?) AND ");
+static const char SQL_MINUTES[] = HISTOGRAM("exec_rollup", "minute", "(? = 0 OR handler_id = ?) AND ");
 static const char SQL_HOURS_ALL[] = HISTOGRAM("exec_rollup_hour", "hour", "");
 static const char SQL_HOURS_ONE[] = HISTOGRAM("exec_rollup_hour", "hour", "handler_id = ? AND ");
 static const char SQL_DAYS_ALL[] = HISTOGRAM("exec_rollup_day", "day", "");
@@ -71,7 +70,8 @@ int charts_handler_periods(struct db *db, long long handler_id, time_t now, int 
 	char from[20], to[20];
 	charts_time_text(start, from);
 	charts_time_text(end, to);
-	struct db_param p[] = {DB_STR(from), DB_INT(step_hours), DB_INT(handler_id), DB_STR(from), DB_STR(to)};
+	struct db_param p[] = {DB_STR(from), DB_INT(step_hours), DB_INT(handler_id), DB_STR(from),
+	                       DB_STR(to)};
 	struct db_rows rows;
 	if (db_query(db, SQL_PERIODS, p, 5, &rows) != 0)
 		return -1;

@@ -41,8 +41,9 @@ struct charts_histogram_query {
 	long long handler_id;  /* 0: any */
 	const char *events_id; /* "": any */
 	const char *status;    /* "": any, "success", "fail" */
-	const char *from_sql;  /* "": the log's oldest row; else "YYYY-MM-DD HH:MM:SS[.ffffff]", not before its day */
-	const char *to_sql;    /* "": now; else exclusive, same form */
+	const char
+	    *from_sql; /* "": the log's oldest row; else "YYYY-MM-DD HH:MM:SS[.ffffff]", not before its day */
+	const char *to_sql; /* "": now; else exclusive, same form */
 };
 
 enum charts_grain { CHARTS_MINUTE, CHARTS_HOUR, CHARTS_DAY };

@@ -598,7 +598,8 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	counters = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counters == MAP_FAILED)
 		counters = NULL;
-	if (slots == NULL || counters == NULL || stdio_open() != 0 || sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+	if (slots == NULL || counters == NULL || stdio_open() != 0 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
 		fprintf(stderr, "%s: cannot start the workers: %s\n", prog, strerror(errno));
 		free(slots);
 		if (counters != NULL)

@@ -86,10 +86,10 @@ int dsvc_read_data(int fd, char *buf, size_t cap, long timeout_ms, size_t *len);
  * each worker adds to it with atomic operations (no system call, nothing per
  * event but two additions); the reporter process reads it. */
 struct dsvc_counters {
-	int workers;        /* the pool's size */
-	int busy;           /* workers running an event now */
-	long long served;   /* events run since the service started */
-	long long started;  /* the service's start (Unix time) */
+	int workers;       /* the pool's size */
+	int busy;          /* workers running an event now */
+	long long served;  /* events run since the service started */
+	long long started; /* the service's start (Unix time) */
 };
 
 /* The reporter: a process of its own next to the workers (restarted like

@@ -9,8 +9,10 @@
 #define SPOOL_SCAN_MAX 100000
 
 static const char SQL_FAILING[] =
-    "SELECT id, name, consecutive_failures, DATE_FORMAT(IFNULL(failing_since, last_run_at), '%Y-%m-%d %H:%i'), "
-    "TIMESTAMPDIFF(SECOND, IFNULL(failing_since, last_run_at), UTC_TIMESTAMP(6)), LEFT(IFNULL(last_error, ''), "
+    "SELECT id, name, consecutive_failures, DATE_FORMAT(IFNULL(failing_since, last_run_at), '%Y-%m-%d "
+    "%H:%i'), "
+    "TIMESTAMPDIFF(SECOND, IFNULL(failing_since, last_run_at), UTC_TIMESTAMP(6)), LEFT(IFNULL(last_error, "
+    "''), "
     "200), status FROM handlers WHERE last_status = 'fail' AND status <> 'archived' "
     "ORDER BY IFNULL(failing_since, last_run_at), id LIMIT ?";
 static const char SQL_FAILING_COUNT[] =
@@ -89,22 +91,24 @@ static void judge(struct health_service *s, long long publish_wait, long long lo
 	if (strcmp(s->name, "retry_worker") == 0) {
 		s->late = s->age_seconds < 0 || s->age_seconds > HEALTH_WORKER_LATE_SECONDS;
 		if (s->late)
-			snprintf(s->why, sizeof s->why, "%s%s%s: retries and the spool wait until prov-worker runs",
-			         s->age_seconds < 0 ? "never run" : "last ran ", s->age_seconds < 0 ? "" : age,
-			         s->age_seconds < 0 ? "" : " ago");
+			snprintf(s->why, sizeof s->why,
+			         "%s%s%s: retries and the spool wait until prov-worker runs",
+			         s->age_seconds < 0 ? "never run" : "last ran ",
+			         s->age_seconds < 0 ? "" : age, s->age_seconds < 0 ? "" : " ago");
 	} else if (strcmp(s->name, "log_purge") == 0 || strcmp(s->name, "retention") == 0) {
 		s->late = log_age > HEALTH_PURGE_LATE_SECONDS &&
 		          (s->age_seconds < 0 || s->age_seconds > HEALTH_PURGE_LATE_SECONDS);
 		if (s->late)
 			snprintf(s->why, sizeof s->why, "%s%s%s: the daily prov-admin logs purge has not run",
-			         s->age_seconds < 0 ? "never run" : "last ran ", s->age_seconds < 0 ? "" : age,
-			         s->age_seconds < 0 ? "" : " ago");
+			         s->age_seconds < 0 ? "never run" : "last ran ",
+			         s->age_seconds < 0 ? "" : age, s->age_seconds < 0 ? "" : " ago");
 	} else if (strcmp(s->name, "cache_manager") == 0) {
 		s->late = publish_wait > HEALTH_PUBLISH_LATE_SECONDS;
 		if (s->late) {
 			health_age_text(publish_wait, age, sizeof age);
 			snprintf(s->why, sizeof s->why,
-			         "handler edits made %s ago are not published: restart it, or run prov-cache watch",
+			         "handler edits made %s ago are not published: restart it, or run prov-cache "
+			         "watch",
 			         age);
 		}
 	}
@@ -123,7 +127,8 @@ static int read_services(struct db *db, struct health_summary *h)
 		struct health_service *s = &h->services[h->nservices++];
 		snprintf(s->name, sizeof s->name, "%s", db_cell(&rows, r, 0) ? db_cell(&rows, r, 0) : "");
 		snprintf(s->title, sizeof s->title, "%s", db_cell(&rows, r, 1) ? db_cell(&rows, r, 1) : "");
-		snprintf(s->last_run, sizeof s->last_run, "%s", db_cell(&rows, r, 2) ? db_cell(&rows, r, 2) : "");
+		snprintf(s->last_run, sizeof s->last_run, "%s",
+		         db_cell(&rows, r, 2) ? db_cell(&rows, r, 2) : "");
 		s->age_seconds = db_cell_int(&rows, r, 3, -1);
 		judge(s, publish_wait, log_age);
 		h->nlate += s->late != 0;

@@ -7,17 +7,17 @@
 
 #include "db.h"
 
-#define HEALTH_FAILING_SHOWN 20            /* failing handlers listed (the count is of all) */
-#define HEALTH_COUNT_CAP 10000             /* counts stop here: "more than 10,000" */
-#define HEALTH_WORKER_LATE_SECONDS 600     /* the retry worker runs every few seconds */
-#define HEALTH_PURGE_LATE_SECONDS 129600   /* the purge runs daily: 36 h */
-#define HEALTH_PUBLISH_LATE_SECONDS 600    /* an edit waits this long for prov-cache watch */
+#define HEALTH_FAILING_SHOWN 20          /* failing handlers listed (the count is of all) */
+#define HEALTH_COUNT_CAP 10000           /* counts stop here: "more than 10,000" */
+#define HEALTH_WORKER_LATE_SECONDS 600   /* the retry worker runs every few seconds */
+#define HEALTH_PURGE_LATE_SECONDS 129600 /* the purge runs daily: 36 h */
+#define HEALTH_PUBLISH_LATE_SECONDS 600  /* an edit waits this long for prov-cache watch */
 #define HEALTH_SERVICES_MAX 8
 
 struct health_service {
 	char name[64];
 	char title[256];
-	char last_run[20]; /* "YYYY-MM-DD HH:MM" UTC, "" never */
+	char last_run[20];     /* "YYYY-MM-DD HH:MM" UTC, "" never */
 	long long age_seconds; /* -1: never */
 	int late;
 	char why[256]; /* when late */

@@ -204,8 +204,8 @@ static int update_handler(struct db *db, const struct logstore_entry *e)
 	delivery_time_text(r->started_us, 0, dt, sizeof dt);
 	char *error = clean_or_null(r->success ? NULL : r->error, LOGSTORE_ERROR_MAX, NULL);
 	const char *status = r->success ? "success" : "fail";
-	struct db_param p[] = {DB_STR(status), DB_STR(dt),            DB_STR_OR_NULL(error), DB_STR(status),
-	                       DB_STR(status), DB_STR(dt),            DB_INT(e->handler_id), DB_STR(dt)};
+	struct db_param p[] = {DB_STR(status), DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
+	                       DB_STR(status), DB_STR(dt), DB_INT(e->handler_id), DB_STR(dt)};
 	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 8, NULL, NULL);
 	free(error);
 	return rc;

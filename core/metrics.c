@@ -44,7 +44,8 @@ static const char SQL_DISPATCH[] =
     "SELECT host, workers, busy, events_served, exec_fallbacks, "
     "IFNULL(TIMESTAMPDIFF(SECOND, updated_at, UTC_TIMESTAMP()), -1) FROM dispatch_service_stats "
     "ORDER BY host LIMIT 10000";
-static const char SQL_REQUESTS[] = "SELECT program, status, requests FROM request_stats ORDER BY program, status";
+static const char SQL_REQUESTS[] =
+    "SELECT program, status, requests FROM request_stats ORDER BY program, status";
 #define DISPATCH_FRESH_SECONDS (3 * DISPATCH_STATS_INTERVAL_S) /* a report missed twice: not up */
 
 struct collect {
@@ -255,18 +256,21 @@ static int dispatch_services(struct collect *c)
 	struct db_rows rows;
 	if (query(c, SQL_DISPATCH, &rows) != 0)
 		return -1;
-	int rc = metrics_family(c->out, "prov_dispatch_service_up", "gauge",
-	                        "1 when a host's prov-dispatchd --serve reported in the last 15 s with workers.");
+	int rc =
+	    metrics_family(c->out, "prov_dispatch_service_up", "gauge",
+	                   "1 when a host's prov-dispatchd --serve reported in the last 15 s with workers.");
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
 		long long age = db_cell_int(&rows, r, 5, -1);
 		struct metrics_label l[] = {{"host", cell(&rows, r, 0)}};
 		rc = metrics_sample_int(c->out, "prov_dispatch_service_up", l, 1,
-		                        age >= 0 && age <= DISPATCH_FRESH_SECONDS && db_cell_int(&rows, r, 1, 0) > 0);
+		                        age >= 0 && age <= DISPATCH_FRESH_SECONDS &&
+		                            db_cell_int(&rows, r, 1, 0) > 0);
 	}
 	if (rc == 0)
-		rc = metrics_family(c->out, "prov_dispatch_service_workers", "gauge",
-		                    "A host's dispatcher service workers by state (busy: running an event), as last "
-		                    "reported.");
+		rc = metrics_family(
+		    c->out, "prov_dispatch_service_workers", "gauge",
+		    "A host's dispatcher service workers by state (busy: running an event), as last "
+		    "reported.");
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
 		long long workers = db_cell_int(&rows, r, 1, 0), busy = db_cell_int(&rows, r, 2, 0);
 		struct metrics_label b[] = {{"host", cell(&rows, r, 0)}, {"state", "busy"}},
@@ -299,7 +303,8 @@ static int requests(struct collect *c)
 	                        "counts at most every 5 s).");
 	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
 		struct metrics_label l[] = {{"program", cell(&rows, r, 0)}, {"status", cell(&rows, r, 1)}};
-		rc = metrics_sample_int(c->out, "prov_http_requests_total", l, 2, db_cell_int(&rows, r, 2, 0));
+		rc =
+		    metrics_sample_int(c->out, "prov_http_requests_total", l, 2, db_cell_int(&rows, r, 2, 0));
 	}
 	db_rows_free(&rows);
 	return rc;

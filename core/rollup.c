@@ -30,7 +30,7 @@ static const char SQL_TOTALS[] =
     ") ON DUPLICATE KEY UPDATE " COUNTS_ADD;
 /* The hour and day rows (no verdict), for the panel's charts. */
 #define PERIOD_UPSERT(table, column)                                                                         \
-	"INSERT INTO " table " (" column ", handler_id, events_id, status, trigger_kind, executions, "        \
+	"INSERT INTO " table " (" column ", handler_id, events_id, status, trigger_kind, executions, "       \
 	"duration_us_sum, " BUCKET_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, " BUCKET_PARAMS                   \
 	") ON DUPLICATE KEY UPDATE " COUNTS_ADD
 static const char SQL_HOUR[] = PERIOD_UPSERT("exec_rollup_hour", "hour");
@@ -212,7 +212,8 @@ int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 		if (db_exec(db, SQL_ROLLUP, p, k, NULL, NULL) != 0)
 			return -1;
 	}
-	if (write_periods(db, SQL_HOUR, rows, nrows, 13) != 0 || write_periods(db, SQL_DAY, rows, nrows, 10) != 0)
+	if (write_periods(db, SQL_HOUR, rows, nrows, 13) != 0 ||
+	    write_periods(db, SQL_DAY, rows, nrows, 10) != 0)
 		return -1;
 	/* The totals in their own key order (the rows may span minutes). */
 	const struct rollup_row **order = calloc(nrows, sizeof *order);

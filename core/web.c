@@ -485,7 +485,8 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 		serve_one(app, &fcgx, pages, npages);
 		FCGX_Finish_r(&fcgx);
 		char err[512];
-		if (request_stats_flush(&app->db, &app->cfg, "panel", err, sizeof err) != 0) /* after the answer */
+		if (request_stats_flush(&app->db, &app->cfg, "panel", err, sizeof err) !=
+		    0) /* after the answer */
 			fprintf(stderr, "prov-panel: request counts: %s\n", err);
 	}
 	web_tmpl_clear();

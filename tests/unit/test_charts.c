@@ -86,8 +86,10 @@ static void sparkline_stacks_failures_on_successes(void **state)
 	assert_int_equal(occurrences(svg.text, "class=\"ok\""), 2);
 	assert_int_equal(occurrences(svg.text, "class=\"fail\""), 2);
 	/* The largest slot (100) is full height; one failure of 100 still shows (at least 2). */
-	assert_non_null(strstr(svg.text, "<rect class=\"ok\" x=\"1.00\" y=\"0.00\" width=\"8.00\" height=\"100.00\"/>"));
-	assert_non_null(strstr(svg.text, "<rect class=\"fail\" x=\"31.00\" y=\"98.00\" width=\"8.00\" height=\"2.00\"/>"));
+	assert_non_null(
+	    strstr(svg.text, "<rect class=\"ok\" x=\"1.00\" y=\"0.00\" width=\"8.00\" height=\"100.00\"/>"));
+	assert_non_null(strstr(
+	    svg.text, "<rect class=\"fail\" x=\"31.00\" y=\"98.00\" width=\"8.00\" height=\"2.00\"/>"));
 	assert_true(strcmp(svg.text + svg.len - 6, "</svg>") == 0);
 	charts_svg_free(&svg);
 }
@@ -103,9 +105,12 @@ static void histogram_bars_are_links_with_names(void **state)
 	struct charts_svg svg;
 	charts_svg_init(&svg);
 	assert_int_equal(charts_histogram(&svg, bars, 3, "h-title", "Executions <per day>"), 0);
-	assert_non_null(strstr(svg.text, "aria-labelledby=\"h-title\"><title id=\"h-title\">Executions &lt;per day&gt;</title>"));
-	assert_non_null(strstr(svg.text, "<a class=\"bar\" href=\"/logs?from=2026-01-01&amp;to=2026-01-01&amp;q=a%26b\" "
-	                                 "aria-label=\"2026-01-01 UTC: 4 succeeded, 0 failed\">"));
+	assert_non_null(
+	    strstr(svg.text,
+	           "aria-labelledby=\"h-title\"><title id=\"h-title\">Executions &lt;per day&gt;</title>"));
+	assert_non_null(
+	    strstr(svg.text, "<a class=\"bar\" href=\"/logs?from=2026-01-01&amp;to=2026-01-01&amp;q=a%26b\" "
+	                     "aria-label=\"2026-01-01 UTC: 4 succeeded, 0 failed\">"));
 	assert_non_null(strstr(svg.text, "href=\"/logs?x=&quot;&gt;&lt;script&gt;\""));
 	assert_null(strstr(svg.text, "<script"));
 	/* A bar without an address is a group, not a link; every column has its hit area. */
