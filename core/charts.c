@@ -166,6 +166,22 @@ static int stacked_bar(struct charts_svg *svg, double x, double width, long long
 	return rc;
 }
 
+/* <svg ...><title id=ID>TITLE</title>: a chart named by its title. */
+static int open_titled(struct charts_svg *svg, const char *cls, double width, const char *role,
+                       const char *id, const char *title)
+{
+	int rc = add(svg,
+	             "<svg class=\"chart %s\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f 100\" "
+	             "preserveAspectRatio=\"none\" role=\"%s\" aria-labelledby=\"",
+	             cls, width, role);
+	rc = rc ? rc : add_text(svg, id);
+	rc = rc ? rc : add(svg, "\"><title id=\"");
+	rc = rc ? rc : add_text(svg, id);
+	rc = rc ? rc : add(svg, "\">");
+	rc = rc ? rc : add_text(svg, title);
+	return rc ? rc : add(svg, "</title>");
+}
+
 int charts_sparkline(struct charts_svg *svg, const long long *ok, const long long *fail, size_t n,
                      const char *label)
 {
@@ -192,17 +208,7 @@ int charts_histogram(struct charts_svg *svg, const struct charts_bar *bars, size
 	for (size_t i = 0; i < n; i++)
 		if (bars[i].ok + bars[i].fail > top)
 			top = bars[i].ok + bars[i].fail;
-	int rc =
-	    add(svg,
-	        "<svg class=\"chart histogram\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %zu 100\" "
-	        "preserveAspectRatio=\"none\" role=\"group\" aria-labelledby=\"",
-	        n * 10);
-	rc = rc ? rc : add_text(svg, id);
-	rc = rc ? rc : add(svg, "\"><title id=\"");
-	rc = rc ? rc : add_text(svg, id);
-	rc = rc ? rc : add(svg, "\">");
-	rc = rc ? rc : add_text(svg, title);
-	rc = rc ? rc : add(svg, "</title>");
+	int rc = open_titled(svg, "histogram", (double)n * 10, "group", id, title);
 	for (int g = 1; rc == 0 && g < 4; g++)
 		rc = add(svg, "<line class=\"grid\" x1=\"0\" y1=\"%d\" x2=\"%zu\" y2=\"%d\"/>", g * 25,
 		         n * 10, g * 25);
@@ -265,17 +271,7 @@ int charts_lines(struct charts_svg *svg, const struct charts_series *series, siz
                  double ymax, const char *id, const char *title)
 {
 	double width = npoints > 1 ? (double)(npoints - 1) * 10 : 10;
-	int rc =
-	    add(svg,
-	        "<svg class=\"chart lines\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f 100\" "
-	        "preserveAspectRatio=\"none\" role=\"img\" aria-labelledby=\"",
-	        width);
-	rc = rc ? rc : add_text(svg, id);
-	rc = rc ? rc : add(svg, "\"><title id=\"");
-	rc = rc ? rc : add_text(svg, id);
-	rc = rc ? rc : add(svg, "\">");
-	rc = rc ? rc : add_text(svg, title);
-	rc = rc ? rc : add(svg, "</title>");
+	int rc = open_titled(svg, "lines", width, "img", id, title);
 	for (int g = 1; rc == 0 && g < 4; g++)
 		rc = add(svg,
 		         "<line class=\"grid\" vector-effect=\"non-scaling-stroke\" x1=\"0\" y1=\"%.2f\" "
