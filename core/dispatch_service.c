@@ -547,6 +547,7 @@ static pid_t spawn_reporter(void)
 	if (pid == 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
 			_exit(0);
+		prctl(PR_SET_NAME, DSVC_REPORTER_NAME); /* ps and the tests tell it from the workers */
 		exit(reporter_fn(reporter_ctx, counters));
 	}
 	return pid;

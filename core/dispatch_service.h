@@ -97,6 +97,7 @@ struct dsvc_counters {
  * for it with sigtimedwait) and returns its exit code. Set before
  * dsvc_serve; NULL: none. */
 typedef int (*dsvc_reporter_fn)(void *ctx, const struct dsvc_counters *counters);
+#define DSVC_REPORTER_NAME "prov-dsvc-stats" /* its process name (comm) */
 void dsvc_set_reporter(dsvc_reporter_fn reporter, void *ctx);
 
 /* The pool: fork `workers` processes that each call worker_main(ctx) (which

@@ -33,9 +33,12 @@ function serviceConfig(name, keys = {}) {
   });
 }
 
+// The service's workers: its children but the metrics reporter (DSVC_REPORTER_NAME).
 function children(pid) {
+  const comm = (p) => { try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim(); } catch { return ''; } };
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+      .filter((p) => comm(p) !== 'prov-dsvc-stats');
   } catch { return []; }
 }
 
