@@ -416,7 +416,8 @@ static void peer_done(void)
 		__atomic_store_n(&busy_peers[busy_slot], 0u, __ATOMIC_SEQ_CST);
 }
 
-static struct dsvc_counters *counters; /* shared (MAP_SHARED), NULL before dsvc_serve */
+static struct dsvc_counters *counters;   /* shared (MAP_SHARED), NULL before dsvc_serve */
+static struct slot *volatile pool_slots; /* volatile: a store nothing reads is kept */
 static dsvc_reporter_fn reporter_fn;
 static void *reporter_ctx;
 
@@ -538,18 +539,37 @@ static pid_t spawn(int slot, int (*worker_main)(void *), void *ctx)
 	return pid;
 }
 
-/* The reporter's process (its own slot, not a worker's). */
-static pid_t spawn_reporter(void)
+/* The reporter's process (its own slot, not a worker's), started before the
+ * workers; the master waits (up to a second) until it has taken its name and
+ * said its pid, so that ps and the tests tell it from the workers as soon as
+ * they are ready. */
+static pid_t spawn_reporter(const char *prog)
 {
+	int named[2];
+	if (pipe2(named, O_CLOEXEC) != 0)
+		return -1;
 	fflush(NULL);
 	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		close(named[0]);
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
 			_exit(0);
-		prctl(PR_SET_NAME, DSVC_REPORTER_NAME); /* ps and the tests tell it from the workers */
+		prctl(PR_SET_NAME, DSVC_REPORTER_NAME);
+		fprintf(stderr, "%s[%d]: metrics reporter ready\n", prog, (int)getpid());
+		if (write(named[1], "N", 1) != 1) /* the master then starts the workers anyway */
+			fprintf(stderr, "%s: %s\n", DSVC_REPORTER_NAME, strerror(errno));
+		close(named[1]);
 		exit(reporter_fn(reporter_ctx, counters));
 	}
+	close(named[1]);
+	if (pid > 0) {
+		struct pollfd p = {.fd = named[0], .events = POLLIN};
+		char c;
+		if (poll(&p, 1, 1000) == 1 && read(named[0], &c, 1) < 0)
+			c = 0;
+	}
+	close(named[0]);
 	return pid;
 }
 
@@ -595,6 +615,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	sigaddset(&set, SIGHUP); /* a terminal hang-up: a clean stop, not a death by signal */
 	sigaddset(&set, SIGCHLD);
 	struct slot *slots = calloc((size_t)workers, sizeof *slots);
+	pool_slots = slots; /* a forked worker exits holding it: reachable, not a leak */
 	struct slot reporter = {0};
 	counters = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (counters == MAP_FAILED)
@@ -624,6 +645,13 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	fprintf(stderr, "%s: serving on %s with %d workers\n", prog, path, workers);
 	for (;;) {
 		long long now = monotonic_ms();
+		if (reporter_fn != NULL && reporter.pid == 0 && now - reporter.started_ms >= 1000) {
+			reporter.started_ms = now;
+			if ((reporter.pid = spawn_reporter(prog)) < 0) {
+				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+				reporter.pid = 0;
+			}
+		}
 		for (int i = 0; i < workers; i++) {
 			if (slots[i].pid != 0 || now - slots[i].started_ms < 1000)
 				continue; /* a worker that dies at once is restarted once a second */
@@ -631,13 +659,6 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 			if ((slots[i].pid = spawn(i, worker_main, ctx)) < 0) {
 				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
 				slots[i].pid = 0;
-			}
-		}
-		if (reporter_fn != NULL && reporter.pid == 0 && now - reporter.started_ms >= 1000) {
-			reporter.started_ms = now;
-			if ((reporter.pid = spawn_reporter()) < 0) {
-				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
-				reporter.pid = 0;
 			}
 		}
 		struct timespec tick = {.tv_sec = 1};
@@ -669,6 +690,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	munmap(counters, sizeof *counters);
 	counters = NULL;
 	free(slots);
+	pool_slots = NULL;
 	if (busy_peers != NULL)
 		munmap(busy_peers, (size_t)busy_slots * sizeof *busy_peers);
 	busy_peers = NULL;
