@@ -389,3 +389,7 @@ CREATE TABLE IF NOT EXISTS request_stats (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 -- The health summary's retry trend: rows added in the last hour (bounded count).
 ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_created (created_at);
+-- The health summary reads the failing handlers and the oldest unpublished
+-- edit along these, not the whole handlers table.
+ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_failing (last_status, status);
+ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_updated (updated_at);

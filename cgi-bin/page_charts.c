@@ -256,8 +256,8 @@ void charts_set_logs(struct web_request *req, struct db *db, const struct logs_q
 static void set_count(struct web_request *req, const char *key, long long n)
 {
 	char text[48];
-	if (n > HEALTH_COUNT_CAP)
-		snprintf(text, sizeof text, "more than 10,000");
+	if (n > HEALTH_TREND_CAP)
+		snprintf(text, sizeof text, "more than 1,000");
 	else
 		count_text(n, text, sizeof text);
 	web_set(req, key, text);
@@ -285,8 +285,6 @@ void charts_set_health(struct web_request *req, struct db *db)
 	}
 	web_set_int(req, "Health.FailingCount", h.failing_count);
 	web_set_int(req, "Health.FailingMore", h.failing_count - (long long)h.failing.nrows);
-	set_count(req, "Health.Retry.Scheduled", h.retry_scheduled);
-	set_count(req, "Health.Retry.Due", h.retry_due);
 	set_count(req, "Health.Retry.Added", h.retry_added_hour);
 	set_count(req, "Health.Retry.Finished", h.retry_finished_hour);
 	web_set(req, "Health.Retry.Trend",
@@ -311,8 +309,8 @@ void charts_set_health(struct web_request *req, struct db *db)
 		set_field(req, key, "Why", s->why);
 	}
 	web_set_int(req, "Health.LateCount", (long long)late);
-	int problems =
-	    h.failing_count > 0 || late > 0 || h.retry_due > 0 || h.spool_waiting > 0 || h.spool_corrupt > 0;
+	int problems = h.failing_count > 0 || late > 0 || h.oldest_due_seconds >= 0 || h.spool_waiting > 0 ||
+	               h.spool_corrupt > 0;
 	web_set_int(req, "Health.Problems", problems);
 	health_free(&h);
 }

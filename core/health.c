@@ -15,30 +15,34 @@ static const char SQL_FAILING[] =
     "''), "
     "200), status FROM handlers WHERE last_status = 'fail' AND status <> 'archived' "
     "ORDER BY IFNULL(failing_since, last_run_at), id LIMIT ?";
+/* Both along ix_handlers_failing: the failing handlers only. */
 static const char SQL_FAILING_COUNT[] =
     "SELECT COUNT(*) FROM handlers WHERE last_status = 'fail' AND status <> 'archived'";
-/* ix_retry_due, ix_retry_created, ix_retry_finished; each count stops at the cap + 1. */
+/* The trend over the last hour: rows added (ix_retry_created) and finished
+ * (ix_retry_finished), each count stopping at HEALTH_TREND_CAP + 1 index
+ * entries; the oldest due row (ix_retry_due's first entry). The backlog's
+ * own counts are the page's (retryq_count). */
 static const char SQL_RETRY[] =
-    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'scheduled' LIMIT ?) a), "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'scheduled' "
-    "AND next_attempt_at <= UTC_TIMESTAMP(6) LIMIT ?) b), "
-    "(SELECT TIMESTAMPDIFF(SECOND, MIN(next_attempt_at), UTC_TIMESTAMP(6)) FROM retry_queue "
-    "WHERE state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6)), "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE created_at >= UTC_TIMESTAMP(6) - INTERVAL 1 HOUR "
-    "LIMIT ?) c), "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'done' "
+    "SELECT (SELECT COUNT(*) FROM (SELECT id FROM retry_queue WHERE created_at >= UTC_TIMESTAMP(6) - "
+    "INTERVAL 1 "
+    "HOUR LIMIT ?) a), "
+    "(SELECT COUNT(*) FROM (SELECT id FROM retry_queue WHERE state = 'done' "
     "AND updated_at >= UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT ?) d) + "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM retry_queue WHERE state = 'exhausted' "
-    "AND updated_at >= UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT ?) e)";
+    "(SELECT COUNT(*) FROM (SELECT id FROM retry_queue WHERE state = 'exhausted' "
+    "AND updated_at >= UTC_TIMESTAMP(6) - INTERVAL 1 HOUR LIMIT ?) e), "
+    "(SELECT TIMESTAMPDIFF(SECOND, MIN(next_attempt_at), UTC_TIMESTAMP(6)) FROM retry_queue "
+    "WHERE state = 'scheduled' AND next_attempt_at <= UTC_TIMESTAMP(6))";
 static const char SQL_SERVICES[] =
     "SELECT name, title, IFNULL(DATE_FORMAT(last_run_at, '%Y-%m-%d %H:%i'), ''), "
     "IFNULL(TIMESTAMPDIFF(SECOND, last_run_at, UTC_TIMESTAMP(6)), -1) FROM services ORDER BY title LIMIT ?";
-/* Edits not yet published, and how long the oldest has waited. */
+/* Edits not yet published, and how long the oldest has waited: the first
+ * entry of ix_handlers_updated past the published generation's time. */
 static const char SQL_PUBLISH_WAIT[] =
-    "SELECT IFNULL(TIMESTAMPDIFF(SECOND, MIN(h.updated_at), UTC_TIMESTAMP()), -1) FROM cache_state s "
-    "LEFT JOIN cache_generations g ON g.generation = s.generation JOIN handlers h "
-    "ON g.published_at IS NULL OR h.updated_at > g.published_at "
-    "WHERE s.id = 1 AND s.handlers_version > IFNULL(g.handlers_version, 0)";
+    "SELECT IFNULL(TIMESTAMPDIFF(SECOND, (SELECT MIN(h.updated_at) FROM handlers h WHERE h.updated_at > "
+    "IFNULL((SELECT g.published_at FROM cache_generations g WHERE g.generation = s.generation), "
+    "'1000-01-01')), UTC_TIMESTAMP()), -1) FROM cache_state s "
+    "WHERE s.id = 1 AND s.handlers_version > IFNULL((SELECT g.handlers_version FROM cache_generations g "
+    "WHERE g.generation = s.generation), 0)";
 /* The log holds rows old enough for the daily purge to matter. */
 static const char SQL_LOG_AGE[] =
     "SELECT IFNULL(TIMESTAMPDIFF(SECOND, MIN(dt), UTC_TIMESTAMP(6)), -1) FROM exec_logs";
@@ -67,17 +71,15 @@ static int single(struct db *db, const char *sql, long long *value)
 
 static int read_retry(struct db *db, struct health_summary *h)
 {
-	struct db_param cap = DB_INT(HEALTH_COUNT_CAP + 1);
-	struct db_param p[] = {cap, cap, cap, cap, cap};
+	struct db_param cap = DB_INT(HEALTH_TREND_CAP + 1);
+	struct db_param p[] = {cap, cap, cap};
 	struct db_rows rows;
-	if (db_query(db, SQL_RETRY, p, 5, &rows) != 0)
+	if (db_query(db, SQL_RETRY, p, 3, &rows) != 0)
 		return -1;
 	if (rows.nrows == 1) {
-		h->retry_scheduled = db_cell_int(&rows, 0, 0, 0);
-		h->retry_due = db_cell_int(&rows, 0, 1, 0);
+		h->retry_added_hour = db_cell_int(&rows, 0, 0, 0);
+		h->retry_finished_hour = db_cell_int(&rows, 0, 1, 0);
 		h->oldest_due_seconds = db_cell_int(&rows, 0, 2, -1);
-		h->retry_added_hour = db_cell_int(&rows, 0, 3, 0);
-		h->retry_finished_hour = db_cell_int(&rows, 0, 4, 0);
 	}
 	db_rows_free(&rows);
 	return 0;

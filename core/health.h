@@ -1,14 +1,15 @@
 /* health: the Task Scheduler's health summary: failing handlers and since
  * when, the retry backlog and its trend over the last hour, this host's spool
  * backlog, and the services that have not run when they should have. Every
- * count is bounded (HEALTH_COUNT_CAP) and read along an index. */
+ * count is bounded (HEALTH_TREND_CAP) and read along an index; the backlog's
+ * own counts are the page's (retryq_count). */
 #ifndef PROV_HEALTH_H
 #define PROV_HEALTH_H
 
 #include "db.h"
 
 #define HEALTH_FAILING_SHOWN 20          /* failing handlers listed (the count is of all) */
-#define HEALTH_COUNT_CAP 10000           /* counts stop here: "more than 10,000" */
+#define HEALTH_TREND_CAP 1000            /* the last hour's counts stop here: "more than 1,000" */
 #define HEALTH_WORKER_LATE_SECONDS 600   /* the retry worker runs every few seconds */
 #define HEALTH_PURGE_LATE_SECONDS 129600 /* the purge runs daily: 36 h */
 #define HEALTH_PUBLISH_LATE_SECONDS 600  /* an edit waits this long for prov-cache watch */
@@ -26,8 +27,8 @@ struct health_service {
 struct health_summary {
 	struct db_rows failing; /* HF_* columns, oldest failure first */
 	long long failing_count;
-	long long retry_scheduled, retry_due, oldest_due_seconds; /* -1: none due */
-	long long retry_added_hour, retry_finished_hour;
+	long long oldest_due_seconds;                    /* -1: none due */
+	long long retry_added_hour, retry_finished_hour; /* past HEALTH_TREND_CAP: HEALTH_TREND_CAP + 1 */
 	int spool_readable;
 	long spool_waiting, spool_corrupt;
 	struct health_service services[HEALTH_SERVICES_MAX];

@@ -17,7 +17,7 @@
     </div>
     <div class="health-item" id="health-retry">
       <h3>Retry backlog</h3>
-      <p><strong id="health-retry-scheduled"><?cs var:Health.Retry.Scheduled ?></strong> waiting, <span id="health-retry-due"><?cs var:Health.Retry.Due ?></span> due now<?cs if:Health.Retry.OldestDue ?> (oldest due for <?cs var:Health.Retry.OldestDue ?>)<?cs /if ?>.</p>
+      <p><strong id="health-retry-due"><?cs var:Retry.Due ?></strong> due now, <span id="health-retry-later"><?cs var:Retry.Later ?></span> scheduled later<?cs if:Health.Retry.OldestDue ?> (oldest due for <?cs var:Health.Retry.OldestDue ?>)<?cs /if ?>.</p>
       <p id="health-retry-trend">Last hour: <?cs var:Health.Retry.Added ?> added, <?cs var:Health.Retry.Finished ?> finished: <span class="trend trend-<?cs var:Health.Retry.Trend ?>"><?cs var:Health.Retry.Trend ?></span>.</p>
       <a class="health-act" href="#retry-queue">Retry queue &rsaquo;</a>
     </div>
