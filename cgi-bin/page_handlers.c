@@ -6,6 +6,8 @@
 
 #include "pages.h"
 
+#include "page_charts.h"
+
 #include "cache.h"
 #include "db.h"
 #include "events.h"
@@ -455,6 +457,7 @@ void page_handlers_list(struct web_request *req)
 	}
 	for (size_t row = 0; row < rows.nrows; row++)
 		set_handler_row(req, &rows, row);
+	charts_set_sparklines(req, db, &rows, HCOL_ID);
 	web_set_int(req, "List.Count", (long long)rows.nrows);
 	web_set_int(req, "List.Total", total);
 	web_set_int(req, "List.From", rows.nrows ? filter.offset + 1 : 0);

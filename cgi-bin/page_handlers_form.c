@@ -8,6 +8,8 @@
 
 #include "pages.h"
 
+#include "page_charts.h"
+
 #include "db.h"
 #include "retry.h"
 #include "session_flash.h"
@@ -293,6 +295,7 @@ static void render_edit(struct web_request *req, int status, const struct list_s
                         const struct handler *h, const struct handler_errors *errors)
 {
 	set_meta(req, h);
+	charts_set_handler(req, web_db(req), h->id);
 	web_set(req, "Form.Mode", "edit");
 	web_setf(req, "Page.Title", "Handler #%lld", h->id);
 	render_form(req, status, state, errors);

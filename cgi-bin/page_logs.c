@@ -2,6 +2,8 @@
  * through ?handler=ID), the details of one execution, and the admin's purge. */
 #include "pages.h"
 
+#include "page_charts.h"
+
 #include "db.h"
 #include "events.h"
 #include "logs.h"
@@ -50,9 +52,9 @@ static void query_add(struct query_string *qs, const char *name, const char *val
 	qs->text[qs->len] = '\0';
 }
 
-/* The filters of q as a query string, plus one paging parameter. */
-static void filter_link(struct web_request *req, const char *hdf_name, const struct logs_query *q,
-                        const char *paging, long long id)
+/* The filters of q (from and to as given) as /logs?..., plus one paging parameter. */
+static void filters_href(const struct logs_query *q, const char *from, const char *to, const char *paging,
+                         long long id, char *out, size_t outlen)
 {
 	struct query_string qs = {.len = 0};
 	char number[32];
@@ -68,14 +70,26 @@ static void filter_link(struct web_request *req, const char *hdf_name, const str
 	else
 		query_add(&qs, "status", q->status);
 	query_add(&qs, "q", q->text);
-	query_add(&qs, "from", q->from);
-	query_add(&qs, "to", q->to);
+	query_add(&qs, "from", from);
+	query_add(&qs, "to", to);
 	if (paging != NULL) {
 		snprintf(number, sizeof number, "%lld", id);
 		query_add(&qs, paging, number);
 	}
+	snprintf(out, outlen, "/logs%s", qs.text);
+}
+
+void logs_range_href(const struct logs_query *q, const char *from, const char *to, char *out, size_t outlen)
+{
+	filters_href(q, from, to, NULL, 0, out, outlen);
+}
+
+/* The filters of q as a query string, plus one paging parameter. */
+static void filter_link(struct web_request *req, const char *hdf_name, const struct logs_query *q,
+                        const char *paging, long long id)
+{
 	char href[QUERY_MAX + 8];
-	snprintf(href, sizeof href, "/logs%s", qs.text);
+	filters_href(q, q->from, q->to, paging, id, href, sizeof href);
 	web_set(req, hdf_name, href);
 }
 
@@ -340,6 +354,7 @@ void page_logs_list(struct web_request *req)
 	web_set_int(req, "List.Count", (long long)page.rows.nrows);
 	set_pager(req, q, &page);
 	page_logs_bulk_offer(req, db, &in); /* page_bulk.c */
+	charts_set_logs(req, db, q);
 	web_render(req, 200, "logs_list.cs");
 	logs_page_free(&page);
 }

@@ -3,6 +3,8 @@
  * the retry queue's counts (SPEC 7). */
 #include "pages.h"
 
+#include "page_charts.h"
+
 #include "cache.h"
 #include "db.h"
 #include "retryq.h"
@@ -94,6 +96,7 @@ void page_scheduler(struct web_request *req)
 		return;
 	}
 	set_retry_counts(req, &counts);
+	charts_set_health(req, db);
 	set_flash(req);
 	if (page_history_scheduler(req, db, st.pending) != 0) { /* page_history.c */
 		web_error(req, 500, "The publish history could not be read.", db_error(db));

@@ -8,10 +8,12 @@
  * it costs little more than starting any program. */
 #include "config.h"
 #include "dispatch_service.h"
+#include "dispatch_stats.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +35,15 @@ static int run_direct(char **argv)
 	execv(path, argv);
 	fprintf(stderr, PROG ": cannot run %s: %s\n", path, strerror(errno));
 	return EXIT_INTERNAL;
+}
+
+/* The service is configured but did not take the event: run it here, and
+ * let prov-dispatchd count it (/metrics: prov_dispatch_exec_fallbacks_total). */
+static int run_fallback(char **argv)
+{
+	if (setenv(DISPATCH_FALLBACK_ENV, "1", 1) != 0)
+		fprintf(stderr, PROG ": %s\n", strerror(errno)); /* only the count misses it */
+	return run_direct(argv);
 }
 
 /* Options the service does not take: --help and --batch run directly. */
@@ -62,15 +73,15 @@ int main(int argc, char **argv)
 		return run_direct(argv); /* which reports whatever is wrong */
 	int conn = dsvc_connect(cfg.dispatch_socket, cfg.dispatch_wait_ms);
 	if (conn < 0)
-		return run_direct(argv);
+		return run_fallback(argv);
 	if (dsvc_send(conn, nargs, args) != 0) {
 		close(conn); /* the worker drops a request it did not get whole */
-		return run_direct(argv);
+		return run_fallback(argv);
 	}
 	int code = dsvc_wait_exit(conn);
 	close(conn);
 	if (code == DSVC_NOT_RUN)
-		return run_direct(argv); /* no worker accepted it: exactly once, here */
+		return run_fallback(argv); /* no worker accepted it: exactly once, here */
 	if (code == DSVC_DIED) {
 		fprintf(stderr,
 		        PROG ": the dispatcher service ended during the run; its handlers may have run "

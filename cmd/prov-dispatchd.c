@@ -5,14 +5,17 @@
  * unreachable, SPEC section 7), answer with one JSON result and an exit code. */
 #include "cli.h"
 #include "config.h"
+#include "db.h"
 #include "dispatch.h"
 #include "dispatch_service.h"
+#include "dispatch_stats.h"
 #include "dispatcher.h"
 #include "events.h"
 #include "monotonic.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +492,39 @@ static int service_worker(void *ctx)
 	return rc == 0 ? DISPATCHER_ALLOWED : DISPATCHER_INTERNAL;
 }
 
+/* The reporter (dsvc_set_reporter): this host's row every few seconds, and
+ * once more after the pool stopped (workers 0). Its own connection, opened
+ * again when it fails. */
+static int service_reporter(void *ctx, const struct dsvc_counters *counters)
+{
+	const struct config *cfg = ctx;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	int pid = (int)getppid();
+	struct db *db = NULL;
+	for (int stopping = 0;;) {
+		char err[512];
+		if (db == NULL && (db = db_open(cfg, err, sizeof err)) == NULL)
+			fprintf(stderr, SERVICE_PROG "[%d]: reporter: %s\n", (int)getpid(), err);
+		if (db != NULL && dispatch_stats_report(db, pid, counters) != 0) {
+			fprintf(stderr, SERVICE_PROG "[%d]: reporter: %s\n", (int)getpid(), db_error(db));
+			db_close(db);
+			db = NULL;
+		}
+		if (stopping)
+			break;
+		struct timespec interval = {.tv_sec = DISPATCH_STATS_INTERVAL_S};
+		int sig = sigtimedwait(&stop, NULL, &interval);
+		if (sig == SIGTERM || sig == SIGINT)
+			stopping = 1; /* the master sets workers to 0 before it stops this process */
+	}
+	if (db != NULL)
+		db_close(db);
+	return 0;
+}
+
 static int serve(const struct config *cfg)
 {
 	if (cfg->dispatch_socket[0] == '\0') {
@@ -502,6 +538,7 @@ static int serve(const struct config *cfg)
 		return DISPATCHER_INTERNAL;
 	}
 	struct service svc = {.cfg = cfg, .listen_fd = fd};
+	dsvc_set_reporter(service_reporter, (void *)cfg);
 	return dsvc_serve(SERVICE_PROG, cfg->dispatch_socket, fd, (int)cfg->dispatch_workers,
 	                  (int)cfg->dispatch_workers_per_uid, service_worker, &svc);
 }
@@ -525,6 +562,8 @@ int main(int argc, char **argv)
 {
 	if (gnutls_switch_set)
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT"); /* the environment stays the caller's */
+	int fallback = getenv(DISPATCH_FALLBACK_ENV) != NULL;
+	unsetenv(DISPATCH_FALLBACK_ENV); /* never seen by a script handler */
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_usage(argv[0]);
@@ -561,6 +600,9 @@ int main(int argc, char **argv)
 		rc = args.batch ? run_batch(&dp) : run_single(&dp, &event, data);
 	else
 		json_decref(data);
+	/* After the event (it never waits for this): counted for /metrics. */
+	if (fallback && dp.db != NULL && dispatch_stats_fallback(dp.db) != 0)
+		fprintf(stderr, PROG ": could not count the exec fallback: %s\n", db_error(dp.db));
 	dispatcher_close(&dp);
 	return leave(rc);
 }

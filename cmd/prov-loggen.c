@@ -7,6 +7,7 @@
 #include "db.h"
 #include "events.h"
 #include "logs.h"
+#include "metrics_text.h"
 #include "monotonic.h"
 
 #include <jansson.h>
@@ -27,7 +28,9 @@ static const char usage[] =
     "Adds N generated execution log rows, spread evenly over the last D days (UTC),\n"
     "across K handlers and their events: HTTP and script handlers, successes,\n"
     "HTTP errors, timeouts, refused connections, failing scripts, retries and\n"
-    "manual redeliveries, with realistic envelopes, responses and headers.\n"
+    "manual redeliveries, with realistic envelopes, responses and headers, and\n"
+    "their counts in the roll-ups (exec_rollup, _hour, _day, exec_totals), in the\n"
+    "same transaction as each batch of 10,000 rows.\n"
     "For development and benchmarks; never on a production database.\n"
     "\n"
     "options:\n"
@@ -155,6 +158,75 @@ static const char SQL_GENERATE[] =
     "    ELSE NULL END\n"
     "FROM g\n";
 
+/* The roll-ups of one batch (rows first_id..last_id), as logstore would have
+ * counted them one transaction at a time: per minute, hour and day and in
+ * total, with the duration buckets of metrics_text.h. exec_logs has no
+ * verdict: a failure is 'failed', a response refusing the action
+ * 'forbidden', one carrying data 'modified', any other 'unchanged'. */
+#define ROLLUP_VERDICT                                                                                       \
+	"IF(status = 'fail', 'failed', IF(JSON_VALUE(response_body, '$.allow') = 'false', 'forbidden', "     \
+	"IF(JSON_EXISTS(response_body, '$.data'), 'modified', 'unchanged')))"
+#define ROLLUP_COUNTS_ADD                                                                                    \
+	"executions = executions + VALUES(executions), duration_us_sum = duration_us_sum + "                 \
+	"VALUES(duration_us_sum)"
+static const struct rollup_target {
+	const char *table, *columns, *key;
+} rollup_targets[] = {
+    {"exec_rollup", "minute, handler_id, events_id, status, verdict, trigger_kind",
+     "DATE_FORMAT(dt, '%Y-%m-%d %H:%i:00'), handler_id, events_id, status, " ROLLUP_VERDICT ", trigger_kind"},
+    {"exec_rollup_hour", "hour, handler_id, events_id, status, trigger_kind",
+     "DATE_FORMAT(dt, '%Y-%m-%d %H:00:00'), handler_id, events_id, status, trigger_kind"},
+    {"exec_rollup_day", "day, handler_id, events_id, status, trigger_kind",
+     "DATE_FORMAT(dt, '%Y-%m-%d 00:00:00'), handler_id, events_id, status, trigger_kind"},
+    {"exec_totals", "handler_id, events_id, status, verdict, trigger_kind",
+     "handler_id, events_id, status, " ROLLUP_VERDICT ", trigger_kind"},
+};
+#define ROLLUP_SQL_MAX 4096
+
+/* INSERT ... SELECT ... GROUP BY ... ON DUPLICATE KEY UPDATE for one target;
+ * the bucket bounds are metrics_text.h's constants (no input goes in). */
+static int rollup_sql(const struct rollup_target *t, char *sql, size_t len)
+{
+	char buckets[1024] = "", names[256] = "", adds[1024] = "";
+	size_t nb = 0, nn = 0, na = 0;
+	for (int b = 0; b < METRICS_BUCKETS; b++) {
+		long long low = b == 0 ? -1 : metrics_bucket_us[b - 1];
+		nb += (size_t)snprintf(buckets + nb, sizeof buckets - nb,
+		                       ", SUM(duration_us > %lld AND duration_us <= %lld)", low,
+		                       metrics_bucket_us[b]);
+		nn += (size_t)snprintf(names + nn, sizeof names - nn, ", b%d", b);
+		na += (size_t)snprintf(adds + na, sizeof adds - na, ", b%d = b%d + VALUES(b%d)", b, b, b);
+	}
+	if (nb >= sizeof buckets || nn >= sizeof names || na >= sizeof adds)
+		return -1;
+	int n = snprintf(sql, len,
+	                 "INSERT INTO %s (%s, executions, duration_us_sum%s) SELECT %s, COUNT(*), "
+	                 "SUM(GREATEST(IFNULL(duration_us, 0), 0))%s FROM exec_logs WHERE id BETWEEN ? AND ? "
+	                 "GROUP BY %s ON DUPLICATE KEY UPDATE " ROLLUP_COUNTS_ADD "%s",
+	                 t->table, t->columns, names, t->key, buckets, t->key, adds);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int rollup_batch(struct db *db, unsigned long long first_id, unsigned long long last_id)
+{
+	/* db.c caches a prepared statement by its text's address: one buffer each. */
+	static char sqls[sizeof rollup_targets / sizeof rollup_targets[0]][ROLLUP_SQL_MAX];
+	for (size_t i = 0; i < sizeof rollup_targets / sizeof rollup_targets[0]; i++) {
+		char *sql = sqls[i];
+		if (sql[0] == '\0' && rollup_sql(&rollup_targets[i], sql, ROLLUP_SQL_MAX) != 0) {
+			fprintf(stderr, PROG ": the roll-up statement does not fit\n");
+			return -1;
+		}
+		struct db_param params[] = {DB_INT(first_id), DB_INT(last_id)};
+		if (db_exec(db, sql, params, 2, NULL, NULL) != 0) {
+			fprintf(stderr, PROG ": roll-up of %s failed: %s\n", rollup_targets[i].table,
+			        db_error(db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static const char SQL_EXISTING_HANDLERS[] =
     "SELECT id, name, events_id, task_type FROM handlers ORDER BY id LIMIT ?";
 
@@ -280,16 +352,25 @@ static int generate(struct db *db, const struct options *o, const char *handlers
 		struct db_param params[] = {DB_INT(base),  DB_INT(o->rows), DB_INT(t0),
 		                            DB_INT(span),  DB_INT(o->seed), DB_INT(handler_count),
 		                            DB_INT(count), DB_STR(handlers)};
-		unsigned long long affected = 0;
-		if (db_exec(db, SQL_GENERATE, params, 8, &affected, NULL) != 0) {
+		unsigned long long affected = 0, first_id = 0;
+		/* Each batch and its counts in one transaction, as logstore writes them. */
+		if (db_begin(db) != 0 || db_exec(db, SQL_GENERATE, params, 8, &affected, &first_id) != 0) {
+			db_rollback(db);
 			fprintf(stderr, PROG ": insert failed after %lld rows: %s\n", base, db_error(db));
 			return CLI_EXIT_SOFTWARE;
 		}
 		if (affected != (unsigned long long)count) {
+			db_rollback(db);
 			fprintf(stderr,
 			        PROG ": a batch inserted %llu rows instead of %lld; is every handler's "
 			             "event id at most 64 characters?\n",
 			        affected, count);
+			return CLI_EXIT_SOFTWARE;
+		}
+		/* One INSERT ... SELECT takes consecutive ids (innodb_autoinc_lock_mode 0 or 1). */
+		if (rollup_batch(db, first_id, first_id + affected - 1) != 0 || db_commit(db) != 0) {
+			fprintf(stderr, PROG ": roll-up failed after %lld rows: %s\n", base, db_error(db));
+			db_rollback(db);
 			return CLI_EXIT_SOFTWARE;
 		}
 	}

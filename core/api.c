@@ -5,6 +5,7 @@
 #include "apikeys.h"
 #include "db.h"
 #include "netpolicy.h"
+#include "request_stats.h"
 #include "route.h"
 
 #include <arpa/inet.h>
@@ -125,6 +126,7 @@ static void write_response(struct api_request *req, int status, const char *extr
 	             "X-Content-Type-Options: nosniff\r\n"
 	             "%s",
 	             status, status_text(status), extra_headers ? extra_headers : "");
+	request_stats_count(status);
 	if (body != NULL) {
 		FCGX_FPrintF(req->fcgx->out, "Content-Type: application/json\r\n\r\n");
 		FCGX_PutS(body, req->fcgx->out);
@@ -168,6 +170,7 @@ void api_reply_text(struct api_request *req, int status, const char *content_typ
 	             "X-Content-Type-Options: nosniff\r\n"
 	             "Content-Type: %s\r\n\r\n",
 	             status, status_text(status), content_type);
+	request_stats_count(status);
 	if (len > 0)
 		FCGX_PutStr(text, (int)len, req->fcgx->out);
 	req->answered = 1;
@@ -437,6 +440,10 @@ int api_serve(struct app *app, const struct api_route *routes, size_t nroutes)
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(app, &fcgx, routes, nroutes);
 		FCGX_Finish_r(&fcgx);
+		char err[512];
+		if (request_stats_flush(&app->db, &app->cfg, "api", err, sizeof err) !=
+		    0) /* after the answer */
+			fprintf(stderr, "prov-api: request counts: %s\n", err);
 	}
 	return 0;
 }

@@ -17,7 +17,7 @@
 #include <sys/prctl.h>
 
 #define DB_STMT_CACHE 64
-#define DB_MAX_PARAMS 32
+#define DB_MAX_PARAMS 128 /* the handler list's sparklines pass 100 ids (charts_data.c) */
 
 struct db_stmt_slot {
 	const char *sql;

@@ -416,6 +416,17 @@ static void peer_done(void)
 		__atomic_store_n(&busy_peers[busy_slot], 0u, __ATOMIC_SEQ_CST);
 }
 
+static struct dsvc_counters *counters;   /* shared (MAP_SHARED), NULL before dsvc_serve */
+static struct slot *volatile pool_slots; /* volatile: a store nothing reads is kept */
+static dsvc_reporter_fn reporter_fn;
+static void *reporter_ctx;
+
+void dsvc_set_reporter(dsvc_reporter_fn reporter, void *ctx)
+{
+	reporter_fn = reporter;
+	reporter_ctx = ctx;
+}
+
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -440,7 +451,13 @@ static void serve_connection(int conn, dsvc_run_fn run, void *ctx)
 		return;
 	}
 	if (dsvc_stdio_take(&s, req.fds) == 0) {
+		if (counters != NULL)
+			__atomic_add_fetch(&counters->busy, 1, __ATOMIC_RELAXED);
 		code = run(ctx, req.argc, req.argv);
+		if (counters != NULL) {
+			__atomic_sub_fetch(&counters->busy, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&counters->served, 1, __ATOMIC_RELAXED);
+		}
 		dsvc_stdio_restore(&s);
 	} else {
 		fprintf(stderr, "prov-dispatchd[%d]: cannot take the caller's stdio: %s\n", (int)getpid(),
@@ -522,11 +539,47 @@ static pid_t spawn(int slot, int (*worker_main)(void *), void *ctx)
 	return pid;
 }
 
-static void reap(const char *prog, struct slot *slots, int n)
+/* The reporter's process (its own slot, not a worker's), started before the
+ * workers; the master waits (up to a second) until it has taken its name and
+ * said its pid, so that ps and the tests tell it from the workers as soon as
+ * they are ready. */
+static pid_t spawn_reporter(const char *prog)
+{
+	int named[2];
+	if (pipe2(named, O_CLOEXEC) != 0)
+		return -1;
+	fflush(NULL);
+	pid_t master = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(named[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+			_exit(0);
+		prctl(PR_SET_NAME, DSVC_REPORTER_NAME);
+		fprintf(stderr, "%s[%d]: metrics reporter ready\n", prog, (int)getpid());
+		if (write(named[1], "N", 1) != 1) /* the master then starts the workers anyway */
+			fprintf(stderr, "%s: %s\n", DSVC_REPORTER_NAME, strerror(errno));
+		close(named[1]);
+		exit(reporter_fn(reporter_ctx, counters));
+	}
+	close(named[1]);
+	if (pid > 0) {
+		struct pollfd p = {.fd = named[0], .events = POLLIN};
+		char c;
+		if (poll(&p, 1, 1000) == 1 && read(named[0], &c, 1) < 0)
+			c = 0;
+	}
+	close(named[0]);
+	return pid;
+}
+
+static void reap(const char *prog, struct slot *slots, int n, struct slot *reporter)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == reporter->pid)
+			reporter->pid = 0;
 		for (int i = 0; i < n; i++) {
 			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
@@ -562,11 +615,21 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	sigaddset(&set, SIGHUP); /* a terminal hang-up: a clean stop, not a death by signal */
 	sigaddset(&set, SIGCHLD);
 	struct slot *slots = calloc((size_t)workers, sizeof *slots);
-	if (slots == NULL || stdio_open() != 0 || sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+	pool_slots = slots; /* a forked worker exits holding it: reachable, not a leak */
+	struct slot reporter = {0};
+	counters = mmap(NULL, sizeof *counters, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counters == MAP_FAILED)
+		counters = NULL;
+	if (slots == NULL || counters == NULL || stdio_open() != 0 ||
+	    sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
 		fprintf(stderr, "%s: cannot start the workers: %s\n", prog, strerror(errno));
 		free(slots);
+		if (counters != NULL)
+			munmap(counters, sizeof *counters);
+		counters = NULL;
 		return 70;
 	}
+	*counters = (struct dsvc_counters){.workers = workers, .started = (long long)time(NULL)};
 	if (per_uid > 0 && per_uid < workers) {
 		void *shared = mmap(NULL, (size_t)workers * sizeof *busy_peers, PROT_READ | PROT_WRITE,
 		                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -582,6 +645,13 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 	fprintf(stderr, "%s: serving on %s with %d workers\n", prog, path, workers);
 	for (;;) {
 		long long now = monotonic_ms();
+		if (reporter_fn != NULL && reporter.pid == 0 && now - reporter.started_ms >= 1000) {
+			reporter.started_ms = now;
+			if ((reporter.pid = spawn_reporter(prog)) < 0) {
+				fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+				reporter.pid = 0;
+			}
+		}
 		for (int i = 0; i < workers; i++) {
 			if (slots[i].pid != 0 || now - slots[i].started_ms < 1000)
 				continue; /* a worker that dies at once is restarted once a second */
@@ -595,7 +665,7 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
 			break;
-		reap(prog, slots, workers);
+		reap(prog, slots, workers, &reporter);
 	}
 	/* New callers find no socket and run their events themselves; callers
 	 * already queued get no "R" (the listening socket closes with the last
@@ -610,7 +680,17 @@ int dsvc_serve(const char *prog, const char *path, int listen_fd, int workers, i
 		if (slots[i].pid > 0)
 			while (waitpid(slots[i].pid, NULL, 0) < 0 && errno == EINTR)
 				;
+	/* Then the reporter, which writes the stopped pool (no worker) last. */
+	counters->workers = 0;
+	if (reporter.pid > 0) {
+		kill(reporter.pid, SIGTERM);
+		while (waitpid(reporter.pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	munmap(counters, sizeof *counters);
+	counters = NULL;
 	free(slots);
+	pool_slots = NULL;
 	if (busy_peers != NULL)
 		munmap(busy_peers, (size_t)busy_slots * sizeof *busy_peers);
 	busy_peers = NULL;

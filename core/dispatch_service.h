@@ -82,6 +82,24 @@ int dsvc_worker_loop(int listen_fd, dsvc_run_fn run, void *ctx);
 #define DSVC_READ_TIMEOUT (-2)
 int dsvc_read_data(int fd, char *buf, size_t cap, long timeout_ms, size_t *len);
 
+/* What the pool has done, in memory shared by the master and its workers:
+ * each worker adds to it with atomic operations (no system call, nothing per
+ * event but two additions); the reporter process reads it. */
+struct dsvc_counters {
+	int workers;       /* the pool's size */
+	int busy;          /* workers running an event now */
+	long long served;  /* events run since the service started */
+	long long started; /* the service's start (Unix time) */
+};
+
+/* The reporter: a process of its own next to the workers (restarted like
+ * them), given the shared counters; it runs until SIGTERM (blocked: wait
+ * for it with sigtimedwait) and returns its exit code. Set before
+ * dsvc_serve; NULL: none. */
+typedef int (*dsvc_reporter_fn)(void *ctx, const struct dsvc_counters *counters);
+#define DSVC_REPORTER_NAME "prov-dsvc-stats" /* its process name (comm) */
+void dsvc_set_reporter(dsvc_reporter_fn reporter, void *ctx);
+
 /* The pool: fork `workers` processes that each call worker_main(ctx) (which
  * should end with dsvc_worker_loop), restart the ones that die (at most once
  * a second per slot), stop them all on SIGTERM/SIGINT/SIGHUP, let their runs finish,

@@ -29,7 +29,8 @@
 static const char SQL_INSERT_LOG[] = INSERT_LOG;
 static const char SQL_UPDATE_HANDLER[] =
     "UPDATE handlers SET last_status = ?, last_run_at = ?, last_error = ?, "
-    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1) " UPDATE_HANDLER_WHERE;
+    "consecutive_failures = IF(? = 'success', 0, consecutive_failures + 1), "
+    "failing_since = IF(? = 'success', NULL, IFNULL(failing_since, ?)) " UPDATE_HANDLER_WHERE;
 static const char SQL_AUTO_DISABLE[] = "UPDATE handlers SET status = 'disabled', auto_disabled_at = "
                                        "UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP() "
                                        "WHERE id = ? AND status = 'enabled' AND consecutive_failures >= ?";
@@ -264,9 +265,9 @@ static int update_handler(struct db *db, const struct logstore_entry *e)
 	delivery_time_text(r->started_us, 0, dt, sizeof dt);
 	char *error = clean_or_null(r->success ? NULL : r->error, LOGSTORE_ERROR_MAX, NULL);
 	const char *status = r->success ? "success" : "fail";
-	struct db_param p[] = {DB_STR(status),        DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
-	                       DB_INT(e->handler_id), DB_STR(dt)};
-	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 6, NULL, NULL);
+	struct db_param p[] = {DB_STR(status), DB_STR(dt), DB_STR_OR_NULL(error), DB_STR(status),
+	                       DB_STR(status), DB_STR(dt), DB_INT(e->handler_id), DB_STR(dt)};
+	int rc = db_exec(db, SQL_UPDATE_HANDLER, p, 8, NULL, NULL);
 	free(error);
 	return rc;
 }

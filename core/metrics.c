@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "dispatch_stats.h"
 #include "spool.h"
 
 #include <errno.h>
@@ -37,6 +38,15 @@ static const char SQL_CACHE[] =
     "ON g.generation = s.generation WHERE s.id = 1";
 static const char SQL_SERVICES[] =
     "SELECT name, UNIX_TIMESTAMP(last_run_at), last_result, last_count FROM services ORDER BY name";
+
+/* One row per billing host's service (dispatch_stats.c) and per (program, status). */
+static const char SQL_DISPATCH[] =
+    "SELECT host, workers, busy, events_served, exec_fallbacks, "
+    "IFNULL(TIMESTAMPDIFF(SECOND, updated_at, UTC_TIMESTAMP()), -1) FROM dispatch_service_stats "
+    "ORDER BY host LIMIT 10000";
+static const char SQL_REQUESTS[] =
+    "SELECT program, status, requests FROM request_stats ORDER BY program, status";
+#define DISPATCH_FRESH_SECONDS (3 * DISPATCH_STATS_INTERVAL_S) /* a report missed twice: not up */
 
 struct collect {
 	struct db *db;
@@ -228,6 +238,78 @@ static int services(struct collect *c)
 	return rc;
 }
 
+/* A family whose samples are one labelled integer column of rows. */
+static int labelled(struct collect *c, const struct db_rows *rows, const char *name, const char *type,
+                    const char *help, const char *label, size_t label_col, size_t value_col)
+{
+	int rc = metrics_family(c->out, name, type, help);
+	for (size_t r = 0; rc == 0 && r < rows->nrows; r++) {
+		struct metrics_label l[] = {{label, cell(rows, r, label_col)}};
+		rc = metrics_sample_int(c->out, name, l, 1, db_cell_int(rows, r, value_col, 0));
+	}
+	return rc;
+}
+
+/* The dispatcher services of every billing host (their reporters' rows). */
+static int dispatch_services(struct collect *c)
+{
+	struct db_rows rows;
+	if (query(c, SQL_DISPATCH, &rows) != 0)
+		return -1;
+	int rc =
+	    metrics_family(c->out, "prov_dispatch_service_up", "gauge",
+	                   "1 when a host's prov-dispatchd --serve reported in the last 15 s with workers.");
+	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
+		long long age = db_cell_int(&rows, r, 5, -1);
+		struct metrics_label l[] = {{"host", cell(&rows, r, 0)}};
+		rc = metrics_sample_int(c->out, "prov_dispatch_service_up", l, 1,
+		                        age >= 0 && age <= DISPATCH_FRESH_SECONDS &&
+		                            db_cell_int(&rows, r, 1, 0) > 0);
+	}
+	if (rc == 0)
+		rc = metrics_family(
+		    c->out, "prov_dispatch_service_workers", "gauge",
+		    "A host's dispatcher service workers by state (busy: running an event), as last "
+		    "reported.");
+	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
+		long long workers = db_cell_int(&rows, r, 1, 0), busy = db_cell_int(&rows, r, 2, 0);
+		struct metrics_label b[] = {{"host", cell(&rows, r, 0)}, {"state", "busy"}},
+		                     i[] = {{"host", cell(&rows, r, 0)}, {"state", "idle"}};
+		rc = metrics_sample_int(c->out, "prov_dispatch_service_workers", b, 2, busy);
+		if (rc == 0)
+			rc = metrics_sample_int(c->out, "prov_dispatch_service_workers", i, 2,
+			                        workers > busy ? workers - busy : 0);
+	}
+	if (rc == 0)
+		rc = labelled(c, &rows, "prov_dispatch_events_served_total", "counter",
+		              "Events a host's dispatcher service ran since it started.", "host", 0, 3);
+	if (rc == 0)
+		rc = labelled(c, &rows, "prov_dispatch_exec_fallbacks_total", "counter",
+		              "Events prov-dispatch ran itself although a service was configured (none free, "
+		              "or not running).",
+		              "host", 0, 4);
+	db_rows_free(&rows);
+	return rc;
+}
+
+/* Panel and API answers by status, flushed by each process (request_stats.c). */
+static int requests(struct collect *c)
+{
+	struct db_rows rows;
+	if (query(c, SQL_REQUESTS, &rows) != 0)
+		return -1;
+	int rc = metrics_family(c->out, "prov_http_requests_total", "counter",
+	                        "Panel and API answers by program and HTTP status (each process adds its "
+	                        "counts at most every 5 s).");
+	for (size_t r = 0; rc == 0 && r < rows.nrows; r++) {
+		struct metrics_label l[] = {{"program", cell(&rows, r, 0)}, {"status", cell(&rows, r, 1)}};
+		rc =
+		    metrics_sample_int(c->out, "prov_http_requests_total", l, 2, db_cell_int(&rows, r, 2, 0));
+	}
+	db_rows_free(&rows);
+	return rc;
+}
+
 /* This host's spool_dir (where prov-dispatch and prov-worker run). */
 static int spool(struct collect *c, const struct config *cfg)
 {
@@ -266,6 +348,10 @@ int metrics_collect(struct db *db, const struct config *cfg, struct metrics_out 
 		rc = cache(&c);
 	if (rc == 0)
 		rc = services(&c);
+	if (rc == 0)
+		rc = dispatch_services(&c);
+	if (rc == 0)
+		rc = requests(&c);
 	if (rc == 0)
 		rc = spool(&c, cfg);
 	if (out->overflow)

@@ -28,9 +28,19 @@ static const char SQL_TOTALS[] =
     "INSERT INTO exec_totals (handler_id, events_id, status, verdict, trigger_kind, executions, "
     "duration_us_sum, " BUCKET_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, " BUCKET_PARAMS
     ") ON DUPLICATE KEY UPDATE " COUNTS_ADD;
+/* The hour and day rows (no verdict), for the panel's charts. */
+#define PERIOD_UPSERT(table, column)                                                                         \
+	"INSERT INTO " table " (" column ", handler_id, events_id, status, trigger_kind, executions, "       \
+	"duration_us_sum, " BUCKET_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, " BUCKET_PARAMS                   \
+	") ON DUPLICATE KEY UPDATE " COUNTS_ADD
+static const char SQL_HOUR[] = PERIOD_UPSERT("exec_rollup_hour", "hour");
+static const char SQL_DAY[] = PERIOD_UPSERT("exec_rollup_day", "day");
 /* The primary key starts with the minute: one short range per batch. */
 static const char SQL_PRUNE[] =
     "DELETE FROM exec_rollup WHERE minute < UTC_TIMESTAMP() - INTERVAL ? DAY ORDER BY minute LIMIT ?";
+/* Along ix_rollup_*_time: one short range per batch. */
+static const char SQL_PRUNE_HOUR[] =
+    "DELETE FROM exec_rollup_hour WHERE hour < UTC_TIMESTAMP() - INTERVAL ? DAY ORDER BY hour LIMIT ?";
 
 const char *rollup_verdict_name(int success, enum delivery_verdict verdict)
 {
@@ -60,6 +70,23 @@ static int compare_rollup_key(const void *a, const void *b)
 	const struct rollup_row *x = a, *y = b;
 	int c = strcmp(x->minute, y->minute);
 	return c != 0 ? c : compare_totals_key(x, y);
+}
+
+/* The hour and day tables' primary key order: (handler, period, event,
+ * status, trigger); the verdict is not part of it. */
+static int compare_period_key(const void *a, const void *b)
+{
+	const struct rollup_row *x = a, *y = b;
+	if (x->handler_id != y->handler_id)
+		return (x->handler_id > y->handler_id) - (x->handler_id < y->handler_id);
+	int c = strcmp(x->minute, y->minute);
+	if (c == 0)
+		c = strcmp(x->events_id, y->events_id);
+	if (c == 0)
+		c = strcmp(x->status, y->status);
+	if (c == 0)
+		c = strcmp(x->trigger, y->trigger);
+	return c;
 }
 
 static int compare_totals_ptr(const void *a, const void *b)
@@ -139,6 +166,41 @@ static size_t counter_params(const struct rollup_row *r, struct db_param *p)
 
 #define ROLLUP_PARAMS (8 + METRICS_BUCKETS)
 
+/* The rows' hour (keep 13: "YYYY-MM-DD HH") or day (keep 10), merged per
+ * period key and written in that key's order. */
+static int write_periods(struct db *db, const char *sql, const struct rollup_row *rows, size_t nrows,
+                         size_t keep)
+{
+	struct rollup_row *period = calloc(nrows, sizeof *period);
+	if (period == NULL)
+		return -1;
+	for (size_t i = 0; i < nrows; i++) {
+		period[i] = rows[i];
+		memcpy(period[i].minute + keep, &"0000-00-00 00:00:00"[keep], sizeof period[i].minute - keep);
+	}
+	qsort(period, nrows, sizeof *period, compare_period_key);
+	struct db_param p[ROLLUP_PARAMS];
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < nrows; i++) {
+		struct rollup_row sum = period[i];
+		while (i + 1 < nrows && compare_period_key(&period[i + 1], &sum) == 0)
+			add_counts(&sum, &period[++i]);
+		size_t k = 0;
+		p[k++] = DB_STR(sum.minute);
+		p[k++] = DB_INT(sum.handler_id);
+		p[k++] = DB_STR(sum.events_id);
+		p[k++] = DB_STR(sum.status);
+		p[k++] = DB_STR(sum.trigger);
+		p[k++] = DB_INT(sum.executions);
+		p[k++] = DB_INT(sum.duration_us_sum);
+		for (int b = 0; b < METRICS_BUCKETS; b++)
+			p[k++] = DB_INT(sum.buckets[b]);
+		rc = db_exec(db, sql, p, k, NULL, NULL);
+	}
+	free(period);
+	return rc;
+}
+
 int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 {
 	if (nrows == 0)
@@ -150,6 +212,9 @@ int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 		if (db_exec(db, SQL_ROLLUP, p, k, NULL, NULL) != 0)
 			return -1;
 	}
+	if (write_periods(db, SQL_HOUR, rows, nrows, 13) != 0 ||
+	    write_periods(db, SQL_DAY, rows, nrows, 10) != 0)
+		return -1;
 	/* The totals in their own key order (the rows may span minutes). */
 	const struct rollup_row **order = calloc(nrows, sizeof *order);
 	struct rollup_row sum;
@@ -170,15 +235,22 @@ int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 	return rc;
 }
 
-int rollup_prune(struct db *db, long days, long batch, unsigned long long *removed)
+static int prune(struct db *db, const char *sql, long days, long batch, unsigned long long *removed)
 {
 	for (;;) {
 		unsigned long long affected = 0;
 		struct db_param p[] = {DB_INT(days), DB_INT(batch)};
-		if (db_exec(db, SQL_PRUNE, p, 2, &affected, NULL) != 0)
+		if (db_exec(db, sql, p, 2, &affected, NULL) != 0)
 			return -1;
 		*removed += affected;
 		if (affected < (unsigned long long)batch)
 			return 0;
 	}
+}
+
+int rollup_prune(struct db *db, long days, long batch, unsigned long long *removed)
+{
+	if (prune(db, SQL_PRUNE, days, batch, removed) != 0)
+		return -1;
+	return prune(db, SQL_PRUNE_HOUR, days, batch, removed);
 }

@@ -48,12 +48,16 @@ const char *rollup_verdict_name(int success, enum delivery_verdict verdict);
  * other instead of deadlocking. Returns 0 or -1 (out of memory). */
 int rollup_build(const struct rollup_exec *execs, size_t n, struct rollup_row **rows, size_t *nrows);
 
-/* Add rows to exec_rollup, then to exec_totals (in key order, the minute
- * left out), inside the caller's transaction. 0, or -1 (db_error). */
+/* Add rows to exec_rollup, then to exec_rollup_hour and exec_rollup_day
+ * (their minute cut to the hour / day, the verdict left out, in those tables'
+ * key order), then to exec_totals (in key order, the minute left out), inside
+ * the caller's transaction. 0, or -1 (db_error). */
 int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows);
 
-/* Delete exec_rollup rows of minutes older than days, batch rows per
- * statement along the primary key; adds to *removed. 0 or -1 (db_error). */
+/* Delete exec_rollup and exec_rollup_hour rows older than days, batch rows
+ * per statement; adds to *removed. 0 or -1 (db_error). exec_rollup_day is
+ * never pruned (a row per day and key; the histogram starts at the log's
+ * oldest row). */
 int rollup_prune(struct db *db, long days, long batch, unsigned long long *removed);
 
 #endif

@@ -6,6 +6,7 @@
 #include "auth.h"
 #include "db.h"
 #include "history.h"
+#include "request_stats.h"
 #include "route.h"
 #include "web_io.h"
 #include "web_tmpl.h"
@@ -195,6 +196,7 @@ static const char *status_text(int status)
 
 static void write_head(struct web_request *req, int status, const char *extra)
 {
+	request_stats_count(status);
 	FCGX_FPrintF(req->fcgx->out,
 	             "Status: %d %s\r\n"
 	             "Content-Type: text/html; charset=utf-8\r\n"
@@ -486,6 +488,10 @@ int web_serve(struct app *app, const struct page *pages, size_t npages)
 	while (FCGX_Accept_r(&fcgx) >= 0) {
 		serve_one(app, &fcgx, pages, npages);
 		FCGX_Finish_r(&fcgx);
+		char err[512];
+		if (request_stats_flush(&app->db, &app->cfg, "panel", err, sizeof err) !=
+		    0) /* after the answer */
+			fprintf(stderr, "prov-panel: request counts: %s\n", err);
 	}
 	web_tmpl_clear();
 	return 0;

@@ -129,6 +129,7 @@
   </form>
 </section>
 <?cs if:Form.Mode == "edit" ?>
+<?cs include:"handlers_charts.cs" ?>
 <section class="card meta" id="handler-meta">
   <h2>Health</h2>
   <dl class="facts">

@@ -66,7 +66,8 @@
         <td class="num" data-label="ID"><?cs var:h.Id ?></td>
         <td class="num" data-label="Priority"><?cs var:h.Priority ?></td>
         <td class="name"><a href="/handlers/<?cs var:h.Id ?><?cs if:List.Return ?>?return=<?cs var:List.ReturnParam ?><?cs /if ?>" class="handler-link"><?cs var:h.Name ?></a>
-          <?cs if:h.LastRunAt ?><div class="health health-<?cs var:h.LastStatus ?>" title="Last run <?cs var:h.LastRunAt ?> UTC<?cs if:h.LastError ?>: <?cs var:h.LastError ?><?cs /if ?>"><?cs if:h.LastStatus == "success" ?>Last run OK<?cs else ?>Failing<?cs if:h.Failures > 1 ?> (<?cs var:h.Failures ?> in a row)<?cs /if ?><?cs /if ?> &middot; <?cs var:h.LastRunAgo ?></div><?cs else ?><div class="health health-never">Not run yet</div><?cs /if ?></td>
+          <?cs if:h.LastRunAt ?><div class="health health-<?cs var:h.LastStatus ?>" title="Last run <?cs var:h.LastRunAt ?> UTC<?cs if:h.LastError ?>: <?cs var:h.LastError ?><?cs /if ?>"><?cs if:h.LastStatus == "success" ?>Last run OK<?cs else ?>Failing<?cs if:h.Failures > 1 ?> (<?cs var:h.Failures ?> in a row)<?cs /if ?><?cs /if ?> &middot; <?cs var:h.LastRunAgo ?></div><?cs else ?><div class="health health-never">Not run yet</div><?cs /if ?>
+          <?cs include:"handlers_spark.cs" ?></td>
         <td data-label="Event"><span class="event-group"><?cs var:h.EventGroup ?></span> <?cs var:h.EventLabel ?></td>
         <td class="task" data-label="Handler"><span class="badge badge-<?cs var:h.TaskType ?>"><?cs if:h.TaskType == "http" ?>HTTP<?cs else ?>script<?cs /if ?></span> <code><?cs var:h.Task ?></code></td>
         <td class="icon" data-label="Status"><?cs if:User.IsAdmin == 1 && h.Toggle ?><form method="post" action="/handlers/<?cs var:h.Id ?>/status" class="inline toggle-form">

@@ -73,6 +73,7 @@
     </div>
   </form>
 <?cs include:"logs_bulk_offer.cs" ?>
+  <?cs include:"logs_histogram.cs" ?>
 
   <div class="table-scroll">
   <table class="grid logs" id="logs">

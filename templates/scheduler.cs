@@ -1,4 +1,5 @@
 <?cs include:"header.cs" ?>
+<?cs include:"scheduler_health.cs" ?>
 <section class="card">
   <div class="card-head">
     <h1>Task Scheduler</h1>

@@ -90,6 +90,17 @@ before(async () => {
       attempt, trigger_kind, http_status, duration_us, request_body, response_body)
     VALUES (UTC_TIMESTAMP(6), 'success', 'clients.update', ${handlerId}, '${PREFIX} CRM sync', 13, 'evt-a11y-2', UUID(),
       1, 'dispatch', 200, 900, '{}', '{"data":{"ok":true}}')`);
+  // The charts (issue #17) read the roll-ups: this hour's counts of the rows above.
+  for (const [table, column, value] of [['exec_rollup', 'minute', "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:00')"],
+    ['exec_rollup_hour', 'hour', "DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:00:00')"], ['exec_rollup_day', 'day', 'UTC_DATE()']]) {
+    const verdict = table === 'exec_rollup' ? ', verdict' : '';
+    sql(`INSERT INTO ${table} (${column}, handler_id, events_id, status${verdict}, trigger_kind, executions, duration_us_sum, b1, b0)
+      VALUES (${value}, ${handlerId}, 'clients.update', 'fail'${verdict ? ", 'failed'" : ''}, 'retry', 1, 1500, 1, 0),
+             (${value}, ${handlerId}, 'clients.update', 'success'${verdict ? ", 'unchanged'" : ''}, 'dispatch', 1, 900, 0, 1)
+      ON DUPLICATE KEY UPDATE executions = executions + 1`);
+  }
+  sql(`UPDATE handlers SET last_status = 'fail', last_run_at = UTC_TIMESTAMP(6), failing_since = UTC_TIMESTAMP(6),
+    consecutive_failures = 1, last_error = 'HTTP 502 from handler' WHERE id = ${handlerId}`);
   admin = await loginContext('admin');
   viewer = await loginContext('viewer');
 });
@@ -97,6 +108,8 @@ before(async () => {
 after(async () => {
   await browser?.close();
   sql(`DELETE FROM exec_logs WHERE handler_name LIKE '${PREFIX}%'`);
+  sql(`DELETE FROM exec_rollup WHERE handler_id = ${handlerId}; DELETE FROM exec_rollup_hour WHERE handler_id = ${handlerId};
+    DELETE FROM exec_rollup_day WHERE handler_id = ${handlerId}`);
   sql(`DELETE FROM handlers WHERE name LIKE '${PREFIX}%'`);
 });
 
@@ -148,6 +161,7 @@ test('the delete confirmation and the signing secret page', async () => {
 test('the Execution Logs: list with a handler select, with the id field, details', async () => {
   await check(admin, 'logs', '/logs');
   await check(admin, 'logs-handler', `/logs?handler=${handlerId}&status=fail`);
+  await check(admin, 'logs-histogram-day', `/logs?handler=${handlerId}&from=${sqlValue('SELECT UTC_DATE()')}`);
   await check(admin, 'logs-bad-filter', '/logs?from=yesterday');
   await check(admin, 'log-detail', `/logs/${logId}`);
   await check(admin, 'logs-waiting', '/logs?status=waiting');

@@ -8,11 +8,13 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { apiUser, baseUrl, configPath, runBin, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { addHandler, configWith, disableAll, dispatch, publish, q } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 import { worker } from '../lib/retry.mjs';
+import { startService } from '../lib/faults.mjs';
 
 const EVENT = 'clients.accounts.update';
 let rx;
@@ -153,6 +155,68 @@ async function until(what, fn, timeoutMs = 45000) {
   throw new Error(`timed out waiting for ${what}: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
 }
 
+// The dispatcher service's figures (one row per host, written by its
+// reporter every 5 s) and the answers by status (flushed by each FastCGI
+// process at most every 5 s, after a later request).
+const host = os.hostname();
+let served;
+test('dispatcher service workers, events served and exec fallbacks; answers by status', async () => {
+  disableAll();
+  const id = addHandler({ name: uniqueName('m-svc'), event: EVENT, task: `${rx.url}/echo` });
+  publish();
+  const sock = path.join(mkdtempSync(path.join(runDir, 'msvc-')), 'd.sock');
+  const config = configWith('metrics-service.conf', { dispatch_socket: sock, dispatch_workers: 2, dispatch_wait_ms: 10000 });
+  sql(`DELETE FROM dispatch_service_stats WHERE host = ${q(host)}`);
+  const svc = await startService(config, { workers: 2 });
+  const row = () => sql(`SELECT workers, busy, events_served, exec_fallbacks FROM dispatch_service_stats WHERE host = ${q(host)}`)[0];
+  try {
+    await until('the reporter\'s first row', () => row()?.[0] === '2');
+    for (let i = 0; i < 3; i++) {
+      const r = await dispatch([EVENT, '--event-id', uniqueName('m-svc')], { i }, { env: { PROV_CONFIG: config } });
+      assert.equal(r.result?.logged, true, r.stderr);
+    }
+    await until('3 events served in the row', () => row()?.[2] === '3', 20000);
+    const text = await (await scrape({ authorization: `Bearer ${viewer.key}` })).text();
+    const one = (name, labels = {}) => samples(text, name).filter((x) => x.labels.host === host
+      && Object.entries(labels).every(([k, v]) => x.labels[k] === v)).map((x) => x.value);
+    assert.deepEqual(one('prov_dispatch_service_up'), [1]);
+    assert.deepEqual(one('prov_dispatch_service_workers', { state: 'busy' }), [0]);
+    assert.deepEqual(one('prov_dispatch_service_workers', { state: 'idle' }), [2]);
+    assert.deepEqual(one('prov_dispatch_events_served_total'), [3]);
+    assert.deepEqual(one('prov_dispatch_exec_fallbacks_total'), [0]);
+  } finally {
+    assert.equal(await svc.stop(), 0, svc.stderr());
+  }
+  // Stopped: its last report says so; the next event runs in prov-dispatch's own process and is counted.
+  assert.equal(row()[0], '0', 'the stopped pool was reported');
+  const r = await dispatch([EVENT, '--event-id', uniqueName('m-fallback')], {}, { env: { PROV_CONFIG: config } });
+  assert.equal(r.result?.logged, true, r.stderr);
+  assert.equal(row()[3], '1', 'one exec fallback');
+  const text = await (await scrape({ 'x-api-key': viewer.key })).text();
+  assert.deepEqual(samples(text, 'prov_dispatch_exec_fallbacks_total').filter((x) => x.labels.host === host).map((x) => x.value), [1]);
+  assert.deepEqual(samples(text, 'prov_dispatch_service_up').filter((x) => x.labels.host === host).map((x) => x.value), [0]);
+  served = 3;
+  sql(`UPDATE handlers SET status = 'disabled' WHERE id = ${id}`);
+
+  // Answers by status: 5 refused keys, counted once each process flushes (a later request, 5 s on).
+  const counted = (program, status) => Number(sqlValue(`SELECT IFNULL(SUM(requests), 0) FROM request_stats
+    WHERE program = '${program}' AND status = ${status}`));
+  const before = counted('api', 401);
+  for (let i = 0; i < 5; i++) assert.equal((await scrape({ authorization: `Bearer pk_${'1'.repeat(64)}` })).status, 401);
+  const flushed = await until('the 401s flushed', async () => {
+    const page = await (await scrape({ authorization: `Bearer ${viewer.key}` })).text();
+    const v = samples(page, 'prov_http_requests_total').find((x) => x.labels.program === 'api' && x.labels.status === '401');
+    return v && v.value >= before + 5 ? v.value : undefined;
+  }, 60000);
+  assert.ok(flushed >= before + 5);
+  assert.ok(counted('api', 200) > 0, 'the scrapes themselves');
+  const panelBefore = counted('panel', 200);
+  await until('a panel answer counted', async () => {
+    await fetch(`${baseUrl}/login`);
+    return counted('panel', 200) > panelBefore;
+  }, 60000);
+});
+
 test('a real Prometheus scrapes /metrics with a bearer token; PromQL returns the counts', async () => {
   const dir = mkdtempSync(path.join(runDir, 'prometheus-'));
   const port = await freePort();
@@ -205,6 +269,9 @@ scrape_configs:
     assert.equal(name[0].metric.name, weirdName, 'the label value comes back whole (escaping)');
     assert.ok((await value('prov_retry_queue_rows{state="scheduled"}')) >= N);
     assert.ok((await value('prov_cache_generation')) >= 1);
+    assert.equal(await value(`prov_dispatch_events_served_total{host="${host}"}`), served);
+    assert.equal(await value(`prov_dispatch_exec_fallbacks_total{host="${host}"}`), 1);
+    assert.ok((await value('sum(prov_http_requests_total{program="api",status="401"})')) >= 5);
     const targets = await (await fetch(`${prom}/api/v1/targets`)).json();
     assert.equal(targets.data.activeTargets[0].health, 'up', JSON.stringify(targets.data.activeTargets[0]));
   } finally {
@@ -312,5 +379,37 @@ test('metrics_allow lets listed addresses scrape without a key, and only those',
     writeFileSync(configPath, original);
     graceful();
     await until('the original config', async () => (await scrape()).status === 401);
+  }
+});
+
+test('prov-loggen counts its rows in every roll-up, as logstore would have', () => {
+  const synthetic = 'handler_id >= 900000001';
+  const clear = () => sql(`DELETE FROM exec_logs WHERE ${synthetic}; DELETE FROM exec_rollup WHERE ${synthetic};
+      DELETE FROM exec_rollup_hour WHERE ${synthetic}; DELETE FROM exec_rollup_day WHERE ${synthetic};
+      DELETE FROM exec_totals WHERE ${synthetic}`);
+  clear(); // rows other tests generated, some since purged (test files run one at a time)
+  const before = 0;
+  const r = runBin('prov-loggen', ['--rows', '23456', '--handlers', '5', '--days', '3', '--seed', '11']);
+  assert.equal(r.status, 0, r.stderr);
+  try {
+    const logs = sql(`SELECT handler_id, status, trigger_kind, COUNT(*), SUM(duration_us) FROM exec_logs WHERE ${synthetic}
+      GROUP BY 1, 2, 3 ORDER BY 1, CONCAT(status), CONCAT(trigger_kind)`); // enums sort by text
+    assert.ok(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE ${synthetic}`)) - Number(before) === 23456);
+    for (const table of ['exec_rollup', 'exec_rollup_hour', 'exec_rollup_day', 'exec_totals']) {
+      const counted = sql(`SELECT handler_id, status, trigger_kind, SUM(executions), SUM(duration_us_sum) FROM ${table}
+        WHERE ${synthetic} GROUP BY 1, 2, 3 ORDER BY 1, CONCAT(status), CONCAT(trigger_kind)`);
+      assert.deepEqual(counted, logs, `${table} counts what exec_logs holds`);
+      assert.equal(sqlValue(`SELECT SUM(b0+b1+b2+b3+b4+b5+b6+b7+b8+b9+b10+b11+b12+b13+b14+b15) FROM ${table} WHERE ${synthetic}`),
+        sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE ${synthetic} AND duration_us <= 300000000`), `${table}: buckets`);
+    }
+    // Per minute, hour and day too: the charts' bars.
+    for (const [table, column, format] of [['exec_rollup', 'minute', '%Y-%m-%d %H:%i:00'],
+      ['exec_rollup_hour', 'hour', '%Y-%m-%d %H:00:00'], ['exec_rollup_day', 'day', '%Y-%m-%d 00:00:00']]) {
+      assert.deepEqual(sql(`SELECT ${column}, SUM(executions) FROM ${table} WHERE ${synthetic} GROUP BY 1 ORDER BY 1`),
+        sql(`SELECT DATE_FORMAT(dt, '${format}'), COUNT(*) FROM exec_logs WHERE ${synthetic} GROUP BY 1 ORDER BY 1`),
+        `${table} by ${column}`);
+    }
+  } finally {
+    clear();
   }
 });
