@@ -47,10 +47,11 @@ test('the Execution Logs show the held deliveries as waiting behind the one befo
     await page.goto(`${baseUrl}/logs?handler=${handlerId}`);
     const rows = await page.$$eval('#logs tbody tr[data-id]', (trs) => trs.map((tr) => ({
       id: tr.dataset.id, status: tr.dataset.status, preview: tr.querySelector('.preview').textContent.trim(),
-      icon: tr.querySelector('.result').getAttribute('title'),
+      // a waiting row has no verdict yet: its status icon; the failed one its verdict badge
+      icon: tr.querySelector('.result')?.getAttribute('title') || tr.querySelector('.verdict')?.textContent.trim(),
     })));
     assert.deepEqual(rows.map((r) => [r.id, r.status, r.icon]),
-      [[waitId2, 'waiting', 'Waiting'], [waitId1, 'waiting', 'Waiting'], [failId, 'fail', 'Fail']]);
+      [[waitId2, 'waiting', 'Waiting'], [waitId1, 'waiting', 'Waiting'], [failId, 'fail', '\u2717 Failed']]);
     assert.match(rows[0].preview, new RegExp(`^waiting behind #${waitId1}`));
     assert.match(rows[1].preview, new RegExp(`^waiting behind #${failId}`));
     await page.screenshot({ path: path.join(outputDir, `order-logs${suffix}.png`), fullPage: true });
