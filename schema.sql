@@ -476,7 +476,7 @@ CREATE TABLE IF NOT EXISTS exec_rollup_hour (
   handler_id       INT UNSIGNED NOT NULL,
   events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
   status           ENUM('success','fail') NOT NULL,
-  trigger_kind     ENUM('dispatch','retry','manual') NOT NULL,
+  trigger_kind     ENUM('dispatch','retry','manual','test') NOT NULL,
   executions       BIGINT UNSIGNED NOT NULL,
   duration_us_sum  BIGINT UNSIGNED NOT NULL,
   b0 BIGINT UNSIGNED NOT NULL DEFAULT 0, b1 BIGINT UNSIGNED NOT NULL DEFAULT 0,
@@ -495,7 +495,7 @@ CREATE TABLE IF NOT EXISTS exec_rollup_day (
   handler_id       INT UNSIGNED NOT NULL,
   events_id        VARCHAR(64) CHARACTER SET ascii NOT NULL,
   status           ENUM('success','fail') NOT NULL,
-  trigger_kind     ENUM('dispatch','retry','manual') NOT NULL,
+  trigger_kind     ENUM('dispatch','retry','manual','test') NOT NULL,
   executions       BIGINT UNSIGNED NOT NULL,
   duration_us_sum  BIGINT UNSIGNED NOT NULL,
   b0 BIGINT UNSIGNED NOT NULL DEFAULT 0, b1 BIGINT UNSIGNED NOT NULL DEFAULT 0,
@@ -509,6 +509,9 @@ CREATE TABLE IF NOT EXISTS exec_rollup_day (
   PRIMARY KEY (handler_id, day, events_id, status, trigger_kind),
   KEY ix_rollup_day_time (day, status, events_id, executions)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+-- A Send test's executions (trigger 'test') are rolled up like the others.
+ALTER TABLE exec_rollup_hour MODIFY trigger_kind ENUM('dispatch','retry','manual','test') NOT NULL;
+ALTER TABLE exec_rollup_day MODIFY trigger_kind ENUM('dispatch','retry','manual','test') NOT NULL;
 -- Since when a handler has been failing (the health summary): set by the
 -- first failure after a success, cleared by a success (core/logstore.c).
 -- Handlers already failing get their last run as an approximation.
