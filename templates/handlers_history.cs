@@ -1,5 +1,5 @@
 <?cs # The handler's History panel (page_history.c): newest first, field by field. ?>
-<section class="card" id="handler-history">
+<section class="card meta" id="handler-history">
   <h2>History</h2>
   <?cs if:HistoryCount == 0 ?><p class="muted">No recorded changes (the handler was created before changes were recorded).</p><?cs else ?>
   <ol class="history">
