@@ -158,7 +158,11 @@ void page_logs_bulk_show(struct web_request *req)
 	if (web_param(req, "existing") != NULL)
 		web_set_int(req, "Bulk.Existing", 1);
 	struct db_rows rows;
-	if (p.failed > 0 && bulk_failures(db, p.id, BULK_FAILURES_SHOWN, &rows) == 0) {
+	if (p.failed > 0 && bulk_failures(db, p.id, BULK_FAILURES_SHOWN, &rows) != 0) {
+		web_error(req, 500, "The bulk redelivery's failures could not be read.", db_error(db));
+		return;
+	}
+	if (p.failed > 0) {
 		char key[64];
 		for (size_t r = 0; r < rows.nrows; r++) {
 			snprintf(key, sizeof key, "Bulk.Failures.%zu.LogId", r);

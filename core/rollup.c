@@ -148,14 +148,16 @@ int rollup_build(const struct rollup_exec *execs, size_t n, struct rollup_row **
 	return 0;
 }
 
-/* The parameters after the minute: key, count, sum, buckets. */
-static size_t counter_params(const struct rollup_row *r, struct db_param *p)
+/* The parameters after the minute: key (the verdict only where the table
+ * has one: not the hour and day roll-ups), count, sum, buckets. */
+static size_t counter_params(const struct rollup_row *r, int with_verdict, struct db_param *p)
 {
 	size_t k = 0;
 	p[k++] = DB_INT(r->handler_id);
 	p[k++] = DB_STR(r->events_id);
 	p[k++] = DB_STR(r->status);
-	p[k++] = DB_STR(r->verdict);
+	if (with_verdict)
+		p[k++] = DB_STR(r->verdict);
 	p[k++] = DB_STR(r->trigger);
 	p[k++] = DB_INT(r->executions);
 	p[k++] = DB_INT(r->duration_us_sum);
@@ -185,16 +187,8 @@ static int write_periods(struct db *db, const char *sql, const struct rollup_row
 		struct rollup_row sum = period[i];
 		while (i + 1 < nrows && compare_period_key(&period[i + 1], &sum) == 0)
 			add_counts(&sum, &period[++i]);
-		size_t k = 0;
-		p[k++] = DB_STR(sum.minute);
-		p[k++] = DB_INT(sum.handler_id);
-		p[k++] = DB_STR(sum.events_id);
-		p[k++] = DB_STR(sum.status);
-		p[k++] = DB_STR(sum.trigger);
-		p[k++] = DB_INT(sum.executions);
-		p[k++] = DB_INT(sum.duration_us_sum);
-		for (int b = 0; b < METRICS_BUCKETS; b++)
-			p[k++] = DB_INT(sum.buckets[b]);
+		p[0] = DB_STR(sum.minute);
+		size_t k = 1 + counter_params(&sum, 0, p + 1);
 		rc = db_exec(db, sql, p, k, NULL, NULL);
 	}
 	free(period);
@@ -208,7 +202,7 @@ int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 	struct db_param p[ROLLUP_PARAMS];
 	for (size_t i = 0; i < nrows; i++) {
 		p[0] = DB_STR(rows[i].minute);
-		size_t k = 1 + counter_params(&rows[i], p + 1);
+		size_t k = 1 + counter_params(&rows[i], 1, p + 1);
 		if (db_exec(db, SQL_ROLLUP, p, k, NULL, NULL) != 0)
 			return -1;
 	}
@@ -228,7 +222,7 @@ int rollup_write(struct db *db, const struct rollup_row *rows, size_t nrows)
 		sum = *order[i];
 		while (i + 1 < nrows && compare_totals_key(order[i + 1], &sum) == 0)
 			add_counts(&sum, order[++i]);
-		size_t k = counter_params(&sum, p);
+		size_t k = counter_params(&sum, 1, p);
 		rc = db_exec(db, SQL_TOTALS, p, k, NULL, NULL);
 	}
 	free(order);
