@@ -30,4 +30,45 @@ struct db;
 size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
                             const struct cache_handler *chain, size_t n, long long *behind);
 
+/* ---------------------------------------------------------------- the book
+ * A batch (batchrun.c) commits its events' log rows in groups, so what it
+ * queued a moment ago is not in retry_queue yet, and its connection belongs
+ * to the group being committed. It keeps what is ahead in a book instead:
+ * (handler, object) pairs queued or held by its own deliveries not yet known
+ * to be committed (tagged with their group), and the retry_queue rows of the
+ * objects of the lines it has read, loaded in one statement (on a connection
+ * of its own) after those lines arrived and before any of them is run. A
+ * caller that sends an event only after the result of the one before has it
+ * in the book either way: a result line is printed after its group commits. */
+struct order_pair {
+	long long handler_id;
+	long long object_id;
+	long long behind; /* > 0 that exec_logs id; DISPATCH_ORDER_UNKNOWN */
+	long group;       /* the group that queued it; ORDER_BOOK_LOADED: read from the queue */
+};
+#define ORDER_BOOK_LOADED (-1L)
+#define ORDER_BOOK_OBJECTS 128
+
+struct order_book {
+	struct order_pair *pairs;
+	size_t n, cap;
+};
+
+/* Note that (handler, object) is queued or held by a delivery of group. */
+int order_book_add(struct order_book *book, long long handler_id, long long object_id, long group);
+
+/* Replace the loaded pairs with the queue's rows ahead of these objects (one
+ * statement, none for n == 0; n at most ORDER_BOOK_OBJECTS), and forget the
+ * pairs of the groups up to committed, which that read sees in the queue. Returns 0, or -1 when the
+ * queue could not be read (db NULL included): the loaded pairs are then none
+ * and the groups' pairs are kept (see dispatch_order_check on an outage). */
+int order_book_load(struct order_book *book, struct db *db, const long long *object_ids, size_t n,
+                    long committed);
+
+void order_book_free(struct order_book *book);
+
+/* dispatch_order_check answered from the book (no statement). */
+size_t dispatch_order_check_book(const struct order_book *book, const struct dispatch_event *event,
+                                 const struct cache_handler *chain, size_t n, long long *behind);
+
 #endif

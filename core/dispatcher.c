@@ -25,7 +25,7 @@
  * for its next event instead), and kept (fsync) when it cannot be. */
 struct run_state {
 	struct delivery *delivery;
-	struct journal journal;
+	struct journal *journal;
 	const struct dispatch_event *event;
 	const struct cache_handler *chain; /* the handlers in run order */
 	size_t next;                       /* the step being delivered */
@@ -70,7 +70,7 @@ static int journal_step_begin(struct run_state *rs, const struct cache_handler *
 	                          .request = req->body,
 	                          .request_len = req->body_len,
 	                          .started_us = delivery_now_us()};
-	return journal_begin(&rs->journal, &b);
+	return journal_begin(rs->journal, &b);
 }
 
 static int deliver(void *ctx, const struct delivery_request *req, struct delivery_result *out)
@@ -88,13 +88,13 @@ static int deliver(void *ctx, const struct delivery_request *req, struct deliver
 		out->retry_after_s = -1;
 		rs->queues[rs->next] = (struct logstore_queue){
 		    .action = LOGSTORE_QUEUE_WAIT, .ordered = 1, .behind = behind > 0 ? behind : 0};
-		journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
+		journal_end(rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
 		rs->next++;
 		return DISPATCH_DELIVER_HELD;
 	}
 	int rc = delivery_run(rs->delivery, req, out);
 	rs->queues[rs->next] = queue_for(h, rs->event, out);
-	journal_end(&rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
+	journal_end(rs->journal, req->delivery_id, req->attempt, out, &rs->queues[rs->next]);
 	rs->next++;
 	return rc;
 }
@@ -110,24 +110,24 @@ static void log_run(const struct config *cfg, struct db *db, const char *db_err,
 	if (db != NULL &&
 	    logstore_write_outcome(db, &opt, rs->event, outcome, rs->queues, err, sizeof err) == 0) {
 		*logged = 1;
-		if (rs->journal.failed)
+		if (rs->journal->failed)
 			fprintf(stderr,
 			        PROG ": warning: the spool journal could not be written (%s): a crash "
 			             "during a run could lose its log rows\n",
-			        rs->journal.error);
-		journal_discard(&rs->journal);
+			        rs->journal->error);
+		journal_discard(rs->journal);
 		return;
 	}
 	const char *why = db == NULL ? db_err : err;
-	if (journal_keep(&rs->journal) == 0) {
+	if (journal_keep(rs->journal) == 0) {
 		*spooled = 1;
 		fprintf(stderr,
 		        PROG
 		        ": the execution log was not written: %s; kept in the spool (%s) for prov-worker\n",
-		        why, rs->journal.file.path);
+		        why, rs->journal->file.path);
 	} else {
 		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,
-		        rs->journal.error);
+		        rs->journal->error);
 	}
 }
 
@@ -179,65 +179,96 @@ void dispatcher_close(struct dispatcher *dp)
 	memset(dp, 0, sizeof *dp);
 }
 
+int dispatcher_chain(struct dispatcher *dp, struct journal *journal, const struct order_book *book,
+                     const struct dispatch_event *event, json_t *data, struct dispatch_outcome *outcome,
+                     struct logstore_queue **queues)
+{
+	size_t first = 0;
+	size_t n = cache_select(&dp->snap, event->events_id, &first);
+	struct run_state rs = {.delivery = dp->delivery,
+	                       .journal = journal,
+	                       .event = event,
+	                       .chain = n ? &dp->snap.handlers[first] : NULL};
+	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
+	rs.behind = calloc(n ? n : 1, sizeof *rs.behind);
+	*queues = rs.queues;
+	if (rs.queues == NULL || rs.behind == NULL) {
+		free(rs.behind);
+		json_decref(data);
+		memset(outcome, 0, sizeof *outcome);
+		return -1;
+	}
+	if (book != NULL)
+		dispatch_order_check_book(book, event, rs.chain, n, rs.behind);
+	else
+		dispatch_order_check(dp->db, event, rs.chain, n, rs.behind);
+	int rc = dispatch_run(event, data, rs.chain, n, deliver, &rs, outcome);
+	free(rs.behind);
+	return rc;
+}
+
+json_t *dispatcher_result(struct dispatcher *dp, const struct journal *journal,
+                          const struct dispatch_event *event, struct dispatch_outcome *outcome,
+                          const struct logstore_queue *queues, int logged, int spooled, int *exit_code)
+{
+	if (outcome->stopped) {
+		/* No verdict to give: the chain did not run to its end. */
+		fprintf(stderr,
+		        PROG ": the spool journal in spool_dir %s cannot be written (%s): %s; nothing more "
+		             "was delivered\n",
+		        dp->cfg->spool_dir, journal->error,
+		        outcome->nsteps == 0 ? "no handler was run"
+		                             : "the chain stopped after the logged handlers");
+		*exit_code = DISPATCHER_SPOOL;
+		return NULL;
+	}
+	for (size_t i = 0; i < outcome->nsteps; i++)
+		outcome->steps[i].behind = queues[i].behind; /* as logged: behind whom it waits */
+	json_t *result = dispatch_result_json(event, outcome, dp->snap.generation, logged);
+	if (result != NULL)
+		json_object_set_new(result, "spooled", json_boolean(spooled));
+	*exit_code = (!logged && !spooled) || result == NULL ? DISPATCHER_INTERNAL
+	             : outcome->forbidden                    ? DISPATCHER_FORBIDDEN
+	                                                     : DISPATCHER_ALLOWED;
+	if (result == NULL)
+		fprintf(stderr, PROG ": out of memory\n");
+	return result;
+}
+
 /* Run one event's chain (data is taken over) and log it, or spool it.
  * Returns the result document for billing (NULL when out of memory) and sets
  * *exit_code. */
 json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
                        int *exit_code)
 {
-	size_t first = 0;
-	size_t n = cache_select(&dp->snap, event->events_id, &first);
-	struct run_state rs = {
-	    .delivery = dp->delivery, .event = event, .chain = n ? &dp->snap.handlers[first] : NULL};
-	journal_init(&rs.journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
-	rs.journal.sync_begin = dp->cfg->journal_sync != 0;
+	struct journal journal;
+	journal_init(&journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
+	journal.sync_begin = dp->cfg->journal_sync != 0;
 	if (dp->many)
-		journal_reuse(&rs.journal, &dp->spare); /* no file created and removed per event */
-	rs.queues = calloc(n ? n : 1, sizeof *rs.queues);
-	rs.behind = calloc(n ? n : 1, sizeof *rs.behind);
-	if (rs.queues == NULL || rs.behind == NULL) {
-		free(rs.queues);
-		free(rs.behind);
-		json_decref(data);
+		journal_reuse(&journal, &dp->spare); /* no file created and removed per event */
+	struct logstore_queue *queues = NULL;
+	struct dispatch_outcome outcome;
+	int rc = dispatcher_chain(dp, &journal, NULL, event, data, &outcome, &queues);
+	if (queues == NULL) {
 		fprintf(stderr, PROG ": out of memory\n");
 		*exit_code = DISPATCHER_INTERNAL;
 		return NULL;
 	}
-	dispatch_order_check(dp->db, event, rs.chain, n, rs.behind);
-	struct dispatch_outcome outcome;
-	int rc = dispatch_run(event, data, rs.chain, n, deliver, &rs, &outcome);
+	struct run_state rs = {.journal = &journal, .event = event, .queues = queues};
 	int logged = 1, spooled = 0;
 	if (rc == 0 && outcome.nsteps > 0)
 		log_run(dp->cfg, dp->db, dp->db_err, &rs, &outcome, &logged, &spooled);
-	else if (rc != 0 && journal_keep(&rs.journal) == 0)
+	else if (rc != 0 && journal_keep(&journal) == 0)
 		spooled = 1; /* what ran before running out of memory stays for prov-worker */
-	for (size_t i = 0; rc == 0 && i < outcome.nsteps; i++)
-		outcome.steps[i].behind = rs.queues[i].behind; /* as logged: behind whom it waits */
-	if (rc == 0 && outcome.stopped) {
-		/* No verdict to give: the chain did not run to its end. */
-		fprintf(stderr,
-		        PROG ": the spool journal in spool_dir %s cannot be written (%s): %s; nothing more "
-		             "was delivered\n",
-		        dp->cfg->spool_dir, rs.journal.error,
-		        outcome.nsteps == 0 ? "no handler was run"
-		                            : "the chain stopped after the logged handlers");
-		*exit_code = DISPATCHER_SPOOL;
-		dispatch_outcome_free(&outcome);
-		free(rs.queues);
-		free(rs.behind);
-		return NULL;
-	}
-	json_t *result = rc == 0 ? dispatch_result_json(event, &outcome, dp->snap.generation, logged) : NULL;
-	if (result != NULL)
-		json_object_set_new(result, "spooled", json_boolean(spooled));
-	*exit_code = (!logged && !spooled) || result == NULL ? DISPATCHER_INTERNAL
-	             : outcome.forbidden                     ? DISPATCHER_FORBIDDEN
-	                                                     : DISPATCHER_ALLOWED;
-	if (result == NULL)
+	json_t *result = NULL;
+	if (rc == 0)
+		result = dispatcher_result(dp, &journal, event, &outcome, queues, logged, spooled, exit_code);
+	else {
 		fprintf(stderr, PROG ": out of memory\n");
+		*exit_code = DISPATCHER_INTERNAL;
+	}
 	dispatch_outcome_free(&outcome);
-	free(rs.queues);
-	free(rs.behind);
+	free(queues);
 	return result;
 }
 

@@ -61,6 +61,26 @@ int dispatcher_refresh(struct dispatcher *dp);
 json_t *dispatcher_run(struct dispatcher *dp, const struct dispatch_event *event, json_t *data,
                        int *exit_code);
 
+/* The two halves of dispatcher_run, for a batch that logs many events in one
+ * transaction (batchrun.c). dispatcher_chain runs the event's handlers (data
+ * is taken over), each delivery recorded in journal, per-object order
+ * answered by book (NULL: by dp->db, see dispatch_order.h); fills outcome and
+ * *queues (what the retry queue does with each step; the caller frees it;
+ * NULL when out of memory). Returns 0, or -1 when out of memory.
+ * dispatcher_result: the result document once the outcome is logged or
+ * spooled (with queues as logged: behind whom a step waits); NULL with
+ * DISPATCHER_SPOOL when the chain stopped for want of a journal (said on
+ * stderr), or when out of memory (DISPATCHER_INTERNAL). */
+struct journal;
+struct logstore_queue;
+struct order_book;
+int dispatcher_chain(struct dispatcher *dp, struct journal *journal, const struct order_book *book,
+                     const struct dispatch_event *event, json_t *data, struct dispatch_outcome *outcome,
+                     struct logstore_queue **queues);
+json_t *dispatcher_result(struct dispatcher *dp, const struct journal *journal,
+                          const struct dispatch_event *event, struct dispatch_outcome *outcome,
+                          const struct logstore_queue *queues, int logged, int spooled, int *exit_code);
+
 /* "prov-dispatch: warning: ..." on stderr unless warning is empty. */
 void dispatcher_warning(const char *warning);
 

@@ -320,6 +320,92 @@ static int count_executions(struct db *db, const struct logstore_entry *entries,
 	return rc;
 }
 
+/* ---------------------------------------------------------------- many rows per INSERT
+ * A batch logs many executions per transaction (issue #15). Those with no
+ * retry queue row to write and no import check (their id is never needed)
+ * go in INSERTs of up to LOGSTORE_ROWS_MAX rows, the statement of
+ * SQL_INSERT_LOG with its VALUES tuple repeated: one round trip and one
+ * index update pass per statement instead of per row. Sizes are powers of
+ * two, so a connection prepares at most log2(LOGSTORE_ROWS_MAX) + 1 of them. */
+#define LOGSTORE_ROWS_MAX 32
+
+static int plain_entry(const struct logstore_entry *e)
+{
+	return !e->from_spool && e->queue.action == LOGSTORE_QUEUE_NONE;
+}
+
+/* SQL_INSERT_LOG with rows VALUES tuples; NULL when out of memory. */
+static char *insert_rows_sql(size_t rows)
+{
+	const char *values = strstr(SQL_INSERT_LOG, " VALUES ");
+	if (values == NULL)
+		return NULL;
+	values += strlen(" VALUES ");
+	size_t head = (size_t)(values - SQL_INSERT_LOG), tuple = strlen(values);
+	char *sql = malloc(head + rows * (tuple + 2) + 1);
+	if (sql == NULL)
+		return NULL;
+	memcpy(sql, SQL_INSERT_LOG, head);
+	size_t at = head;
+	for (size_t i = 0; i < rows; i++) {
+		if (i > 0) {
+			memcpy(sql + at, ", ", 2);
+			at += 2;
+		}
+		memcpy(sql + at, values, tuple);
+		at += tuple;
+	}
+	sql[at] = '\0';
+	return sql;
+}
+
+static int insert_rows(struct db *db, struct logstore_entry *entries, size_t rows, size_t response_max)
+{
+	static char *sql_of[LOGSTORE_ROWS_MAX + 1]; /* built once per size, kept for the process */
+	if (sql_of[rows] == NULL && (sql_of[rows] = insert_rows_sql(rows)) == NULL)
+		return -1;
+	struct row_texts texts[LOGSTORE_ROWS_MAX];
+	struct db_param params[LOGSTORE_ROWS_MAX * LOG_PARAMS];
+	char dts[LOGSTORE_ROWS_MAX][32];
+	size_t built = 0;
+	int rc = 0;
+	for (; built < rows && rc == 0; built++) {
+		struct logstore_entry *e = &entries[built];
+		e->log_id = 0;
+		delivery_time_text(e->result->started_us, 0, dts[built], sizeof dts[built]);
+		rc = texts_build(e, response_max, &texts[built]);
+		log_params(e, dts[built], &texts[built], &params[built * LOG_PARAMS]);
+	}
+	if (rc == 0)
+		rc = db_exec(db, sql_of[rows], params, rows * LOG_PARAMS, NULL, NULL);
+	for (size_t i = 0; i < built; i++)
+		texts_free(&texts[i]);
+	return rc;
+}
+
+/* The exec_logs rows (and their retry queue rows) in execution order. */
+static int write_rows(struct db *db, struct logstore_entry *entries, size_t n, size_t response_max)
+{
+	for (size_t i = 0; i < n;) {
+		size_t run = 0;
+		while (i + run < n && run < LOGSTORE_ROWS_MAX && plain_entry(&entries[i + run]))
+			run++;
+		if (run < 2) {
+			if (write_one(db, &entries[i], response_max) != 0)
+				return -1;
+			i++;
+			continue;
+		}
+		size_t rows = 1;
+		while (rows * 2 <= run)
+			rows *= 2;
+		if (insert_rows(db, &entries[i], rows, response_max) != 0)
+			return -1;
+		i += rows;
+	}
+	return 0;
+}
+
 /* The transaction itself; the caller commits or rolls back. */
 static int write_all(struct db *db, const struct logstore_options *opt, struct logstore_entry *entries,
                      size_t n, struct logstore_entry **order)
@@ -328,9 +414,8 @@ static int write_all(struct db *db, const struct logstore_options *opt, struct l
 		entries[i].log_id = 0;
 		entries[i].skipped = entries[i].claim_lost = entries[i].auto_disabled = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (write_one(db, &entries[i], opt->response_max) != 0)
-			return -1;
+	if (write_rows(db, entries, n, opt->response_max) != 0)
+		return -1;
 	if (count_executions(db, entries, n) != 0)
 		return -1;
 	/* The last logged execution of each handler sets its state. */
@@ -413,15 +498,48 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 	return rc;
 }
 
+static size_t outcome_entries(const struct logstore_outcome *one, struct logstore_entry *entries);
+
 int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
                            const struct dispatch_event *event, const struct dispatch_outcome *outcome,
                            struct logstore_queue *queues, char *err, size_t errlen)
 {
-	struct logstore_entry *entries = calloc(outcome->nsteps ? outcome->nsteps : 1, sizeof *entries);
+	struct logstore_outcome one = {.event = event, .outcome = outcome, .queues = queues};
+	return logstore_write_outcomes(db, opt, &one, 1, err, errlen);
+}
+
+int logstore_write_outcomes(struct db *db, const struct logstore_options *opt,
+                            const struct logstore_outcome *events, size_t nevents, char *err, size_t errlen)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < nevents; k++)
+		total += events[k].outcome->nsteps;
+	struct logstore_entry *entries = calloc(total ? total : 1, sizeof *entries);
 	if (entries == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	size_t n = 0;
+	for (size_t k = 0; k < nevents; k++)
+		n += outcome_entries(&events[k], &entries[n]);
+	int rc = logstore_write(db, opt, entries, n, err, errlen);
+	/* What the log says each waiting step waits for. */
+	n = 0;
+	for (size_t k = 0; k < nevents; k++) {
+		for (size_t i = 0; rc == 0 && events[k].queues != NULL && i < events[k].outcome->nsteps; i++)
+			events[k].queues[i].behind = entries[n + i].queue.behind;
+		n += events[k].outcome->nsteps;
+	}
+	free(entries);
+	return rc;
+}
+
+/* The entries of one event's executions into entries; returns how many. */
+static size_t outcome_entries(const struct logstore_outcome *one, struct logstore_entry *entries)
+{
+	const struct dispatch_event *event = one->event;
+	const struct dispatch_outcome *outcome = one->outcome;
+	const struct logstore_queue *queues = one->queues;
 	for (size_t i = 0; i < outcome->nsteps; i++) {
 		const struct dispatch_step *step = &outcome->steps[i];
 		entries[i] = (struct logstore_entry){.events_id = event->events_id,
@@ -441,9 +559,5 @@ int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
 		if (outcome->forbidden && step->handler->id == outcome->forbidden_by && outcome->skipped[0])
 			entries[i].skipped_handlers = outcome->skipped;
 	}
-	int rc = logstore_write(db, opt, entries, outcome->nsteps, err, errlen);
-	for (size_t i = 0; rc == 0 && queues != NULL && i < outcome->nsteps; i++)
-		queues[i].behind = entries[i].queue.behind; /* what the log says it waits for */
-	free(entries);
-	return rc;
+	return outcome->nsteps;
 }

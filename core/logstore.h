@@ -64,7 +64,8 @@ struct logstore_entry {
 	int from_spool; /* skip it when this execution is already logged (an import) */
 
 	/* Set by logstore_write. */
-	long long log_id;  /* the exec_logs row; 0 when skipped */
+	long long log_id;  /* the exec_logs row; 0 when skipped, or when written with others in
+	                      one INSERT (no queue action, not from a spool: nothing needs it) */
 	int skipped;       /* from_spool and already logged */
 	int claim_lost;    /* FINISH: another worker holds the row now; it was left alone */
 	int auto_disabled; /* this execution disabled its handler */
@@ -88,5 +89,15 @@ int logstore_write(struct db *db, const struct logstore_options *opt, struct log
 int logstore_write_outcome(struct db *db, const struct logstore_options *opt,
                            const struct dispatch_event *event, const struct dispatch_outcome *outcome,
                            struct logstore_queue *queues, char *err, size_t errlen);
+
+/* The executions of several dispatched events, in one transaction (a
+ * batch's group commit); queues as for logstore_write_outcome. */
+struct logstore_outcome {
+	const struct dispatch_event *event;
+	const struct dispatch_outcome *outcome;
+	struct logstore_queue *queues; /* behind updated once committed */
+};
+int logstore_write_outcomes(struct db *db, const struct logstore_options *opt,
+                            const struct logstore_outcome *events, size_t nevents, char *err, size_t errlen);
 
 #endif
