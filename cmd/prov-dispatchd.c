@@ -3,6 +3,7 @@
  * hands its events to (core/dispatch_service.c). An event: read the data, run
  * the published handlers, log every execution (or spool it when MariaDB is
  * unreachable, SPEC section 7), answer with one JSON result and an exit code. */
+#include "batchrun.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -302,129 +303,6 @@ static int run_single(struct dispatcher *dp, const struct dispatch_event *event,
 	return exit_code;
 }
 
-/* ---------------------------------------------------------------- batch mode */
-
-/* One line of stdin into buf (capacity cap, NUL-terminated, without the line
- * end). A longer line is consumed to its end and flagged. Returns the length,
- * or -1 at the end of input. */
-static long read_batch_line(char *buf, size_t cap, int *too_long, int *has_nul)
-{
-	size_t len = 0;
-	int c = EOF, any = 0;
-	*too_long = *has_nul = 0;
-	while ((c = getc_unlocked(stdin)) != EOF && c != '\n') {
-		any = 1;
-		if (c == '\0')
-			*has_nul = 1;
-		if (len + 1 < cap)
-			buf[len++] = (char)c;
-		else
-			*too_long = 1;
-	}
-	if (c == EOF && !any)
-		return -1;
-	if (len > 0 && buf[len - 1] == '\r')
-		len--;
-	buf[len] = '\0';
-	return (long)len;
-}
-
-/* The result line of a line that was not run. */
-static int print_bad_line(struct dispatcher *dp, long line, const char *message)
-{
-	fprintf(stderr, PROG ": line %ld: %s\n", line, message);
-	json_t *result = json_pack("{s:I,s:s}", "line", (json_int_t)line, "error", message);
-	int rc = result != NULL ? print_result(dp, result) : -1;
-	json_decref(result);
-	return rc;
-}
-
-/* Read, check and run one line. Returns 0, DISPATCHER_BAD_INPUT, DISPATCHER_INTERNAL or
- * DISPATCHER_SPOOL. */
-static int run_batch_line(struct dispatcher *dp, long line, const char *text, size_t len)
-{
-	char err[1024], warning[1024];
-	json_error_t jerr;
-	json_t *envelope = json_loadb(text, len, 0, &jerr);
-	if (envelope == NULL) {
-		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
-		return print_bad_line(dp, line, err) == 0 ? DISPATCHER_BAD_INPUT : DISPATCHER_INTERNAL;
-	}
-	struct dispatch_event event;
-	json_t *data;
-	int rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
-	json_decref(envelope);
-	if (rc != 0)
-		return print_bad_line(dp, line, err) == 0 ? DISPATCHER_BAD_INPUT : DISPATCHER_INTERNAL;
-	int stale = dispatcher_stale(dp);
-	if (stale)
-		dp->checked_us = monotonic_us();
-	if (stale &&
-	    cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
-		json_decref(data);
-		char message[1200];
-		snprintf(message, sizeof message, "no handler set to run: %s", err);
-		print_bad_line(dp, line, message);
-		return DISPATCHER_INTERNAL;
-	}
-	if (stale)
-		dispatcher_warning(warning);
-	int exit_code;
-	json_t *result = dispatcher_run(dp, &event, data, &exit_code);
-	if (exit_code == DISPATCHER_SPOOL)
-		return DISPATCHER_SPOOL; /* said on stderr; no result line */
-	if (result == NULL || json_object_set_new(result, "line", json_integer(line)) != 0 ||
-	    print_result(dp, result) != 0)
-		exit_code = DISPATCHER_INTERNAL;
-	json_decref(result);
-	return exit_code == DISPATCHER_INTERNAL ? DISPATCHER_INTERNAL : 0;
-}
-
-/* Every line of stdin, in order. Exit code: 70 if any event hit an internal
- * error, else 64 if any line was bad, else 0. When stdout refuses a result
- * the batch stops there: nobody would learn the verdicts of the next events.
- * When the spool journal cannot be written it stops too, with 73: no event
- * may be delivered without its journal. */
-static int run_batch(struct dispatcher *dp)
-{
-	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
-	char *buf = malloc(cap);
-	if (buf == NULL) {
-		fprintf(stderr, PROG ": out of memory\n");
-		return DISPATCHER_INTERNAL;
-	}
-	int bad = 0, internal = 0, too_long, has_nul;
-	long len;
-	for (long line = 1; !dp->output_failed && (len = read_batch_line(buf, cap, &too_long, &has_nul)) >= 0;
-	     line++) {
-		int rc;
-		if (too_long)
-			rc = print_bad_line(dp, line, "the line is larger than payload_max_bytes") == 0
-			         ? DISPATCHER_BAD_INPUT
-			         : DISPATCHER_INTERNAL;
-		else if (has_nul || len == 0)
-			rc = print_bad_line(dp, line,
-			                    has_nul ? "the line contains a NUL byte" : "the line is empty") ==
-			             0
-			         ? DISPATCHER_BAD_INPUT
-			         : DISPATCHER_INTERNAL;
-		else
-			rc = run_batch_line(dp, line, buf, (size_t)len);
-		if (rc == DISPATCHER_SPOOL) {
-			free(buf);
-			return DISPATCHER_SPOOL;
-		}
-		bad |= rc == DISPATCHER_BAD_INPUT;
-		internal |= rc == DISPATCHER_INTERNAL;
-	}
-	if (ferror(stdin)) {
-		fprintf(stderr, PROG ": cannot read the envelopes from stdin: %s\n", strerror(errno));
-		internal = 1;
-	}
-	free(buf);
-	return internal ? DISPATCHER_INTERNAL : bad ? DISPATCHER_BAD_INPUT : DISPATCHER_ALLOWED;
-}
-
 /* ---------------------------------------------------------------- --serve */
 
 /* One worker's state: what a --batch keeps, kept across callers. */
@@ -597,7 +475,7 @@ int main(int argc, char **argv)
 	rc = dispatcher_open(&dp, &cfg);
 	dp.many = args.batch;
 	if (rc == 0)
-		rc = args.batch ? run_batch(&dp) : run_single(&dp, &event, data);
+		rc = args.batch ? batchrun(&dp) : run_single(&dp, &event, data);
 	else
 		json_decref(data);
 	/* After the event (it never waits for this): counted for /metrics. */

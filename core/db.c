@@ -17,7 +17,8 @@
 #include <sys/prctl.h>
 
 #define DB_STMT_CACHE 64
-#define DB_MAX_PARAMS 128 /* the handler list's sparklines pass 100 ids (charts_data.c) */
+#define DB_MAX_PARAMS 1024 /* a multi-row INSERT of the log (logstore.c); sparklines pass 100 ids */
+#define DB_STACK_PARAMS 32
 
 struct db_stmt_slot {
 	const char *sql;
@@ -272,11 +273,9 @@ static int refuse_lost_transaction(struct db *db)
 
 /* Prepare (or reuse), bind and execute. A connection lost while idle is
  * replaced once and the statement run again when may_run_again says so. */
-static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param *params, size_t n,
-                           int is_read)
+static MYSQL_STMT *execute_bound(struct db *db, const char *sql, const struct db_param *params, size_t n,
+                                 int is_read, MYSQL_BIND *binds, unsigned long *lengths)
 {
-	MYSQL_BIND binds[DB_MAX_PARAMS];
-	unsigned long lengths[DB_MAX_PARAMS];
 	if (refuse_lost_transaction(db) != 0)
 		return NULL;
 	for (int attempt = 0;; attempt++) {
@@ -299,6 +298,27 @@ static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param
 		if (reconnect(db) != 0)
 			return NULL;
 	}
+}
+
+/* The binds live until the statement has run: on the stack for the usual
+ * few parameters, else on the heap. */
+static MYSQL_STMT *execute(struct db *db, const char *sql, const struct db_param *params, size_t n,
+                           int is_read)
+{
+	MYSQL_BIND stack_binds[DB_STACK_PARAMS];
+	unsigned long stack_lengths[DB_STACK_PARAMS];
+	if (n <= DB_STACK_PARAMS)
+		return execute_bound(db, sql, params, n, is_read, stack_binds, stack_lengths);
+	MYSQL_BIND *binds = n <= DB_MAX_PARAMS ? calloc(n, sizeof *binds) : NULL;
+	unsigned long *lengths = n <= DB_MAX_PARAMS ? calloc(n, sizeof *lengths) : NULL;
+	MYSQL_STMT *stmt = NULL;
+	if (binds == NULL || lengths == NULL)
+		set_error(db, 0, "bind", n > DB_MAX_PARAMS ? "too many parameters" : "out of memory");
+	else
+		stmt = execute_bound(db, sql, params, n, is_read, binds, lengths);
+	free(binds);
+	free(lengths);
+	return stmt;
 }
 
 int db_exec(struct db *db, const char *sql, const struct db_param *params, size_t nparams,

@@ -365,7 +365,7 @@ static int insert_rows(struct db *db, struct logstore_entry *entries, size_t row
 	if (sql_of[rows] == NULL && (sql_of[rows] = insert_rows_sql(rows)) == NULL)
 		return -1;
 	struct row_texts texts[LOGSTORE_ROWS_MAX];
-	struct db_param params[LOGSTORE_ROWS_MAX * LOG_PARAMS];
+	struct db_param params[LOGSTORE_ROWS_MAX * LOG_PARAMS] = {0};
 	char dts[LOGSTORE_ROWS_MAX][32];
 	size_t built = 0;
 	int rc = 0;

@@ -1,0 +1,354 @@
+/* batchrun: prov-dispatch --batch with group commit (see batchrun.h). */
+#include "batchrun.h"
+
+#include "config.h"
+#include "dispatch.h"
+#include "dispatcher.h"
+#include "journal.h"
+#include "logstore.h"
+#include "monotonic.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "prov-dispatch"
+#define READ_CHUNK 65536
+
+/* ---------------------------------------------------------------- stdin
+ * Read with read(2) into a buffer of our own, so that "is another line
+ * waiting?" has an answer: bytes in the buffer, or fd 0 readable now. */
+struct reader {
+	char buf[READ_CHUNK];
+	size_t at, end;
+	int eof;
+	int error; /* errno of a failed read */
+};
+
+static int reader_fill(struct reader *r)
+{
+	if (r->eof || r->error)
+		return -1;
+	for (;;) {
+		ssize_t got = read(STDIN_FILENO, r->buf, sizeof r->buf);
+		if (got > 0) {
+			r->at = 0;
+			r->end = (size_t)got;
+			return 0;
+		}
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			r->error = errno;
+		else
+			r->eof = 1;
+		return -1;
+	}
+}
+
+static int reader_waiting(struct reader *r)
+{
+	if (r->at < r->end)
+		return 1;
+	if (r->eof || r->error)
+		return 1; /* the end is there to be read: nothing to wait for */
+	struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+	return poll(&p, 1, 0) > 0;
+}
+
+/* One line into line (capacity cap, NUL-terminated, without the line end).
+ * A longer line is consumed to its end and flagged. Returns the length, or
+ * -1 at the end of input (or a read error: r->error). */
+static long reader_line(struct reader *r, char *line, size_t cap, int *too_long, int *has_nul)
+{
+	size_t len = 0;
+	int any = 0;
+	*too_long = *has_nul = 0;
+	for (;;) {
+		if (r->at == r->end && reader_fill(r) != 0)
+			break;
+		char *start = r->buf + r->at;
+		size_t avail = r->end - r->at;
+		char *nl = memchr(start, '\n', avail);
+		size_t take = nl ? (size_t)(nl - start) : avail;
+		any = 1;
+		if (memchr(start, '\0', take) != NULL)
+			*has_nul = 1;
+		size_t room = cap - 1 - len;
+		if (take > room)
+			*too_long = 1;
+		size_t copy = take < room ? take : room;
+		memcpy(line + len, start, copy);
+		len += copy;
+		r->at += take + (nl ? 1 : 0);
+		if (nl)
+			break;
+	}
+	if (!any)
+		return -1;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	return (long)len;
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* One result line on stdout, flushed (a batch consumer may read as it goes). */
+static int print_result(struct dispatcher *dp, json_t *result)
+{
+	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": the result could not be written: %s\n", strerror(errno));
+		dp->output_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The result line of a line that was not run. */
+static int print_bad_line(struct dispatcher *dp, long line, const char *message)
+{
+	fprintf(stderr, PROG ": line %ld: %s\n", line, message);
+	json_t *result = json_pack("{s:I,s:s}", "line", (json_int_t)line, "error", message);
+	int rc = result != NULL ? print_result(dp, result) : -1;
+	json_decref(result);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- the group */
+
+struct pending {
+	long line;
+	struct dispatch_event event;
+	struct dispatch_outcome outcome;
+	struct logstore_queue *queues;
+	int failed; /* out of memory while running: no result line */
+};
+
+struct group {
+	struct pending items[BATCHRUN_GROUP_EVENTS];
+	size_t n;
+	size_t bytes;        /* requests and replies held */
+	long long first_us;  /* when the first event was added (monotonic) */
+	struct journal journal;
+	int bad, internal;   /* what the exit code will say */
+};
+
+static void group_journal_init(struct dispatcher *dp, struct group *g)
+{
+	journal_init(&g->journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
+	g->journal.sync_begin = dp->cfg->journal_sync != 0;
+	journal_reuse(&g->journal, &dp->spare); /* one file for the whole batch */
+}
+
+/* Log the group's executions in one transaction, or keep its journal for
+ * prov-worker; sets *logged / *spooled. */
+static void group_log(struct dispatcher *dp, struct group *g, int *logged, int *spooled)
+{
+	struct logstore_outcome list[BATCHRUN_GROUP_EVENTS];
+	size_t n = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (!g->items[i].failed && g->items[i].outcome.nsteps > 0)
+			list[n++] = (struct logstore_outcome){
+			    .event = &g->items[i].event, .outcome = &g->items[i].outcome, .queues = g->items[i].queues};
+	*logged = 1;
+	*spooled = 0;
+	int ran_out = 0;
+	for (size_t i = 0; i < g->n; i++)
+		ran_out |= g->items[i].failed;
+	char err[1024] = "";
+	struct logstore_options opt;
+	logstore_options_from_config(dp->cfg, &opt);
+	if (n > 0 && dp->db != NULL && logstore_write_outcomes(dp->db, &opt, list, n, err, sizeof err) == 0) {
+		if (g->journal.failed)
+			fprintf(stderr,
+			        PROG ": warning: the spool journal could not be written (%s): a crash "
+			             "during a run could lose its log rows\n",
+			        g->journal.error);
+		if (!ran_out) {
+			journal_discard(&g->journal);
+			return;
+		}
+	} else if (n > 0) {
+		*logged = 0;
+	} else if (!ran_out) {
+		journal_discard(&g->journal); /* no execution: nothing to keep */
+		return;
+	}
+	/* Not logged, or an event ran out of memory mid-chain: what ran stays for
+	 * prov-worker, whose import skips what this transaction did log. */
+	const char *why = dp->db == NULL ? dp->db_err : err;
+	if (journal_keep(&g->journal) == 0) {
+		*spooled = 1;
+		if (!*logged)
+			fprintf(stderr,
+			        PROG ": the execution log was not written: %s; kept in the spool (%s) for "
+			             "prov-worker\n",
+			        why, g->journal.file.path);
+	} else if (!*logged) {
+		fprintf(stderr, PROG ": the execution log was not written: %s; nor spooled: %s\n", why,
+		        g->journal.error);
+	}
+}
+
+/* Commit the group, then print its results in line order. Returns 0, or
+ * DISPATCHER_SPOOL when an event's chain stopped for want of a journal. */
+static int group_flush(struct dispatcher *dp, struct group *g)
+{
+	if (g->n == 0)
+		return 0;
+	int logged, spooled, rc = 0;
+	group_log(dp, g, &logged, &spooled);
+	for (size_t i = 0; i < g->n; i++) {
+		struct pending *p = &g->items[i];
+		if (p->failed) {
+			g->internal = 1; /* said on stderr */
+		} else if (!dp->output_failed && rc == 0) {
+			int exit_code;
+			int none = p->outcome.nsteps == 0; /* nothing to log: logged, as a single run says */
+			json_t *result = dispatcher_result(dp, &g->journal, &p->event, &p->outcome,
+			                                   none ? 1 : logged, none ? 0 : spooled, &exit_code);
+			if (exit_code == DISPATCHER_SPOOL)
+				rc = DISPATCHER_SPOOL; /* said on stderr; no result line */
+			else if (result == NULL || json_object_set_new(result, "line", json_integer(p->line)) != 0 ||
+			         print_result(dp, result) != 0)
+				g->internal = 1;
+			else if (exit_code == DISPATCHER_INTERNAL)
+				g->internal = 1;
+			json_decref(result);
+		}
+		dispatch_outcome_free(&p->outcome);
+		free(p->queues);
+		memset(p, 0, sizeof *p);
+	}
+	g->n = 0;
+	g->bytes = 0;
+	group_journal_init(dp, g);
+	return rc;
+}
+
+static size_t outcome_bytes(const struct dispatch_outcome *o)
+{
+	size_t bytes = 0;
+	for (size_t i = 0; i < o->nsteps; i++)
+		bytes += o->steps[i].request_len + o->steps[i].result.response_len;
+	return bytes;
+}
+
+/* Read, check and run one line into the group. Returns 0, or
+ * DISPATCHER_SPOOL (the batch stops). */
+static int run_line(struct dispatcher *dp, struct group *g, long line, const char *text, size_t len)
+{
+	char err[1024], warning[1024];
+	json_error_t jerr;
+	json_t *envelope = json_loadb(text, len, 0, &jerr);
+	struct dispatch_event event;
+	json_t *data = NULL;
+	int rc = -1;
+	if (envelope == NULL)
+		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
+	else
+		rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
+	json_decref(envelope);
+	if (rc != 0) {
+		/* In line order: the results before it go first. */
+		rc = group_flush(dp, g);
+		if (rc == 0 && print_bad_line(dp, line, err) != 0)
+			g->internal = 1;
+		g->bad = 1;
+		return rc;
+	}
+	if (dispatcher_stale(dp)) {
+		/* The pending outcomes point into the snapshot: commit them before it changes. */
+		rc = group_flush(dp, g);
+		if (rc != 0) {
+			json_decref(data);
+			return rc;
+		}
+		dp->checked_us = monotonic_us();
+		if (cache_refresh(dp->cfg, dp->db, &dp->snap, err, sizeof err, warning, sizeof warning) < 0) {
+			json_decref(data);
+			char message[1200];
+			snprintf(message, sizeof message, "no handler set to run: %s", err);
+			print_bad_line(dp, line, message);
+			g->internal = 1;
+			return 0;
+		}
+		dispatcher_warning(warning);
+	}
+	struct pending *p = &g->items[g->n++];
+	if (g->n == 1)
+		g->first_us = monotonic_us();
+	p->line = line;
+	p->event = event;
+	if (dispatcher_chain(dp, &g->journal, &p->event, data, &p->outcome, &p->queues) != 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		p->failed = 1;
+	}
+	g->bytes += outcome_bytes(&p->outcome);
+	if (p->outcome.stopped)
+		return group_flush(dp, g); /* this event's result says why; the batch stops */
+	return 0;
+}
+
+static int group_due(const struct group *g, struct reader *r)
+{
+	return g->n > 0 &&
+	       (g->n == BATCHRUN_GROUP_EVENTS || g->bytes >= (size_t)BATCHRUN_GROUP_BYTES ||
+	        monotonic_us() - g->first_us >= (long long)BATCHRUN_GROUP_MS * 1000 || !reader_waiting(r));
+}
+
+int batchrun(struct dispatcher *dp)
+{
+	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
+	char *buf = malloc(cap);
+	struct reader *r = calloc(1, sizeof *r);
+	struct group *g = calloc(1, sizeof *g);
+	if (buf == NULL || r == NULL || g == NULL) {
+		free(buf);
+		free(r);
+		free(g);
+		fprintf(stderr, PROG ": out of memory\n");
+		return DISPATCHER_INTERNAL;
+	}
+	group_journal_init(dp, g);
+	int too_long, has_nul, rc = 0;
+	long len;
+	for (long line = 1; rc == 0 && !dp->output_failed; line++) {
+		if (group_due(g, r) && (rc = group_flush(dp, g)) != 0)
+			break;
+		if ((len = reader_line(r, buf, cap, &too_long, &has_nul)) < 0)
+			break;
+		const char *bad = too_long ? "the line is larger than payload_max_bytes"
+		                  : has_nul ? "the line contains a NUL byte"
+		                  : len == 0 ? "the line is empty"
+		                             : NULL;
+		if (bad == NULL) {
+			rc = run_line(dp, g, line, buf, (size_t)len);
+			continue;
+		}
+		rc = group_flush(dp, g);
+		if (rc == 0 && print_bad_line(dp, line, bad) != 0)
+			g->internal = 1;
+		g->bad = 1;
+	}
+	if (rc == 0)
+		rc = group_flush(dp, g);
+	if (r->error) {
+		fprintf(stderr, PROG ": cannot read the envelopes from stdin: %s\n", strerror(r->error));
+		g->internal = 1;
+	}
+	int exit_code = rc != 0      ? rc
+	                : g->internal ? DISPATCHER_INTERNAL
+	                : g->bad      ? DISPATCHER_BAD_INPUT
+	                              : DISPATCHER_ALLOWED;
+	journal_discard(&g->journal);
+	free(buf);
+	free(r);
+	free(g);
+	return exit_code;
+}
