@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,14 +136,15 @@ struct group {
 	size_t bytes;        /* requests and replies held */
 	long long first_us;  /* when the first event was added (monotonic) */
 	struct journal journal;
-	int bad, internal;   /* what the exit code will say */
+	struct spool_journal *spare; /* this group's journal file, emptied between uses */
+	int bad, internal;           /* what the exit code will say */
 };
 
 static void group_journal_init(struct dispatcher *dp, struct group *g)
 {
 	journal_init(&g->journal, dp->cfg->spool_dir, (size_t)dp->cfg->response_max_bytes);
 	g->journal.sync_begin = dp->cfg->journal_sync != 0;
-	journal_reuse(&g->journal, &dp->spare); /* one file for the whole batch */
+	journal_reuse(&g->journal, g->spare); /* one file per group for the whole batch */
 }
 
 /* Log the group's executions in one transaction, or keep its journal for
@@ -231,6 +233,88 @@ static int group_flush(struct dispatcher *dp, struct group *g)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- the writer
+ * Two groups take turns: while the writer thread commits one and prints its
+ * results, the main thread delivers the next events into the other. The
+ * writer uses the dispatcher's connection; the main thread touches it (a
+ * generation check) only while the writer is idle. One group at a time is
+ * handed over, so results still come out in line order. */
+struct writer {
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct dispatcher *dp;
+	struct group *job; /* the group being committed; NULL: idle */
+	int quit;
+	int rc;            /* DISPATCHER_SPOOL once a flush said so */
+	int output_failed; /* a copy of dp->output_failed, read under the lock */
+	int main_failed;   /* the main thread's own print failed (main thread only) */
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->job == NULL && !w->quit)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->job == NULL)
+			break;
+		struct group *g = w->job;
+		pthread_mutex_unlock(&w->lock);
+		int rc = group_flush(w->dp, g);
+		pthread_mutex_lock(&w->lock);
+		if (rc != 0)
+			w->rc = rc;
+		w->output_failed = w->dp->output_failed;
+		w->job = NULL;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Wait until the writer is idle. Returns its rc (0 or DISPATCHER_SPOOL). */
+static int writer_wait(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->job != NULL)
+		pthread_cond_wait(&w->cond, &w->lock);
+	int rc = w->rc;
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+/* Hand *active over to the writer (once it is idle) and make the other,
+ * committed, group active. Returns the writer's rc. Without a writer thread
+ * (it could not start) the group is committed here. */
+static int writer_hand_over(struct writer *w, struct group **active, struct group *other)
+{
+	if ((*active)->n == 0)
+		return writer_wait(w);
+	if (!w->started)
+		return group_flush(w->dp, *active);
+	int rc = writer_wait(w);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&w->lock);
+	w->job = *active;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	*active = other;
+	return 0;
+}
+
+/* Everything delivered so far committed and printed. */
+static int writer_sync(struct writer *w, struct group **active, struct group *groups)
+{
+	struct group *other = *active == &groups[0] ? &groups[1] : &groups[0];
+	int rc = writer_hand_over(w, active, other);
+	int waited = writer_wait(w);
+	return rc != 0 ? rc : waited;
+}
+
 static size_t outcome_bytes(const struct dispatch_outcome *o)
 {
 	size_t bytes = 0;
@@ -241,7 +325,8 @@ static size_t outcome_bytes(const struct dispatch_outcome *o)
 
 /* Read, check and run one line into the group. Returns 0, or
  * DISPATCHER_SPOOL (the batch stops). */
-static int run_line(struct dispatcher *dp, struct group *g, long line, const char *text, size_t len)
+static int run_line(struct dispatcher *dp, struct writer *w, struct group **active, struct group *groups,
+                    long line, const char *text, size_t len)
 {
 	char err[1024], warning[1024];
 	json_error_t jerr;
@@ -256,15 +341,16 @@ static int run_line(struct dispatcher *dp, struct group *g, long line, const cha
 	json_decref(envelope);
 	if (rc != 0) {
 		/* In line order: the results before it go first. */
-		rc = group_flush(dp, g);
-		if (rc == 0 && print_bad_line(dp, line, err) != 0)
-			g->internal = 1;
-		g->bad = 1;
+		rc = writer_sync(w, active, groups);
+		if (rc == 0 && !dp->output_failed && print_bad_line(dp, line, err) != 0)
+			(*active)->internal = w->main_failed = 1;
+		(*active)->bad = 1;
 		return rc;
 	}
 	if (dispatcher_stale(dp)) {
-		/* The pending outcomes point into the snapshot: commit them before it changes. */
-		rc = group_flush(dp, g);
+		/* The pending outcomes point into the snapshot, and the writer uses
+		 * the connection: both done before the snapshot changes. */
+		rc = writer_sync(w, active, groups);
 		if (rc != 0) {
 			json_decref(data);
 			return rc;
@@ -274,12 +360,14 @@ static int run_line(struct dispatcher *dp, struct group *g, long line, const cha
 			json_decref(data);
 			char message[1200];
 			snprintf(message, sizeof message, "no handler set to run: %s", err);
-			print_bad_line(dp, line, message);
-			g->internal = 1;
+			if (print_bad_line(dp, line, message) != 0)
+				w->main_failed = 1;
+			(*active)->internal = 1;
 			return 0;
 		}
 		dispatcher_warning(warning);
 	}
+	struct group *g = *active;
 	struct pending *p = &g->items[g->n++];
 	if (g->n == 1)
 		g->first_us = monotonic_us();
@@ -290,8 +378,10 @@ static int run_line(struct dispatcher *dp, struct group *g, long line, const cha
 		p->failed = 1;
 	}
 	g->bytes += outcome_bytes(&p->outcome);
-	if (p->outcome.stopped)
-		return group_flush(dp, g); /* this event's result says why; the batch stops */
+	if (p->outcome.stopped) {
+		rc = writer_sync(w, active, groups); /* this event's result says why; the batch stops */
+		return rc != 0 ? rc : DISPATCHER_SPOOL;
+	}
 	return 0;
 }
 
@@ -307,48 +397,77 @@ int batchrun(struct dispatcher *dp)
 	size_t cap = (size_t)dp->cfg->payload_max_bytes + 1;
 	char *buf = malloc(cap);
 	struct reader *r = calloc(1, sizeof *r);
-	struct group *g = calloc(1, sizeof *g);
-	if (buf == NULL || r == NULL || g == NULL) {
+	struct group *groups = calloc(2, sizeof *groups);
+	struct spool_journal *second = calloc(1, sizeof *second);
+	if (buf == NULL || r == NULL || groups == NULL || second == NULL) {
 		free(buf);
 		free(r);
-		free(g);
+		free(groups);
+		free(second);
 		fprintf(stderr, PROG ": out of memory\n");
 		return DISPATCHER_INTERNAL;
 	}
-	group_journal_init(dp, g);
+	second->fd = -1;
+	groups[0].spare = &dp->spare;
+	groups[1].spare = second;
+	group_journal_init(dp, &groups[0]);
+	group_journal_init(dp, &groups[1]);
+	struct writer w = {.dp = dp};
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	w.started = pthread_create(&w.thread, NULL, writer_main, &w) == 0;
+	struct group *active = &groups[0];
 	int too_long, has_nul, rc = 0;
 	long len;
-	for (long line = 1; rc == 0 && !dp->output_failed; line++) {
-		if (group_due(g, r) && (rc = group_flush(dp, g)) != 0)
+	for (long line = 1; rc == 0; line++) {
+		if (group_due(active, r) &&
+		    (rc = writer_hand_over(&w, &active, active == &groups[0] ? &groups[1] : &groups[0])) != 0)
 			break;
-		if ((len = reader_line(r, buf, cap, &too_long, &has_nul)) < 0)
+		pthread_mutex_lock(&w.lock);
+		int stop = w.output_failed || w.main_failed || (!w.started && dp->output_failed);
+		pthread_mutex_unlock(&w.lock);
+		if (stop || (len = reader_line(r, buf, cap, &too_long, &has_nul)) < 0)
 			break;
 		const char *bad = too_long ? "the line is larger than payload_max_bytes"
 		                  : has_nul ? "the line contains a NUL byte"
 		                  : len == 0 ? "the line is empty"
 		                             : NULL;
 		if (bad == NULL) {
-			rc = run_line(dp, g, line, buf, (size_t)len);
+			rc = run_line(dp, &w, &active, groups, line, buf, (size_t)len);
 			continue;
 		}
-		rc = group_flush(dp, g);
-		if (rc == 0 && print_bad_line(dp, line, bad) != 0)
-			g->internal = 1;
-		g->bad = 1;
+		rc = writer_sync(&w, &active, groups);
+		if (rc == 0 && !dp->output_failed && print_bad_line(dp, line, bad) != 0)
+			active->internal = w.main_failed = 1;
+		active->bad = 1;
 	}
+	int synced = writer_sync(&w, &active, groups);
 	if (rc == 0)
-		rc = group_flush(dp, g);
+		rc = synced;
+	if (w.started) {
+		pthread_mutex_lock(&w.lock);
+		w.quit = 1;
+		pthread_cond_broadcast(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(w.thread, NULL);
+	}
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
 	if (r->error) {
 		fprintf(stderr, PROG ": cannot read the envelopes from stdin: %s\n", strerror(r->error));
-		g->internal = 1;
+		active->internal = 1;
 	}
+	int internal = groups[0].internal || groups[1].internal, bad_lines = groups[0].bad || groups[1].bad;
 	int exit_code = rc != 0      ? rc
-	                : g->internal ? DISPATCHER_INTERNAL
-	                : g->bad      ? DISPATCHER_BAD_INPUT
-	                              : DISPATCHER_ALLOWED;
-	journal_discard(&g->journal);
+	                : internal   ? DISPATCHER_INTERNAL
+	                : bad_lines  ? DISPATCHER_BAD_INPUT
+	                             : DISPATCHER_ALLOWED;
+	journal_discard(&groups[0].journal);
+	journal_discard(&groups[1].journal);
+	spool_journal_discard(second); /* the first spare is the dispatcher's (dispatcher_close) */
 	free(buf);
 	free(r);
-	free(g);
+	free(groups);
+	free(second);
 	return exit_code;
 }
