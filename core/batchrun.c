@@ -133,8 +133,8 @@ struct pending {
 struct group {
 	struct pending items[BATCHRUN_GROUP_EVENTS];
 	size_t n;
-	size_t bytes;        /* requests and replies held */
-	long long first_us;  /* when the first event was added (monotonic) */
+	size_t bytes;       /* requests and replies held */
+	long long first_us; /* when the first event was added (monotonic) */
 	struct journal journal;
 	struct spool_journal *spare; /* this group's journal file, emptied between uses */
 	int bad, internal;           /* what the exit code will say */
@@ -155,8 +155,9 @@ static void group_log(struct dispatcher *dp, struct group *g, int *logged, int *
 	size_t n = 0;
 	for (size_t i = 0; i < g->n; i++)
 		if (!g->items[i].failed && g->items[i].outcome.nsteps > 0)
-			list[n++] = (struct logstore_outcome){
-			    .event = &g->items[i].event, .outcome = &g->items[i].outcome, .queues = g->items[i].queues};
+			list[n++] = (struct logstore_outcome){.event = &g->items[i].event,
+			                                      .outcome = &g->items[i].outcome,
+			                                      .queues = g->items[i].queues};
 	*logged = 1;
 	*spooled = 0;
 	int ran_out = 0;
@@ -216,7 +217,8 @@ static int group_flush(struct dispatcher *dp, struct group *g)
 			                                   none ? 1 : logged, none ? 0 : spooled, &exit_code);
 			if (exit_code == DISPATCHER_SPOOL)
 				rc = DISPATCHER_SPOOL; /* said on stderr; no result line */
-			else if (result == NULL || json_object_set_new(result, "line", json_integer(p->line)) != 0 ||
+			else if (result == NULL ||
+			         json_object_set_new(result, "line", json_integer(p->line)) != 0 ||
 			         print_result(dp, result) != 0)
 				g->internal = 1;
 			else if (exit_code == DISPATCHER_INTERNAL)
@@ -428,8 +430,8 @@ int batchrun(struct dispatcher *dp)
 		pthread_mutex_unlock(&w.lock);
 		if (stop || (len = reader_line(r, buf, cap, &too_long, &has_nul)) < 0)
 			break;
-		const char *bad = too_long ? "the line is larger than payload_max_bytes"
-		                  : has_nul ? "the line contains a NUL byte"
+		const char *bad = too_long   ? "the line is larger than payload_max_bytes"
+		                  : has_nul  ? "the line contains a NUL byte"
 		                  : len == 0 ? "the line is empty"
 		                             : NULL;
 		if (bad == NULL) {
@@ -458,10 +460,10 @@ int batchrun(struct dispatcher *dp)
 		active->internal = 1;
 	}
 	int internal = groups[0].internal || groups[1].internal, bad_lines = groups[0].bad || groups[1].bad;
-	int exit_code = rc != 0      ? rc
-	                : internal   ? DISPATCHER_INTERNAL
-	                : bad_lines  ? DISPATCHER_BAD_INPUT
-	                             : DISPATCHER_ALLOWED;
+	int exit_code = rc != 0     ? rc
+	                : internal  ? DISPATCHER_INTERNAL
+	                : bad_lines ? DISPATCHER_BAD_INPUT
+	                            : DISPATCHER_ALLOWED;
 	journal_discard(&groups[0].journal);
 	journal_discard(&groups[1].journal);
 	spool_journal_discard(second); /* the first spare is the dispatcher's (dispatcher_close) */
