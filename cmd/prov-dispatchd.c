@@ -281,23 +281,11 @@ static json_t *read_data(long max, long timeout_ms, int *rc)
 	return data;
 }
 
-/* One result line on stdout, flushed (a batch consumer may read as it goes). */
-static int print_result(struct dispatcher *dp, json_t *result)
-{
-	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
-	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		fprintf(stderr, PROG ": the result could not be written: %s\n", strerror(errno));
-		dp->output_failed = 1;
-		return -1;
-	}
-	return 0;
-}
-
 static int run_single(struct dispatcher *dp, const struct dispatch_event *event, json_t *data)
 {
 	int exit_code;
 	json_t *result = dispatcher_run(dp, event, data, &exit_code);
-	if (result != NULL && print_result(dp, result) != 0)
+	if (result != NULL && batchrun_print_result(dp, result) != 0)
 		exit_code = DISPATCHER_INTERNAL;
 	json_decref(result);
 	return exit_code;

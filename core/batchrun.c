@@ -98,8 +98,7 @@ static long reader_line(struct reader *r, char *line, size_t cap, int *too_long,
 
 /* ---------------------------------------------------------------- output */
 
-/* One result line on stdout, flushed (a batch consumer may read as it goes). */
-static int print_result(struct dispatcher *dp, json_t *result)
+int batchrun_print_result(struct dispatcher *dp, json_t *result)
 {
 	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9)) != 0 ||
 	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
@@ -115,7 +114,7 @@ static int print_bad_line(struct dispatcher *dp, long line, const char *message)
 {
 	fprintf(stderr, PROG ": line %ld: %s\n", line, message);
 	json_t *result = json_pack("{s:I,s:s}", "line", (json_int_t)line, "error", message);
-	int rc = result != NULL ? print_result(dp, result) : -1;
+	int rc = result != NULL ? batchrun_print_result(dp, result) : -1;
 	json_decref(result);
 	return rc;
 }
@@ -219,7 +218,7 @@ static int group_flush(struct dispatcher *dp, struct group *g)
 				rc = DISPATCHER_SPOOL; /* said on stderr; no result line */
 			else if (result == NULL ||
 			         json_object_set_new(result, "line", json_integer(p->line)) != 0 ||
-			         print_result(dp, result) != 0)
+			         batchrun_print_result(dp, result) != 0)
 				g->internal = 1;
 			else if (exit_code == DISPATCHER_INTERNAL)
 				g->internal = 1;

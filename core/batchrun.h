@@ -11,6 +11,8 @@
 #ifndef PROV_BATCHRUN_H
 #define PROV_BATCHRUN_H
 
+#include <jansson.h>
+
 struct dispatcher;
 
 #define BATCHRUN_GROUP_EVENTS 128
@@ -23,5 +25,10 @@ struct dispatcher;
  * no event may be delivered without its journal. When stdout refuses a result
  * the batch stops there: nobody would learn the verdicts of the next events. */
 int batchrun(struct dispatcher *dp);
+
+/* One result line on stdout, flushed (a batch consumer may read as it goes;
+ * a single run prints its one result the same way). Returns 0, or -1 with
+ * the reason on stderr and dp->output_failed set. */
+int batchrun_print_result(struct dispatcher *dp, json_t *result);
 
 #endif
