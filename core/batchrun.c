@@ -3,6 +3,8 @@
 
 #include "config.h"
 #include "dispatch.h"
+#include "db.h"
+#include "dispatch_order.h"
 #include "dispatcher.h"
 #include "journal.h"
 #include "logstore.h"
@@ -137,6 +139,7 @@ struct group {
 	struct journal journal;
 	struct spool_journal *spare; /* this group's journal file, emptied between uses */
 	int bad, internal;           /* what the exit code will say */
+	long seq;                    /* which filling of a group this is (1, 2, ...): the order book's tag */
 };
 
 static void group_journal_init(struct dispatcher *dp, struct group *g)
@@ -212,7 +215,7 @@ static int group_flush(struct dispatcher *dp, struct group *g)
 		} else if (!dp->output_failed && rc == 0) {
 			int exit_code;
 			int none = p->outcome.nsteps == 0; /* nothing to log: logged, as a single run says */
-			json_t *result = dispatcher_result(dp, &g->journal, &p->event, &p->outcome,
+			json_t *result = dispatcher_result(dp, &g->journal, &p->event, &p->outcome, p->queues,
 			                                   none ? 1 : logged, none ? 0 : spooled, &exit_code);
 			if (exit_code == DISPATCHER_SPOOL)
 				rc = DISPATCHER_SPOOL; /* said on stderr; no result line */
@@ -251,6 +254,8 @@ struct writer {
 	int rc;            /* DISPATCHER_SPOOL once a flush said so */
 	int output_failed; /* a copy of dp->output_failed, read under the lock */
 	int main_failed;   /* the main thread's own print failed (main thread only) */
+	long done_seq;     /* the last group committed (or spooled), under the lock */
+	long next_seq;     /* the main thread's: the seq the next active group gets */
 };
 
 static void *writer_main(void *arg)
@@ -264,10 +269,12 @@ static void *writer_main(void *arg)
 			break;
 		struct group *g = w->job;
 		pthread_mutex_unlock(&w->lock);
+		long seq = g->seq;
 		int rc = group_flush(w->dp, g);
 		pthread_mutex_lock(&w->lock);
 		if (rc != 0)
 			w->rc = rc;
+		w->done_seq = seq;
 		w->output_failed = w->dp->output_failed;
 		w->job = NULL;
 		pthread_cond_broadcast(&w->cond);
@@ -294,8 +301,13 @@ static int writer_hand_over(struct writer *w, struct group **active, struct grou
 {
 	if ((*active)->n == 0)
 		return writer_wait(w);
-	if (!w->started)
-		return group_flush(w->dp, *active);
+	if (!w->started) {
+		long seq = (*active)->seq;
+		int rc = group_flush(w->dp, *active);
+		w->done_seq = seq;
+		(*active)->seq = w->next_seq++;
+		return rc;
+	}
 	int rc = writer_wait(w);
 	if (rc != 0)
 		return rc;
@@ -304,7 +316,17 @@ static int writer_hand_over(struct writer *w, struct group **active, struct grou
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	*active = other;
+	(*active)->seq = w->next_seq++;
 	return 0;
+}
+
+/* The last group known to be committed (or spooled). */
+static long writer_done(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	long seq = w->done_seq;
+	pthread_mutex_unlock(&w->lock);
+	return seq;
 }
 
 /* Everything delivered so far committed and printed. */
@@ -324,30 +346,149 @@ static size_t outcome_bytes(const struct dispatch_outcome *o)
 	return bytes;
 }
 
-/* Read, check and run one line into the group. Returns 0, or
- * DISPATCHER_SPOOL (the batch stops). */
-static int run_line(struct dispatcher *dp, struct writer *w, struct group **active, struct group *groups,
-                    long line, const char *text, size_t len)
-{
-	char err[1024], warning[1024];
-	json_error_t jerr;
-	json_t *envelope = json_loadb(text, len, 0, &jerr);
+/* ---------------------------------------------------------------- the intake
+ * The lines already waiting on stdin (up to ORDER_BOOK_OBJECTS of them,
+ * about INTAKE_BYTES of text) are read and parsed together, and the order
+ * book is loaded once for all of their objects: after they arrived, before
+ * any of them runs (dispatch_order.h). A caller that sends one line and
+ * waits for its result gets an intake of one. */
+#define INTAKE_BYTES (1024L * 1024)
+
+struct intake_item {
+	long line;
+	char *bad; /* why the line is not run (owned); NULL: event and data */
 	struct dispatch_event event;
-	json_t *data = NULL;
-	int rc = -1;
-	if (envelope == NULL)
-		snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
-	else
-		rc = dispatch_envelope_read(envelope, &event, &data, err, sizeof err);
-	json_decref(envelope);
-	if (rc != 0) {
+	json_t *data; /* owned until run */
+};
+
+struct intake {
+	struct intake_item items[ORDER_BOOK_OBJECTS];
+	size_t n, at;
+	long next_line;
+	int loaded; /* the book was loaded for these lines */
+};
+
+/* The order book's connection, the main thread's own (the writer's is
+ * dp->db): opened when first needed, again at most once a second while the
+ * database is away. */
+struct order_reader {
+	struct order_book book;
+	struct db *db;
+	long long tried_us;
+	int warned; /* the outage was said once */
+};
+
+static void intake_parse(struct intake_item *item, const char *text, long len, int too_long, int has_nul)
+{
+	const char *bad = too_long   ? "the line is larger than payload_max_bytes"
+	                  : has_nul  ? "the line contains a NUL byte"
+	                  : len == 0 ? "the line is empty"
+	                             : NULL;
+	char err[1024];
+	if (bad == NULL) {
+		json_error_t jerr;
+		json_t *envelope = json_loadb(text, (size_t)len, 0, &jerr);
+		if (envelope == NULL)
+			snprintf(err, sizeof err, "not valid JSON: %s (column %d)", jerr.text, jerr.column);
+		else if (dispatch_envelope_read(envelope, &item->event, &item->data, err, sizeof err) == 0)
+			err[0] = '\0';
+		json_decref(envelope);
+		bad = err[0] ? err : NULL;
+	}
+	if (bad != NULL) {
+		json_decref(item->data);
+		item->data = NULL;
+		item->bad = strdup(bad); /* NULL: out of memory, said when run */
+	}
+}
+
+static void intake_drop(struct intake *in)
+{
+	for (; in->at < in->n; in->at++) {
+		free(in->items[in->at].bad);
+		json_decref(in->items[in->at].data);
+	}
+}
+
+static int snapshot_ordered(const struct cache_snapshot *snap)
+{
+	for (size_t i = 0; i < snap->count; i++)
+		if (snap->handlers[i].ordered)
+			return 1;
+	return 0;
+}
+
+/* Load the book for the intake's lines from `from` on (see intake). */
+static void intake_load(struct dispatcher *dp, struct order_reader *o, struct intake *in, size_t from,
+                        long committed)
+{
+	long long ids[ORDER_BOOK_OBJECTS];
+	size_t k = 0;
+	if (snapshot_ordered(&dp->snap))
+		for (size_t i = from; i < in->n; i++)
+			if (in->items[i].bad == NULL && in->items[i].event.has_object_id)
+				ids[k++] = in->items[i].event.object_id;
+	in->loaded = k > 0;
+	char err[1024] = "";
+	if (k > 0 && o->db == NULL && monotonic_us() - o->tried_us >= 1000000) {
+		o->tried_us = monotonic_us();
+		o->db = db_open(dp->cfg, err, sizeof err);
+	}
+	if (order_book_load(&o->book, o->db, ids, k, committed) == 0) {
+		o->warned = 0;
+		return;
+	}
+	if (!o->warned)
+		fprintf(stderr,
+		        PROG ": warning: per-object order: the retry queue cannot be read (%s): events are "
+		             "delivered without waiting for queued deliveries of their objects\n",
+		        o->db == NULL ? (err[0] ? err : "no connection") : db_error(o->db));
+	o->warned = 1;
+}
+
+/* Read the lines waiting (at least one, unless at the end) and load the book
+ * for them. Returns how many were read. */
+static size_t intake_fill(struct dispatcher *dp, struct order_reader *o, struct intake *in, struct reader *r,
+                          char *buf, size_t cap, long committed)
+{
+	in->n = in->at = 0;
+	long bytes = 0;
+	int too_long, has_nul;
+	do {
+		long len = reader_line(r, buf, cap, &too_long, &has_nul);
+		if (len < 0)
+			break;
+		struct intake_item *item = &in->items[in->n++];
+		memset(item, 0, sizeof *item);
+		item->line = in->next_line++;
+		intake_parse(item, buf, len, too_long, has_nul);
+		bytes += len + 1;
+	} while (in->n < ORDER_BOOK_OBJECTS && bytes < INTAKE_BYTES && reader_waiting(r));
+	if (in->n > 0)
+		intake_load(dp, o, in, 0, committed);
+	return in->n;
+}
+
+/* Check and run one line of the intake into the group. Returns 0, or
+ * DISPATCHER_SPOOL (the batch stops). */
+static int run_item(struct dispatcher *dp, struct writer *w, struct group **active, struct group *groups,
+                    struct order_reader *o, struct intake *in)
+{
+	struct intake_item *item = &in->items[in->at++];
+	char err[1024], warning[1024];
+	int rc;
+	if (item->bad != NULL || item->data == NULL) {
 		/* In line order: the results before it go first. */
 		rc = writer_sync(w, active, groups);
-		if (rc == 0 && !dp->output_failed && print_bad_line(dp, line, err) != 0)
+		if (rc == 0 && !dp->output_failed &&
+		    print_bad_line(dp, item->line, item->bad ? item->bad : "out of memory") != 0)
 			(*active)->internal = w->main_failed = 1;
 		(*active)->bad = 1;
+		free(item->bad);
 		return rc;
 	}
+	json_t *data = item->data;
+	item->data = NULL;
 	if (dispatcher_stale(dp)) {
 		/* The pending outcomes point into the snapshot, and the writer uses
 		 * the connection: both done before the snapshot changes. */
@@ -361,22 +502,36 @@ static int run_line(struct dispatcher *dp, struct writer *w, struct group **acti
 			json_decref(data);
 			char message[1200];
 			snprintf(message, sizeof message, "no handler set to run: %s", err);
-			if (print_bad_line(dp, line, message) != 0)
+			if (print_bad_line(dp, item->line, message) != 0)
 				w->main_failed = 1;
 			(*active)->internal = 1;
 			return 0;
 		}
 		dispatcher_warning(warning);
+		if (!in->loaded) /* ordering may have been switched on: these lines too */
+			intake_load(dp, o, in, in->at - 1, writer_done(w));
 	}
 	struct group *g = *active;
 	struct pending *p = &g->items[g->n++];
 	if (g->n == 1)
 		g->first_us = monotonic_us();
-	p->line = line;
-	p->event = event;
-	if (dispatcher_chain(dp, &g->journal, &p->event, data, &p->outcome, &p->queues) != 0) {
+	p->line = item->line;
+	p->event = item->event;
+	if (dispatcher_chain(dp, &g->journal, &o->book, &p->event, data, &p->outcome, &p->queues) != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 		p->failed = 1;
+	}
+	/* What this delivery queued or held is ahead of the object's next events
+	 * for that handler until its group is committed. */
+	for (size_t i = 0; !p->failed && i < p->outcome.nsteps; i++) {
+		const struct logstore_queue *q = &p->queues[i];
+		if ((q->action == LOGSTORE_QUEUE_WAIT ||
+		     (q->action == LOGSTORE_QUEUE_ENQUEUE && q->ordered)) &&
+		    order_book_add(&o->book, p->outcome.steps[i].handler->id, p->event.object_id, g->seq) !=
+		        0) {
+			fprintf(stderr, PROG ": out of memory\n");
+			g->internal = 1;
+		}
 	}
 	g->bytes += outcome_bytes(&p->outcome);
 	if (p->outcome.stopped) {
@@ -386,11 +541,11 @@ static int run_line(struct dispatcher *dp, struct writer *w, struct group **acti
 	return 0;
 }
 
-static int group_due(const struct group *g, struct reader *r)
+static int group_due(const struct group *g, const struct intake *in, struct reader *r)
 {
-	return g->n > 0 &&
-	       (g->n == BATCHRUN_GROUP_EVENTS || g->bytes >= (size_t)BATCHRUN_GROUP_BYTES ||
-	        monotonic_us() - g->first_us >= (long long)BATCHRUN_GROUP_MS * 1000 || !reader_waiting(r));
+	return g->n > 0 && (g->n == BATCHRUN_GROUP_EVENTS || g->bytes >= (size_t)BATCHRUN_GROUP_BYTES ||
+	                    monotonic_us() - g->first_us >= (long long)BATCHRUN_GROUP_MS * 1000 ||
+	                    (in->at == in->n && !reader_waiting(r)));
 }
 
 int batchrun(struct dispatcher *dp)
@@ -418,30 +573,31 @@ int batchrun(struct dispatcher *dp)
 	pthread_cond_init(&w.cond, NULL);
 	w.started = pthread_create(&w.thread, NULL, writer_main, &w) == 0;
 	struct group *active = &groups[0];
-	int too_long, has_nul, rc = 0;
-	long len;
-	for (long line = 1; rc == 0; line++) {
-		if (group_due(active, r) &&
+	active->seq = w.next_seq++;
+	struct intake *in = calloc(1, sizeof *in);
+	struct order_reader order = {0};
+	int rc = in == NULL ? DISPATCHER_INTERNAL : 0;
+	if (in != NULL)
+		in->next_line = 1;
+	while (rc == 0) {
+		if (group_due(active, in, r) &&
 		    (rc = writer_hand_over(&w, &active, active == &groups[0] ? &groups[1] : &groups[0])) != 0)
 			break;
 		pthread_mutex_lock(&w.lock);
 		int stop = w.output_failed || w.main_failed || (!w.started && dp->output_failed);
 		pthread_mutex_unlock(&w.lock);
-		if (stop || (len = reader_line(r, buf, cap, &too_long, &has_nul)) < 0)
+		if (stop ||
+		    (in->at == in->n && intake_fill(dp, &order, in, r, buf, cap, writer_done(&w)) == 0))
 			break;
-		const char *bad = too_long   ? "the line is larger than payload_max_bytes"
-		                  : has_nul  ? "the line contains a NUL byte"
-		                  : len == 0 ? "the line is empty"
-		                             : NULL;
-		if (bad == NULL) {
-			rc = run_line(dp, &w, &active, groups, line, buf, (size_t)len);
-			continue;
-		}
-		rc = writer_sync(&w, &active, groups);
-		if (rc == 0 && !dp->output_failed && print_bad_line(dp, line, bad) != 0)
-			active->internal = w.main_failed = 1;
-		active->bad = 1;
+		rc = run_item(dp, &w, &active, groups, &order, in);
 	}
+	if (in != NULL)
+		intake_drop(in);
+	else
+		fprintf(stderr, PROG ": out of memory\n");
+	free(in);
+	order_book_free(&order.book);
+	db_close(order.db);
 	int synced = writer_sync(&w, &active, groups);
 	if (rc == 0)
 		rc = synced;

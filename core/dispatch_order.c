@@ -61,7 +61,8 @@ size_t dispatch_order_check(struct db *db, const struct dispatch_event *event,
  * ix_retry_chain (object_id, handler_id, state) per object. The list has a
  * fixed length (the last id repeated), so that one prepared statement serves;
  * a single object has its own. */
-static const char SQL_AHEAD_HEAD[] = "SELECT handler_id, object_id, log_id FROM retry_queue WHERE object_id IN (";
+static const char SQL_AHEAD_HEAD[] =
+    "SELECT handler_id, object_id, log_id FROM retry_queue WHERE object_id IN (";
 static const char SQL_AHEAD_TAIL[] = ") AND state IN ('scheduled', 'waiting', 'blocked') ORDER BY id DESC";
 
 static const char *ahead_sql(size_t slots)
@@ -146,10 +147,11 @@ int order_book_load(struct order_book *book, struct db *db, const long long *obj
 		book->n = 0;
 	for (size_t r = rows.nrows; rc == 0 && r-- > 0;) {
 		long long log_id = db_cell_int(&rows, r, 2, 0);
-		rc = book_push(book, (struct order_pair){.handler_id = db_cell_int(&rows, r, 0, 0),
-		                                         .object_id = db_cell_int(&rows, r, 1, 0),
-		                                         .behind = log_id > 0 ? log_id : DISPATCH_ORDER_UNKNOWN,
-		                                         .group = ORDER_BOOK_LOADED});
+		rc = book_push(book,
+		               (struct order_pair){.handler_id = db_cell_int(&rows, r, 0, 0),
+		                                   .object_id = db_cell_int(&rows, r, 1, 0),
+		                                   .behind = log_id > 0 ? log_id : DISPATCH_ORDER_UNKNOWN,
+		                                   .group = ORDER_BOOK_LOADED});
 	}
 	for (size_t i = 0; rc == 0 && i < groups; i++)
 		rc = book_push(book, kept[i]);

@@ -13,7 +13,7 @@ import http from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { api, apiUser, binDir, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
-import { addHandler, configWith, disableAll, dispatch, editHandler, envelope, publish, q, startBatch } from '../lib/dispatch.mjs';
+import { addHandler, configWith, disableAll, dispatch, editHandler, envelope, publish, q, run, startBatch } from '../lib/dispatch.mjs';
 import { makeDue, mariadbRunning, mariadbStart, mariadbStop, startWorker, worker } from '../lib/retry.mjs';
 
 const EVENT = 'clients.subscriptions.renew';
@@ -153,6 +153,49 @@ test('--batch: the same order, and the waiting rows are committed before their r
     assert.equal(end?.status, 0, end?.stderr);
   }
 });
+
+// Every line waiting at once: the batch reads them together and checks their
+// objects in one statement; what it queued itself is not committed yet (its
+// group is still filling, or being committed by the writer while the next
+// fills), so it must know it from its own book. With 300 other events in
+// between, object 7's later events come two groups after its first.
+for (const filler of [0, 300]) {
+  test(`--batch, all lines at once with ${filler} other events in between: object 7 held in order, object 8 at once`, async () => {
+    const h = addHandler({ name: uniqueName('ordered-at-once'), event: EVENT, task: `${rx.url}/at-once` });
+    publish();
+    rx.failing.add(7);
+    const tag = uniqueName('once');
+    const uids = ['a', 'b', 'c', 'd'].map((x) => `${tag}-7${x}`);
+    const lines = [envelope(EVENT, { plan: 'x' }, { id: uids[0], objectId: 7 }),
+      ...Array.from({ length: filler }, (_, i) => envelope(EVENT, { plan: 'x' }, { id: `${tag}-f${i}`, objectId: 100000 + i })),
+      ...uids.slice(1).map((uid) => envelope(EVENT, { plan: 'x' }, { id: uid, objectId: 7 })),
+      envelope(EVENT, { plan: 'x' }, { id: `${tag}-8`, objectId: 8 })];
+    const r = await run(path.join(binDir, 'prov-dispatch'), ['--batch'],
+      { input: `${lines.map((l) => JSON.stringify(l)).join('\n')}\n` });
+    assert.equal(r.status, 0, r.stderr);
+    const results = r.stdout.split('\n').filter((l) => l).map((l) => JSON.parse(l));
+    assert.equal(results.length, lines.length);
+    const byUid = new Map(results.map((x) => [x.event.id, x]));
+    assert.equal(step({ result: byUid.get(`${tag}-8`) }, h).status, 'success');
+    assert.deepEqual(rx.of(7, '/at-once').map((g) => [g.uid, g.status]), [[uids[0], 503]], 'only the first of object 7 was sent');
+    let behind = logId(step({ result: byUid.get(uids[0]) }, h).delivery_id, 'fail');
+    for (const uid of uids.slice(1)) {
+      const s = step({ result: byUid.get(uid) }, h);
+      assert.equal(s.status, 'waiting', `${uid} is held`);
+      assert.equal(s.behind, behind, `${uid} waits behind the event before it`);
+      behind = logId(s.delivery_id, 'waiting');
+    }
+    // A later batch (another process) sees the chain in the queue.
+    const later = await run(path.join(binDir, 'prov-dispatch'), ['--batch'],
+      { input: `${JSON.stringify(envelope(EVENT, { plan: 'x' }, { id: `${tag}-7e`, objectId: 7 }))}\n` });
+    assert.equal(later.status, 0, later.stderr);
+    assert.equal(step({ result: JSON.parse(later.stdout) }, h).behind, behind);
+    rx.failing.delete(7);
+    await drain(h);
+    assert.deepEqual(rx.of(7, '/at-once').map((g) => [g.uid, g.status]),
+      [[uids[0], 503], [uids[0], 200], ...[...uids.slice(1), `${tag}-7e`].map((u) => [u, 200])]);
+  });
+}
 
 test('ordering off: later events of a failing object are delivered at once', async () => {
   const h = addHandler({ name: uniqueName('unordered'), event: EVENT, task: `${rx.url}/unordered` });

@@ -193,6 +193,45 @@ static void the_order_check_needs_an_object_an_ordered_handler_and_the_queue(voi
 	assert_int_equal(dispatch_order_check(NULL, &ev, hs, 3, behind), 0);
 }
 
+/* A batch's order book: its own queued pairs hold later events of the same
+ * (handler, object) until a read after their group committed replaces them;
+ * a read that fails keeps them (db NULL here). */
+static void the_order_book_holds_a_batch_s_own_pairs_until_committed(void **state)
+{
+	(void)state;
+	struct cache_handler hs[] = {handler(1), handler(2)};
+	hs[0].ordered = hs[1].ordered = 1;
+	struct dispatch_event ev;
+	assert_int_equal(dispatch_event_init(&ev, "clients.update", NULL), 0);
+	ev.has_object_id = 1;
+	ev.object_id = 7;
+	struct order_book book = {0};
+	long long behind[2] = {0, 0};
+	assert_int_equal(dispatch_order_check_book(&book, &ev, hs, 2, behind), 0);
+	assert_int_equal(order_book_add(&book, 1, 7, 3), 0); /* group 3 queued (1, 7) */
+	assert_int_equal(order_book_add(&book, 2, 8, 4), 0); /* group 4 queued (2, 8) */
+	assert_int_equal(dispatch_order_check_book(&book, &ev, hs, 2, behind), 1);
+	assert_true(behind[0] == DISPATCH_ORDER_UNKNOWN && behind[1] == 0);
+	/* Other objects and unordered handlers are not held. */
+	ev.object_id = 8;
+	hs[1].ordered = 0;
+	assert_int_equal(dispatch_order_check_book(&book, &ev, hs, 2, behind), 0);
+	hs[1].ordered = 1;
+	assert_int_equal(dispatch_order_check_book(&book, &ev, hs, 2, behind), 1);
+	assert_true(behind[0] == 0 && behind[1] == DISPATCH_ORDER_UNKNOWN);
+	/* The queue cannot be read: no group is forgotten. */
+	long long ids[] = {7, 8};
+	assert_int_equal(order_book_load(&book, NULL, ids, 2, 4), -1);
+	assert_int_equal(book.n, 2);
+	/* Nothing to read (no objects): the committed groups are forgotten, the
+	 * one still filling (5) is kept. */
+	assert_int_equal(order_book_add(&book, 1, 9, 5), 0);
+	assert_int_equal(order_book_load(&book, NULL, ids, 0, 4), 0);
+	assert_int_equal(book.n, 1);
+	assert_true(book.pairs[0].object_id == 9 && book.pairs[0].group == 5);
+	order_book_free(&book);
+}
+
 static void event_ids_are_validated(void **state)
 {
 	(void)state;
@@ -316,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(forbid_stops_the_chain),
 	    cmocka_unit_test(a_held_handler_waits_and_the_chain_goes_on),
 	    cmocka_unit_test(the_order_check_needs_an_object_an_ordered_handler_and_the_queue),
+	    cmocka_unit_test(the_order_book_holds_a_batch_s_own_pairs_until_committed),
 	    cmocka_unit_test(event_ids_are_validated),
 	    cmocka_unit_test(iso_times_are_parsed_strictly),
 	    cmocka_unit_test(batch_envelopes_are_read_and_checked),
