@@ -14,28 +14,16 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define HEADER_MAX 48
 
-/* CRC-32 (IEEE 802.3, the one zlib and gzip compute), here so the dispatcher,
- * which writes journals, need not link zlib. */
+/* CRC-32 (IEEE 802.3): zlib's, several bytes per step (the byte-table loop
+ * it replaced was 3.5% of a batch's CPU, issue #15); the dispatcher links
+ * zlib for libcurl anyway. */
 static unsigned long spool_crc32(const char *data, size_t len)
 {
-	static unsigned long table[256];
-	static int ready;
-	if (!ready) {
-		for (unsigned long n = 0; n < 256; n++) {
-			unsigned long c = n;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320UL ^ (c >> 1) : c >> 1;
-			table[n] = c;
-		}
-		ready = 1;
-	}
-	unsigned long crc = 0xffffffffUL;
-	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ (unsigned char)data[i]) & 0xff] ^ (crc >> 8);
-	return crc ^ 0xffffffffUL;
+	return crc32_z(0UL, (const unsigned char *)data, len);
 }
 
 static int spool_path(const char *dir, char *out, size_t outlen)
