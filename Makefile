@@ -97,7 +97,7 @@ DISPATCH_LDLIBS = $(filter -L%,$(call DISPATCH_PC,libcurl)) -Wl,-Bstatic $(DISPA
                   -Wl,-Bdynamic $(DISPATCH_SHARED) -lsasl2 -lgssapi_krb5 -lp11-kit -lresolv -lm
 DISPATCH_LDFLAGS ?= -Wl,-O1 -Wl,-z,pack-relative-relocs
 else
-DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null)
+DISPATCH_LDLIBS := $(shell pkg-config --libs libmariadb jansson libcurl libcrypto 2>/dev/null) -lz
 endif
 $(BINDIR)/prov-dispatchd: $(BUILD)/cmd/prov-dispatchd.o $(CORE_LIB)
 	@mkdir -p $(dir $@)

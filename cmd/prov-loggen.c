@@ -158,7 +158,7 @@ static const char SQL_GENERATE[] =
     "    ELSE NULL END\n"
     "FROM g\n";
 
-/* The roll-ups of one batch (rows first_id..last_id), as logstore would have
+/* The roll-ups of one batch, as logstore would have
  * counted them one transaction at a time: per minute, hour and day and in
  * total, with the duration buckets of metrics_text.h. exec_logs has no
  * verdict: a failure is 'failed', a response refusing the action
@@ -201,14 +201,25 @@ static int rollup_sql(const struct rollup_target *t, char *sql, size_t len)
 		return -1;
 	int n = snprintf(sql, len,
 	                 "INSERT INTO %s (%s, executions, duration_us_sum%s) SELECT %s, COUNT(*), "
-	                 "SUM(GREATEST(IFNULL(duration_us, 0), 0))%s FROM exec_logs WHERE id BETWEEN ? AND ? "
+	                 "SUM(GREATEST(IFNULL(duration_us, 0), 0))%s FROM exec_logs WHERE id >= ? "
+	                 "AND SUBSTRING(event_uid, 10, 4) = ? AND RIGHT(event_uid, 12) BETWEEN ? AND ? "
 	                 "GROUP BY %s ON DUPLICATE KEY UPDATE " ROLLUP_COUNTS_ADD "%s",
 	                 t->table, t->columns, names, t->key, buckets, t->key, adds);
 	return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-static int rollup_batch(struct db *db, unsigned long long first_id, unsigned long long last_id)
+/* The batch's rows are told by their event ids ("…-SSSS-…-NNNNNNNNNNNN": the
+ * seed and the row number n, in hex, see SQL_GENERATE) at or after its first
+ * id: a partitioned exec_logs does not hand one INSERT ... SELECT consecutive
+ * ids while another generator inserts (a range of ids counted the other's rows
+ * and missed its own). Generators at once need seeds that differ mod 65536. */
+static int rollup_batch(struct db *db, unsigned long long first_id, long long seed, long long base,
+                        long long count)
 {
+	char seed_hex[8], lo[24], hi[24];
+	snprintf(seed_hex, sizeof seed_hex, "%04llx", seed % 65536);
+	snprintf(lo, sizeof lo, "%012llx", base);
+	snprintf(hi, sizeof hi, "%012llx", base + count - 1);
 	/* db.c caches a prepared statement by its text's address: one buffer each. */
 	static char sqls[sizeof rollup_targets / sizeof rollup_targets[0]][ROLLUP_SQL_MAX];
 	for (size_t i = 0; i < sizeof rollup_targets / sizeof rollup_targets[0]; i++) {
@@ -217,15 +228,14 @@ static int rollup_batch(struct db *db, unsigned long long first_id, unsigned lon
 			fprintf(stderr, PROG ": the roll-up statement does not fit\n");
 			return -1;
 		}
-		struct db_param params[] = {DB_INT(first_id), DB_INT(last_id)};
-		if (db_exec(db, sql, params, 2, NULL, NULL) != 0) {
-			fprintf(stderr, PROG ": roll-up of %s failed: %s\n", rollup_targets[i].table,
-			        db_error(db));
-			return -1;
-		}
+		struct db_param params[] = {DB_INT(first_id), DB_STR(seed_hex), DB_STR(lo), DB_STR(hi)};
+		if (db_exec(db, sql, params, 4, NULL, NULL) != 0)
+			return -1; /* the caller says why (or runs the batch again) */
 	}
 	return 0;
 }
+
+#define LOGGEN_DEADLOCK_TRIES 10
 
 static const char SQL_EXISTING_HANDLERS[] =
     "SELECT id, name, events_id, task_type FROM handlers ORDER BY id LIMIT ?";
@@ -339,6 +349,14 @@ static int generate(struct db *db, const struct options *o, const char *handlers
 	long long handler_count = o->handlers;
 	/* The days written get their partitions first (schema.sql makes them
 	 * from the setup day on): a purge then drops them whole. */
+	/* The roll-ups read the batch's rows back: without locking reads, which
+	 * under REPEATABLE READ would wait for (and deadlock with) the rows of
+	 * another generator inserting at the same time. */
+	static const char SQL_READ_COMMITTED[] = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	if (db_exec(db, SQL_READ_COMMITTED, NULL, 0, NULL, NULL) != 0) {
+		fprintf(stderr, PROG ": %s\n", db_error(db));
+		return CLI_EXIT_SOFTWARE;
+	}
 	int made = -1;
 	for (int tries = 0; made != 0 && tries < 3; tries++)
 		made = logs_partitions_back(db, o->days + 1); /* another generator may have just made them */
@@ -353,25 +371,36 @@ static int generate(struct db *db, const struct options *o, const char *handlers
 		                            DB_INT(span),  DB_INT(o->seed), DB_INT(handler_count),
 		                            DB_INT(count), DB_STR(handlers)};
 		unsigned long long affected = 0, first_id = 0;
-		/* Each batch and its counts in one transaction, as logstore writes them. */
-		if (db_begin(db) != 0 || db_exec(db, SQL_GENERATE, params, 8, &affected, &first_id) != 0) {
-			db_rollback(db);
-			fprintf(stderr, PROG ": insert failed after %lld rows: %s\n", base, db_error(db));
-			return CLI_EXIT_SOFTWARE;
-		}
-		if (affected != (unsigned long long)count) {
-			db_rollback(db);
-			fprintf(stderr,
-			        PROG ": a batch inserted %llu rows instead of %lld; is every handler's "
-			             "event id at most 64 characters?\n",
-			        affected, count);
-			return CLI_EXIT_SOFTWARE;
-		}
-		/* One INSERT ... SELECT takes consecutive ids (innodb_autoinc_lock_mode 0 or 1). */
-		if (rollup_batch(db, first_id, first_id + affected - 1) != 0 || db_commit(db) != 0) {
-			fprintf(stderr, PROG ": roll-up failed after %lld rows: %s\n", base, db_error(db));
-			db_rollback(db);
-			return CLI_EXIT_SOFTWARE;
+		/* Each batch and its counts in one transaction, as logstore writes
+		 * them; run again when the server rolls it back for a deadlock (two
+		 * generators' roll-up upserts meet on the same keys). */
+		int rc = -1, tries = 0;
+		while (rc != 0 && tries++ < LOGGEN_DEADLOCK_TRIES) {
+			rc = db_begin(db) != 0 ||
+			     db_exec(db, SQL_GENERATE, params, 8, &affected, &first_id) != 0;
+			if (rc == 0 && affected != (unsigned long long)count) {
+				db_rollback(db);
+				fprintf(stderr,
+				        PROG
+				        ": a batch inserted %llu rows instead of %lld; is every handler's "
+				        "event id at most 64 characters?\n",
+				        affected, count);
+				return CLI_EXIT_SOFTWARE;
+			}
+			if (rc == 0)
+				rc = rollup_batch(db, first_id, o->seed, base, count) != 0 ||
+				     db_commit(db) != 0;
+			if (rc != 0) {
+				int again = db_error_is_deadlock(db);
+				char why[512];
+				snprintf(why, sizeof why, "%s", db_error(db));
+				db_rollback(db);
+				if (!again || tries == LOGGEN_DEADLOCK_TRIES) {
+					fprintf(stderr, PROG ": a batch failed after %lld rows: %s\n", base,
+					        why);
+					return CLI_EXIT_SOFTWARE;
+				}
+			}
 		}
 	}
 	double took = (double)(monotonic_us() - started_us) / 1e6;

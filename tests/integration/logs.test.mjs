@@ -3,7 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { clientAs, runBin, sql, sqlValue } from '../lib/panel.mjs';
+import path from 'node:path';
+import { binDir, clientAs, runBin, sql, sqlValue } from '../lib/panel.mjs';
+import { run } from '../lib/dispatch.mjs';
 
 const token = `tok${randomBytes(5).toString('hex')}`;
 let admin;
@@ -461,6 +463,16 @@ test('prov-admin logs purge deletes in batches and records the run', async () =>
     assert.equal(bad.stderr.trim().split('\n').length, 1);
   }
   assert.match(runBin('prov-admin', ['--help']).stdout, /logs purge \[--days N\] \[--batch M\]/);
+});
+
+test('three prov-loggen at once (the benches fill in parallel) all finish and each row is counted once in the roll-ups', async () => {
+  const before = Number(sqlValue('SELECT COALESCE(SUM(executions), 0) FROM exec_totals'));
+  const count = Number(sqlValue('SELECT COUNT(*) FROM exec_logs'));
+  const gens = await Promise.all([11, 12, 13].map((seed) => run(path.join(binDir, 'prov-loggen'),
+    ['--rows', '30000', '--days', '2', '--handlers', '4', '--seed', String(seed)])));
+  for (const g of gens) assert.equal(g.status, 0, g.stderr);
+  assert.equal(Number(sqlValue('SELECT COUNT(*) FROM exec_logs')) - count, 90000);
+  assert.equal(Number(sqlValue('SELECT COALESCE(SUM(executions), 0) FROM exec_totals')) - before, 90000, 'each row counted once');
 });
 
 test('prov-loggen adds realistic rows across handlers, events, statuses and dates', () => {
