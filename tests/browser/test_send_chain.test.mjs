@@ -195,6 +195,14 @@ test('a viewer cannot send a test (refused on the server)', async () => {
   assert.equal(r.status, 403);
   assert.match(r.text, /Your role does not allow this action/, 'refused for the role (with a valid CSRF token)');
   assert.equal(rx.requests.length, 0);
+  // Nor read a script test's page (its reply may hold what only admins see).
+  const testId = Number(sqlValue(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name,
+      events_id, task, timeout_ms, data) VALUES ('done', '${P}', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'x', 'clients.update',
+      'x.sh', 1000, '{}'); SELECT LAST_INSERT_ID()`));
+  const shown = await page.goto(`${baseUrl}/handlers/tests/${testId}`);
+  assert.equal(shown.status(), 403);
+  assert.equal(await page.$('#test-request'), null);
+  sql(`DELETE FROM handler_test_queue WHERE id = ${testId}`);
 });
 
 test('the event view: a modify, a forbid and the handlers it skipped; the verdict filter', async () => {
