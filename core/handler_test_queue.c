@@ -281,7 +281,8 @@ int handler_test_queue_run(struct db *db, const struct config *cfg, const char *
 	struct db_param expire[] = {DB_STR(EXPIRED), DB_INT(HANDLER_TEST_STALE_SECONDS)};
 	if (db_exec(db, SQL_EXPIRE, expire, 2, NULL, NULL) != 0)
 		goto db_failed;
-	while (!*stop) {
+	/* Bounded work per pass (the queue's own bound): retries wait behind it. */
+	for (int n = 0; n < HANDLER_TEST_QUEUE_MAX && !*stop; n++) {
 		struct db_rows row;
 		int claimed = claim_next(db, worker_id, &row);
 		if (claimed < 0)
