@@ -51,13 +51,16 @@ enum {
 	GET_SINCE_UPDATE,
 	GET_WORKER_AGE,
 };
-static const char SQL_EXPIRE[] = "UPDATE handler_test_queue SET state = 'done', error = ?, "
-                                 "updated_at = UTC_TIMESTAMP(6) WHERE state = 'queued' "
-                                 "AND created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND";
+/* The claim reads whether the test waited too long: a stale one is marked
+ * not run in the claim's own transaction (a separate UPDATE of the queued
+ * rows would wait for the row locks of another worker's claim). */
 static const char SQL_NEXT[] =
-    "SELECT id, handler_id, handler_name, events_id, task, timeout_ms, data FROM handler_test_queue "
+    "SELECT id, handler_id, handler_name, events_id, task, timeout_ms, data, "
+    "created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND FROM handler_test_queue "
     "WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
-enum { NEXT_ID, NEXT_HANDLER_ID, NEXT_NAME, NEXT_EVENTS_ID, NEXT_TASK, NEXT_TIMEOUT, NEXT_DATA };
+enum { NEXT_ID, NEXT_HANDLER_ID, NEXT_NAME, NEXT_EVENTS_ID, NEXT_TASK, NEXT_TIMEOUT, NEXT_DATA, NEXT_STALE };
+static const char SQL_EXPIRE[] = "UPDATE handler_test_queue SET state = 'done', error = ?, "
+                                 "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char SQL_CLAIM[] = "UPDATE handler_test_queue SET state = 'running', claimed_by = ?, "
                                 "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char SQL_DONE[] =
@@ -211,26 +214,38 @@ void handler_test_request_free(struct handler_test_request *r)
 	r->result = NULL;
 }
 
-/* Claim the oldest queued test: 1 (*row: its cells), 0 none, -1 error. */
-static int claim_next(struct db *db, const char *worker_id, struct db_rows *row)
+enum claim { CLAIM_FAILED = -1, CLAIM_NONE, CLAIM_TAKEN, CLAIM_EXPIRED };
+
+/* Claim the oldest queued test (CLAIM_TAKEN, *row: its cells), or mark it
+ * not run when it waited too long (CLAIM_EXPIRED). */
+static enum claim claim_next(struct db *db, const char *worker_id, struct db_rows *row)
 {
+	struct db_param stale_after[] = {DB_INT(HANDLER_TEST_STALE_SECONDS)};
 	for (int tries = 0;; tries++) {
 		if (db_begin(db) != 0)
-			return -1;
-		if (db_query(db, SQL_NEXT, NULL, 0, row) == 0) {
+			return CLAIM_FAILED;
+		if (db_query(db, SQL_NEXT, stale_after, 1, row) == 0) {
 			if (row->nrows == 0) {
 				db_rows_free(row);
 				db_rollback(db);
-				return 0;
+				return CLAIM_NONE;
 			}
-			struct db_param claim[] = {DB_STR(worker_id), DB_INT(db_cell_int(row, 0, NEXT_ID, 0))};
-			if (db_exec(db, SQL_CLAIM, claim, 2, NULL, NULL) == 0 && db_commit(db) == 0)
-				return 1;
+			long long id = db_cell_int(row, 0, NEXT_ID, 0);
+			int stale = db_cell_int(row, 0, NEXT_STALE, 0) != 0;
+			struct db_param claim[] = {DB_STR(worker_id), DB_INT(id)};
+			struct db_param expire[] = {DB_STR(EXPIRED), DB_INT(id)};
+			if (db_exec(db, stale ? SQL_EXPIRE : SQL_CLAIM, stale ? expire : claim, 2, NULL, NULL) == 0 &&
+			    db_commit(db) == 0) {
+				if (!stale)
+					return CLAIM_TAKEN;
+				db_rows_free(row);
+				return CLAIM_EXPIRED;
+			}
 			db_rows_free(row);
 		}
 		db_rollback(db);
 		if (tries + 1 >= CLAIM_TRIES || !db_error_is_deadlock(db))
-			return -1;
+			return CLAIM_FAILED;
 	}
 }
 
@@ -278,17 +293,17 @@ int handler_test_queue_run(struct db *db, const struct config *cfg, const char *
                            volatile sig_atomic_t *stop, long *ran, char *err, size_t errlen)
 {
 	*ran = 0;
-	struct db_param expire[] = {DB_STR(EXPIRED), DB_INT(HANDLER_TEST_STALE_SECONDS)};
-	if (db_exec(db, SQL_EXPIRE, expire, 2, NULL, NULL) != 0)
-		goto db_failed;
-	/* Bounded work per pass (the queue's own bound): retries wait behind it. */
-	for (int n = 0; n < HANDLER_TEST_QUEUE_MAX && !*stop; n++) {
+	/* Bounded work per pass (the queue's own bound): retries wait behind it.
+	 * Expired tests cost one short transaction each and end. */
+	while (*ran < HANDLER_TEST_QUEUE_MAX && !*stop) {
 		struct db_rows row;
-		int claimed = claim_next(db, worker_id, &row);
-		if (claimed < 0)
+		enum claim claimed = claim_next(db, worker_id, &row);
+		if (claimed == CLAIM_FAILED)
 			goto db_failed;
-		if (claimed == 0)
+		if (claimed == CLAIM_NONE)
 			return 0;
+		if (claimed == CLAIM_EXPIRED)
+			continue;
 		long long id = db_cell_int(&row, 0, NEXT_ID, 0), log_id = 0;
 		char *result = NULL;
 		char error[1024] = "";

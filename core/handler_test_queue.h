@@ -63,11 +63,13 @@ struct handler_test_request {
 int handler_test_queue_get(struct db *db, long long id, struct handler_test_request *out);
 void handler_test_request_free(struct handler_test_request *r);
 
-/* prov-worker: expire tests that waited too long, then claim the queued ones
- * one at a time (FOR UPDATE SKIP LOCKED: any number of workers, each test run
- * by one) and run each as this process's user, at most HANDLER_TEST_QUEUE_MAX
- * per call. Stops between tests when *stop becomes non-zero. *ran counts the tests run. 0, or -1 on a database
- * error (err); a test whose worker failed there stays "running". */
+/* prov-worker: claim the queued tests oldest first, one at a time (FOR UPDATE
+ * SKIP LOCKED: any number of workers, each test run by one), and run each as
+ * this process's user; one that waited past HANDLER_TEST_STALE_SECONDS is
+ * marked not run instead. At most HANDLER_TEST_QUEUE_MAX run per call; stops
+ * between tests when *stop becomes non-zero. *ran counts the tests run. 0, or
+ * -1 on a database error (err); a test whose worker failed there stays
+ * "running" (its page says so after HANDLER_TEST_RUNNING_LOST_SECONDS). */
 int handler_test_queue_run(struct db *db, const struct config *cfg, const char *worker_id,
                            volatile sig_atomic_t *stop, long *ran, char *err, size_t errlen);
 

@@ -10,7 +10,8 @@ import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from '
 import path from 'node:path';
 import { api, apiUser, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
 import { addHandler, q, scriptsDir } from '../lib/dispatch.mjs';
-import { worker } from '../lib/retry.mjs';
+import { startWorker, worker } from '../lib/retry.mjs';
+import { sqlSession, until } from '../lib/faults.mjs';
 
 const admin = apiUser('admin');
 const viewer = apiUser('viewer');
@@ -194,6 +195,36 @@ test('two workers at once: every queued test runs exactly once', async () => {
   assert.ok(rows.every(([state, by]) => state === 'done' && /^(one|two)@/.test(by)), JSON.stringify(rows));
   assert.equal(new Set(rows.map(([, , logId]) => logId)).size, 8, 'one log row each');
   assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE trigger_kind = 'test' AND handler_id = ${id}`)), 8);
+});
+
+test('a test another worker is claiming (its row locked) is skipped, the others run meanwhile; it never runs twice', { timeout: 120000 }, async (t) => {
+  const id = addHandler({ name: `${tag} locked`, event: 'clients.update', task: script, type: 'script' });
+  const ids = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await api('POST', `/handlers/${id}/test`, { key: admin.key });
+    assert.equal(r.status, 202, r.text);
+    ids.push(r.json.test_id);
+  }
+  const [first, ...others] = ids;
+  // Another worker half-way through its claim: the oldest queued test read FOR UPDATE, not yet committed.
+  const session = sqlSession();
+  t.after(() => session.close());
+  const held = await session.query(`BEGIN; SELECT id FROM handler_test_queue WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE`);
+  assert.deepEqual(held.rows, [[String(first)]], held.errors);
+  const before = runs().length;
+  const w = startWorker(['--once', '--id', 'skipper']);
+  t.after(() => w.child.kill('SIGKILL'));
+  const state = (x) => sqlValue(`SELECT state FROM handler_test_queue WHERE id = ${x}`);
+  await until('the worker to run the unlocked tests while the lock is held', () => others.every((x) => state(x) === 'done'), 30000);
+  assert.equal(await w.exited, 0, w.out());
+  assert.equal(state(first), 'queued', 'the locked one was left to its claimer');
+  // The other worker finishes its claim; a later pass must not run the test again.
+  await session.query(`UPDATE handler_test_queue SET state = 'running', claimed_by = 'other@host:1', updated_at = UTC_TIMESTAMP(6)
+    WHERE id = ${first}; COMMIT`);
+  assert.equal((await worker(['--once'])).status, 0);
+  assert.equal(runs().length - before, 2, 'the two unlocked tests ran, the claimed one did not run here');
+  assert.equal(sqlValue(`SELECT CONCAT(state, ' ', claimed_by) FROM handler_test_queue WHERE id = ${first}`), 'running other@host:1');
+  sql(`UPDATE handler_test_queue SET state = 'done' WHERE id = ${first}`);
 });
 
 test('a worker that stopped mid-test: the test says so instead of waiting forever', async () => {
