@@ -21,8 +21,8 @@ void api_handler_test_queue(struct api_request *req, struct db *db, const struct
 		char location[64];
 		snprintf(location, sizeof location, "/handlers/tests/%lld", id);
 		api_reply(req, 202,
-		          json_pack("{s:I, s:s, s:s}", "test_id", (json_int_t)id, "state", "queued", "location",
-		                    location));
+		          json_pack("{s:I, s:s, s:s}", "test_id", (json_int_t)id, "state", "queued",
+		                    "location", location));
 		return;
 	}
 	case HANDLER_TEST_QUEUE_FULL: api_fail(req, 429, err, "queue_full", NULL); return;

@@ -61,7 +61,8 @@ static const char *member_text(json_t *o, const char *name)
 void handler_test_result_set(struct web_request *req, json_t *result, int script, int heading_level)
 {
 	char text[64];
-	json_t *http_status = json_object_get(result, "http_status"), *exit_code = json_object_get(result, "exit_code");
+	json_t *http_status = json_object_get(result, "http_status"),
+	       *exit_code = json_object_get(result, "exit_code");
 	const char *reply = json_string_value(json_object_get(result, "reply"));
 	const char *error = json_string_value(json_object_get(result, "error"));
 	web_set(req, "Test.Result.Status", member_text(result, "status"));
@@ -77,8 +78,9 @@ void handler_test_result_set(struct web_request *req, json_t *result, int script
 		web_set_int(req, "Test.Result.ExitCode", json_integer_value(exit_code));
 	if (error != NULL)
 		web_set(req, "Test.Result.Error", error);
-	logs_format_duration((long long)(json_number_value(json_object_get(result, "duration_ms")) * 1000.0 + 0.5),
-	                     text, sizeof text);
+	logs_format_duration(
+	    (long long)(json_number_value(json_object_get(result, "duration_ms")) * 1000.0 + 0.5), text,
+	    sizeof text);
 	web_set(req, "Test.Result.Duration", text);
 	long long timeout_ms = json_integer_value(json_object_get(result, "timeout_ms"));
 	web_setf(req, "Test.Result.Timeout", "%lld.%03lld s", timeout_ms / 1000, timeout_ms % 1000);
@@ -174,7 +176,8 @@ static void send_test(struct web_request *req, long long id)
 		if (result == NULL) {
 			handler_test_free(&t);
 			json_decref(data);
-			web_error(req, 500, "The test was sent but its result could not be shown.", "out of memory");
+			web_error(req, 500, "The test was sent but its result could not be shown.",
+			          "out of memory");
 			return;
 		}
 		handler_test_result_set(req, result, 0, 3);

@@ -139,7 +139,8 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	if (rc == 0) /* scripts the panel or the API asked to redeliver: run as this user */
 		rc = redeliver_run_queued(db, cfg, worker_id(w), &st.redelivered, err, sizeof err);
 	if (rc == 0) /* script Send tests the panel or the API queued: an operator is waiting */
-		rc = handler_test_queue_run(db, cfg, worker_id(w), &stop_requested, &st.tests, err, sizeof err);
+		rc = handler_test_queue_run(db, cfg, worker_id(w), &stop_requested, &st.tests, err,
+		                            sizeof err);
 	if (rc == 0)
 		rc = worker_drain(w, db, &stop_requested, &st, err, sizeof err);
 	/* Bulk redeliveries after the due retries, a bounded number per pass. */
@@ -166,7 +167,8 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished,
 		       bulk.finished == 1 ? "" : "s");
 	fflush(stdout);
-	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0 || st.tests > 0) {
+	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0 ||
+	    st.tests > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);
 	}

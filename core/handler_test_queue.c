@@ -54,10 +54,9 @@ enum {
 /* The claim reads whether the test waited too long: a stale one is marked
  * not run in the claim's own transaction (a separate UPDATE of the queued
  * rows would wait for the row locks of another worker's claim). */
-static const char SQL_NEXT[] =
-    "SELECT id, handler_id, handler_name, events_id, task, timeout_ms, data, "
-    "created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND FROM handler_test_queue "
-    "WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
+static const char SQL_NEXT[] = "SELECT id, handler_id, handler_name, events_id, task, timeout_ms, data, "
+                               "created_at <= UTC_TIMESTAMP(6) - INTERVAL ? SECOND FROM handler_test_queue "
+                               "WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED";
 enum { NEXT_ID, NEXT_HANDLER_ID, NEXT_NAME, NEXT_EVENTS_ID, NEXT_TASK, NEXT_TIMEOUT, NEXT_DATA, NEXT_STALE };
 static const char SQL_EXPIRE[] = "UPDATE handler_test_queue SET state = 'done', error = ?, "
                                  "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
@@ -112,9 +111,14 @@ enum handler_test_queued handler_test_queue_add(struct db *db, const struct hand
 		snprintf(err, errlen, "out of memory");
 		return HANDLER_TEST_QUEUE_FAILED;
 	}
-	struct db_param p[] = {DB_STR(requested_by), DB_INT(h->id),         DB_STR(h->name),
-	                       DB_STR(h->events_id), DB_STR(h->task),       DB_INT(h->timeout_ms),
-	                       DB_STR(text),         DB_INT(HANDLER_TEST_STALE_SECONDS),
+	struct db_param p[] = {DB_STR(requested_by),
+	                       DB_INT(h->id),
+	                       DB_STR(h->name),
+	                       DB_STR(h->events_id),
+	                       DB_STR(h->task),
+	                       DB_INT(h->timeout_ms),
+	                       DB_STR(text),
+	                       DB_INT(HANDLER_TEST_STALE_SECONDS),
 	                       DB_INT(HANDLER_TEST_QUEUE_MAX)};
 	unsigned long long affected = 0, insert_id = 0;
 	int rc;
@@ -163,10 +167,11 @@ static void judge(struct handler_test_request *r, long long age, long long since
 	} else if (strcmp(r->state, "running") == 0) {
 		if (since_update >= HANDLER_TEST_RUNNING_LOST_SECONDS) {
 			health_age_text(since_update, ago, sizeof ago);
-			snprintf(r->notice, sizeof r->notice,
-			         "The retry worker %s took this test %s ago and has not finished it: it may have "
-			         "stopped. Send the test again.",
-			         r->claimed_by, ago);
+			snprintf(
+			    r->notice, sizeof r->notice,
+			    "The retry worker %s took this test %s ago and has not finished it: it may have "
+			    "stopped. Send the test again.",
+			    r->claimed_by, ago);
 			return;
 		}
 		r->waiting = 1;
@@ -234,7 +239,8 @@ static enum claim claim_next(struct db *db, const char *worker_id, struct db_row
 			int stale = db_cell_int(row, 0, NEXT_STALE, 0) != 0;
 			struct db_param claim[] = {DB_STR(worker_id), DB_INT(id)};
 			struct db_param expire[] = {DB_STR(EXPIRED), DB_INT(id)};
-			if (db_exec(db, stale ? SQL_EXPIRE : SQL_CLAIM, stale ? expire : claim, 2, NULL, NULL) == 0 &&
+			if (db_exec(db, stale ? SQL_EXPIRE : SQL_CLAIM, stale ? expire : claim, 2, NULL,
+			            NULL) == 0 &&
 			    db_commit(db) == 0) {
 				if (!stale)
 					return CLAIM_TAKEN;
@@ -269,15 +275,16 @@ static void run_claimed(struct db *db, const struct config *cfg, const struct db
 	}
 	struct handler_test t;
 	char err[DELIVERY_ERROR_MAX];
-	enum handler_test_status status = handler_test_run(db, cfg, &h, data, HANDLER_TEST_ANY, &t, err, sizeof err);
+	enum handler_test_status status =
+	    handler_test_run(db, cfg, &h, data, HANDLER_TEST_ANY, &t, err, sizeof err);
 	if (status == HANDLER_TEST_DONE) {
 		json_t *o = handler_test_json(&t);
 		*result = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		*log_id = t.log_id;
 		if (*result == NULL)
-			snprintf(error, errorlen, "the test ran (execution #%lld) but its result could not be kept",
-			         t.log_id);
+			snprintf(error, errorlen,
+			         "the test ran (execution #%lld) but its result could not be kept", t.log_id);
 	} else {
 		fprintf(stderr, "prov-worker: test #%lld: %s\n", db_cell_int(row, 0, NEXT_ID, 0), err);
 		snprintf(error, errorlen, "%s",
@@ -309,7 +316,8 @@ int handler_test_queue_run(struct db *db, const struct config *cfg, const char *
 		char error[1024] = "";
 		run_claimed(db, cfg, &row, &log_id, &result, error, sizeof error);
 		db_rows_free(&row);
-		struct db_param done[] = {DB_INT(log_id), DB_STR_OR_NULL(error), DB_STR_OR_NULL(result), DB_INT(id)};
+		struct db_param done[] = {DB_INT(log_id), DB_STR_OR_NULL(error), DB_STR_OR_NULL(result),
+		                          DB_INT(id)};
 		int rc = db_exec(db, SQL_DONE, done, 4, NULL, NULL);
 		free(result);
 		if (rc != 0)

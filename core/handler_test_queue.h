@@ -19,10 +19,10 @@
 struct config;
 struct db;
 
-#define HANDLER_TEST_QUEUE_MAX 20           /* tests waiting at once; the next is refused */
-#define HANDLER_TEST_STALE_SECONDS 900      /* one waiting longer is never run */
+#define HANDLER_TEST_QUEUE_MAX 20             /* tests waiting at once; the next is refused */
+#define HANDLER_TEST_STALE_SECONDS 900        /* one waiting longer is never run */
 #define HANDLER_TEST_WORKER_QUIET_SECONDS 120 /* a worker passes every few seconds */
-#define HANDLER_TEST_KEEP_HOURS 24          /* retention: rows this old go, whatever their state */
+#define HANDLER_TEST_KEEP_HOURS 24            /* retention: rows this old go, whatever their state */
 /* A claimed test runs at most HANDLER_TEST_TIMEOUT_MAX_MS; one still running
  * this long after its claim was left by a worker that stopped. */
 #define HANDLER_TEST_RUNNING_LOST_SECONDS 70
@@ -41,10 +41,10 @@ enum handler_test_queued handler_test_queue_add(struct db *db, const struct hand
 
 struct handler_test_request {
 	long long id;
-	char state[8]; /* queued, running, done */
+	char state[8];           /* queued, running, done */
 	char requested_by[1024]; /* VARCHAR(255) of utf8mb4 */
-	char created_at[32]; /* "YYYY-MM-DD HH:MM:SS" UTC */
-	long long handler_id; /* 0: unsaved */
+	char created_at[32];     /* "YYYY-MM-DD HH:MM:SS" UTC */
+	long long handler_id;    /* 0: unsaved */
 	char handler_name[HANDLER_NAME_BYTES + 1];
 	char events_id[HANDLER_EVENT_MAX + 1];
 	char task[HANDLER_TASK_MAX + 1];

@@ -104,15 +104,14 @@ int retention_prune(struct db *db, long queue_days, long generations_keep, long 
 	if (rc == 0)
 		rc = rollup_prune(db, rollup_days, batch, &result->rollup_removed);
 	char detail[512];
-	int n =
-	    snprintf(detail, sizeof detail,
-	             "removed %llu finished retry queue rows, %llu run script redeliveries and %llu "
-	             "finished bulk redeliveries older than %ld days and %llu snapshot generations "
-	             "beyond the newest %ld; %llu metrics roll-up rows older than %ld days; %llu script "
-	             "tests older than %d h",
-	             result->queue_removed, result->redeliveries_removed, result->bulk_removed, queue_days,
-	             result->generations_removed, generations_keep, result->rollup_removed, rollup_days,
-	             result->tests_removed, HANDLER_TEST_KEEP_HOURS);
+	int n = snprintf(detail, sizeof detail,
+	                 "removed %llu finished retry queue rows, %llu run script redeliveries and %llu "
+	                 "finished bulk redeliveries older than %ld days and %llu snapshot generations "
+	                 "beyond the newest %ld; %llu metrics roll-up rows older than %ld days; %llu script "
+	                 "tests older than %d h",
+	                 result->queue_removed, result->redeliveries_removed, result->bulk_removed,
+	                 queue_days, result->generations_removed, generations_keep, result->rollup_removed,
+	                 rollup_days, result->tests_removed, HANDLER_TEST_KEEP_HOURS);
 	if (rc != 0) {
 		snprintf(err, errlen, "delete failed: %s", db_error(db));
 		if (n > 0 && (size_t)n < sizeof detail)

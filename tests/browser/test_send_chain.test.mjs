@@ -177,6 +177,21 @@ test('Send test: a script handler is queued for the retry worker; its page shows
   assert.match(await page.textContent('#test-result .verdict'), /Forbidden/);
   assert.equal(await page.$('#test-notice'), null, 'the worker ran: the warning went with the update');
   assert.equal(readFileSync(ranFile, 'utf8'), 'test\ntest\n');
+
+  // 20 script tests already waiting: the form comes back refused, with the edits, nothing queued.
+  sql(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name, events_id, task, timeout_ms, data)
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+    SELECT 'queued', '${P} filler', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'filler', 'clients.update', 'x.sh', 1000, '{}' FROM n`);
+  try {
+    await page.goto(`${baseUrl}/handlers/${id}`);
+    await page.fill('#f-name', `${P} script renamed`);
+    await sendTest(page);
+    assert.match(await page.textContent('#test-refused'), /20 script tests are already waiting for the retry worker/);
+    assert.equal(await page.inputValue('#f-name'), `${P} script renamed`, 'the form keeps its edits');
+    assert.equal(Number(sqlValue("SELECT COUNT(*) FROM handler_test_queue WHERE state = 'queued'")), 20, 'nothing queued');
+  } finally {
+    sql(`DELETE FROM handler_test_queue WHERE requested_by = '${P} filler'`);
+  }
   assert.deepEqual(errors, [], 'no script error, no CSP violation');
 });
 
