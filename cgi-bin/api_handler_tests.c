@@ -1,7 +1,7 @@
 /* api_handler_tests: the Send test of a script handler over JSON (issue #16).
  * The API runs as the web server's user and never runs a script: POST
  * /handlers/{id}/test and POST /handlers/test queue it for prov-worker (202,
- * core/handler_test_queue.c); GET /handlers/tests/{id} answers its state and,
+ * core/handler_test_queue.c); GET /handler-tests/{id} answers its state and,
  * once run, the result object a 200 answer has. */
 #include "api.h"
 
@@ -19,7 +19,7 @@ void api_handler_test_queue(struct api_request *req, struct db *db, const struct
 	switch (handler_test_queue_add(db, h, data, history_actor_name(), &id, err, sizeof err)) {
 	case HANDLER_TEST_QUEUED: {
 		char location[64];
-		snprintf(location, sizeof location, "/handlers/tests/%lld", id);
+		snprintf(location, sizeof location, "/handler-tests/%lld", id);
 		api_reply(req, 202,
 		          json_pack("{s:I, s:s, s:s}", "test_id", (json_int_t)id, "state", "queued",
 		                    "location", location));
@@ -38,7 +38,7 @@ static json_t *string_or_null(const char *text)
 	return text[0] ? json_string(text) : json_null();
 }
 
-/* GET /handlers/tests/#: a queued script test, and its result once run. */
+/* GET /handler-tests/#: a queued script test, and its result once run. */
 void api_handler_tests_get(struct api_request *req)
 {
 	struct db *db = api_db(req);

@@ -66,10 +66,10 @@ static const char SQL_DONE[] =
     "UPDATE handler_test_queue SET state = 'done', log_id = NULLIF(?, 0), error = ?, result = ?, "
     "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 
-#define STALE_MINUTES (HANDLER_TEST_STALE_SECONDS / 60)
-static const char EXPIRED[] = "not run: no retry worker took it within 15 min (start prov-worker "
-                              "and send the test again)";
-_Static_assert(STALE_MINUTES == 15, "the message above names the stale limit");
+#define TEXT_OF(x) #x
+#define TEXT(x) TEXT_OF(x)
+static const char EXPIRED[] = "not run: no retry worker took it within " TEXT(
+    HANDLER_TEST_STALE_MINUTES) " min (start prov-worker and send the test again)";
 
 static long long worker_age(struct db *db)
 {
@@ -136,8 +136,10 @@ enum handler_test_queued handler_test_queue_add(struct db *db, const struct hand
 		*id = (long long)insert_id;
 		return HANDLER_TEST_QUEUED;
 	}
-	char quiet[256];
-	worker_quiet_text(worker_age(db), quiet, sizeof quiet);
+	char quiet[256] = "";
+	long long age = worker_age(db);
+	if (age >= -1) /* -2: unreadable; the refusal stands without the hint */
+		worker_quiet_text(age, quiet, sizeof quiet);
 	snprintf(err, errlen,
 	         "Not queued: %d script tests are already waiting for the retry worker (prov-worker); send "
 	         "it again when they have run.%s%s",

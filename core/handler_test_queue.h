@@ -19,8 +19,9 @@
 struct config;
 struct db;
 
-#define HANDLER_TEST_QUEUE_MAX 20             /* tests waiting at once; the next is refused */
-#define HANDLER_TEST_STALE_SECONDS 900        /* one waiting longer is never run */
+#define HANDLER_TEST_QUEUE_MAX 20     /* tests waiting at once; the next is refused */
+#define HANDLER_TEST_STALE_MINUTES 15 /* one waiting longer is never run */
+#define HANDLER_TEST_STALE_SECONDS (60 * HANDLER_TEST_STALE_MINUTES)
 #define HANDLER_TEST_WORKER_QUIET_SECONDS 120 /* a worker passes every few seconds */
 #define HANDLER_TEST_KEEP_HOURS 24            /* retention: rows this old go, whatever their state */
 /* A claimed test runs at most HANDLER_TEST_TIMEOUT_MAX_MS; one still running

@@ -58,7 +58,7 @@ before(async () => {
        trigger_kind, duration_us, request_body) SELECT dt, 'success', events_id, ${ids.script}, 'OpenAPI script',
        event_uid, UUID(), 1, 'dispatch', 1, request_body FROM exec_logs WHERE id = ${ids.log}`);
   ids.script_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
-  // A script's Send test, queued for the retry worker: GET /handlers/tests/{id}'s example.
+  // A script's Send test, queued for the retry worker: GET /handler-tests/{id}'s example.
   const queued = await api('POST', `/handlers/${ids.script}/test`, { key: admin.key, body: {} });
   assert.equal(queued.status, 202, queued.text);
   ids.test = queued.json.test_id;

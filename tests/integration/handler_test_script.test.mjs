@@ -1,7 +1,7 @@
 // Send test of a script handler over the API (issue #16): the web server never
 // runs a script, so POST /handlers/{id}/test and POST /handlers/test queue it
 // (202) and a real prov-worker runs it as its own user, at most once, even
-// with two workers; GET /handlers/tests/{id} answers the state, then the
+// with two workers; GET /handler-tests/{id} answers the state, then the
 // result a 200 answer has. The queue is bounded; a test nobody took in 15 min
 // is never run; a read-only key is refused.
 import { test, after, before } from 'node:test';
@@ -51,7 +51,7 @@ test('a saved, disabled script handler: 202 queued, the worker runs it once, GET
   const r = await api('POST', `/handlers/${id}/test`, { key: admin.key, body: { data: { client_id: 5 } } });
   assert.equal(r.status, 202, r.text);
   assert.equal(r.json.state, 'queued');
-  assert.equal(r.json.location, `/handlers/tests/${r.json.test_id}`);
+  assert.equal(r.json.location, `/handler-tests/${r.json.test_id}`);
 
   const waiting = await api('GET', r.json.location, { key: admin.key });
   assert.equal(waiting.status, 200, waiting.text);
@@ -254,6 +254,6 @@ test('read-only keys are refused: no test queued, no test read', async () => {
   assert.equal(queued.status, 202, queued.text);
   const read = await api('GET', queued.json.location, { key: viewer.key });
   assert.equal(read.status, 403, read.text);
-  assert.equal((await api('GET', '/handlers/tests/999999999', { key: admin.key })).status, 404);
+  assert.equal((await api('GET', '/handler-tests/999999999', { key: admin.key })).status, 404);
   sql(`DELETE FROM handler_test_queue WHERE id = ${queued.json.test_id}`);
 });
