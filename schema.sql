@@ -548,3 +548,33 @@ ALTER TABLE retry_queue ADD INDEX IF NOT EXISTS ix_retry_created (created_at);
 -- edit along these, not the whole handlers table.
 ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_failing (last_status, status);
 ALTER TABLE handlers ADD INDEX IF NOT EXISTS ix_handlers_updated (updated_at);
+
+-- Send test of a script handler from the panel or the API (issue #16,
+-- core/handler_test_queue.c). The web server never runs a script (it runs as
+-- another user, one that can read the config): it queues the handler as it
+-- stands in the form or the body, with the test payload, and prov-worker runs
+-- it as the dispatcher's user, at most once (claimed FOR UPDATE SKIP LOCKED),
+-- and stores the result the API's 200 answer would have had. No signing
+-- columns: a script is never signed. At most HANDLER_TEST_QUEUE_MAX wait at a
+-- time; one waiting longer than HANDLER_TEST_STALE_SECONDS is never run.
+-- `prov-admin logs purge` (retention) removes rows a day old, whatever their
+-- state; the execution itself stays in exec_logs (log_id).
+CREATE TABLE IF NOT EXISTS handler_test_queue (
+  id             BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  state          ENUM('queued','running','done') NOT NULL DEFAULT 'queued',
+  requested_by   VARCHAR(255) NOT NULL,
+  created_at     DATETIME(6) NOT NULL,
+  updated_at     DATETIME(6) NOT NULL,
+  claimed_by     VARCHAR(96) NULL,
+  handler_id     BIGINT UNSIGNED NOT NULL DEFAULT 0,  -- 0: an unsaved handler
+  handler_name   VARCHAR(255) NOT NULL,
+  events_id      VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  task           VARCHAR(2048) NOT NULL,               -- the script, as validated
+  timeout_ms     INT UNSIGNED NOT NULL,
+  data           MEDIUMTEXT NOT NULL,                  -- the event data (JSON object)
+  log_id         BIGINT UNSIGNED NULL,                 -- the test's exec_logs row
+  error          VARCHAR(1024) NULL,                   -- done without a result: why
+  result         MEDIUMTEXT NULL,                      -- done: the result object (JSON)
+  KEY ix_test_state (state, id),
+  KEY ix_test_created (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

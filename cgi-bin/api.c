@@ -21,6 +21,8 @@ static const struct api_route routes[] = {
     {"GET", "/handlers/#/history", API_READ, api_handlers_history},
     {"POST", "/handlers/#/test", API_WRITE, api_handlers_test},
     {"POST", "/handlers/test", API_WRITE, api_handlers_test_unsaved},
+    /* a queued script test; not under /handlers/: /handlers/{id}/status makes that ambiguous */
+    {"GET", "/handler-tests/#", API_WRITE, api_handler_tests_get},
     {"GET", "/logs", API_READ, api_logs_list},
     {"GET", "/logs/#", API_READ, api_logs_get},
     {"POST", "/logs/#/redeliver", API_WRITE, api_logs_redeliver},

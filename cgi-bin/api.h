@@ -2,6 +2,8 @@
 #ifndef PROV_API_ENDPOINTS_H
 #define PROV_API_ENDPOINTS_H
 
+#include <jansson.h>
+
 struct api_request;
 
 /* api_events.c */
@@ -17,6 +19,13 @@ void api_handlers_delete(struct api_request *req);
 void api_handlers_set_status(struct api_request *req);
 void api_handlers_test(struct api_request *req);
 void api_handlers_test_unsaved(struct api_request *req);
+
+/* api_handler_tests.c (issue #16: script Send tests run by prov-worker) */
+struct db;
+struct handler;
+/* Queue the test of script handler h and answer 202 (429 when the queue is full). */
+void api_handler_test_queue(struct api_request *req, struct db *db, const struct handler *h, json_t *data);
+void api_handler_tests_get(struct api_request *req);
 
 /* api_cache.c */
 void api_cache_get(struct api_request *req);

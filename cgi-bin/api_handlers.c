@@ -459,9 +459,14 @@ void api_handlers_list(struct api_request *req)
 /* ---------------------------------------------------------------- test sends */
 
 /* Run the test and answer: 200 with the result (sent, whatever the handler
- * answered), 422 when it was not sent. */
+ * answered), 422 when it was not sent; a script handler is queued for
+ * prov-worker (202, api_handler_tests.c). */
 static void run_test(struct api_request *req, struct db *db, const struct handler *h, json_t *data)
 {
+	if (h->task_type == HANDLER_TASK_SCRIPT) {
+		api_handler_test_queue(req, db, h, data);
+		return;
+	}
 	struct handler_test t;
 	char err[DELIVERY_ERROR_MAX];
 	switch (

@@ -6,6 +6,7 @@
 
 #include "handlers.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct db;
@@ -61,5 +62,9 @@ void handler_form_again(struct web_request *req, int status, const struct list_s
 /* page_handlers_test.c: Test.Data (the form's test payload: what was typed,
  * else the sample of events_id) and Test.SampleOf. */
 void handler_test_form_set(struct web_request *req, const char *events_id);
+/* Test.Result.* (templates/handlers_test_result.cs) from a result object
+ * (handler_test_json); script: exit code rather than HTTP status; its title
+ * is an h<heading_level>. */
+void handler_test_result_set(struct web_request *req, json_t *result, int script, int heading_level);
 
 #endif

@@ -2,7 +2,9 @@
  * second submit button posts every field here: the handler as it stands in
  * the form (unsaved edits included) is checked as a save checks it, sent once
  * to itself alone with the test payload (core/handler_test.c), and the form
- * comes back with the operator's values, nothing saved, and the result. */
+ * comes back with the operator's values, nothing saved, and the result. A
+ * script handler is queued for prov-worker instead (the web server never runs
+ * a script) and its page, /handlers/tests/ID, shows the result once run. */
 #include "page_handlers.h"
 
 #include "pages.h"
@@ -10,6 +12,9 @@
 #include "db.h"
 #include "events.h"
 #include "handler_test.h"
+#include "handler_test_queue.h"
+#include "health.h"
+#include "history.h"
 #include "logs.h"
 #include "web.h"
 
@@ -47,36 +52,71 @@ void handler_test_form_set(struct web_request *req, const char *events_id)
 	free(sample);
 }
 
-/* The result panel's HDF: Test.Result.* (templates/handlers_test_result.cs). */
-static void set_result(struct web_request *req, const struct handler_test *t, const struct handler *h)
+static const char *member_text(json_t *o, const char *name)
 {
-	const struct delivery_result *r = &t->result;
+	const char *text = json_string_value(json_object_get(o, name));
+	return text ? text : "";
+}
+
+void handler_test_result_set(struct web_request *req, json_t *result, int script, int heading_level)
+{
 	char text[64];
-	web_set(req, "Test.Result.Status", r->success ? "success" : "fail");
-	web_set(req, "Test.Result.Verdict", handler_test_verdict(t));
-	if (r->success && r->verdict == DELIVERY_FORBID)
-		web_set(req, "Test.Result.Reason", r->reason);
-	web_set(req, "Test.Result.Kind", h->task_type == HANDLER_TASK_SCRIPT ? "script" : "http");
-	if (r->http_status > 0)
-		web_set_int(req, "Test.Result.HttpStatus", r->http_status);
-	if (r->has_exit_code)
-		web_set_int(req, "Test.Result.ExitCode", r->exit_code);
-	if (!r->success)
-		web_set(req, "Test.Result.Error", r->error);
-	logs_format_duration(r->duration_us, text, sizeof text);
+	json_t *http_status = json_object_get(result, "http_status"),
+	       *exit_code = json_object_get(result, "exit_code");
+	const char *reply = json_string_value(json_object_get(result, "reply"));
+	const char *error = json_string_value(json_object_get(result, "error"));
+	web_set(req, "Test.Result.Status", member_text(result, "status"));
+	web_set(req, "Test.Result.Verdict", member_text(result, "verdict"));
+	if (member_text(result, "reason")[0] != '\0')
+		web_set(req, "Test.Result.Reason", member_text(result, "reason"));
+	web_set(req, "Test.Result.Kind", script ? "script" : "http");
+	web_setf(req, "Test.Result.Heading", "h%d", heading_level);
+	web_setf(req, "Test.Result.Subheading", "h%d", heading_level + 1);
+	if (json_is_integer(http_status))
+		web_set_int(req, "Test.Result.HttpStatus", json_integer_value(http_status));
+	if (json_is_integer(exit_code))
+		web_set_int(req, "Test.Result.ExitCode", json_integer_value(exit_code));
+	if (error != NULL)
+		web_set(req, "Test.Result.Error", error);
+	logs_format_duration(
+	    (long long)(json_number_value(json_object_get(result, "duration_ms")) * 1000.0 + 0.5), text,
+	    sizeof text);
 	web_set(req, "Test.Result.Duration", text);
-	web_setf(req, "Test.Result.Timeout", "%ld.%03ld s", t->timeout_ms / 1000, t->timeout_ms % 1000);
-	web_set(req, "Test.Result.RequestHeaders", r->request_headers ? r->request_headers : "");
-	if (r->response_body != NULL && r->response_len > 0) {
-		char *clean = delivery_utf8_clean(r->response_body, r->response_len, r->response_len, NULL);
-		char *pretty = clean ? logs_pretty_json(clean) : NULL;
-		web_set(req, "Test.Result.Reply", pretty ? pretty : clean ? clean : "");
+	long long timeout_ms = json_integer_value(json_object_get(result, "timeout_ms"));
+	web_setf(req, "Test.Result.Timeout", "%lld.%03lld s", timeout_ms / 1000, timeout_ms % 1000);
+	web_set(req, "Test.Result.RequestHeaders", member_text(result, "request_headers"));
+	if (reply != NULL && reply[0] != '\0') {
+		char *pretty = logs_pretty_json(reply);
+		web_set(req, "Test.Result.Reply", pretty ? pretty : reply);
 		web_set_int(req, "Test.Result.ReplyIsJson", pretty != NULL);
 		free(pretty);
-		free(clean);
 	}
-	web_set_int(req, "Test.Result.LogId", t->log_id);
-	web_set(req, "Test.Result.EventUid", t->event_uid);
+	web_set_int(req, "Test.Result.LogId", json_integer_value(json_object_get(result, "log_id")));
+	web_set(req, "Test.Result.EventUid", member_text(result, "event_id"));
+}
+
+/* A script: queued for prov-worker (the web server never runs one), then
+ * POST/redirect/GET to its page; a full queue: the form again, refused. */
+static void queue_script_test(struct web_request *req, struct db *db, struct handler *h, json_t *data,
+                              const struct list_state *state, const struct handler *current)
+{
+	long long test_id = 0;
+	char err[512];
+	switch (handler_test_queue_add(db, h, data, history_actor_name(), &test_id, err, sizeof err)) {
+	case HANDLER_TEST_QUEUED: {
+		char location[64];
+		snprintf(location, sizeof location, "/handlers/tests/%lld", test_id);
+		web_redirect(req, location);
+		return;
+	}
+	case HANDLER_TEST_QUEUE_FULL:
+		web_set(req, "Test.Refused", err);
+		handler_form_again(req, 429, state, current, NULL);
+		return;
+	case HANDLER_TEST_QUEUE_FAILED:
+		web_error(req, 503, "The test could not be queued; try again shortly.", err);
+		return;
+	}
 }
 
 /* POST /handlers/#/test and POST /handlers/test (the New form). */
@@ -122,11 +162,28 @@ static void send_test(struct web_request *req, long long id)
 		handler_form_again(req, 422, &state, id > 0 ? &current : NULL, NULL);
 		return;
 	}
+	if (h.task_type == HANDLER_TASK_SCRIPT) {
+		queue_script_test(req, db, &h, data, &state, id > 0 ? &current : NULL);
+		json_decref(data);
+		return;
+	}
 	struct handler_test t;
 	int status = 200;
 	switch (
 	    handler_test_run(db, &web_app(req)->cfg, &h, data, HANDLER_TEST_HTTP_ONLY, &t, err, sizeof err)) {
-	case HANDLER_TEST_DONE: set_result(req, &t, &h); break;
+	case HANDLER_TEST_DONE: {
+		json_t *result = handler_test_json(&t);
+		if (result == NULL) {
+			handler_test_free(&t);
+			json_decref(data);
+			web_error(req, 500, "The test was sent but its result could not be shown.",
+			          "out of memory");
+			return;
+		}
+		handler_test_result_set(req, result, 0, 3);
+		json_decref(result);
+		break;
+	}
 	case HANDLER_TEST_REFUSED:
 		web_set(req, "Test.Refused", err);
 		status = 422;
@@ -151,4 +208,47 @@ void page_handler_test(struct web_request *req)
 void page_handler_test_new(struct web_request *req)
 {
 	send_test(req, 0);
+}
+
+/* GET /handlers/tests/#: a queued script test; while it waits the page
+ * fetches itself again (static/js/panel.js, data-poll) until the result is in. */
+void page_handler_test_show(struct web_request *req)
+{
+	struct db *db = web_db(req);
+	if (db == NULL)
+		return;
+	static struct handler_test_request t; /* one request at a time per process; large */
+	int found = handler_test_queue_get(db, web_path_id(req), &t);
+	if (found < 0) {
+		web_error(req, 500, "The test could not be read; try again shortly.", db_error(db));
+		return;
+	}
+	if (found == 0) {
+		web_error(req, 404, "There is no such test; a test is kept for a day.", NULL);
+		return;
+	}
+	char age[32];
+	web_set_int(req, "TestRun.Id", t.id);
+	web_set(req, "TestRun.State", t.state);
+	web_set_int(req, "TestRun.Waiting", t.waiting);
+	web_set(req, "TestRun.Notice", t.notice);
+	if (t.handler_id > 0)
+		web_set_int(req, "TestRun.HandlerId", t.handler_id);
+	web_set(req, "TestRun.HandlerName", t.handler_name);
+	web_set(req, "TestRun.Event", t.events_id);
+	web_set(req, "TestRun.Task", t.task);
+	web_set(req, "TestRun.RequestedBy", t.requested_by);
+	web_set(req, "TestRun.CreatedAt", t.created_at);
+	web_set(req, "TestRun.ClaimedBy", t.claimed_by);
+	web_set(req, "TestRun.Error", t.error);
+	if (t.worker_age_seconds >= 0) {
+		health_age_text(t.worker_age_seconds, age, sizeof age);
+		web_set(req, "TestRun.WorkerLastRun", age);
+	}
+	if (t.result != NULL)
+		handler_test_result_set(req, t.result, 1, 2);
+	handler_test_request_free(&t);
+	web_setf(req, "Page.Title", "Send test #%lld", web_path_id(req));
+	web_set(req, "Page.Section", "handlers");
+	web_render(req, 200, "handlers_test_page.cs");
 }

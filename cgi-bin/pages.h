@@ -16,6 +16,7 @@ void page_handler_create(struct web_request *req);
 void page_handler_show(struct web_request *req);
 void page_handler_test(struct web_request *req);
 void page_handler_test_new(struct web_request *req);
+void page_handler_test_show(struct web_request *req); /* page_handlers_test.c: a queued script test */
 void page_handler_update(struct web_request *req);
 void page_handler_secret(struct web_request *req);
 /* page_handlers_actions.c */

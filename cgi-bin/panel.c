@@ -21,6 +21,8 @@ static const struct page pages[] = {
     {"POST", "/handlers/#", GUARD_ADMIN, page_handler_update},
     {"POST", "/handlers/#/test", GUARD_ADMIN, page_handler_test},
     {"POST", "/handlers/test", GUARD_ADMIN, page_handler_test_new},
+    {"GET", "/handlers/tests/#", GUARD_ADMIN,
+     page_handler_test_show}, /* a script's test, run by prov-worker */
     {"GET", "/handlers/#/secret", GUARD_ADMIN, page_handler_secret},
     {"POST", "/handlers/#/status", GUARD_ADMIN, page_handler_toggle},
     {"GET", "/handlers/#/delete", GUARD_ADMIN, page_handler_delete_confirm},

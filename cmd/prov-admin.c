@@ -9,6 +9,7 @@
 #include "history.h"
 #include "events.h"
 #include "handler_test.h"
+#include "handler_test_queue.h"
 #include "handlers.h"
 #include "logs.h"
 #include "retention.h"
@@ -455,10 +456,10 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	printf("removed %llu finished retry queue rows, %llu run script redeliveries and %llu finished bulk "
 	       "redeliveries older than %ld days, "
 	       "%llu snapshot generations beyond the newest %ld, %llu metrics roll-up rows older than %ld "
-	       "days\n",
+	       "days, %llu script tests older than %d h\n",
 	       kept.queue_removed, kept.redeliveries_removed, kept.bulk_removed, cfg->retry_retention_days,
 	       kept.generations_removed, cfg->cache_generations_keep, kept.rollup_removed,
-	       cfg->metrics_rollup_retention_days);
+	       cfg->metrics_rollup_retention_days, kept.tests_removed, HANDLER_TEST_KEEP_HOURS);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "db.h"
 #include "bulk.h"
+#include "handler_test_queue.h"
 #include "redeliver.h"
 #include "retryq.h"
 #include "scheduler.h"
@@ -32,7 +33,9 @@ static const char usage[] =
     "number of workers on any hosts can run at once), delivers each with the same\n"
     "delivery id and the next attempt number, logs the attempt (trigger \"retry\") and\n"
     "marks the row done, rescheduled (the handler's schedule, Retry-After honoured)\n"
-    "or exhausted. Each pass is recorded in the Task Scheduler's Retry Worker row.\n"
+    "or exhausted. It also runs what the panel and the API hand it because they never\n"
+    "run a script: script redeliveries and script Send tests (each at most once).\n"
+    "Each pass is recorded in the Task Scheduler's Retry Worker row.\n"
     "\n"
     "options:\n"
     "  --once          one pass: import, deliver everything due, exit (for cron)\n"
@@ -135,6 +138,9 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 	int rc = worker_import(cfg, db, &st, err, sizeof err);
 	if (rc == 0) /* scripts the panel or the API asked to redeliver: run as this user */
 		rc = redeliver_run_queued(db, cfg, worker_id(w), &st.redelivered, err, sizeof err);
+	if (rc == 0) /* script Send tests the panel or the API queued: an operator is waiting */
+		rc = handler_test_queue_run(db, cfg, worker_id(w), &stop_requested, &st.tests, err,
+		                            sizeof err);
 	if (rc == 0)
 		rc = worker_drain(w, db, &stop_requested, &st, err, sizeof err);
 	/* Bulk redeliveries after the due retries, a bounded number per pass. */
@@ -161,7 +167,8 @@ static int run_pass(const struct config *cfg, struct db *db, struct worker *w, i
 		       bulk.selected, bulk.delivered, bulk.failed, bulk.finished,
 		       bulk.finished == 1 ? "" : "s");
 	fflush(stdout);
-	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0) {
+	if (verbose || st.claimed > 0 || st.files > 0 || st.refused > 0 || st.redelivered > 0 ||
+	    st.tests > 0) {
 		printf("%s\n", summary);
 		fflush(stdout);
 	}

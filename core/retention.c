@@ -4,6 +4,7 @@
 #include "retention.h"
 
 #include "db.h"
+#include "handler_test_queue.h"
 #include "rollup.h"
 #include "scheduler.h"
 
@@ -25,6 +26,10 @@ static const char SQL_BULK_ITEMS_BATCH[] =
     "WHERE state = 'done' AND finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY) LIMIT ?";
 static const char SQL_BULK_BATCH[] = "DELETE FROM bulk_redeliveries WHERE state = 'done' "
                                      "AND finished_at < UTC_TIMESTAMP(6) - INTERVAL ? DAY LIMIT ?";
+/* Script Send tests (core/handler_test_queue.c) a day old, whatever their
+ * state: one still queued was expired long ago; the execution is in the log. */
+static const char SQL_TESTS_BATCH[] =
+    "DELETE FROM handler_test_queue WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL ? HOUR LIMIT ?";
 /* The oldest generation of the newest keep (OFFSET keep - 1). */
 static const char SQL_OLDEST_KEPT[] =
     "SELECT generation FROM cache_generations ORDER BY generation DESC LIMIT 1 OFFSET ?";
@@ -90,18 +95,23 @@ int retention_prune(struct db *db, long queue_days, long generations_keep, long 
 		if (rc == 0)
 			rc = delete_batches(db, SQL_BULK_BATCH, params, 2, batch, &result->bulk_removed);
 	}
+	if (rc == 0) {
+		struct db_param params[] = {DB_INT(HANDLER_TEST_KEEP_HOURS), DB_INT(batch)};
+		rc = delete_batches(db, SQL_TESTS_BATCH, params, 2, batch, &result->tests_removed);
+	}
 	if (rc == 0)
 		rc = prune_generations(db, generations_keep, batch, &result->generations_removed);
 	if (rc == 0)
 		rc = rollup_prune(db, rollup_days, batch, &result->rollup_removed);
 	char detail[512];
-	int n =
-	    snprintf(detail, sizeof detail,
-	             "removed %llu finished retry queue rows, %llu run script redeliveries and %llu "
-	             "finished bulk redeliveries older than %ld days and %llu snapshot generations "
-	             "beyond the newest %ld; %llu metrics roll-up rows older than %ld days",
-	             result->queue_removed, result->redeliveries_removed, result->bulk_removed, queue_days,
-	             result->generations_removed, generations_keep, result->rollup_removed, rollup_days);
+	int n = snprintf(detail, sizeof detail,
+	                 "removed %llu finished retry queue rows, %llu run script redeliveries and %llu "
+	                 "finished bulk redeliveries older than %ld days and %llu snapshot generations "
+	                 "beyond the newest %ld; %llu metrics roll-up rows older than %ld days; %llu script "
+	                 "tests older than %d h",
+	                 result->queue_removed, result->redeliveries_removed, result->bulk_removed,
+	                 queue_days, result->generations_removed, generations_keep, result->rollup_removed,
+	                 rollup_days, result->tests_removed, HANDLER_TEST_KEEP_HOURS);
 	if (rc != 0) {
 		snprintf(err, errlen, "delete failed: %s", db_error(db));
 		if (n > 0 && (size_t)n < sizeof detail)

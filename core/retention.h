@@ -14,6 +14,7 @@ struct retention_result {
 	unsigned long long queue_removed;        /* done and exhausted rows */
 	unsigned long long redeliveries_removed; /* redeliver_queue rows run (done) */
 	unsigned long long bulk_removed;         /* finished bulk redeliveries (their items too) */
+	unsigned long long tests_removed;        /* script Send tests a day old (handler_test_queue) */
 	unsigned long long generations_removed;  /* snapshots past the newest kept */
 	unsigned long long rollup_removed;       /* exec_rollup rows of old minutes */
 };
@@ -21,7 +22,8 @@ struct retention_result {
 /* Delete done and exhausted retry_queue rows last changed more than
  * queue_days ago (scheduled rows, claimed or not, stay), run (done)
  * redeliver_queue rows as old, bulk redeliveries finished as long ago (their
- * items first, in batches), and every
+ * items first, in batches), script Send tests older than
+ * HANDLER_TEST_KEEP_HOURS whatever their state, and every
  * generation but the newest generations_keep and the current one, and
  * exec_rollup minutes older than rollup_days; batch rows per statement.
  * Records the run. Returns 0, or -1 with a reason in err (what was removed

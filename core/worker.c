@@ -363,6 +363,9 @@ void worker_summary(const struct worker_stats *st, const struct retryq_counts *c
 	if (st->redelivered > 0 && n > 0 && (size_t)n < outlen)
 		n += snprintf(out + n, outlen - (size_t)n, "; %ld queued redeliver%s run", st->redelivered,
 		              st->redelivered == 1 ? "y" : "ies");
+	if (st->tests > 0 && n > 0 && (size_t)n < outlen)
+		n += snprintf(out + n, outlen - (size_t)n, "; %ld script test%s run", st->tests,
+		              st->tests == 1 ? "" : "s");
 	if (st->spool_note[0] != '\0' && n > 0 && (size_t)n < outlen)
 		snprintf(out + n, outlen - (size_t)n, "; %s", st->spool_note);
 }

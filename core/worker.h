@@ -35,6 +35,7 @@ struct worker_stats {
 	long exhausted;
 	long lost_claims; /* rows another worker had taken over */
 	long redelivered; /* redeliveries of scripts queued by the panel or the API */
+	long tests;       /* Send tests of scripts queued by the panel or the API */
 	long unpublished; /* rows whose handler is no longer published */
 };
 

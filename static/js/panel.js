@@ -116,3 +116,42 @@
     if (event.key === "Escape") { closeSearch(null); }
   });
 })();
+
+// A page that waits for the retry worker (a script's Send test) marks the
+// region that changes with data-poll (milliseconds): fetch the page again and
+// swap the region's content in until the server's copy no longer has it. The
+// region is a live region, so the result is announced. Without script the
+// page's Reload link does the same.
+(function () {
+  "use strict";
+  var region = document.querySelector("[data-poll][id]");
+  if (!region || !window.fetch || !window.DOMParser) { return; }
+  var delay = Math.max(1000, Number(region.getAttribute("data-poll")) || 2000);
+  var failures = 0;
+  function poll() {
+    fetch(window.location.href, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      if (!response.ok) { throw new Error("status " + response.status); }
+      return response.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(region.id);
+      if (!fresh) { throw new Error("no " + region.id + " in the answer"); }
+      failures = 0;
+      var nodes = Array.prototype.slice.call(fresh.childNodes).map(function (node) {
+        return document.adoptNode(node);
+      });
+      region.replaceChildren.apply(region, nodes);
+      region.setAttribute("data-state", fresh.getAttribute("data-state") || "");
+      if (fresh.hasAttribute("data-poll")) {
+        window.setTimeout(poll, delay);
+      } else {
+        region.removeAttribute("data-poll");
+      }
+    }).catch(function () {
+      // The session ended or the server is away: stop after a few tries and
+      // leave the Reload link to the operator.
+      failures++;
+      if (failures < 5) { window.setTimeout(poll, delay * 2); }
+    });
+  }
+  window.setTimeout(poll, delay);
+})();

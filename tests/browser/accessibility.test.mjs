@@ -237,6 +237,23 @@ test('Send test results, verdicts in the logs, the event view (issue #16)', asyn
     await Promise.all([p.waitForNavigation(), p.click('#send-test')]);
     await p.waitForSelector('#test-result');
   });
+  // A script's Send test (queued for the retry worker, none running lately; then done).
+  const result = JSON.stringify({ log_id: first, status: 'success', verdict: 'forbidden', reason: 'over <limit>',
+    http_status: null, exit_code: 0, error: null, duration_ms: 4.2, timeout_ms: 5000, reply: '{"allow":false}',
+    request_headers: '', data: null, request: { event: {}, data: {} }, event_id: uid, delivery_id: 'd' });
+  const testRow = (state, extra) => Number(sqlValue(`INSERT INTO handler_test_queue (state, requested_by, created_at,
+      updated_at, claimed_by, handler_id, handler_name, events_id, task, timeout_ms, data, log_id, result)
+    VALUES ('${state}', '${PREFIX}', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), ${extra.claimedBy}, ${handlerId}, '${PREFIX} CRM sync',
+      'clients.update', '/srv/scripts/crm.sh', 5000, '{}', ${extra.logId}, ${extra.result}); SELECT LAST_INSERT_ID()`));
+  const queuedTest = testRow('queued', { claimedBy: 'NULL', logId: 'NULL', result: 'NULL' });
+  const doneTest = testRow('done', { claimedBy: "'host-1:42'", logId: first, result: `'${result.replace(/'/g, "''")}'` });
+  sql("UPDATE services SET last_run_at = UTC_TIMESTAMP(6) - INTERVAL 1 HOUR WHERE name = 'retry_worker'");
+  try {
+    await check(admin, 'test-script-queued', `/handlers/tests/${queuedTest}`);
+    await check(admin, 'test-script-done', `/handlers/tests/${doneTest}`);
+  } finally {
+    sql(`DELETE FROM handler_test_queue WHERE requested_by = '${PREFIX}'`);
+  }
   await check(admin, 'form-test-refused', async (p) => {
     await p.goto(`${baseUrl}/handlers/${handlerId}`);
     await p.fill('#f-test-data', '{"broken":');

@@ -1,13 +1,15 @@
 // Browser (issue #16): an admin sends tests from the handler form (an HTTP
 // handler to a local receiver, a forbid reply, a receiver that never answers,
-// unsaved edits, bad JSON, a script handler) and reads the chain of one event
+// unsaved edits, bad JSON, a script handler queued for the retry worker and
+// its page updating itself once the worker ran it) and reads the chain of one event
 // (a modify, a forbid, the handlers it skipped) and the verdict filter; a
 // viewer's test is refused on the server. Screenshots at 1280 and 390 px.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { baseUrl, launchBrowser, loggedInPage, outputDir, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { baseUrl, launchBrowser, loggedInPage, outputDir, runDir, sql, sqlValue, uniqueName } from '../lib/panel.mjs';
+import { worker } from '../lib/retry.mjs';
 import { addHandler, disableAll, dispatch, publish, scriptsDir } from '../lib/dispatch.mjs';
 import { startReceiver } from '../lib/receiver.mjs';
 
@@ -108,18 +110,89 @@ test('Send test: a forbid reply, a receiver that never answers, bad JSON, unsave
   assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM handlers WHERE name = '${P} new'`)), 0, 'not created');
 });
 
-test('Send test: a script handler is refused in the web server, with the way to test it', async () => {
-  const script = path.join(scriptsDir, `${P.replace(/[^A-Za-z0-9]/g, '')}.sh`);
-  writeFileSync(script, '#!/bin/sh\necho \'{"allow": true}\'\n');
+test('Send test: a script handler is queued for the retry worker; its page shows the result once the worker ran it', async () => {
+  const tag = P.replace(/[^A-Za-z0-9]/g, '');
+  const script = path.join(scriptsDir, `${tag}.sh`);
+  const ranFile = path.join(runDir, `${tag}.ran`);
+  writeFileSync(script, `#!/bin/sh\ncat >/dev/null\necho "$PROV_TRIGGER" >> ${ranFile}\necho '{"allow": false, "reason": "<b>held</b> by CRM"}'\n`);
   chmodSync(script, 0o755);
-  const id = addHandler({ name: `${P} script`, event: 'clients.update', task: script, type: 'script' });
-  const { page } = await loggedInPage(browser, 'admin', { prefix: `${P}-admin3` });
+  const id = addHandler({ name: `${P} script`, event: 'clients.update', task: script, type: 'script', status: 'disabled' });
+  const { page, errors } = await loggedInPage(browser, 'admin', { prefix: `${P}-admin3` });
   await page.goto(`${baseUrl}/handlers/${id}`);
+  await page.fill('#f-test-data', '{"client_id": 42}');
   const before = logCount();
+  sql("UPDATE services SET last_run_at = UTC_TIMESTAMP(6) WHERE name = 'retry_worker'"); // a worker "runs"
   await sendTest(page);
-  assert.match(await page.textContent('#test-refused'), new RegExp(`dispatcher's user.*prov-admin handlers test ${id}`));
-  assert.equal(await page.$('#test-result'), null);
-  assert.equal(logCount(), before, 'nothing ran, nothing logged');
+  assert.match(page.url(), /\/handlers\/tests\/\d+$/, 'POST/redirect/GET to the test\'s page');
+  assert.equal((await page.textContent('#test-state')).trim(), 'queued');
+  assert.match(await page.textContent('#test-waiting'), /Queued for the retry worker \(prov-worker\)/);
+  assert.equal(await page.$('#test-notice'), null, 'a worker ran lately: nothing to warn about');
+  assert.equal(await page.getAttribute('#test-progress', 'data-poll'), '2000');
+  assert.equal(logCount(), before, 'the web server ran nothing');
+  assert.equal(existsSync(ranFile), false);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(outputDir, `send-test-script-queued-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // The worker runs it; the page (still open) swaps the result in by itself.
+  const w = await worker(['--once']);
+  assert.equal(w.status, 0, w.stderr);
+  await page.waitForSelector('#test-result', { timeout: 15000 });
+  assert.equal((await page.textContent('#test-state')).trim(), 'done');
+  assert.equal(await page.getAttribute('#test-progress', 'data-poll'), null, 'polling stopped');
+  assert.match(await page.textContent('#test-result .verdict'), /Forbidden/);
+  assert.equal((await page.textContent('#test-code')).trim(), '0', 'the exit code');
+  assert.equal(await page.textContent('#test-reason'), '<b>held</b> by CRM', 'escaped, shown as text');
+  assert.match(await page.textContent('#test-reply'), /"allow": false/, 'the reply, indented');
+  assert.match(await page.textContent('#test-ran-on'), /Ran on the retry worker .+:\d+/);
+  const logId = Number(/#(\d+)/.exec(await page.textContent('#test-log'))[1]);
+  assert.equal(sqlValue(`SELECT CONCAT(trigger_kind, '/', verdict, '/', handler_id) FROM exec_logs WHERE id = ${logId}`),
+    `test/forbidden/${id}`);
+  assert.match(sqlValue(`SELECT request_body FROM exec_logs WHERE id = ${logId}`), /"client_id":42/, 'the edited payload');
+  assert.equal(readFileSync(ranFile, 'utf8'), 'test\n', 'ran once, as a test');
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(outputDir, `send-test-script-done-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // An unsaved New form with a script, while no worker has run for hours: said plainly.
+  sql("UPDATE services SET last_run_at = UTC_TIMESTAMP(6) - INTERVAL 3 HOUR WHERE name = 'retry_worker'");
+  await page.goto(`${baseUrl}/handlers/new`);
+  await page.fill('#f-name', `${P} new script`);
+  await page.selectOption('#f-event', 'clients.create');
+  await page.fill('#f-task', script);
+  await sendTest(page);
+  assert.match(await page.textContent('#test-handler'), /new script \(unsaved\)/);
+  assert.match(await page.textContent('#test-notice'), /No retry worker has run in the last 2 minutes \(last run 3 h ago\): start prov-worker/);
+  await page.screenshot({ path: path.join(outputDir, 'send-test-script-no-worker-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 900 });
+  await page.screenshot({ path: path.join(outputDir, 'send-test-script-no-worker-390.png'), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.equal(Number(sqlValue(`SELECT COUNT(*) FROM handlers WHERE name = '${P} new script'`)), 0, 'not created');
+  assert.equal((await worker(['--once'])).status, 0);
+  await page.waitForSelector('#test-result', { timeout: 15000 });
+  assert.match(await page.textContent('#test-result .verdict'), /Forbidden/);
+  assert.equal(await page.$('#test-notice'), null, 'the worker ran: the warning went with the update');
+  assert.equal(readFileSync(ranFile, 'utf8'), 'test\ntest\n');
+
+  // 20 script tests already waiting: the form comes back refused, with the edits, nothing queued.
+  sql(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name, events_id, task, timeout_ms, data)
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+    SELECT 'queued', '${P} filler', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'filler', 'clients.update', 'x.sh', 1000, '{}' FROM n`);
+  try {
+    await page.goto(`${baseUrl}/handlers/${id}`);
+    await page.fill('#f-name', `${P} script renamed`);
+    await sendTest(page);
+    assert.match(await page.textContent('#test-refused'), /20 script tests are already waiting for the retry worker/);
+    assert.equal(await page.inputValue('#f-name'), `${P} script renamed`, 'the form keeps its edits');
+    assert.equal(Number(sqlValue("SELECT COUNT(*) FROM handler_test_queue WHERE state = 'queued'")), 20, 'nothing queued');
+  } finally {
+    sql(`DELETE FROM handler_test_queue WHERE requested_by = '${P} filler'`);
+  }
+  assert.deepEqual(errors, [], 'no script error, no CSP violation');
 });
 
 test('a viewer cannot send a test (refused on the server)', async () => {
@@ -137,6 +210,14 @@ test('a viewer cannot send a test (refused on the server)', async () => {
   assert.equal(r.status, 403);
   assert.match(r.text, /Your role does not allow this action/, 'refused for the role (with a valid CSRF token)');
   assert.equal(rx.requests.length, 0);
+  // Nor read a script test's page (its reply may hold what only admins see).
+  const testId = Number(sqlValue(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name,
+      events_id, task, timeout_ms, data) VALUES ('done', '${P}', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'x', 'clients.update',
+      'x.sh', 1000, '{}'); SELECT LAST_INSERT_ID()`));
+  const shown = await page.goto(`${baseUrl}/handlers/tests/${testId}`);
+  assert.equal(shown.status(), 403);
+  assert.equal(await page.$('#test-request'), null);
+  sql(`DELETE FROM handler_test_queue WHERE id = ${testId}`);
 });
 
 test('the event view: a modify, a forbid and the handlers it skipped; the verdict filter', async () => {

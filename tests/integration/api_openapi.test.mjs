@@ -4,7 +4,8 @@
 // status, covering every status the operation documents; api() checks each
 // answer against the document's schema (tests/lib/api_contract.mjs). An
 // example with missing_table runs while that table is renamed away: api_keys
-// makes the key check fail (503), the operation's own table its query (500).
+// makes the key check fail (503), the operation's own table its query (500);
+// one with fill_test_queue runs while the script test queue is full (429).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,11 +58,31 @@ before(async () => {
        trigger_kind, duration_us, request_body) SELECT dt, 'success', events_id, ${ids.script}, 'OpenAPI script',
        event_uid, UUID(), 1, 'dispatch', 1, request_body FROM exec_logs WHERE id = ${ids.log}`);
   ids.script_log = Number(sqlValue('SELECT MAX(id) FROM exec_logs'));
+  // A script's Send test, queued for the retry worker: GET /handler-tests/{id}'s example.
+  const queued = await api('POST', `/handlers/${ids.script}/test`, { key: admin.key, body: {} });
+  assert.equal(queued.status, 202, queued.text);
+  ids.test = queued.json.test_id;
 });
+
+// x-example fill_test_queue: the script test queue holds its bound (20) while it runs.
+async function withFullTestQueue(fill, fn) {
+  if (!fill) return fn();
+  const mark = 'openapi queue filler';
+  sql(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name, events_id, task,
+    timeout_ms, data) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20)
+    SELECT 'queued', '${mark}', UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'filler', 'clients.create', 'openapi-example.sh',
+    1000, '{}' FROM n`);
+  try {
+    return await fn();
+  } finally {
+    sql(`DELETE FROM handler_test_queue WHERE requested_by = '${mark}'`);
+  }
+}
 
 after(() => {
   receiver?.close(); // here, not at the end of a test: a failed example would leave the file hanging
   sql(`DELETE FROM redeliver_queue WHERE log_id = ${ids.script_log}`); // no run for later tests
+  sql(`DELETE FROM handler_test_queue WHERE id = ${ids.test || 0}`);
 });
 
 test('the description is served beside the API and its references resolve', async () => {
@@ -118,7 +139,8 @@ test('every example runs with its documented status, covering each documented st
         for (const [member, id] of Object.entries(x.body_ids || {})) opts.body = { ...opts.body, [member]: ids[id] };
         if (x.raw !== undefined) { opts.rawBody = x.raw; }
         if (x.content_type) opts.contentType = x.content_type;
-        const r = await withoutTable(x.missing_table, () => api(method.toUpperCase(), urlPath, opts));
+        const r = await withFullTestQueue(x.fill_test_queue,
+          () => withoutTable(x.missing_table, () => api(method.toUpperCase(), urlPath, opts)));
         const label = `${method.toUpperCase()} ${urlPath} (${JSON.stringify(x).slice(0, 120)})`;
         assert.equal(r.status, x.status, `${label}: ${r.text.slice(0, 300)}`);
         let declared = o.responses[String(x.status)];
@@ -135,6 +157,7 @@ test('every example runs with its documented status, covering each documented st
           assert.equal(r.text, '', `${label}: no body`);
         }
         if (x.cleanup && r.json?.id) await api('DELETE', `/handlers/${r.json.id}`, { key: admin.key });
+        if (x.cleanup_tests && r.json?.test_id) sql(`DELETE FROM handler_test_queue WHERE id = ${r.json.test_id}`); // never run later
         ran++;
       }
     }

@@ -55,15 +55,25 @@ test('done and exhausted retry rows older than retry_retention_days go; younger 
   }
   const bulks = Number(sqlValue(`SELECT COUNT(*) FROM bulk_redeliveries WHERE state = 'done'
     AND finished_at < UTC_TIMESTAMP(6) - INTERVAL 30 DAY`));
+  // Script Send tests (handler_test_queue): a day old go whatever their state (their execution is logged).
+  for (const [state, hoursAgo] of [['done', 25], ['queued', 30], ['running', 48], ['done', 23], ['queued', 1]]) {
+    sql(`INSERT INTO handler_test_queue (state, requested_by, created_at, updated_at, handler_name, events_id, task,
+      timeout_ms, data) VALUES (${q(state)}, ${q(`${tag} ${state} ${hoursAgo}`)}, UTC_TIMESTAMP(6) - INTERVAL ${hoursAgo} HOUR,
+      UTC_TIMESTAMP(6) - INTERVAL ${hoursAgo} HOUR, 'x', 'clients.create', 'x.sh', 1000, '{}')`);
+  }
+  const tests = Number(sqlValue('SELECT COUNT(*) FROM handler_test_queue WHERE created_at < UTC_TIMESTAMP(6) - INTERVAL 24 HOUR'));
   assert.ok(due >= 2);
   const config = configWith('retention.conf', { retry_retention_days: 30 });
   const r = purge(config);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days\n$`));
+  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days, ${tests} script tests older than 24 h\n$`));
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
     ['done young', 'exhausted young', 'scheduled old', 'claimed old']);
   assert.match(sqlValue("SELECT CONCAT(last_result, ' ', last_detail) FROM services WHERE name = 'retention'"),
-    new RegExp(`^ok removed ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days$`));
+    new RegExp(`^ok removed ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days and \\d+ snapshot generations beyond the newest 20; \\d+ metrics roll-up rows older than 35 days; ${tests} script tests older than 24 h$`));
+  assert.deepEqual(sql(`SELECT requested_by FROM handler_test_queue WHERE requested_by LIKE ${q(`${tag}%`)} ORDER BY id`).map(([r]) => r),
+    [`${tag} done 23`, `${tag} queued 1`], 'script tests a day old go, whatever their state');
+  sql(`DELETE FROM handler_test_queue WHERE requested_by LIKE ${q(`${tag}%`)}`); // no worker of a later test runs it
   assert.deepEqual(sql(`SELECT error FROM redeliver_queue WHERE error LIKE ${q(`${tag}%`)} ORDER BY id`).map(([e]) => e),
     [`${tag} done young`, `${tag} queued old`, `${tag} running old`], 'run redeliveries past retention go; waiting ones stay');
   assert.deepEqual(sql(`SELECT requested_by, (SELECT COUNT(*) FROM bulk_redelivery_items i WHERE i.bulk_id = b.id)
@@ -86,7 +96,7 @@ test('the newest cache_generations_keep snapshots and the current one are kept, 
   try {
     const r = purge(configWith('retention-keep3.conf', { cache_generations_keep: 3 }));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /snapshot generations beyond the newest 3, \d+ metrics roll-up rows older than 35 days\n$/);
+    assert.match(r.stdout, /snapshot generations beyond the newest 3, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\n$/);
     assert.deepEqual(sql('SELECT generation FROM cache_generations ORDER BY generation').map(([g]) => Number(g)),
       [first + 1, last - 2, last - 1, last]);
   } finally {
@@ -94,7 +104,7 @@ test('the newest cache_generations_keep snapshots and the current one are kept, 
   }
   const r = purge(configWith('retention-keep2.conf', { cache_generations_keep: 2 }));
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /, 2 snapshot generations beyond the newest 2, \d+ metrics roll-up rows older than 35 days\n$/);
+  assert.match(r.stdout, /, 2 snapshot generations beyond the newest 2, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\n$/);
   assert.deepEqual(sql('SELECT generation FROM cache_generations ORDER BY generation').map(([g]) => Number(g)),
     [last - 1, last]);
   const d = await dispatch([EVENT], {});
