@@ -60,12 +60,19 @@ void page_logs_bulk_offer(struct web_request *req, struct db *db, const struct l
 		return;
 	}
 	long long max_log_id = bulk_max_log_id(db);
-	/* Bounded: the exact number is the confirmation page's. */
-	if (max_log_id < 0 || bulk_count_capped(db, &f, max_log_id, BULK_OFFER_COUNT_MAX + 1, &count) != 0) {
+	/* Bounded in rows and time: the exact number is the confirmation page's. */
+	int counted =
+	    max_log_id < 0 ? -1 : bulk_count_capped(db, &f, max_log_id, BULK_OFFER_COUNT_MAX + 1, &count);
+	if (counted < 0) {
 		fprintf(stderr, "prov-panel: bulk count: %s\n", db_error(db));
 		return;
 	}
 	set_filter(req, &f);
+	if (counted == 1) {
+		web_set_int(req, "Bulk.CountUnknown", 1);
+		web_set_int(req, "Bulk.Offer", 1);
+		return;
+	}
 	web_set_int(req, "Bulk.Count", count > BULK_OFFER_COUNT_MAX ? BULK_OFFER_COUNT_MAX : count);
 	web_set_int(req, "Bulk.CountMore", count > BULK_OFFER_COUNT_MAX);
 	web_set_int(req, "Bulk.Offer", 1);

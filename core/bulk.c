@@ -16,16 +16,22 @@
  * combination of the handler and event filters, each an equality an index
  * with (status, dt) reads (ix_logs_handler_status, ix_logs_event_status,
  * ix_logs_handler_event_status, ix_logs_status); the NOT EXISTS reads
- * ix_logs_delivery. */
+ * ix_logs_delivery, which is one index per day partition: "n.dt >= since"
+ * (a later attempt of a delivery starts after it, so after since) keeps it
+ * to the days from since on instead of every day of the log. */
 #define MATCH                                                                                                \
 	"l.status = 'fail' AND l.dt >= ? AND l.dt < ? AND l.id <= ? AND NOT EXISTS "                         \
-	"(SELECT 1 FROM exec_logs n WHERE n.delivery_id = l.delivery_id AND n.id > l.id) "
+	"(SELECT 1 FROM exec_logs n WHERE n.delivery_id = l.delivery_id AND n.id > l.id AND n.dt >= ?) "
 #define WHERE_0 "WHERE " MATCH
 #define WHERE_1 "WHERE l.handler_id = ? AND " MATCH
 #define WHERE_2 "WHERE l.events_id = ? AND " MATCH
 #define WHERE_3 "WHERE l.handler_id = ? AND l.events_id = ? AND " MATCH
 #define COUNT_SQL(where) "SELECT COUNT(*) FROM exec_logs l " where
-#define CAPPED_SQL(where) "SELECT COUNT(*) FROM (SELECT 1 FROM exec_logs l " where "LIMIT ?) c"
+/* The list's offer waits at most BULK_OFFER_COUNT_SECONDS for its number. */
+#define CAPPED_SQL(where)                                                                                    \
+	"SET STATEMENT max_statement_time = " BULK_OFFER_COUNT_SECONDS                                       \
+	" FOR SELECT COUNT(*) FROM (SELECT 1 "                                                               \
+	"FROM exec_logs l " where "LIMIT ?) c"
 #define CHUNK_SQL(where)                                                                                     \
 	"SELECT l.id, l.handler_id, l.object_id, DATE_FORMAT(l.dt, '%Y-%m-%d %H:%i:%s.%f') FROM exec_logs "  \
 	"l " where "AND (l.dt > ? OR (l.dt = ? AND l.id > ?)) ORDER BY l.dt, l.id LIMIT ?"
@@ -150,6 +156,7 @@ static unsigned filter_params(const struct bulk_filter *f, long long max_log_id,
 	p[(*n)++] = DB_STR(f->since);
 	p[(*n)++] = DB_STR(f->until[0] ? f->until : FAR_FUTURE);
 	p[(*n)++] = DB_INT(max_log_id);
+	p[(*n)++] = DB_STR(f->since); /* n.dt >= since */
 	return where;
 }
 
@@ -170,7 +177,7 @@ long long bulk_max_log_id(struct db *db)
 
 int bulk_count(struct db *db, const struct bulk_filter *f, long long max_log_id, long long *count)
 {
-	struct db_param p[5];
+	struct db_param p[6];
 	size_t n;
 	unsigned where = filter_params(f, max_log_id, p, &n);
 	*count = query_number(db, count_sql[where], p, n);
@@ -180,11 +187,13 @@ int bulk_count(struct db *db, const struct bulk_filter *f, long long max_log_id,
 int bulk_count_capped(struct db *db, const struct bulk_filter *f, long long max_log_id, long long cap,
                       long long *count)
 {
-	struct db_param p[6];
+	struct db_param p[7];
 	size_t n;
 	unsigned where = filter_params(f, max_log_id, p, &n);
 	p[n++] = DB_INT(cap);
 	*count = query_number(db, capped_sql[where], p, n);
+	if (*count < 0 && db_error_is_timeout(db))
+		return 1;
 	return *count < 0 ? -1 : 0;
 }
 
@@ -303,7 +312,7 @@ static int select_chunk(struct db *db, struct bulk_stats *st)
 	copy_cell(cursor_dt, sizeof cursor_dt, &req, 6);
 	long long cursor_id = db_cell_int(&req, 0, 7, 0);
 	db_rows_free(&req);
-	struct db_param p[9];
+	struct db_param p[10];
 	size_t n;
 	unsigned where = filter_params(&f, max_log_id, p, &n);
 	p[n++] = DB_STR(cursor_dt);

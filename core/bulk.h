@@ -56,7 +56,10 @@ int bulk_filter_from_logs(const struct logs_input *in, struct bulk_filter *f, ch
 long long bulk_max_log_id(struct db *db);
 /* How many executions a request with f and max_log_id would redeliver now. */
 int bulk_count(struct db *db, const struct bulk_filter *f, long long max_log_id, long long *count);
-/* The same, counting at most cap (a page that offers a bulk costs a bounded read). */
+/* The same, counting at most cap, for at most BULK_OFFER_COUNT_SECONDS (a
+ * page that offers a bulk costs a bounded read): 0, 1 when the time ran out
+ * (the number is unknown; the confirmation counts it), -1 on an error. */
+#define BULK_OFFER_COUNT_SECONDS "0.1"
 int bulk_count_capped(struct db *db, const struct bulk_filter *f, long long max_log_id, long long cap,
                       long long *count);
 #define BULK_OFFER_COUNT_MAX 10000

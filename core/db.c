@@ -176,6 +176,11 @@ int db_error_is_deadlock(const struct db *db)
 	return db->last_errno == ER_LOCK_DEADLOCK || db->last_errno == ER_LOCK_WAIT_TIMEOUT;
 }
 
+int db_error_is_timeout(const struct db *db)
+{
+	return db->last_errno == 1969; /* ER_STATEMENT_TIMEOUT */
+}
+
 static MYSQL_STMT *prepared(struct db *db, const char *sql)
 {
 	for (size_t i = 0; i < db->ncache; i++)

@@ -86,5 +86,7 @@ int db_error_is_duplicate(const struct db *db);
 /* 1 when the last error was a deadlock or a lock wait timeout: the
  * transaction was rolled back and may simply be run again. */
 int db_error_is_deadlock(const struct db *db);
+/* 1 when the last statement ran past its max_statement_time (and was cut). */
+int db_error_is_timeout(const struct db *db);
 
 #endif
