@@ -12,6 +12,7 @@
 #include "handler_test_queue.h"
 #include "handlers.h"
 #include "logs.h"
+#include "monotonic.h"
 #include "retention.h"
 #include "users.h"
 
@@ -434,7 +435,9 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 		return CLI_EXIT_UNAVAILABLE;
 	struct logs_purge_result result;
 	char err[512];
+	long long started_us = monotonic_us();
 	int rc = logs_purge(db, days, batch, 0, &result, err, sizeof err);
+	long long purged_us = monotonic_us();
 	if (rc != 0) {
 		db_close(db);
 		fprintf(stderr, PROG ": logs purge: %s\n", err);
@@ -460,6 +463,8 @@ static int logs_command(const struct config *cfg, int argc, char **argv)
 	       kept.queue_removed, kept.redeliveries_removed, kept.bulk_removed, cfg->retry_retention_days,
 	       kept.generations_removed, cfg->cache_generations_keep, kept.rollup_removed,
 	       cfg->metrics_rollup_retention_days, kept.tests_removed, HANDLER_TEST_KEEP_HOURS);
+	printf("took %.2f s for the log and %.2f s for the retention\n",
+	       (double)(purged_us - started_us) / 1e6, (double)(monotonic_us() - purged_us) / 1e6);
 	return 0;
 }
 

@@ -59,7 +59,7 @@ int bulk_count(struct db *db, const struct bulk_filter *f, long long max_log_id,
 /* The same, counting at most cap, for at most BULK_OFFER_COUNT_SECONDS (a
  * page that offers a bulk costs a bounded read): 0, 1 when the time ran out
  * (the number is unknown; the confirmation counts it), -1 on an error. */
-#define BULK_OFFER_COUNT_SECONDS "0.1"
+#define BULK_OFFER_COUNT_SECONDS "0.03"
 int bulk_count_capped(struct db *db, const struct bulk_filter *f, long long max_log_id, long long cap,
                       long long *count);
 #define BULK_OFFER_COUNT_MAX 10000

@@ -262,6 +262,13 @@ static int may_run_again(const struct db *db, int is_read)
  * nothing runs on a new connection in the belief that it is still inside. */
 static void after_failure(struct db *db)
 {
+	/* A statement cut by its max_statement_time leaves the connection
+	 * waiting for the rest of its answer (the next statement on it waited
+	 * out the 30 s read timeout): drop it; the next statement reconnects. */
+	if (!db->in_transaction && db_error_is_timeout(db)) {
+		close_conn(db);
+		return;
+	}
 	if (!db->in_transaction || !connection_lost(db->last_errno))
 		return;
 	db->transaction_lost = 1;
@@ -518,6 +525,11 @@ int db_query(struct db *db, const char *sql, const struct db_param *params, size
 	if (mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max) != 0 ||
 	    mysql_stmt_store_result(stmt) != 0) {
 		set_error(db, mysql_stmt_errno(stmt), "store result", mysql_stmt_error(stmt));
+		if (db_error_is_timeout(db)) {
+			mysql_free_result(meta);
+			after_failure(db); /* the statement and its connection go */
+			return -1;
+		}
 	} else {
 		rc = collect_rows(db, stmt, meta, rows);
 	}

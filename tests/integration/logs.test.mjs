@@ -449,7 +449,7 @@ test('prov-admin logs purge deletes in batches and records the run', async () =>
   const r = runBin('prov-admin', ['logs', 'purge', '--days', '199', '--batch', '3']);
   assert.equal(r.status, 0, r.stderr);
   const batches = Math.floor(older / 3) + 1; // the last, short batch says "done"
-  assert.match(r.stdout, new RegExp(`^removed ${older} rows older than 199 days \\(before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\) in ${batches} batches\nremoved \\d+ finished retry queue rows, \\d+ run script redeliveries and \\d+ finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days, \\d+ script tests older than 24 h\n$`));
+  assert.match(r.stdout, new RegExp(`^removed ${older} rows older than 199 days \\(before \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC\\) in ${batches} batches\nremoved \\d+ finished retry queue rows, \\d+ run script redeliveries and \\d+ finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days, \\d+ script tests older than 24 h\ntook \\d+\\.\\d\\d s for the log and \\d+\\.\\d\\d s for the retention\n$`));
   assert.equal(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE id IN (${ids.join(',')})`), '0');
   assert.equal(sqlValue(`SELECT COUNT(*) FROM exec_logs WHERE id = ${keep}`), '1');
   assert.equal(sqlValue("SELECT last_detail FROM services WHERE name = 'log_purge'"), `removed ${older} rows older than 199 days`);
