@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct config cfg;
@@ -188,6 +189,30 @@ static void test_write_after_an_idle_loss_is_never_doubled(void **state)
 	assert_int_equal(count_tag(), rc == 0 ? 2 : 1);
 }
 
+/* A read cut by its max_statement_time fails as a timeout, again and again,
+ * and the statements after it run at once: the connection and statement the
+ * cut left behind are dropped (kept, the statement run again waited out the
+ * 30 s read timeout before reconnecting; the bound is a hang detector). */
+static const char SQL_SLOW[] = "SET STATEMENT max_statement_time = 0.01 FOR "
+                               "SELECT COUNT(*) FROM (SELECT 1 FROM seq_1_to_1000000000 WHERE seq % 7 = ?) s";
+static const char SQL_ONE[] = "SELECT 1";
+
+static void test_a_read_cut_by_its_time_limit_leaves_the_next_statement_free(void **state)
+{
+	struct db *db = *state;
+	struct db_rows rows;
+	struct db_param p[] = {DB_INT(3)};
+	for (int i = 0; i < 3; i++) {
+		time_t started = time(NULL);
+		assert_int_equal(db_query(db, SQL_SLOW, p, 1, &rows), -1);
+		assert_true(db_error_is_timeout(db));
+		assert_int_equal(db_query(db, SQL_ONE, NULL, 0, &rows), 0);
+		assert_int_equal(db_cell_int(&rows, 0, 0, -1), 1);
+		db_rows_free(&rows);
+		assert_true(time(NULL) - started < 10);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +220,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_statements_of_a_lost_transaction_fail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_read_after_an_idle_loss_reconnects, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_after_an_idle_loss_is_never_doubled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_read_cut_by_its_time_limit_leaves_the_next_statement_free,
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
