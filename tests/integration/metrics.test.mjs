@@ -328,7 +328,7 @@ test('the purge prunes roll-up minutes older than metrics_rollup_retention_days;
     ON DUPLICATE KEY UPDATE executions = 5`);
   const r = runBin('prov-admin', ['logs', 'purge', '--config', configWith('metrics-retention.conf', { metrics_rollup_retention_days: 10 })]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /, [1-9]\d* metrics roll-up rows older than 10 days, \d+ script tests older than 24 h\n$/);
+  assert.match(r.stdout, /, [1-9]\d* metrics roll-up rows older than 10 days, \d+ script tests older than 24 h\ntook \d+\.\d\d s for the log and \d+\.\d\d s for the retention\n$/);
   assert.equal(sqlValue(`SELECT GROUP_CONCAT(executions) FROM exec_rollup WHERE handler_id = ${h}`), '2');
   assert.equal(sqlValue(`SELECT executions FROM exec_totals WHERE handler_id = ${h}`), '5');
   assert.match(sqlValue("SELECT last_detail FROM services WHERE name = 'retention'"), /metrics roll-up rows older than 10 days; \d+ script tests older than 24 h$/);

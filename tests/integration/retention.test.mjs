@@ -66,7 +66,7 @@ test('done and exhausted retry rows older than retry_retention_days go; younger 
   const config = configWith('retention.conf', { retry_retention_days: 30 });
   const r = purge(config);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days, ${tests} script tests older than 24 h\n$`));
+  assert.match(r.stdout, new RegExp(`\nremoved ${due} finished retry queue rows, ${redeliveries} run script redeliveries and ${bulks} finished bulk redeliveries older than 30 days, \\d+ snapshot generations beyond the newest 20, \\d+ metrics roll-up rows older than 35 days, ${tests} script tests older than 24 h\ntook \\d+\\.\\d\\d s for the log and \\d+\\.\\d\\d s for the retention\n$`));
   assert.deepEqual(sql(`SELECT handler_name FROM retry_queue WHERE event_uid = ${q(tag)} ORDER BY id`).map(([n]) => n),
     ['done young', 'exhausted young', 'scheduled old', 'claimed old']);
   assert.match(sqlValue("SELECT CONCAT(last_result, ' ', last_detail) FROM services WHERE name = 'retention'"),
@@ -96,7 +96,7 @@ test('the newest cache_generations_keep snapshots and the current one are kept, 
   try {
     const r = purge(configWith('retention-keep3.conf', { cache_generations_keep: 3 }));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /snapshot generations beyond the newest 3, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\n$/);
+    assert.match(r.stdout, /snapshot generations beyond the newest 3, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\ntook \d+\.\d\d s for the log and \d+\.\d\d s for the retention\n$/);
     assert.deepEqual(sql('SELECT generation FROM cache_generations ORDER BY generation').map(([g]) => Number(g)),
       [first + 1, last - 2, last - 1, last]);
   } finally {
@@ -104,7 +104,7 @@ test('the newest cache_generations_keep snapshots and the current one are kept, 
   }
   const r = purge(configWith('retention-keep2.conf', { cache_generations_keep: 2 }));
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /, 2 snapshot generations beyond the newest 2, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\n$/);
+  assert.match(r.stdout, /, 2 snapshot generations beyond the newest 2, \d+ metrics roll-up rows older than 35 days, \d+ script tests older than 24 h\ntook \d+\.\d\d s for the log and \d+\.\d\d s for the retention\n$/);
   assert.deepEqual(sql('SELECT generation FROM cache_generations ORDER BY generation').map(([g]) => Number(g)),
     [last - 1, last]);
   const d = await dispatch([EVENT], {});
