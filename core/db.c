@@ -125,6 +125,18 @@ static void drop_statements(struct db *db)
 	db->ncache = 0;
 }
 
+/* A connection left mid-answer (a statement cut by its time limit): closed
+ * first, so that its statements are only freed (Connector/C 3.4 keeps a
+ * statement it cannot tell the server to close: leaked); the next statement
+ * reconnects. */
+static void abandon_conn(struct db *db)
+{
+	if (db->conn)
+		mysql_close(db->conn);
+	db->conn = NULL;
+	drop_statements(db);
+}
+
 /* Close the connection and its statements; the next statement reconnects. */
 static void close_conn(struct db *db)
 {
@@ -173,7 +185,10 @@ int db_error_is_duplicate(const struct db *db)
 
 int db_error_is_deadlock(const struct db *db)
 {
-	return db->last_errno == ER_LOCK_DEADLOCK || db->last_errno == ER_LOCK_WAIT_TIMEOUT;
+	/* 1020 (ER_CHECKREAD): MariaDB 11.6+ (Debian 13) with innodb_snapshot_isolation
+	 * refuses a write to a row changed since the transaction's read view. */
+	return db->last_errno == ER_LOCK_DEADLOCK || db->last_errno == ER_LOCK_WAIT_TIMEOUT ||
+	       db->last_errno == 1020;
 }
 
 int db_error_is_timeout(const struct db *db)
@@ -266,7 +281,7 @@ static void after_failure(struct db *db)
 	 * waiting for the rest of its answer (the next statement on it waited
 	 * out the 30 s read timeout): drop it; the next statement reconnects. */
 	if (!db->in_transaction && db_error_is_timeout(db)) {
-		close_conn(db);
+		abandon_conn(db);
 		return;
 	}
 	if (!db->in_transaction || !connection_lost(db->last_errno))

@@ -83,8 +83,9 @@ void db_rollback(struct db *db);
 const char *db_error(const struct db *db);
 /* 1 when the last error was a duplicate key. */
 int db_error_is_duplicate(const struct db *db);
-/* 1 when the last error was a deadlock or a lock wait timeout: the
- * transaction was rolled back and may simply be run again. */
+/* 1 when the last error was a deadlock, a lock wait timeout or a row changed
+ * since the read view (MariaDB 11.6+): the transaction is to be rolled back
+ * and may simply be run again. */
 int db_error_is_deadlock(const struct db *db);
 /* 1 when the last statement ran past its max_statement_time (and was cut). */
 int db_error_is_timeout(const struct db *db);
