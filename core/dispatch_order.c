@@ -174,8 +174,9 @@ size_t dispatch_order_check_book(const struct order_book *book, const struct dis
 		behind[i] = 0;
 		if (!chain[i].ordered || !event->has_object_id)
 			continue;
-		/* The newest first: loaded rows come newest first, a group's pair
-		 * (added later) is newer than any loaded row. */
+		/* From the end, the newest first: order_book_load puts the rows
+		 * read oldest first and the groups' pairs (newer than any row
+		 * read) after them; order_book_add appends. */
 		for (size_t k = book->n; k-- > 0 && behind[i] == 0;) {
 			const struct order_pair *p = &book->pairs[k];
 			if (p->handler_id == chain[i].id && p->object_id == event->object_id)
